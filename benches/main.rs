@@ -1,0 +1,8 @@
+//! All of grad's benchmarks, one criterion binary; each area is a module.
+
+use criterion::{criterion_group, criterion_main};
+
+mod scalar;
+
+criterion_group!(benches, scalar::bench);
+criterion_main!(benches);

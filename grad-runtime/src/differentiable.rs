@@ -1,0 +1,253 @@
+//! The `Differentiable` trait: what a value's tangent is, and vector-space operations on tangents.
+
+/// A read-only flat view of some parameters, in the order a value visits them.
+#[derive(Debug)]
+pub enum Flat<'a> {
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+}
+
+/// A mutable flat view of some parameters, in the order a value visits them.
+#[derive(Debug)]
+pub enum FlatMut<'a> {
+    F32(&'a mut [f32]),
+    F64(&'a mut [f64]),
+}
+
+/// A value that has a tangent space: scalars, tensors, containers and parameter structs.
+///
+/// Tangents (forward mode) and cotangents (reverse mode) of a value share the type
+/// `Self::Tangent`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not differentiable",
+    label = "no tangent type for `{Self}`",
+    note = "implement `grad::Differentiable` for it, or leave the parameter out of `wrt(...)`"
+)]
+pub trait Differentiable {
+    /// The type of this value's tangents and cotangents.
+    type Tangent: Tangent;
+
+    /// The zero tangent at this value (same shape, all zeros).
+    fn zero_tangent(&self) -> Self::Tangent;
+
+    /// Moves the value along a tangent: `self += direction`.
+    fn move_along(&mut self, direction: &Self::Tangent);
+}
+
+/// The vector-space operations on tangents that generated code and optimizers use.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tangent type",
+    note = "tangents are `f32`, `f64`, `Vec`s, arrays and tuples of tangents, or a `...Tangent` struct"
+)]
+pub trait Tangent: Clone {
+    /// `self += other`. Takes `other` by value so implementations can reuse its buffer.
+    fn add_assign(&mut self, other: Self);
+
+    /// `self *= factor`.
+    fn scale(&mut self, factor: f64);
+
+    /// Calls `f` on each flat run of components, in a fixed order.
+    fn visit(&self, f: &mut dyn FnMut(Flat<'_>));
+
+    /// Calls `f` on each flat run of components mutably, in the order of [`Tangent::visit`].
+    fn visit_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>));
+
+    /// The Euclidean inner product `<self, other>`, accumulated in `f64`.
+    fn dot(&self, other: &Self) -> f64 {
+        let mut mine: Vec<f64> = Vec::new();
+        self.visit(&mut |flat| match flat {
+            Flat::F32(s) => mine.extend(s.iter().map(|&v| f64::from(v))),
+            Flat::F64(s) => mine.extend_from_slice(s),
+        });
+        let mut acc = 0.0;
+        let mut at = 0;
+        other.visit(&mut |flat| {
+            let theirs: Vec<f64> = match flat {
+                Flat::F32(s) => s.iter().map(|&v| f64::from(v)).collect(),
+                Flat::F64(s) => s.to_vec(),
+            };
+            for v in theirs {
+                acc += mine[at] * v;
+                at += 1;
+            }
+        });
+        acc
+    }
+}
+
+/// The tangent slot of a parameter that is not differentiated.
+///
+/// `_vjp` pullbacks return it for such parameters, and `_jvp` takes it for them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NoTangent;
+
+macro_rules! scalar_differentiable {
+    ($($t:ident => $flat:ident),*) => {$(
+        impl Differentiable for $t {
+            type Tangent = $t;
+            #[inline(always)]
+            fn zero_tangent(&self) -> $t {
+                0.0
+            }
+            #[inline(always)]
+            fn move_along(&mut self, direction: &$t) {
+                *self += *direction;
+            }
+        }
+
+        impl Tangent for $t {
+            #[inline(always)]
+            fn add_assign(&mut self, other: $t) {
+                *self += other;
+            }
+            #[inline(always)]
+            fn scale(&mut self, factor: f64) {
+                *self = (*self as f64 * factor) as $t;
+            }
+            fn visit(&self, f: &mut dyn FnMut(Flat<'_>)) {
+                f(Flat::$flat(std::slice::from_ref(self)));
+            }
+            fn visit_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
+                f(FlatMut::$flat(std::slice::from_mut(self)));
+            }
+            fn dot(&self, other: &$t) -> f64 {
+                *self as f64 * *other as f64
+            }
+        }
+    )*};
+}
+scalar_differentiable!(f32 => F32, f64 => F64);
+
+impl<T: Differentiable> Differentiable for [T] {
+    type Tangent = Vec<T::Tangent>;
+    fn zero_tangent(&self) -> Self::Tangent {
+        self.iter().map(T::zero_tangent).collect()
+    }
+    fn move_along(&mut self, direction: &Self::Tangent) {
+        assert_eq!(
+            self.len(),
+            direction.len(),
+            "move_along: a slice of length {} moved along a tangent of length {}",
+            self.len(),
+            direction.len()
+        );
+        for (x, d) in self.iter_mut().zip(direction) {
+            x.move_along(d);
+        }
+    }
+}
+
+impl<T: Differentiable> Differentiable for Vec<T> {
+    type Tangent = Vec<T::Tangent>;
+    fn zero_tangent(&self) -> Self::Tangent {
+        self.as_slice().zero_tangent()
+    }
+    fn move_along(&mut self, direction: &Self::Tangent) {
+        self.as_mut_slice().move_along(direction);
+    }
+}
+
+impl<T: Tangent> Tangent for Vec<T> {
+    fn add_assign(&mut self, other: Self) {
+        assert_eq!(
+            self.len(),
+            other.len(),
+            "tangent add: lengths {} and {} differ",
+            self.len(),
+            other.len()
+        );
+        for (a, b) in self.iter_mut().zip(other) {
+            a.add_assign(b);
+        }
+    }
+    fn scale(&mut self, factor: f64) {
+        self.iter_mut().for_each(|a| a.scale(factor));
+    }
+    fn visit(&self, f: &mut dyn FnMut(Flat<'_>)) {
+        self.iter().for_each(|a| a.visit(f));
+    }
+    fn visit_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
+        self.iter_mut().for_each(|a| a.visit_mut(f));
+    }
+}
+
+impl<T: Differentiable, const N: usize> Differentiable for [T; N] {
+    type Tangent = [T::Tangent; N];
+    fn zero_tangent(&self) -> Self::Tangent {
+        std::array::from_fn(|i| self[i].zero_tangent())
+    }
+    fn move_along(&mut self, direction: &Self::Tangent) {
+        for (x, d) in self.iter_mut().zip(direction) {
+            x.move_along(d);
+        }
+    }
+}
+
+impl<T: Tangent, const N: usize> Tangent for [T; N] {
+    fn add_assign(&mut self, other: Self) {
+        for (a, b) in self.iter_mut().zip(other) {
+            a.add_assign(b);
+        }
+    }
+    fn scale(&mut self, factor: f64) {
+        self.iter_mut().for_each(|a| a.scale(factor));
+    }
+    fn visit(&self, f: &mut dyn FnMut(Flat<'_>)) {
+        self.iter().for_each(|a| a.visit(f));
+    }
+    fn visit_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
+        self.iter_mut().for_each(|a| a.visit_mut(f));
+    }
+}
+
+impl Differentiable for () {
+    type Tangent = ();
+    fn zero_tangent(&self) {}
+    fn move_along(&mut self, _: &()) {}
+}
+
+impl Tangent for () {
+    fn add_assign(&mut self, _: ()) {}
+    fn scale(&mut self, _: f64) {}
+    fn visit(&self, _: &mut dyn FnMut(Flat<'_>)) {}
+    fn visit_mut(&mut self, _: &mut dyn FnMut(FlatMut<'_>)) {}
+}
+
+macro_rules! tuple_differentiable {
+    ($(($($t:ident $i:tt),+))*) => {$(
+        impl<$($t: Differentiable),+> Differentiable for ($($t,)+) {
+            type Tangent = ($($t::Tangent,)+);
+            fn zero_tangent(&self) -> Self::Tangent {
+                ($(self.$i.zero_tangent(),)+)
+            }
+            fn move_along(&mut self, direction: &Self::Tangent) {
+                $(self.$i.move_along(&direction.$i);)+
+            }
+        }
+
+        impl<$($t: Tangent),+> Tangent for ($($t,)+) {
+            fn add_assign(&mut self, other: Self) {
+                $(self.$i.add_assign(other.$i);)+
+            }
+            fn scale(&mut self, factor: f64) {
+                $(self.$i.scale(factor);)+
+            }
+            fn visit(&self, f: &mut dyn FnMut(Flat<'_>)) {
+                $(self.$i.visit(f);)+
+            }
+            fn visit_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
+                $(self.$i.visit_mut(f);)+
+            }
+        }
+    )*};
+}
+tuple_differentiable! {
+    (A 0)
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
+}

@@ -1,0 +1,24 @@
+//! Runtime of `grad`: the `Differentiable` trait, scalar floats, and the derivative rule of
+//! every primitive that `#[differentiable]` code calls.
+
+mod differentiable;
+mod functions;
+mod real;
+pub mod rules;
+
+pub use differentiable::{Differentiable, Flat, FlatMut, NoTangent, Tangent};
+pub use functions::{
+    clamp, clamp_jvp, clamp_vjp, relu, relu_jvp, relu_vjp, sigmoid, sigmoid_jvp, sigmoid_vjp,
+    stop_gradient,
+};
+pub use real::Real;
+
+/// Everything generated code names. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::differentiable::{Differentiable, NoTangent, Tangent};
+    pub use crate::real::Real;
+    pub use crate::rules::op;
+    pub use crate::rules::support::*;
+    pub use crate::rules::{Binary, Linear, LinearBinary, Shaped, TangentOf, Unary};
+}

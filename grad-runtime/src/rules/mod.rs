@@ -1,0 +1,163 @@
+//! The derivative rule of every primitive, and the conventions all rules share.
+//!
+//! # Conventions
+//!
+//! A primitive is a marker value in [`op`] (`op::Exp`, `op::Powi(n)`, `op::Clamp(lo, hi)`);
+//! the values it carries are the primitive's non-differentiated arguments. Generated code
+//! calls it through one of four traits, chosen by the primitive's shape, as JAX does:
+//!
+//! | trait | primitives | backward reads |
+//! |---|---|---|
+//! | [`Unary`] | `exp ln sqrt sin ... powi clamp` | the input `x` and output `y` |
+//! | [`Binary`] | `* / powf max min atan2 hypot` | both inputs and the output |
+//! | [`Linear`] | `-x`, `as` casts | the input's [`Shaped::Shape`] only |
+//! | [`LinearBinary`] | `+ -` | both inputs' shapes only |
+//!
+//! Each trait has a forward part (`fwd`), a backward part per differentiable input
+//! (`bwd` or `bwd_0`/`bwd_1`: inputs by reference, output cotangent by value, so that an
+//! elementwise chain can reuse one buffer) and a tangent part per input (`jvp`,
+//! `jvp_0`/`jvp_1`: a linear map of that input's tangent; forward mode sums the parts of
+//! the active inputs). Linear rules read only shapes, so a loop's reverse sweep never keeps
+//! a value alive for them.
+//!
+//! Scalar rules come from one table per family ([`pointwise`], [`binary`]): the primal
+//! and its partial derivative written once, in terms of the inputs and the output.
+//!
+//! Semantics at kinks follow PyTorch: `relu'(0) = 0`, `abs'(0) = 0`, `max`/`min` send the
+//! gradient to the first argument on ties, `sqrt'(0) = inf`, `clamp` passes the gradient
+//! where `lo <= x <= hi`; NaN and infinity propagate.
+
+pub mod binary;
+pub mod op;
+pub mod pointwise;
+pub mod support;
+
+use crate::differentiable::Differentiable;
+
+/// The cotangent type of `T`.
+pub type TangentOf<T> = <T as Differentiable>::Tangent;
+
+/// What a linear rule needs to know of a value: its shape (and, through it, its type).
+///
+/// For scalars this is a zero-sized `PhantomData<Self>`.
+pub trait Shaped {
+    /// A description of the value's shape.
+    type Shape: Clone;
+    /// This value's shape.
+    fn shape_of(&self) -> Self::Shape;
+}
+
+/// A primitive of one differentiable input: `y = op(x)`.
+#[diagnostic::on_unimplemented(
+    message = "the primitive `{O}` is not defined for `{Self}`",
+    label = "no derivative rule for this operand type"
+)]
+pub trait Unary<O>: Differentiable + Sized {
+    /// `y = op(x)`.
+    fn fwd(op: &O, x: &Self) -> Self;
+    /// `dx = dy * op'(x)`.
+    fn bwd(op: &O, x: &Self, y: &Self, dy: TangentOf<Self>) -> TangentOf<Self>;
+    /// `dy = op'(x) * dx`.
+    fn jvp(op: &O, x: &Self, y: &Self, dx: &TangentOf<Self>) -> TangentOf<Self>;
+}
+
+/// A primitive of two differentiable inputs: `y = op(a, b)`.
+#[diagnostic::on_unimplemented(
+    message = "the primitive `{O}` is not defined for `{Self}` and `{Rhs}`",
+    label = "no derivative rule for these operand types"
+)]
+pub trait Binary<O, Rhs: Differentiable>: Differentiable + Sized {
+    /// The output type.
+    type Output: Differentiable;
+    /// `y = op(a, b)`.
+    fn fwd(op: &O, a: &Self, b: &Rhs) -> Self::Output;
+    /// `da = dy * ∂y/∂a`, reduced to `a`'s shape.
+    fn bwd_0(
+        op: &O,
+        a: &Self,
+        b: &Rhs,
+        y: &Self::Output,
+        dy: TangentOf<Self::Output>,
+    ) -> TangentOf<Self>;
+    /// `db = dy * ∂y/∂b`, reduced to `b`'s shape.
+    fn bwd_1(
+        op: &O,
+        a: &Self,
+        b: &Rhs,
+        y: &Self::Output,
+        dy: TangentOf<Self::Output>,
+    ) -> TangentOf<Rhs>;
+    /// `∂y/∂a · da`.
+    fn jvp_0(
+        op: &O,
+        a: &Self,
+        b: &Rhs,
+        y: &Self::Output,
+        da: &TangentOf<Self>,
+    ) -> TangentOf<Self::Output>;
+    /// `∂y/∂b · db`.
+    fn jvp_1(
+        op: &O,
+        a: &Self,
+        b: &Rhs,
+        y: &Self::Output,
+        db: &TangentOf<Rhs>,
+    ) -> TangentOf<Self::Output>;
+}
+
+/// A linear primitive of one input, whose rules read only the input's shape.
+#[diagnostic::on_unimplemented(
+    message = "the primitive `{O}` is not defined for `{Self}`",
+    label = "no derivative rule for this operand type"
+)]
+pub trait Linear<O>: Differentiable + Shaped + Sized {
+    /// The output type.
+    type Output: Differentiable;
+    /// `y = op(x)`.
+    fn fwd(op: &O, x: &Self) -> Self::Output;
+    /// The transpose: `dx = opᵀ(dy)`.
+    fn bwd(op: &O, x: &Self::Shape, dy: TangentOf<Self::Output>) -> TangentOf<Self>;
+    /// `dy = op(dx)`.
+    fn jvp(op: &O, x: &Self::Shape, dx: &TangentOf<Self>) -> TangentOf<Self::Output>;
+}
+
+/// A primitive linear in each of two inputs separately (`a + b`, `a - b`), whose rules read
+/// only the inputs' shapes.
+#[diagnostic::on_unimplemented(
+    message = "the primitive `{O}` is not defined for `{Self}` and `{Rhs}`",
+    label = "no derivative rule for these operand types"
+)]
+pub trait LinearBinary<O, Rhs: Differentiable + Shaped>: Differentiable + Shaped + Sized {
+    /// The output type.
+    type Output: Differentiable;
+    /// `y = op(a, b)`.
+    fn fwd(op: &O, a: &Self, b: &Rhs) -> Self::Output;
+    /// The transpose for `a`, reduced to `a`'s shape.
+    fn bwd_0(
+        op: &O,
+        a: &Self::Shape,
+        b: &Rhs::Shape,
+        dy: TangentOf<Self::Output>,
+    ) -> TangentOf<Self>;
+    /// The transpose for `b`, reduced to `b`'s shape.
+    fn bwd_1(
+        op: &O,
+        a: &Self::Shape,
+        b: &Rhs::Shape,
+        dy: TangentOf<Self::Output>,
+    ) -> TangentOf<Rhs>;
+    /// The part of `dy` due to `da`.
+    fn jvp_0(
+        op: &O,
+        a: &Self::Shape,
+        b: &Rhs::Shape,
+        da: &TangentOf<Self>,
+    ) -> TangentOf<Self::Output>;
+    /// The part of `dy` due to `db`.
+    fn jvp_1(
+        op: &O,
+        a: &Self::Shape,
+        b: &Rhs::Shape,
+        db: &TangentOf<Rhs>,
+    ) -> TangentOf<Self::Output>;
+}

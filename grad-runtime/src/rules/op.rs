@@ -1,0 +1,244 @@
+//! The primitives as marker values; their inherent methods are what generated code calls.
+
+use super::{Binary, Linear, LinearBinary, TangentOf, Unary};
+use crate::differentiable::Differentiable;
+use core::marker::PhantomData;
+
+macro_rules! unary_markers {
+    ($($(#[$doc:meta])* $name:ident $(<$g:ident>)? $(($($field:ty),*))?;)*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct $name $(<$g>)? $(($(pub $field),*))?;
+
+        impl $(<$g>)? $name $(<$g>)? {
+            /// The forward part.
+            #[inline(always)]
+            pub fn fwd<V: Unary<Self>>(&self, x: &V) -> V {
+                V::fwd(self, x)
+            }
+            /// The backward part.
+            #[inline(always)]
+            pub fn bwd<V: Unary<Self>>(&self, x: &V, y: &V, dy: TangentOf<V>) -> TangentOf<V> {
+                V::bwd(self, x, y, dy)
+            }
+            /// The tangent part.
+            #[inline(always)]
+            pub fn jvp<V: Unary<Self>>(&self, x: &V, y: &V, dx: &TangentOf<V>) -> TangentOf<V> {
+                V::jvp(self, x, y, dx)
+            }
+        }
+    )*};
+}
+
+unary_markers! {
+    /// `e^x`.
+    Exp;
+    /// Natural logarithm.
+    Ln;
+    /// Square root; `sqrt'(0) = inf`.
+    Sqrt;
+    /// Sine.
+    Sin;
+    /// Cosine.
+    Cos;
+    /// Tangent.
+    Tan;
+    /// Hyperbolic tangent.
+    Tanh;
+    /// Absolute value; `abs'(0) = 0`.
+    Abs;
+    /// `1 / (1 + e^-x)`.
+    Sigmoid;
+    /// `max(x, 0)`; `relu'(0) = 0`.
+    Relu;
+    /// `1 / x`.
+    Recip;
+    /// `2^x`.
+    Exp2;
+    /// Base-2 logarithm.
+    Log2;
+    /// Base-10 logarithm.
+    Log10;
+    /// Hyperbolic sine.
+    Sinh;
+    /// Hyperbolic cosine.
+    Cosh;
+    /// Arcsine.
+    Asin;
+    /// Arccosine.
+    Acos;
+    /// Arctangent.
+    Atan;
+    /// Cube root.
+    Cbrt;
+    /// `ln(1 + x)`.
+    Ln1p;
+    /// `e^x - 1`.
+    ExpM1;
+    /// Round down; derivative 0.
+    Floor;
+    /// Round up; derivative 0.
+    Ceil;
+    /// Round to nearest; derivative 0.
+    Round;
+    /// Round toward zero; derivative 0.
+    Trunc;
+    /// Sign; derivative 0.
+    Signum;
+    /// `x^n` for an integer `n`.
+    Powi(i32);
+    /// `x` limited to `[lo, hi]`; the gradient passes where `lo <= x <= hi`.
+    Clamp<T>(T, T);
+}
+
+macro_rules! binary_markers {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct $name;
+
+        impl $name {
+            /// The forward part.
+            #[inline(always)]
+            pub fn fwd<A: Binary<Self, B>, B: Differentiable>(&self, a: &A, b: &B) -> A::Output {
+                A::fwd(self, a, b)
+            }
+            /// The backward part for the first input.
+            #[inline(always)]
+            pub fn bwd_0<A: Binary<Self, B>, B: Differentiable>(
+                &self, a: &A, b: &B, y: &A::Output, dy: TangentOf<A::Output>,
+            ) -> TangentOf<A> {
+                A::bwd_0(self, a, b, y, dy)
+            }
+            /// The backward part for the second input.
+            #[inline(always)]
+            pub fn bwd_1<A: Binary<Self, B>, B: Differentiable>(
+                &self, a: &A, b: &B, y: &A::Output, dy: TangentOf<A::Output>,
+            ) -> TangentOf<B> {
+                A::bwd_1(self, a, b, y, dy)
+            }
+            /// The tangent part for the first input.
+            #[inline(always)]
+            pub fn jvp_0<A: Binary<Self, B>, B: Differentiable>(
+                &self, a: &A, b: &B, y: &A::Output, da: &TangentOf<A>,
+            ) -> TangentOf<A::Output> {
+                A::jvp_0(self, a, b, y, da)
+            }
+            /// The tangent part for the second input.
+            #[inline(always)]
+            pub fn jvp_1<A: Binary<Self, B>, B: Differentiable>(
+                &self, a: &A, b: &B, y: &A::Output, db: &TangentOf<B>,
+            ) -> TangentOf<A::Output> {
+                A::jvp_1(self, a, b, y, db)
+            }
+        }
+    )*};
+}
+
+binary_markers! {
+    /// `a * b` (for matrices, nalgebra's matrix product).
+    Mul;
+    /// `a / b`.
+    Div;
+    /// `a^b`.
+    Powf;
+    /// The larger of `a` and `b`; the first on ties.
+    Max;
+    /// The smaller of `a` and `b`; the first on ties.
+    Min;
+    /// `atan2(a, b)`: the angle of the point `(b, a)`.
+    Atan2;
+    /// `sqrt(a² + b²)`.
+    Hypot;
+}
+
+macro_rules! linear_binary_markers {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct $name;
+
+        impl $name {
+            /// The forward part.
+            #[inline(always)]
+            pub fn fwd<A: LinearBinary<Self, B>, B: Differentiable + super::Shaped>(
+                &self, a: &A, b: &B,
+            ) -> A::Output {
+                A::fwd(self, a, b)
+            }
+            /// The transpose for the first input.
+            #[inline(always)]
+            pub fn bwd_0<A: LinearBinary<Self, B>, B: Differentiable + super::Shaped>(
+                &self, a: &A::Shape, b: &B::Shape, dy: TangentOf<A::Output>,
+            ) -> TangentOf<A> {
+                A::bwd_0(self, a, b, dy)
+            }
+            /// The transpose for the second input.
+            #[inline(always)]
+            pub fn bwd_1<A: LinearBinary<Self, B>, B: Differentiable + super::Shaped>(
+                &self, a: &A::Shape, b: &B::Shape, dy: TangentOf<A::Output>,
+            ) -> TangentOf<B> {
+                A::bwd_1(self, a, b, dy)
+            }
+            /// The tangent part for the first input.
+            #[inline(always)]
+            pub fn jvp_0<A: LinearBinary<Self, B>, B: Differentiable + super::Shaped>(
+                &self, a: &A::Shape, b: &B::Shape, da: &TangentOf<A>,
+            ) -> TangentOf<A::Output> {
+                A::jvp_0(self, a, b, da)
+            }
+            /// The tangent part for the second input.
+            #[inline(always)]
+            pub fn jvp_1<A: LinearBinary<Self, B>, B: Differentiable + super::Shaped>(
+                &self, a: &A::Shape, b: &B::Shape, db: &TangentOf<B>,
+            ) -> TangentOf<A::Output> {
+                A::jvp_1(self, a, b, db)
+            }
+        }
+    )*};
+}
+
+linear_binary_markers! {
+    /// `a + b`.
+    Add;
+    /// `a - b`.
+    Sub;
+}
+
+macro_rules! linear_markers {
+    ($($(#[$doc:meta])* $name:ident $(<$g:ident>)? $(($($field:ty),*))?;)*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct $name $(<$g>)? $(($(pub $field),*))?;
+
+        impl $(<$g>)? $name $(<$g>)? {
+            /// The forward part.
+            #[inline(always)]
+            pub fn fwd<V: Linear<Self>>(&self, x: &V) -> V::Output {
+                V::fwd(self, x)
+            }
+            /// The transpose.
+            #[inline(always)]
+            pub fn bwd<V: Linear<Self>>(&self, x: &V::Shape, dy: TangentOf<V::Output>) -> TangentOf<V> {
+                V::bwd(self, x, dy)
+            }
+            /// The tangent part.
+            #[inline(always)]
+            pub fn jvp<V: Linear<Self>>(&self, x: &V::Shape, dx: &TangentOf<V>) -> TangentOf<V::Output> {
+                V::jvp(self, x, dx)
+            }
+        }
+    )*};
+}
+
+linear_markers! {
+    /// `-x`.
+    Neg;
+    /// `x as T` between float types.
+    CastTo<T>(PhantomData<T>);
+}
+
+impl<T> CastTo<T> {
+    /// The cast to `T`.
+    pub const OP: Self = CastTo(PhantomData);
+}

@@ -1,0 +1,223 @@
+//! The small helpers generated code calls around the rules: accumulating adjoints, zero
+//! tangents, shapes, and reversing loop ranges.
+
+use super::Shaped;
+use crate::differentiable::{Differentiable, NoTangent, Tangent};
+use crate::real::Real;
+
+/// `dst += contribution`, for adjoint accumulation in generated code.
+#[diagnostic::on_unimplemented(
+    message = "a gradient of type `{C}` cannot be added to an adjoint of type `{Self}`",
+    label = "an active value reaches a parameter that is not differentiated",
+    note = "add the parameter to the callee's `wrt(...)`, or pass `grad::stop_gradient(value)` \
+            to say that no gradient should flow"
+)]
+pub trait Accumulate<C> {
+    /// `self += contribution`.
+    fn accumulate(&mut self, contribution: C);
+}
+
+impl<T: Tangent> Accumulate<T> for T {
+    #[inline(always)]
+    fn accumulate(&mut self, contribution: T) {
+        self.add_assign(contribution);
+    }
+}
+
+/// `*dst += contribution`: adds a later contribution to an adjoint.
+#[inline(always)]
+pub fn accumulate<T: Accumulate<C> + ?Sized, C>(dst: &mut T, contribution: C) {
+    dst.accumulate(contribution);
+}
+
+/// A cotangent returned by a pullback for an argument that the caller differentiates.
+#[diagnostic::on_unimplemented(
+    message = "an active value is passed to a parameter that the callee does not differentiate",
+    label = "the callee returns `{Self}` for this argument",
+    note = "add the parameter to the callee's `wrt(...)`, or pass `grad::stop_gradient(value)` \
+            to say that no gradient should flow"
+)]
+pub trait ActiveSlot {}
+
+impl<T: Tangent> ActiveSlot for T {}
+
+/// Checks that a pullback slot carries a gradient (is not [`NoTangent`]).
+#[inline(always)]
+pub fn slot<C: ActiveSlot>(cotangent: C) -> C {
+    cotangent
+}
+
+/// The zero tangent at `x`.
+#[inline(always)]
+pub fn zero_tangent<T: Differentiable + ?Sized>(x: &T) -> T::Tangent {
+    x.zero_tangent()
+}
+
+/// The shape of `x`, which linear rules read.
+#[inline(always)]
+pub fn shape_of<T: Shaped + ?Sized>(x: &T) -> T::Shape {
+    x.shape_of()
+}
+
+/// `a + b` for tangents: forward mode's sum of the parts of several active inputs.
+#[inline(always)]
+pub fn tangent_sum<T: Tangent>(mut a: T, b: T) -> T {
+    a.add_assign(b);
+    a
+}
+
+/// The seed of a scalar output's adjoint in `_grad`.
+#[inline(always)]
+pub fn one<T: Real>() -> T {
+    T::ONE
+}
+
+/// The tangent passed for an argument that is not active: `NoTangent` for a parameter that
+/// the callee does not differentiate, a zero tangent for one that it does.
+pub trait InactiveTangent<A: ?Sized> {
+    /// The tangent of the constant `a`.
+    fn of(a: &A) -> Self;
+}
+
+impl<A: ?Sized> InactiveTangent<A> for NoTangent {
+    #[inline(always)]
+    fn of(_: &A) -> Self {
+        NoTangent
+    }
+}
+
+impl<T: Real> InactiveTangent<T> for T {
+    #[inline(always)]
+    fn of(_: &T) -> Self {
+        T::ZERO
+    }
+}
+
+impl<T: Differentiable> InactiveTangent<Vec<T>> for Vec<T::Tangent> {
+    fn of(a: &Vec<T>) -> Self {
+        a.zero_tangent()
+    }
+}
+
+impl<T: Differentiable, const N: usize> InactiveTangent<[T; N]> for [T::Tangent; N] {
+    fn of(a: &[T; N]) -> Self {
+        a.zero_tangent()
+    }
+}
+
+/// The tangent of a constant argument, typed by the callee's parameter.
+#[inline(always)]
+pub fn inactive_tangent<S: InactiveTangent<A>, A: ?Sized>(a: &A) -> S {
+    S::of(a)
+}
+
+/// The integer types a differentiated `for` loop may count with.
+pub trait LoopIndex: Copy {
+    /// The value, widened.
+    fn to_i128(self) -> i128;
+    /// The value back from a widened one that is known to fit.
+    fn from_i128(v: i128) -> Self;
+}
+
+macro_rules! loop_index {
+    ($($t:ident)*) => {$(
+        impl LoopIndex for $t {
+            #[inline(always)]
+            fn to_i128(self) -> i128 {
+                self as i128
+            }
+            #[inline(always)]
+            fn from_i128(v: i128) -> Self {
+                v as $t
+            }
+        }
+    )*};
+}
+loop_index!(u8 u16 u32 u64 usize i8 i16 i32 i64 isize);
+
+/// The number of iterations of `lo..hi` (`lo..=hi` when `inclusive`), for reserving stacks.
+#[inline(always)]
+pub fn range_len<I: LoopIndex>(lo: I, hi: I, inclusive: bool) -> usize {
+    let n = hi.to_i128() - lo.to_i128() + i128::from(inclusive);
+    n.clamp(0, isize::MAX as i128) as usize
+}
+
+/// An arithmetic sequence of loop indices with the semantics of std's ranges with `rev()`
+/// and `step_by(k)` applied in the written order; it iterates in both directions, which is
+/// how the reverse sweep of a `step_by` loop visits its indices backwards.
+#[derive(Clone, Copy, Debug)]
+pub struct Steps<I> {
+    first: i128,
+    stride: i128,
+    count: i128,
+    ty: core::marker::PhantomData<I>,
+}
+
+impl<I: LoopIndex> Steps<I> {
+    /// `lo..hi`.
+    pub fn range(lo: I, hi: I) -> Self {
+        Self::make(lo.to_i128(), 1, (hi.to_i128() - lo.to_i128()).max(0))
+    }
+
+    /// `lo..=hi`.
+    pub fn range_inclusive(lo: I, hi: I) -> Self {
+        Self::make(lo.to_i128(), 1, (hi.to_i128() - lo.to_i128() + 1).max(0))
+    }
+
+    fn make(first: i128, stride: i128, count: i128) -> Self {
+        Steps {
+            first,
+            stride,
+            count,
+            ty: core::marker::PhantomData,
+        }
+    }
+
+    /// The sequence backwards, as `Iterator::rev`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn rev(self) -> Self {
+        Self::make(
+            self.first + (self.count - 1).max(0) * self.stride,
+            -self.stride,
+            self.count,
+        )
+    }
+
+    /// Every `k`-th element, as `Iterator::step_by` (which panics on `k = 0`, as this does).
+    pub fn step_by(self, k: usize) -> Self {
+        assert!(k != 0, "step_by: the step must be positive");
+        let k = k as i128;
+        Self::make(self.first, self.stride * k, (self.count + k - 1) / k)
+    }
+}
+
+impl<I: LoopIndex> Iterator for Steps<I> {
+    type Item = I;
+    #[inline]
+    fn next(&mut self) -> Option<I> {
+        if self.count <= 0 {
+            return None;
+        }
+        let v = self.first;
+        self.first += self.stride;
+        self.count -= 1;
+        Some(I::from_i128(v))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.count as usize;
+        (n, Some(n))
+    }
+}
+
+impl<I: LoopIndex> DoubleEndedIterator for Steps<I> {
+    #[inline]
+    fn next_back(&mut self) -> Option<I> {
+        if self.count <= 0 {
+            return None;
+        }
+        self.count -= 1;
+        Some(I::from_i128(self.first + self.count * self.stride))
+    }
+}
+
+impl<I: LoopIndex> ExactSizeIterator for Steps<I> {}
