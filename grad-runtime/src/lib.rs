@@ -20,5 +20,5 @@ pub mod __private {
     pub use crate::real::Real;
     pub use crate::rules::op;
     pub use crate::rules::support::*;
-    pub use crate::rules::{Binary, Linear, LinearBinary, Shaped, TangentOf, Unary};
+    pub use crate::rules::{Binary, Linear, LinearBinary, ShapeOf, Shaped, TangentOf, Unary};
 }

@@ -47,6 +47,15 @@ pub trait Shaped {
     fn shape_of(&self) -> Self::Shape;
 }
 
+/// A value's shape, tagged with the value's type so that type inference can see through it.
+pub struct ShapeOf<T: Shaped + ?Sized>(pub T::Shape);
+
+impl<T: Shaped + ?Sized> Clone for ShapeOf<T> {
+    fn clone(&self) -> Self {
+        ShapeOf(self.0.clone())
+    }
+}
+
 /// A primitive of one differentiable input: `y = op(x)`.
 #[diagnostic::on_unimplemented(
     message = "the primitive `{O}` is not defined for `{Self}`",

@@ -1,6 +1,6 @@
 //! The primitives as marker values; their inherent methods are what generated code calls.
 
-use super::{Binary, Linear, LinearBinary, TangentOf, Unary};
+use super::{Binary, Linear, LinearBinary, ShapeOf, TangentOf, Unary};
 use crate::differentiable::Differentiable;
 use core::marker::PhantomData;
 
@@ -169,30 +169,30 @@ macro_rules! linear_binary_markers {
             /// The transpose for the first input.
             #[inline(always)]
             pub fn bwd_0<A: LinearBinary<Self, B>, B: Differentiable + super::Shaped>(
-                &self, a: &A::Shape, b: &B::Shape, dy: TangentOf<A::Output>,
+                &self, a: &ShapeOf<A>, b: &ShapeOf<B>, dy: TangentOf<A::Output>,
             ) -> TangentOf<A> {
-                A::bwd_0(self, a, b, dy)
+                A::bwd_0(self, &a.0, &b.0, dy)
             }
             /// The transpose for the second input.
             #[inline(always)]
             pub fn bwd_1<A: LinearBinary<Self, B>, B: Differentiable + super::Shaped>(
-                &self, a: &A::Shape, b: &B::Shape, dy: TangentOf<A::Output>,
+                &self, a: &ShapeOf<A>, b: &ShapeOf<B>, dy: TangentOf<A::Output>,
             ) -> TangentOf<B> {
-                A::bwd_1(self, a, b, dy)
+                A::bwd_1(self, &a.0, &b.0, dy)
             }
             /// The tangent part for the first input.
             #[inline(always)]
             pub fn jvp_0<A: LinearBinary<Self, B>, B: Differentiable + super::Shaped>(
-                &self, a: &A::Shape, b: &B::Shape, da: &TangentOf<A>,
+                &self, a: &ShapeOf<A>, b: &ShapeOf<B>, da: &TangentOf<A>,
             ) -> TangentOf<A::Output> {
-                A::jvp_0(self, a, b, da)
+                A::jvp_0(self, &a.0, &b.0, da)
             }
             /// The tangent part for the second input.
             #[inline(always)]
             pub fn jvp_1<A: LinearBinary<Self, B>, B: Differentiable + super::Shaped>(
-                &self, a: &A::Shape, b: &B::Shape, db: &TangentOf<B>,
+                &self, a: &ShapeOf<A>, b: &ShapeOf<B>, db: &TangentOf<B>,
             ) -> TangentOf<A::Output> {
-                A::jvp_1(self, a, b, db)
+                A::jvp_1(self, &a.0, &b.0, db)
             }
         }
     )*};
@@ -219,13 +219,13 @@ macro_rules! linear_markers {
             }
             /// The transpose.
             #[inline(always)]
-            pub fn bwd<V: Linear<Self>>(&self, x: &V::Shape, dy: TangentOf<V::Output>) -> TangentOf<V> {
-                V::bwd(self, x, dy)
+            pub fn bwd<V: Linear<Self>>(&self, x: &ShapeOf<V>, dy: TangentOf<V::Output>) -> TangentOf<V> {
+                V::bwd(self, &x.0, dy)
             }
             /// The tangent part.
             #[inline(always)]
-            pub fn jvp<V: Linear<Self>>(&self, x: &V::Shape, dx: &TangentOf<V>) -> TangentOf<V::Output> {
-                V::jvp(self, x, dx)
+            pub fn jvp<V: Linear<Self>>(&self, x: &ShapeOf<V>, dx: &TangentOf<V>) -> TangentOf<V::Output> {
+                V::jvp(self, &x.0, dx)
             }
         }
     )*};

@@ -1,8 +1,8 @@
 //! The small helpers generated code calls around the rules: accumulating adjoints, zero
 //! tangents, shapes, and reversing loop ranges.
 
-use super::Shaped;
-use crate::differentiable::{Differentiable, NoTangent, Tangent};
+use super::{ShapeOf, Shaped};
+use crate::differentiable::{Differentiable, FlatMut, NoTangent, Tangent};
 use crate::real::Real;
 
 /// `dst += contribution`, for adjoint accumulation in generated code.
@@ -55,8 +55,16 @@ pub fn zero_tangent<T: Differentiable + ?Sized>(x: &T) -> T::Tangent {
 
 /// The shape of `x`, which linear rules read.
 #[inline(always)]
-pub fn shape_of<T: Shaped + ?Sized>(x: &T) -> T::Shape {
-    x.shape_of()
+pub fn shape_of<T: Shaped + ?Sized>(x: &T) -> ShapeOf<T> {
+    ShapeOf(x.shape_of())
+}
+
+/// Sets a tangent to zero in place (a carried adjoint that an iteration did not reach).
+pub fn set_zero<T: Tangent>(t: &mut T) {
+    t.visit_mut(&mut |flat| match flat {
+        FlatMut::F32(s) => s.fill(0.0),
+        FlatMut::F64(s) => s.fill(0.0),
+    });
 }
 
 /// `a + b` for tangents: forward mode's sum of the parts of several active inputs.
