@@ -1,10 +1,25 @@
 //! The `#[differentiable]` attribute: reads a function and writes its adjoint and tangent code.
 
+mod activity;
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
+mod diag;
+mod emit;
+mod expand;
+mod fallback;
+mod forward;
+mod ir;
+mod lower;
+mod names;
+mod prims;
+mod reverse;
+
 use proc_macro::TokenStream;
 
 /// Writes `f_grad`, `f_vjp` and `f_jvp` beside a function. See the `grad` crate's docs.
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = args;
-    item
+    expand::differentiable(args.into(), item.into()).into()
 }

@@ -1,0 +1,554 @@
+//! What the adjoint needs: which primal values each statement's reverse reads (whole, or
+//! only their shape), which adjoints it adds to, what a branch or loop body must keep for
+//! its reverse, what a loop may recompute instead, and which loops `_grad` may fuse.
+
+use crate::ir::*;
+
+/// How much of a value the reverse sweep reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// Only its shape (linear rules).
+    Shape,
+    /// The value itself.
+    Value,
+}
+
+/// Values needed, each once with the larger form.
+#[derive(Clone, Debug, Default)]
+pub struct Needs(pub Vec<(VarId, Form)>);
+
+impl Needs {
+    pub fn add(&mut self, v: VarId, form: Form) {
+        match self.0.iter_mut().find(|(w, _)| *w == v) {
+            Some((_, f)) => {
+                if form == Form::Value {
+                    *f = Form::Value;
+                }
+            }
+            None => self.0.push((v, form)),
+        }
+    }
+
+    fn add_operand(&mut self, o: &Operand, form: Form) {
+        if let Operand::Var(v) = o {
+            self.add(*v, form);
+        }
+    }
+
+    fn extend(&mut self, other: Needs) {
+        for (v, f) in other.0 {
+            self.add(v, f);
+        }
+    }
+
+    pub fn contains(&self, v: VarId) -> bool {
+        self.0.iter().any(|(w, _)| *w == v)
+    }
+}
+
+pub struct Analysis<'a> {
+    pub func: &'a Func,
+}
+
+impl Analysis<'_> {
+    fn active(&self, v: VarId) -> bool {
+        self.func.vars[v].active
+    }
+
+    fn is_param(&self, v: VarId) -> bool {
+        self.func.vars[v].param.is_some()
+    }
+
+    /// Values a block defines directly (not inside its nested blocks).
+    pub fn defs(&self, block: &Block) -> Vec<VarId> {
+        let mut out = Vec::new();
+        for s in &block.stmts {
+            match s {
+                Stmt::Let { var, .. } => out.push(*var),
+                Stmt::If { outs, record, .. } | Stmt::Match { outs, record, .. } => {
+                    out.extend(outs.iter().map(|p| p.out));
+                    out.push(*record);
+                }
+                Stmt::For { carried, .. } => out.extend(carried.iter().map(|c| c.out)),
+                Stmt::While {
+                    carried, record, ..
+                } => {
+                    out.extend(carried.iter().map(|c| c.out));
+                    out.push(*record);
+                }
+                Stmt::Effect { .. } => {}
+            }
+        }
+        out
+    }
+
+    /// Every value defined anywhere inside a statement.
+    pub fn defined_inside(&self, s: &Stmt, out: &mut Vec<VarId>) {
+        let block = |b: &Block, out: &mut Vec<VarId>| {
+            for s in &b.stmts {
+                self.defined_inside(s, out);
+            }
+        };
+        match s {
+            Stmt::Let { var, .. } => out.push(*var),
+            Stmt::If {
+                arms, outs, record, ..
+            } => {
+                arms.iter().for_each(|a| block(a, out));
+                out.extend(outs.iter().map(|p| p.out));
+                out.push(*record);
+            }
+            Stmt::Match {
+                arms, outs, record, ..
+            } => {
+                for a in arms {
+                    out.extend(&a.binds);
+                    block(&a.body, out);
+                }
+                out.extend(outs.iter().map(|p| p.out));
+                out.push(*record);
+            }
+            Stmt::For {
+                index,
+                body,
+                carried,
+                ..
+            } => {
+                out.extend(index);
+                block(body, out);
+                out.extend(carried.iter().flat_map(|c| [c.inner, c.out]));
+            }
+            Stmt::While {
+                cond_block,
+                body,
+                carried,
+                record,
+                ..
+            } => {
+                block(cond_block, out);
+                block(body, out);
+                out.extend(carried.iter().flat_map(|c| [c.inner, c.out]));
+                out.push(*record);
+            }
+            Stmt::Effect { .. } => {}
+        }
+    }
+
+    /// The active inputs whose adjoints a `let` adds to.
+    pub fn let_targets(&self, op: &Op) -> Vec<VarId> {
+        let vars: Vec<VarId> = match op {
+            Op::Use(o) => o.var().into_iter().collect(),
+            Op::Opaque { .. } => vec![],
+            Op::Prim { args, .. } => args.iter().filter_map(Operand::var).collect(),
+            Op::Project { base, .. } => vec![*base],
+            Op::Borrow(v) | Op::Deref(v) => vec![*v],
+            Op::Tuple(elems) => elems.iter().filter_map(Operand::var).collect(),
+            Op::Call { args, .. } => args.iter().filter_map(|a| a.operand.var()).collect(),
+        };
+        vars.into_iter().filter(|v| self.active(*v)).collect()
+    }
+
+    /// Every value whose adjoint receives a contribution inside a statement.
+    pub fn targets(&self, s: &Stmt, out: &mut Vec<VarId>) {
+        let block = |b: &Block, out: &mut Vec<VarId>| {
+            for s in &b.stmts {
+                self.targets(s, out);
+            }
+        };
+        let phis = |outs: &[Phi], out: &mut Vec<VarId>| {
+            for p in outs.iter().filter(|p| self.active(p.out)) {
+                out.extend(p.sources.iter().filter_map(Operand::var).filter(|v| self.active(*v)));
+            }
+        };
+        match s {
+            Stmt::Let { var, op } if self.active(*var) => out.extend(self.let_targets(op)),
+            Stmt::Let { .. } | Stmt::Effect { .. } => {}
+            Stmt::If { arms, outs, .. } => {
+                arms.iter().for_each(|a| block(a, out));
+                phis(outs, out);
+            }
+            Stmt::Match { arms, outs, .. } => {
+                arms.iter().for_each(|a| block(&a.body, out));
+                phis(outs, out);
+            }
+            Stmt::For { body, carried, .. } | Stmt::While { body, carried, .. } => {
+                block(body, out);
+                for c in carried.iter().filter(|c| self.active(c.out)) {
+                    out.extend(c.init.var().filter(|v| self.active(*v)));
+                    out.extend(c.next.var().filter(|v| self.active(*v)));
+                }
+            }
+        }
+    }
+
+    /// Values defined outside `s` whose adjoints `s`'s reverse adds to: they are
+    /// initialized before it.
+    pub fn outer_targets(&self, s: &Stmt) -> Vec<VarId> {
+        let mut inside = Vec::new();
+        self.defined_inside(s, &mut inside);
+        let mut t = Vec::new();
+        self.targets(s, &mut t);
+        let mut out: Vec<VarId> = Vec::new();
+        for v in t {
+            if !inside.contains(&v) && !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    /// What one `let`'s backward reads.
+    fn let_needs(&self, var: VarId, op: &Op, n: &mut Needs) {
+        if !self.active(var) {
+            return;
+        }
+        match op {
+            Op::Prim { prim, args, .. } => {
+                let form = match prim.kind {
+                    PrimKind::Unary | PrimKind::Binary => Form::Value,
+                    PrimKind::Linear | PrimKind::LinearBinary => Form::Shape,
+                };
+                args.iter().for_each(|a| n.add_operand(a, form));
+                prim.extra.iter().for_each(|e| n.add_operand(e, Form::Value));
+                if form == Form::Value {
+                    n.add(var, Form::Value);
+                }
+            }
+            Op::Project { base, path, .. } => {
+                for p in path {
+                    if let Proj::Index(o) = p {
+                        n.add_operand(o, Form::Value);
+                    }
+                }
+                if !self.is_param(*base) {
+                    n.add(*base, Form::Value);
+                }
+            }
+            Op::Call { .. } => n.add(var, Form::Value),
+            Op::Use(_) | Op::Opaque { .. } | Op::Borrow(_) | Op::Deref(_) | Op::Tuple(_) => {}
+        }
+    }
+
+    /// Needs of a statement on values defined outside it.
+    pub fn free_needs(&self, s: &Stmt) -> Needs {
+        let mut n = Needs::default();
+        match s {
+            Stmt::Let { var, op } => self.let_needs(*var, op, &mut n),
+            Stmt::Effect { .. } => {}
+            Stmt::If { arms, record, .. } => {
+                n.add(*record, Form::Value);
+                for a in arms {
+                    n.extend(self.escaping(a, &[]));
+                }
+            }
+            Stmt::Match { arms, record, .. } => {
+                n.add(*record, Form::Value);
+                for a in arms {
+                    n.extend(self.escaping(&a.body, &a.binds));
+                }
+            }
+            Stmt::For {
+                index,
+                range,
+                body,
+                carried,
+                ..
+            } => {
+                n.add_operand(&range.lo, Form::Value);
+                n.add_operand(&range.hi, Form::Value);
+                for op in &range.ops {
+                    if let RangeOp::StepBy(k) = op {
+                        n.add_operand(k, Form::Value);
+                    }
+                }
+                let mut local: Vec<VarId> = index.iter().copied().collect();
+                local.extend(carried.iter().map(|c| c.inner));
+                n.extend(self.escaping(body, &local));
+                self.carried_needs(carried, &mut n);
+            }
+            Stmt::While {
+                body,
+                carried,
+                record,
+                ..
+            } => {
+                n.add(*record, Form::Value);
+                let local: Vec<VarId> = carried.iter().map(|c| c.inner).collect();
+                n.extend(self.escaping(body, &local));
+                self.carried_needs(carried, &mut n);
+            }
+        }
+        for v in self.outer_targets(s) {
+            if !self.is_param(v) && !matches!(s, Stmt::Let { .. }) {
+                n.add(v, Form::Value);
+            }
+        }
+        n
+    }
+
+    fn carried_needs(&self, carried: &[Carried], n: &mut Needs) {
+        for c in carried.iter().filter(|c| self.active(c.out)) {
+            n.add(c.out, Form::Value);
+        }
+    }
+
+    /// All needs of a block's statements.
+    pub fn block_needs(&self, b: &Block) -> Needs {
+        let mut n = Needs::default();
+        for s in &b.stmts {
+            n.extend(self.free_needs(s));
+        }
+        n
+    }
+
+    /// Needs of a nested block on values defined outside it (`local` are defined by the
+    /// construct itself: a loop's index and carried values, a pattern's bindings).
+    fn escaping(&self, b: &Block, local: &[VarId]) -> Needs {
+        let defs = self.defs(b);
+        let mut n = Needs::default();
+        for (v, f) in self.block_needs(b).0 {
+            if !defs.contains(&v) && !local.contains(&v) {
+                n.add(v, f);
+            }
+        }
+        n
+    }
+
+    /// What a branch arm keeps for its reverse: its needs on values it defines.
+    pub fn arm_saved(&self, b: &Block, binds: &[VarId]) -> Needs {
+        let defs = self.defs(b);
+        let mut n = Needs::default();
+        for (v, f) in self.block_needs(b).0 {
+            if defs.contains(&v) || binds.contains(&v) {
+                n.add(v, f);
+            }
+        }
+        n
+    }
+
+    /// What a loop body keeps per iteration, and which of its values the reverse
+    /// recomputes instead (in forward order): cheap operations on values that are the same
+    /// in every iteration or recomputed themselves.
+    pub fn loop_saved(
+        &self,
+        body: &Block,
+        index: Option<VarId>,
+        carried: &[Carried],
+    ) -> (Needs, Vec<VarId>) {
+        let defs = self.defs(body);
+        let mut needed = Needs::default();
+        for (v, f) in self.block_needs(body).0 {
+            if defs.contains(&v) || carried.iter().any(|c| c.inner == v) {
+                needed.add(v, f);
+            }
+        }
+        // A carried value whose adjoint an iteration may not reach is zeroed from its value.
+        for c in carried.iter().filter(|c| self.active(c.out)) {
+            let mut t = Vec::new();
+            body.stmts.iter().for_each(|s| self.targets(s, &mut t));
+            if !t.contains(&c.inner) && c.next.var() != Some(c.inner) {
+                needed.add(c.inner, Form::Value);
+            }
+        }
+        // Recomputable: a `let` in this body whose op is cheap and whose inputs are all
+        // defined outside the body, the index, or recomputable.
+        let mut recomputable: Vec<VarId> = Vec::new();
+        for s in &body.stmts {
+            let Stmt::Let { var, op } = s else { continue };
+            let inputs_ok = |inputs: Vec<VarId>, rec: &Vec<VarId>| {
+                inputs.iter().all(|v| {
+                    Some(*v) == index
+                        || rec.contains(v)
+                        || (!defs.contains(v) && !carried.iter().any(|c| c.inner == *v))
+                })
+            };
+            let (cheap, inputs) = match op {
+                Op::Use(o) => (true, o.var().into_iter().collect()),
+                Op::Opaque { uses, cheap, .. } => (*cheap, uses.clone()),
+                Op::Prim { prim, args, .. } => (
+                    is_cheap(prim),
+                    args.iter()
+                        .chain(&prim.extra)
+                        .filter_map(Operand::var)
+                        .collect(),
+                ),
+                Op::Project { base, path, .. } => {
+                    let mut i = vec![*base];
+                    for p in path {
+                        if let Proj::Index(o) = p {
+                            i.extend(o.var());
+                        }
+                    }
+                    (true, i)
+                }
+                Op::Borrow(v) | Op::Deref(v) => (true, vec![*v]),
+                Op::Tuple(e) => (true, e.iter().filter_map(Operand::var).collect()),
+                Op::Call { .. } => (false, vec![]),
+            };
+            if cheap && inputs_ok(inputs, &recomputable) {
+                recomputable.push(*var);
+            }
+        }
+        // Recompute only what is needed, with what it is computed from.
+        let mut recompute: Vec<VarId> = Vec::new();
+        let mut stack: Vec<VarId> = needed
+            .0
+            .iter()
+            .map(|(v, _)| *v)
+            .filter(|v| recomputable.contains(v))
+            .collect();
+        while let Some(v) = stack.pop() {
+            if recompute.contains(&v) {
+                continue;
+            }
+            recompute.push(v);
+            for s in &body.stmts {
+                if let Stmt::Let { var, op } = s {
+                    if *var == v {
+                        for i in op_inputs(op) {
+                            if recomputable.contains(&i) && !recompute.contains(&i) {
+                                stack.push(i);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        recompute.sort_by_key(|v| recomputable.iter().position(|w| w == v));
+        let mut saved = Needs::default();
+        for (v, f) in needed.0 {
+            if !recompute.contains(&v) && Some(v) != index {
+                saved.add(v, f);
+            }
+        }
+        (saved, recompute)
+    }
+
+    /// Whether `_grad` may run this top-level loop's reverse inside its forward sweep,
+    /// iteration by iteration: every differentiated carried value is only accumulated
+    /// (`s = s + e`, `s += e`, `s -= e`, with `e` not reading `s`), so its adjoint is the same
+    /// in every iteration and known before the loop.
+    pub fn fusable(&self, body: &Block, carried: &[Carried]) -> bool {
+        let mut uses = Vec::new();
+        for s in &body.stmts {
+            stmt_uses(s, &mut uses);
+        }
+        carried
+            .iter()
+            .filter(|c| self.active(c.out))
+            .all(|c| self.accumulates(body, c, &uses))
+    }
+
+    fn accumulates(&self, body: &Block, c: &Carried, uses: &[VarId]) -> bool {
+        let Some(next) = c.next.var() else {
+            return false;
+        };
+        let mut cur = c.inner;
+        while cur != next {
+            if uses.iter().filter(|u| **u == cur).count() != 1 {
+                return false;
+            }
+            let step = body.stmts.iter().find_map(|s| match s {
+                Stmt::Let {
+                    var,
+                    op: Op::Prim { prim, args, .. },
+                } if prim.kind == PrimKind::LinearBinary
+                    && (args[0].var() == Some(cur)
+                        || (prim.marker == "Add" && args[1].var() == Some(cur))) =>
+                {
+                    Some(*var)
+                }
+                _ => None,
+            });
+            match step {
+                Some(v) => cur = v,
+                None => return false,
+            }
+        }
+        // The carried value leaves the iteration only as `next`.
+        uses.iter().filter(|u| **u == next).count() == 0
+    }
+}
+
+fn is_cheap(prim: &Prim) -> bool {
+    matches!(
+        prim.marker,
+        "Add" | "Sub" | "Mul" | "Div" | "Neg" | "CastTo" | "Abs" | "Max" | "Min" | "Relu"
+    )
+}
+
+fn op_inputs(op: &Op) -> Vec<VarId> {
+    match op {
+        Op::Use(o) => o.var().into_iter().collect(),
+        Op::Opaque { uses, .. } => uses.clone(),
+        Op::Prim { prim, args, .. } => args
+            .iter()
+            .chain(&prim.extra)
+            .filter_map(Operand::var)
+            .collect(),
+        Op::Project { base, path, .. } => {
+            let mut i = vec![*base];
+            for p in path {
+                if let Proj::Index(o) = p {
+                    i.extend(o.var());
+                }
+            }
+            i
+        }
+        Op::Borrow(v) | Op::Deref(v) => vec![*v],
+        Op::Tuple(e) => e.iter().filter_map(Operand::var).collect(),
+        Op::Call { args, .. } => args.iter().filter_map(|a| a.operand.var()).collect(),
+    }
+}
+
+/// Every read of a value inside a statement (one entry per read).
+fn stmt_uses(s: &Stmt, out: &mut Vec<VarId>) {
+    let block = |b: &Block, out: &mut Vec<VarId>| b.stmts.iter().for_each(|s| stmt_uses(s, out));
+    let operand = |o: &Operand, out: &mut Vec<VarId>| out.extend(o.var());
+    match s {
+        Stmt::Let { op, .. } => out.extend(op_inputs(op)),
+        Stmt::Effect { binds, .. } => out.extend(binds.iter().map(|(_, v)| *v)),
+        Stmt::If {
+            cond, arms, outs, ..
+        } => {
+            operand(cond, out);
+            arms.iter().for_each(|a| block(a, out));
+            outs.iter()
+                .for_each(|p| p.sources.iter().for_each(|o| operand(o, out)));
+        }
+        Stmt::Match { arms, outs, .. } => {
+            arms.iter().for_each(|a| block(&a.body, out));
+            outs.iter()
+                .for_each(|p| p.sources.iter().for_each(|o| operand(o, out)));
+        }
+        Stmt::For {
+            range,
+            body,
+            carried,
+            ..
+        } => {
+            operand(&range.lo, out);
+            operand(&range.hi, out);
+            block(body, out);
+            carried.iter().for_each(|c| {
+                operand(&c.init, out);
+                operand(&c.next, out);
+            });
+        }
+        Stmt::While {
+            cond_block,
+            cond,
+            body,
+            carried,
+            ..
+        } => {
+            block(cond_block, out);
+            operand(cond, out);
+            block(body, out);
+            carried.iter().for_each(|c| {
+                operand(&c.init, out);
+                operand(&c.next, out);
+            });
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The arguments of `#[differentiable(...)]`: `wrt(...)`, `reverse` / `forward`, `crate = path`.
+
+use crate::ctxt::Ctxt;
+use crate::diag;
+use proc_macro2::TokenStream;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Ident, Path, Token};
+
+mod kw {
+    syn::custom_keyword!(wrt);
+    syn::custom_keyword!(reverse);
+    syn::custom_keyword!(forward);
+}
+
+/// Which derivative items to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Modes {
+    Both,
+    Reverse,
+    Forward,
+}
+
+impl Modes {
+    pub fn reverse(self) -> bool {
+        self != Modes::Forward
+    }
+    pub fn forward(self) -> bool {
+        self != Modes::Reverse
+    }
+}
+
+/// The parsed attribute.
+pub struct Attr {
+    /// The names in `wrt(...)`, if given (`self` included as an identifier).
+    pub wrt: Option<Vec<Ident>>,
+    pub modes: Modes,
+    /// The path generated code uses for the runtime (`::grad` unless `crate = path`).
+    pub krate: Path,
+}
+
+enum Arg {
+    Wrt(kw::wrt, Vec<Ident>),
+    Reverse(kw::reverse),
+    Forward(kw::forward),
+    Crate(Token![crate], Path),
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let look = input.lookahead1();
+        if look.peek(kw::wrt) {
+            let kw: kw::wrt = input.parse()?;
+            let content;
+            syn::parenthesized!(content in input);
+            let names = Punctuated::<Ident, Token![,]>::parse_terminated_with(
+                &content,
+                syn::ext::IdentExt::parse_any,
+            )?;
+            Ok(Arg::Wrt(kw, names.into_iter().collect()))
+        } else if look.peek(kw::reverse) {
+            Ok(Arg::Reverse(input.parse()?))
+        } else if look.peek(kw::forward) {
+            Ok(Arg::Forward(input.parse()?))
+        } else if look.peek(Token![crate]) {
+            let kw: Token![crate] = input.parse()?;
+            input.parse::<Token![=]>()?;
+            Ok(Arg::Crate(kw, input.parse()?))
+        } else {
+            Err(syn::Error::new(input.span(), diag::ATTR_UNKNOWN))
+        }
+    }
+}
+
+/// Parses the attribute's arguments, recording problems in `cx`.
+pub fn parse(cx: &mut Ctxt, args: TokenStream) -> Attr {
+    let mut attr = Attr {
+        wrt: None,
+        modes: Modes::Both,
+        krate: syn::parse_quote!(::grad),
+    };
+    let parsed = match Punctuated::<Arg, Token![,]>::parse_terminated.parse2(args) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            cx.syn_error(e);
+            return attr;
+        }
+    };
+    let mut seen_mode: Option<proc_macro2::Span> = None;
+    let mut seen_crate = false;
+    for arg in parsed {
+        match arg {
+            Arg::Wrt(kw, names) => {
+                if attr.wrt.is_some() {
+                    cx.error(kw.span, diag::ATTR_DUPLICATE);
+                } else if names.is_empty() {
+                    cx.error(kw.span, diag::WRT_EMPTY);
+                }
+                attr.wrt = Some(names);
+            }
+            Arg::Reverse(kw) => {
+                set_mode(cx, &mut attr, &mut seen_mode, kw.span, Modes::Reverse);
+            }
+            Arg::Forward(kw) => {
+                set_mode(cx, &mut attr, &mut seen_mode, kw.span, Modes::Forward);
+            }
+            Arg::Crate(kw, path) => {
+                if seen_crate {
+                    cx.error(kw.span, diag::ATTR_DUPLICATE);
+                }
+                seen_crate = true;
+                attr.krate = path;
+            }
+        }
+    }
+    attr
+}
+
+fn set_mode(
+    cx: &mut Ctxt,
+    attr: &mut Attr,
+    seen: &mut Option<proc_macro2::Span>,
+    span: proc_macro2::Span,
+    mode: Modes,
+) {
+    match seen {
+        Some(_) if attr.modes == mode => cx.error(span, diag::ATTR_DUPLICATE),
+        Some(_) => cx.error(span, diag::ATTR_BOTH_MODES),
+        None => {
+            *seen = Some(span);
+            attr.modes = mode;
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! What reverse and forward emission share: how a value, an operand, a primitive's marker
+//! and a call's target are written.
+
+use crate::ast::Function;
+use crate::ir::*;
+use crate::names;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::Ident;
+
+pub struct Emit<'a> {
+    pub f: &'a Function,
+    pub func: &'a Func,
+    /// `#krate::__private`.
+    pub rt: TokenStream,
+}
+
+impl Emit<'_> {
+    pub fn info(&self, v: VarId) -> &VarInfo {
+        &self.func.vars[v]
+    }
+
+    pub fn active(&self, v: VarId) -> bool {
+        self.func.vars[v].active
+    }
+
+    pub fn operand_active(&self, o: &Operand) -> bool {
+        o.var().is_some_and(|v| self.active(v))
+    }
+
+    /// The identifier of a value (a parameter keeps its own name).
+    pub fn name(&self, v: VarId) -> Ident {
+        let info = self.info(v);
+        match info.param {
+            Some(i) => self.f.params[i].name.clone(),
+            None => names::value(info, v),
+        }
+    }
+
+    /// An operand as a value expression.
+    pub fn val(&self, o: &Operand) -> TokenStream {
+        match o {
+            Operand::Var(v) => self.name(*v).to_token_stream(),
+            Operand::Const(c) => c.clone(),
+        }
+    }
+
+    /// An operand by reference (a value that holds a reference is passed as it is).
+    pub fn by_ref(&self, o: &Operand) -> TokenStream {
+        match o {
+            Operand::Var(v) if self.info(*v).is_ref => self.name(*v).to_token_stream(),
+            Operand::Var(v) => {
+                let n = self.name(*v);
+                quote!(&#n)
+            }
+            Operand::Const(c) => quote!(&#c),
+        }
+    }
+
+    pub fn var_ref(&self, v: VarId) -> TokenStream {
+        self.by_ref(&Operand::Var(v))
+    }
+
+    /// A clone of a value (for values used again later; free for scalars).
+    pub fn cloned(&self, o: &Operand) -> TokenStream {
+        match o {
+            Operand::Var(v) if self.info(*v).is_ref => self.name(*v).to_token_stream(),
+            Operand::Var(_) => {
+                let r = self.by_ref(o);
+                quote!(::core::clone::Clone::clone(#r))
+            }
+            Operand::Const(c) => c.clone(),
+        }
+    }
+
+    /// The marker value of a primitive: `__private::op::Powi(n)`.
+    pub fn marker(&self, prim: &Prim, span: Span) -> TokenStream {
+        let rt = &self.rt;
+        let m = Ident::new(prim.marker, span);
+        if let Some(g) = &prim.generic {
+            return quote_spanned!(span=> #rt::op::#m::<#g>::OP);
+        }
+        if prim.extra.is_empty() {
+            quote_spanned!(span=> #rt::op::#m)
+        } else {
+            let extra: Vec<TokenStream> = prim.extra.iter().map(|e| self.val(e)).collect();
+            quote_spanned!(span=> #rt::op::#m(#(#extra),*))
+        }
+    }
+
+    /// `&shape_of(x)`.
+    pub fn shape(&self, o: &Operand, saved_shapes: &[VarId]) -> TokenStream {
+        if let Operand::Var(v) = o {
+            if saved_shapes.contains(v) {
+                let s = names::shape(self.info(*v), *v);
+                return quote!(&#s);
+            }
+        }
+        let rt = &self.rt;
+        let r = self.by_ref(o);
+        quote!(&#rt::shape_of(#r))
+    }
+
+    /// The forward computation of a `let` (not a call), as an expression.
+    pub fn fwd_expr(&self, op: &Op) -> TokenStream {
+        match op {
+            Op::Use(o) => self.cloned(o),
+            Op::Opaque { tokens, .. } => tokens.clone(),
+            Op::Prim { prim, args, span } => {
+                let m = self.marker(prim, *span);
+                let a: Vec<TokenStream> = args.iter().map(|a| self.by_ref(a)).collect();
+                quote_spanned!(*span=> #m.fwd(#(#a),*))
+            }
+            Op::Project { base, path, borrow } => {
+                let b = self.name(*base);
+                let p = self.path(path);
+                if *borrow { quote!(&#b #p) } else { quote!(#b #p) }
+            }
+            Op::Borrow(v) => {
+                let n = self.name(*v);
+                quote!(&#n)
+            }
+            Op::Deref(v) => {
+                let n = self.name(*v);
+                quote!(*#n)
+            }
+            Op::Tuple(elems) => {
+                let e: Vec<TokenStream> = elems.iter().map(|e| self.val(e)).collect();
+                quote!((#(#e,)*))
+            }
+            Op::Call { .. } => quote!(()),
+        }
+    }
+
+    /// `.f[i]...`
+    pub fn path(&self, path: &[Proj]) -> TokenStream {
+        path.iter()
+            .map(|p| match p {
+                Proj::Field(m) => quote!(.#m),
+                Proj::Index(i) => {
+                    let i = self.val(i);
+                    quote!([#i])
+                }
+            })
+            .collect()
+    }
+
+    /// A call of `callee` with `_vjp` or `_jvp` appended: `g_vjp(args)`, `recv.m_vjp(args)`.
+    pub fn call(
+        &self,
+        callee: &Callee,
+        args: &[CallArg],
+        suffix: &str,
+        extra: &[TokenStream],
+        span: Span,
+    ) -> TokenStream {
+        let arg = |a: &CallArg| {
+            let t = self.val(&a.operand);
+            if a.by_ref { quote!(&#t) } else { t }
+        };
+        match callee {
+            Callee::Path(path) => {
+                let mut path = path.clone();
+                if let Some(last) = path.segments.last_mut() {
+                    last.ident = format_ident!("{}_{}", last.ident, suffix, span = last.ident.span());
+                }
+                let a: Vec<TokenStream> = args.iter().map(arg).collect();
+                quote_spanned!(span=> #path(#(#a,)* #(#extra),*))
+            }
+            Callee::Method(m) => {
+                let m = format_ident!("{}_{}", m, suffix, span = m.span());
+                let recv = self.val(&args[0].operand);
+                let a: Vec<TokenStream> = args[1..].iter().map(arg).collect();
+                quote_spanned!(span=> #recv.#m(#(#a,)* #(#extra),*))
+            }
+        }
+    }
+
+    /// The branch-record enum of `n` arms: `__GradArms2::A1(saved)`.
+    pub fn arm_enum(n: usize) -> Ident {
+        names::local(format!("__GradArms{n}"), Span::call_site())
+    }
+
+    pub fn arm_variant(k: usize) -> Ident {
+        format_ident!("A{}", k)
+    }
+
+    /// The definition of the branch-record enum of `n` arms.
+    pub fn arm_enum_def(n: usize) -> TokenStream {
+        let name = Self::arm_enum(n);
+        let params: Vec<Ident> = (0..n).map(|k| format_ident!("T{}", k)).collect();
+        let variants: Vec<Ident> = (0..n).map(Self::arm_variant).collect();
+        quote!(enum #name<#(#params),*> { #(#variants(#params)),* })
+    }
+}
+
+/// Branch-record arities used in a block (for the enum definitions).
+pub fn arm_arities(b: &Block, out: &mut Vec<usize>) {
+    for s in &b.stmts {
+        match s {
+            Stmt::If { arms, .. } => {
+                if !out.contains(&arms.len()) {
+                    out.push(arms.len());
+                }
+                arms.iter().for_each(|a| arm_arities(a, out));
+            }
+            Stmt::Match { arms, .. } => {
+                if !out.contains(&arms.len()) {
+                    out.push(arms.len());
+                }
+                arms.iter().for_each(|a| arm_arities(&a.body, out));
+            }
+            Stmt::For { body, .. } => arm_arities(body, out),
+            Stmt::While {
+                cond_block, body, ..
+            } => {
+                arm_arities(cond_block, out);
+                arm_arities(body, out);
+            }
+            Stmt::Let { .. } | Stmt::Effect { .. } => {}
+        }
+    }
+}
+
+/// The user's names an effect mentions, bound to clones of their values.
+pub fn effect(e: &Emit<'_>, tokens: &TokenStream, binds: &[(Ident, VarId)]) -> TokenStream {
+    let lets = binds.iter().map(|(user, v)| {
+        let r = e.var_ref(*v);
+        quote!(#[allow(unused_variables)] let #user = ::core::clone::Clone::clone(#r);)
+    });
+    quote!({ #(#lets)* #tokens; })
+}

@@ -1,0 +1,277 @@
+//! The driver: attribute → our view of the function → IR → reverse and forward emission.
+
+use crate::ast::{self, Function};
+use crate::attr::{self, Attr};
+use crate::ctxt::Ctxt;
+use crate::diag;
+use crate::emit::Emit;
+use crate::fallback;
+use crate::forward::Fwd;
+use crate::ir::{Func, Operand};
+use crate::lower;
+use crate::names;
+use crate::reverse::Rev;
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::ItemFn;
+
+/// `#[differentiable(args)] item`, on token streams so that tests can call it directly.
+pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let item_fn: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            cx.error_at(&item, diag::NOT_A_FN);
+            let errors = cx.to_compile_errors();
+            return quote!(#item #errors);
+        }
+    };
+    let attr = attr::parse(&mut cx, args);
+    let f = ast::read(&mut cx, &attr, item_fn);
+    if attr.modes == attr::Modes::Reverse && !f.scalar_ret {
+        let ret = &f.ret;
+        cx.error_at(ret, diag::grad_needs_scalar(&ret.to_token_stream().to_string()));
+    }
+    if cx.has_errors() {
+        return fallback::emit(&cx, &attr, &f);
+    }
+    let (cx, func) = lower::lower(cx, &f);
+    if cx.has_errors() {
+        return fallback::emit(&cx, &attr, &f);
+    }
+    let item = &f.item;
+    let mut out = quote!(#item);
+    if attr.modes.reverse() {
+        if f.scalar_ret {
+            out.extend(grad_fn(&attr, &f, &func));
+        }
+        out.extend(vjp_fn(&attr, &f, &func));
+    }
+    if attr.modes.forward() {
+        out.extend(jvp_fn(&attr, &f, &func));
+    }
+    out
+}
+
+fn emit<'a>(attr: &Attr, f: &'a Function, func: &'a Func) -> Emit<'a> {
+    Emit {
+        f,
+        func,
+        rt: names::private(&attr.krate),
+    }
+}
+
+/// Attributes every generated function carries: the user's `#[cfg]`s, and lints that
+/// generated code may trip and users must not see.
+pub fn common_attrs(f: &Function) -> TokenStream {
+    let cfgs = f
+        .item
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg") || a.path().is_ident("inline"));
+    quote! {
+        #(#cfgs)*
+        #[allow(unused, unreachable_code, non_snake_case, clippy::all, clippy::pedantic, clippy::nursery)]
+    }
+}
+
+fn wrt_list(f: &Function) -> String {
+    f.active_params()
+        .map(|p| format!("`{}`", p.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The `_grad` result's gradient type: bare for one parameter, a tuple for several.
+pub fn grad_type(attr: &Attr, f: &Function) -> TokenStream {
+    let tys: Vec<TokenStream> = f
+        .active_params()
+        .map(|p| f.cotangent_type(p, &attr.krate))
+        .collect();
+    if tys.len() == 1 {
+        tys[0].clone()
+    } else {
+        quote!((#(#tys),*))
+    }
+}
+
+/// The pullback's result type: one slot per parameter.
+pub fn pullback_type(attr: &Attr, f: &Function) -> TokenStream {
+    let tys: Vec<TokenStream> = f
+        .params
+        .iter()
+        .map(|p| f.cotangent_type(p, &attr.krate))
+        .collect();
+    if tys.len() == 1 {
+        tys[0].clone()
+    } else {
+        quote!((#(#tys),*))
+    }
+}
+
+pub fn ret_tangent(attr: &Attr, f: &Function) -> TokenStream {
+    ast::tangent_of(&f.ret, &f.type_params, &attr.krate)
+}
+
+/// The parameters' cotangents at the end of an adjoint sweep (zero where nothing reached).
+fn cotangents(rev: &Rev<'_>, func: &Func, only_active: bool) -> Vec<TokenStream> {
+    let e = &rev.e;
+    let rt = &e.rt;
+    let mut out = Vec::new();
+    for (i, p) in e.f.params.iter().enumerate() {
+        if !p.active {
+            if !only_active {
+                out.push(quote!(#rt::NoTangent));
+            }
+            continue;
+        }
+        let v = func.params[i];
+        match rev.adjoint(v) {
+            Some(d) => out.push(d.to_token_stream()),
+            None => {
+                let r = e.var_ref(v);
+                out.push(quote!(#rt::zero_tangent(#r)));
+            }
+        }
+    }
+    out
+}
+
+fn tuple_or_bare(items: Vec<TokenStream>) -> TokenStream {
+    if items.len() == 1 {
+        items.into_iter().next().unwrap_or_default()
+    } else {
+        quote!((#(#items),*))
+    }
+}
+
+fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
+    let mut rev = Rev::new(emit(attr, f, func));
+    rev.plan_fusion();
+    let sig = &f.item.sig;
+    let name = names::item(&sig.ident, "grad");
+    let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
+    let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
+    let g = grad_type(attr, f);
+    let rt = rev.e.rt.clone();
+    let seed = names::aux("seed", 0);
+    let value = names::aux("value", 0);
+    let v = rev.e.val(&func.ret);
+    // Fused loops need the seed in place before the forward sweep runs them.
+    if let Operand::Var(r) = func.ret {
+        if rev.e.active(r) {
+            rev.seed(r, seed.clone());
+        }
+    }
+    let mut fwd = TokenStream::new();
+    rev.fwd_block(&func.body, &mut fwd);
+    let prelude = rev.prelude();
+    let mut adj = TokenStream::new();
+    rev.rev_block(&func.body, &mut adj);
+    let grads = tuple_or_bare(cotangents(&rev, func, true));
+    let doc = format!(
+        "Value and gradient of [`{}`] with respect to {}. Written by `#[differentiable]`.",
+        sig.ident,
+        wrt_list(f)
+    );
+    let attrs = common_attrs(f);
+    quote! {
+        #[doc = #doc]
+        #attrs
+        #vis fn #name<#gen_params>(#inputs) -> (#ret, #g) #where_clause {
+            let #seed: #ret = #rt::one();
+            #prelude
+            #fwd
+            let #value = #v;
+            #adj
+            (#value, #grads)
+        }
+    }
+}
+
+fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
+    let mut rev = Rev::new(emit(attr, f, func));
+    let sig = &f.item.sig;
+    let name = names::item(&sig.ident, "vjp");
+    let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
+    let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
+    let rt_ty = ret_tangent(attr, f);
+    let pb_ty = pullback_type(attr, f);
+    let seed = names::aux("seed", 0);
+    let value = names::aux("value", 0);
+    let mut fwd = TokenStream::new();
+    rev.fwd_block(&func.body, &mut fwd);
+    let prelude = rev.prelude();
+    let v = rev.e.cloned(&func.ret);
+    if let Operand::Var(r) = func.ret {
+        if rev.e.active(r) {
+            rev.seed(r, seed.clone());
+        }
+    }
+    let mut adj = TokenStream::new();
+    rev.rev_block(&func.body, &mut adj);
+    let cts = tuple_or_bare(cotangents(&rev, func, false));
+    let doc = format!(
+        "Value and pullback of [`{}`]: the pullback maps the result's cotangent to one cotangent per parameter. Written by `#[differentiable]`.",
+        sig.ident
+    );
+    let attrs = common_attrs(f);
+    quote! {
+        #[doc = #doc]
+        #attrs
+        #vis fn #name<#gen_params>(#inputs) -> (#ret, impl ::core::ops::FnOnce(#rt_ty) -> #pb_ty) #where_clause {
+            #prelude
+            #fwd
+            let #value = #v;
+            (#value, move |#seed: #rt_ty| {
+                #adj
+                #cts
+            })
+        }
+    }
+}
+
+fn jvp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
+    let mut fwd = Fwd::new(emit(attr, f, func));
+    let sig = &f.item.sig;
+    let name = names::item(&sig.ident, "jvp");
+    let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
+    let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
+    let rt_ty = ret_tangent(attr, f);
+    let taken: Vec<String> = f.params.iter().map(|p| p.name.to_string()).collect();
+    let mut tparams = Vec::new();
+    for (i, p) in f.params.iter().enumerate() {
+        let ty = f.tangent_arg_type(p, &attr.krate);
+        if p.active {
+            let d = names::tangent_param(&p.name, &taken);
+            fwd.seed(func.params[i], d.clone(), Function::tangent_arg_is_ref(p));
+            tparams.push(quote!(#d: #ty));
+        } else {
+            tparams.push(quote!(_: #ty));
+        }
+    }
+    let mut body = TokenStream::new();
+    fwd.block(&func.body, &mut body);
+    let v = fwd.e.val(&func.ret);
+    let dv = fwd.tval(&func.ret);
+    let doc = format!(
+        "Value and directional derivative of [`{}`] along the tangents given for {}. Written by `#[differentiable]`.",
+        sig.ident,
+        wrt_list(f)
+    );
+    let attrs = common_attrs(f);
+    let comma = if inputs.is_empty() || inputs.trailing_punct() {
+        quote!()
+    } else {
+        quote!(,)
+    };
+    quote! {
+        #[doc = #doc]
+        #attrs
+        #vis fn #name<#gen_params>(#inputs #comma #(#tparams),*) -> (#ret, #rt_ty) #where_clause {
+            #body
+            let __grad_tangent = #dv;
+            (#v, __grad_tangent)
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! Forward mode: each statement's tangent is written right after it.
+
+use crate::emit::{Emit, effect};
+use crate::ir::*;
+use crate::names;
+use proc_macro2::TokenStream;
+use quote::{ToTokens, format_ident, quote};
+use syn::Ident;
+
+pub struct Fwd<'a> {
+    pub e: Emit<'a>,
+    /// The tangent of each active value, once written.
+    tan: Vec<Option<Ident>>,
+    /// Tangents that hold a reference (`&[f64]` parameters, `&place`).
+    tan_ref: Vec<bool>,
+}
+
+impl<'a> Fwd<'a> {
+    pub fn new(e: Emit<'a>) -> Self {
+        let n = e.func.vars.len();
+        Fwd {
+            e,
+            tan: vec![None; n],
+            tan_ref: vec![false; n],
+        }
+    }
+
+    /// Gives a parameter its tangent argument.
+    pub fn seed(&mut self, v: VarId, name: Ident, is_ref: bool) {
+        self.tan[v] = Some(name);
+        self.tan_ref[v] = is_ref;
+    }
+
+    fn tname(&self, v: VarId) -> Ident {
+        self.tan[v]
+            .clone()
+            .unwrap_or_else(|| names::deriv(self.e.info(v), v))
+    }
+
+    /// An operand's tangent by reference.
+    fn tref(&self, o: &Operand) -> TokenStream {
+        let rt = &self.e.rt;
+        match o {
+            Operand::Var(v) if self.e.active(*v) => {
+                let t = self.tname(*v);
+                if self.tan_ref[*v] {
+                    t.to_token_stream()
+                } else {
+                    quote!(&#t)
+                }
+            }
+            _ => {
+                let r = self.e.by_ref(o);
+                quote!(&#rt::zero_tangent(#r))
+            }
+        }
+    }
+
+    /// An operand's tangent as an owned value (zero for a constant).
+    pub fn tval(&self, o: &Operand) -> TokenStream {
+        let rt = &self.e.rt;
+        match o {
+            Operand::Var(v) if self.e.active(*v) => {
+                let t = self.tname(*v);
+                if self.tan_ref[*v] {
+                    quote!(::core::clone::Clone::clone(#t))
+                } else {
+                    quote!(::core::clone::Clone::clone(&#t))
+                }
+            }
+            _ => {
+                let r = self.e.by_ref(o);
+                quote!(#rt::zero_tangent(#r))
+            }
+        }
+    }
+
+    pub fn block(&mut self, b: &Block, out: &mut TokenStream) {
+        for s in &b.stmts {
+            self.stmt(s, out);
+        }
+    }
+
+    fn define(&mut self, v: VarId, value: TokenStream, is_ref: bool, out: &mut TokenStream) {
+        let d = names::deriv(self.e.info(v), v);
+        out.extend(quote!(let #d = #value;));
+        self.tan[v] = Some(d);
+        self.tan_ref[v] = is_ref;
+    }
+
+    fn let_(&mut self, var: VarId, op: &Op, out: &mut TokenStream) {
+        let name = self.e.name(var);
+        let rt = self.e.rt.clone();
+        if let Op::Call { callee, args, span } = op {
+            let targs: Vec<TokenStream> = args
+                .iter()
+                .map(|a| match &a.operand {
+                    Operand::Var(v) if self.e.active(*v) => {
+                        let t = self.tname(*v);
+                        match (a.by_ref, self.tan_ref[*v]) {
+                            (true, false) => quote!(&#t),
+                            _ => t.to_token_stream(),
+                        }
+                    }
+                    o if a.by_ref => {
+                        let r = self.e.by_ref(o);
+                        quote!(&#rt::zero_tangent(#r))
+                    }
+                    o => {
+                        let r = self.e.by_ref(o);
+                        quote!(#rt::inactive_tangent(#r))
+                    }
+                })
+                .collect();
+            let call = self.e.call(callee, args, "jvp", &targs, *span);
+            let d = names::deriv(self.e.info(var), var);
+            out.extend(quote!(let (#name, #d) = #call;));
+            self.tan[var] = Some(d);
+            return;
+        }
+        let x = self.e.fwd_expr(op);
+        out.extend(quote!(let #name = #x;));
+        if !self.e.active(var) {
+            return;
+        }
+        match op {
+            Op::Use(o) => {
+                let t = self.tval(o);
+                self.define(var, t, false, out);
+            }
+            Op::Borrow(x) => {
+                let t = self.tref(&Operand::Var(*x));
+                self.define(var, t, true, out);
+            }
+            Op::Deref(x) => {
+                let t = self.tval(&Operand::Var(*x));
+                self.define(var, t, false, out);
+            }
+            Op::Project { base, path, borrow } => {
+                let t = self.tname(*base);
+                let p = self.e.path(path);
+                let t = if *borrow {
+                    quote!(&#t #p)
+                } else {
+                    quote!(::core::clone::Clone::clone(&#t #p))
+                };
+                self.define(var, t, *borrow, out);
+            }
+            Op::Tuple(elems) => {
+                let t: Vec<TokenStream> = elems.iter().map(|e| self.tval(e)).collect();
+                self.define(var, quote!((#(#t,)*)), false, out);
+            }
+            Op::Prim { prim, args, span } => {
+                let m = self.e.marker(prim, *span);
+                let y = self.e.var_ref(var);
+                let mut terms = Vec::new();
+                for k in 0..args.len() {
+                    if !self.e.operand_active(&args[k]) {
+                        continue;
+                    }
+                    let dk = self.tref(&args[k]);
+                    terms.push(match prim.kind {
+                        PrimKind::Unary => {
+                            let x = self.e.by_ref(&args[0]);
+                            quote!(#m.jvp(#x, #y, #dk))
+                        }
+                        PrimKind::Binary => {
+                            let (a, b) = (self.e.by_ref(&args[0]), self.e.by_ref(&args[1]));
+                            let f = format_ident!("jvp_{}", k);
+                            quote!(#m.#f(#a, #b, #y, #dk))
+                        }
+                        PrimKind::Linear => {
+                            let x = self.e.shape(&args[0], &[]);
+                            quote!(#m.jvp(#x, #dk))
+                        }
+                        PrimKind::LinearBinary => {
+                            let a = self.e.shape(&args[0], &[]);
+                            let b = self.e.shape(&args[1], &[]);
+                            let f = format_ident!("jvp_{}", k);
+                            quote!(#m.#f(#a, #b, #dk))
+                        }
+                    });
+                }
+                let mut sum = terms.remove(0);
+                for t in terms {
+                    sum = quote!(#rt::tangent_sum(#sum, #t));
+                }
+                self.define(var, sum, false, out);
+            }
+            Op::Opaque { .. } | Op::Call { .. } => {}
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt, out: &mut TokenStream) {
+        match s {
+            Stmt::Let { var, op } => self.let_(*var, op, out),
+            Stmt::Effect { tokens, binds } => out.extend(effect(&self.e, tokens, binds)),
+            Stmt::If {
+                cond, arms, outs, ..
+            } => {
+                let c = self.e.val(cond);
+                let then = self.arm(&arms[0], 0, outs);
+                let els = self.arm(&arms[1], 1, outs);
+                let lhs = self.phi_lhs(outs);
+                out.extend(quote!(let #lhs = if #c { #then } else { #els };));
+            }
+            Stmt::Match {
+                scrutinee,
+                arms,
+                outs,
+                ..
+            } => {
+                let cases: Vec<TokenStream> = arms
+                    .iter()
+                    .enumerate()
+                    .map(|(k, a)| {
+                        let body = self.arm(&a.body, k, outs);
+                        let pat = &a.pat;
+                        quote!(#pat => { #body })
+                    })
+                    .collect();
+                let lhs = self.phi_lhs(outs);
+                out.extend(quote!(let #lhs = match #scrutinee { #(#cases)* };));
+            }
+            Stmt::For {
+                index,
+                range,
+                body,
+                carried,
+                ..
+            } => {
+                let idx = match index {
+                    Some(i) => self.e.name(*i).to_token_stream(),
+                    None => quote!(_),
+                };
+                let (lo, hi) = (self.e.val(&range.lo), self.e.val(&range.hi));
+                let mut r = if range.inclusive {
+                    quote!((#lo..=#hi))
+                } else {
+                    quote!((#lo..#hi))
+                };
+                for op in &range.ops {
+                    r = match op {
+                        RangeOp::Rev => quote!(#r.rev()),
+                        RangeOp::StepBy(k) => {
+                            let k = self.e.val(k);
+                            quote!(#r.step_by(#k))
+                        }
+                    };
+                }
+                let (decl, take, finish) = self.carried(carried);
+                let mut b = TokenStream::new();
+                self.block(body, &mut b);
+                let give = self.give(carried);
+                out.extend(quote! {
+                    #decl
+                    for #idx in #r { #take #b #give }
+                    #finish
+                });
+            }
+            Stmt::While {
+                cond_block,
+                cond,
+                body,
+                carried,
+                ..
+            } => {
+                let (decl, take, finish) = self.carried(carried);
+                let mut cb = TokenStream::new();
+                self.block(cond_block, &mut cb);
+                let c = self.e.val(cond);
+                let restore = self.restore(carried);
+                let mut b = TokenStream::new();
+                self.block(body, &mut b);
+                let give = self.give(carried);
+                out.extend(quote! {
+                    #decl
+                    loop {
+                        #take
+                        #cb
+                        if !(#c) { #restore break; }
+                        #b
+                        #give
+                    }
+                    #finish
+                });
+            }
+        }
+    }
+
+    fn arm(&mut self, b: &Block, k: usize, outs: &[Phi]) -> TokenStream {
+        let mut body = TokenStream::new();
+        self.block(b, &mut body);
+        let mut vals = Vec::new();
+        for p in outs {
+            vals.push(self.e.val(&p.sources[k]));
+            if self.e.active(p.out) {
+                vals.push(self.tval(&p.sources[k]));
+            }
+        }
+        quote!(#body (#(#vals,)*))
+    }
+
+    fn phi_lhs(&mut self, outs: &[Phi]) -> TokenStream {
+        let mut names = Vec::new();
+        for p in outs {
+            names.push(self.e.name(p.out));
+            if self.e.active(p.out) {
+                let d = names::deriv(self.e.info(p.out), p.out);
+                self.tan[p.out] = Some(d.clone());
+                names.push(d);
+            }
+        }
+        quote!((#(#names,)*))
+    }
+
+    fn mut_names(&self, c: &Carried) -> (Ident, Ident) {
+        let info = self.e.info(c.out);
+        (
+            names::local(format!("__grad_{}_mut_{}", info.hint, c.out), info.span),
+            names::local(format!("__grad_d_{}_mut_{}", info.hint, c.out), info.span),
+        )
+    }
+
+    fn carried(&mut self, carried: &[Carried]) -> (TokenStream, TokenStream, TokenStream) {
+        let (mut decl, mut take, mut finish) =
+            (TokenStream::new(), TokenStream::new(), TokenStream::new());
+        for c in carried {
+            let (m, dm) = self.mut_names(c);
+            let init = self.e.cloned(&c.init);
+            let inner = self.e.name(c.inner);
+            let out = self.e.name(c.out);
+            decl.extend(quote!(let mut #m = #init;));
+            take.extend(quote!(let #inner = #m;));
+            finish.extend(quote!(let #out = #m;));
+            if self.e.active(c.out) {
+                let dinit = self.tval(&c.init);
+                let di = names::deriv(self.e.info(c.inner), c.inner);
+                let dout = names::deriv(self.e.info(c.out), c.out);
+                decl.extend(quote!(let mut #dm = #dinit;));
+                take.extend(quote!(let #di = #dm;));
+                finish.extend(quote!(let #dout = #dm;));
+                self.tan[c.inner] = Some(di);
+                self.tan[c.out] = Some(dout);
+            }
+        }
+        (decl, take, finish)
+    }
+
+    fn give(&self, carried: &[Carried]) -> TokenStream {
+        let mut t = TokenStream::new();
+        for c in carried {
+            let (m, dm) = self.mut_names(c);
+            let next = self.e.val(&c.next);
+            t.extend(quote!(#m = #next;));
+            if self.e.active(c.out) {
+                let dn = self.tval(&c.next);
+                t.extend(quote!(#dm = #dn;));
+            }
+        }
+        t
+    }
+
+    fn restore(&self, carried: &[Carried]) -> TokenStream {
+        let mut t = TokenStream::new();
+        for c in carried {
+            let (m, dm) = self.mut_names(c);
+            let inner = self.e.name(c.inner);
+            t.extend(quote!(#m = #inner;));
+            if self.e.active(c.out) {
+                let di = self.tname(c.inner);
+                t.extend(quote!(#dm = #di;));
+            }
+        }
+        t
+    }
+}

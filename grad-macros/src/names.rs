@@ -1,0 +1,64 @@
+//! Every generated identifier and runtime path.
+
+use crate::ir::{VarId, VarInfo};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+/// A generated local: mixed-site hygiene, so it never captures or shadows a user's name.
+pub fn local(name: String, span: Span) -> Ident {
+    Ident::new(&name, span.resolved_at(Span::mixed_site()))
+}
+
+fn clean(hint: &str) -> &str {
+    hint.trim_start_matches("r#")
+}
+
+/// The primal value `v`.
+pub fn value(info: &VarInfo, v: VarId) -> Ident {
+    local(format!("__grad_{}_{}", clean(&info.hint), v), info.span)
+}
+
+/// The adjoint (reverse mode) or tangent (forward mode) of `v`.
+pub fn deriv(info: &VarInfo, v: VarId) -> Ident {
+    local(format!("__grad_d_{}_{}", clean(&info.hint), v), info.span)
+}
+
+/// The shape of `v`, saved where a loop's reverse sweep needs only that.
+pub fn shape(info: &VarInfo, v: VarId) -> Ident {
+    local(format!("__grad_shape_{}_{}", clean(&info.hint), v), info.span)
+}
+
+/// The pullback of the call that defines `v`.
+pub fn pullback(info: &VarInfo, v: VarId) -> Ident {
+    local(format!("__grad_pb_{}_{}", clean(&info.hint), v), info.span)
+}
+
+/// A numbered helper local (stacks, bounds, branch records).
+pub fn aux(what: &str, n: usize) -> Ident {
+    local(format!("__grad_{what}_{n}"), Span::call_site())
+}
+
+/// The name of a generated item: `f` → `f_grad`, spanned on the user's identifier.
+pub fn item(base: &Ident, suffix: &str) -> Ident {
+    format_ident!("{}_{}", base, suffix, span = base.span())
+}
+
+/// The tangent parameter of `_jvp` for the parameter `name`.
+pub fn tangent_param(name: &Ident, taken: &[String]) -> Ident {
+    let plain = if name == "self" {
+        "dself".to_owned()
+    } else {
+        format!("d{}", clean(&name.to_string()))
+    };
+    if taken.contains(&plain) {
+        local(format!("__grad_{plain}"), name.span())
+    } else {
+        Ident::new(&plain, name.span())
+    }
+}
+
+/// `#krate::__private`.
+pub fn private(krate: &syn::Path) -> TokenStream {
+    quote!(#krate::__private)
+}

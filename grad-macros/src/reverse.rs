@@ -1,0 +1,827 @@
+//! Reverse mode: the forward sweep that keeps what the adjoint needs, and the adjoint sweep
+//! that visits statements backwards, initializing each adjoint with its first contribution.
+
+use crate::activity::{Analysis, Form, Needs};
+use crate::emit::{Emit, arm_arities};
+use crate::ir::*;
+use crate::names;
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use std::collections::HashMap;
+use syn::Ident;
+
+pub struct Rev<'a> {
+    pub e: Emit<'a>,
+    an: Analysis<'a>,
+    /// The adjoint of each value, once it has had a contribution.
+    adj: Vec<Option<Ident>>,
+    /// Values bound only as their saved shape in the region being emitted.
+    shapes: Vec<VarId>,
+    /// Per loop (by its stack id): what an iteration keeps, and what the reverse recomputes.
+    loops: HashMap<VarId, (Needs, Vec<VarId>)>,
+    /// Top-level loops whose reverse runs inside the forward sweep (`_grad` only).
+    fused: Vec<VarId>,
+    fresh: usize,
+}
+
+impl<'a> Rev<'a> {
+    pub fn new(e: Emit<'a>) -> Self {
+        let func = e.func;
+        let mut rev = Rev {
+            an: Analysis { func },
+            adj: vec![None; func.vars.len()],
+            shapes: Vec::new(),
+            loops: HashMap::new(),
+            fused: Vec::new(),
+            fresh: 0,
+            e,
+        };
+        rev.plan_loops(&func.body);
+        rev
+    }
+
+    fn plan_loops(&mut self, b: &Block) {
+        for s in &b.stmts {
+            match s {
+                Stmt::For {
+                    index,
+                    body,
+                    carried,
+                    stack,
+                    ..
+                } => {
+                    let plan = self.an.loop_saved(body, *index, carried);
+                    self.loops.insert(*stack, plan);
+                    self.plan_loops(body);
+                }
+                Stmt::While {
+                    body,
+                    carried,
+                    stack,
+                    ..
+                } => {
+                    let plan = self.an.loop_saved(body, None, carried);
+                    self.loops.insert(*stack, plan);
+                    self.plan_loops(body);
+                }
+                Stmt::If { arms, .. } => arms.iter().for_each(|a| self.plan_loops(a)),
+                Stmt::Match { arms, .. } => arms.iter().for_each(|a| self.plan_loops(&a.body)),
+                Stmt::Let { .. } | Stmt::Effect { .. } => {}
+            }
+        }
+    }
+
+    fn aux(&mut self, what: &str) -> Ident {
+        self.fresh += 1;
+        names::aux(what, self.fresh)
+    }
+
+    /// Enum definitions and stacks that both `_grad` and `_vjp` declare first.
+    pub fn prelude(&self) -> TokenStream {
+        let mut arities = Vec::new();
+        arm_arities(&self.e.func.body, &mut arities);
+        let enums = arities.into_iter().map(Emit::arm_enum_def);
+        let mut stacks: Vec<&VarId> = self
+            .loops
+            .iter()
+            .filter(|(k, (saved, _))| !saved.0.is_empty() && !self.fused.contains(k))
+            .map(|(k, _)| k)
+            .collect();
+        stacks.sort();
+        let stacks = stacks.into_iter().map(|k| {
+            let s = names::value(self.e.info(*k), *k);
+            quote!(let mut #s = ::std::vec::Vec::new();)
+        });
+        quote!(#(#enums)* #(#stacks)*)
+    }
+
+    // ---- forward sweep ----------------------------------------------------------------
+
+    fn saved_tuple(&self, saved: &Needs) -> TokenStream {
+        let rt = &self.e.rt;
+        let items = saved.0.iter().map(|(v, f)| match f {
+            Form::Value => self.e.cloned(&Operand::Var(*v)),
+            Form::Shape => {
+                let r = self.e.var_ref(*v);
+                quote!(#rt::shape_of(#r))
+            }
+        });
+        quote!((#(#items,)*))
+    }
+
+    /// Binds a saved tuple's values (shapes under their shape names).
+    fn saved_pattern(&mut self, saved: &Needs) -> TokenStream {
+        let items: Vec<TokenStream> = saved
+            .0
+            .iter()
+            .map(|(v, f)| match f {
+                Form::Value => self.e.name(*v).to_token_stream(),
+                Form::Shape => {
+                    self.shapes.push(*v);
+                    names::shape(self.e.info(*v), *v).to_token_stream()
+                }
+            })
+            .collect();
+        quote!((#(#items,)*))
+    }
+
+    pub fn fwd_block(&mut self, b: &Block, out: &mut TokenStream) {
+        for s in &b.stmts {
+            self.fwd_stmt(s, out);
+        }
+    }
+
+    fn fwd_let(&self, var: VarId, op: &Op, out: &mut TokenStream) {
+        let name = self.e.name(var);
+        match op {
+            Op::Call { callee, args, span } => {
+                let pb = names::pullback(self.e.info(var), var);
+                let call = self.e.call(callee, args, "vjp", &[], *span);
+                out.extend(quote!(let (#name, #pb) = #call;));
+            }
+            op => {
+                let x = self.e.fwd_expr(op);
+                out.extend(quote!(let #name = #x;));
+            }
+        }
+    }
+
+    fn fwd_stmt(&mut self, s: &Stmt, out: &mut TokenStream) {
+        match s {
+            Stmt::Let { var, op } => self.fwd_let(*var, op, out),
+            Stmt::Effect { tokens, binds } => {
+                out.extend(crate::emit::effect(&self.e, tokens, binds));
+            }
+            Stmt::If {
+                cond,
+                arms,
+                outs,
+                record,
+            } => {
+                let c = self.e.val(cond);
+                let bodies: Vec<TokenStream> = arms
+                    .iter()
+                    .enumerate()
+                    .map(|(k, a)| self.fwd_arm(a, &[], k, arms.len(), outs))
+                    .collect();
+                let lhs = self.arms_lhs(outs, *record);
+                let (then, els) = (&bodies[0], &bodies[1]);
+                out.extend(quote!(let #lhs = if #c { #then } else { #els };));
+            }
+            Stmt::Match {
+                scrutinee,
+                arms,
+                outs,
+                record,
+            } => {
+                let n = arms.len();
+                let cases: Vec<TokenStream> = arms
+                    .iter()
+                    .enumerate()
+                    .map(|(k, a)| {
+                        let body = self.fwd_arm(&a.body, &a.binds, k, n, outs);
+                        let pat = &a.pat;
+                        quote!(#pat => { #body })
+                    })
+                    .collect();
+                let lhs = self.arms_lhs(outs, *record);
+                out.extend(quote!(let #lhs = match #scrutinee { #(#cases)* };));
+            }
+            Stmt::For {
+                index,
+                range,
+                body,
+                carried,
+                stack,
+            } => {
+                if self.fused.contains(stack) {
+                    self.fused_for(*index, range, body, carried, out);
+                    return;
+                }
+                let idx = self.index_pat(*index);
+                let range_fwd = self.range_fwd(range);
+                let (decl, take, give, finish) = self.carried_parts(carried);
+                let push = self.push(*stack);
+                let reserve = match (&self.loops[stack].0.0.is_empty(), &range.ops.is_empty()) {
+                    (false, true) => {
+                        let s = names::value(self.e.info(*stack), *stack);
+                        let rt = &self.e.rt;
+                        let (lo, hi, inc) = (
+                            self.e.val(&range.lo),
+                            self.e.val(&range.hi),
+                            range.inclusive,
+                        );
+                        quote!(#s.reserve(#rt::range_len(#lo, #hi, #inc));)
+                    }
+                    _ => quote!(),
+                };
+                let mut b = TokenStream::new();
+                self.fwd_block(body, &mut b);
+                out.extend(quote! {
+                    #decl
+                    #reserve
+                    for #idx in #range_fwd {
+                        #take
+                        #b
+                        #push
+                        #give
+                    }
+                    #finish
+                });
+            }
+            Stmt::While {
+                cond_block,
+                cond,
+                body,
+                carried,
+                record,
+                stack,
+            } => {
+                let (decl, take, give, finish) = self.carried_parts(carried);
+                let restore = self.carried_restore(carried);
+                let n = self.e.name(*record);
+                let push = self.push(*stack);
+                let mut cb = TokenStream::new();
+                self.fwd_block(cond_block, &mut cb);
+                let c = self.e.val(cond);
+                let mut b = TokenStream::new();
+                self.fwd_block(body, &mut b);
+                out.extend(quote! {
+                    #decl
+                    let mut #n: usize = 0;
+                    loop {
+                        #take
+                        #cb
+                        if !(#c) {
+                            #restore
+                            break;
+                        }
+                        #b
+                        #push
+                        #give
+                        #n += 1;
+                    }
+                    #finish
+                });
+            }
+        }
+    }
+
+    fn push(&self, stack: VarId) -> TokenStream {
+        let (saved, _) = &self.loops[&stack];
+        if saved.0.is_empty() {
+            return quote!();
+        }
+        let s = names::value(self.e.info(stack), stack);
+        let t = self.saved_tuple(saved);
+        quote!(#s.push(#t);)
+    }
+
+    fn index_pat(&self, index: Option<VarId>) -> TokenStream {
+        match index {
+            Some(i) => self.e.name(i).to_token_stream(),
+            None => quote!(_),
+        }
+    }
+
+    /// The carried variables as mutable locals: their declaration, the start and end of an
+    /// iteration, and the values after the loop.
+    fn carried_parts(
+        &self,
+        carried: &[Carried],
+    ) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
+        let (mut decl, mut take, mut give, mut finish) = (
+            TokenStream::new(),
+            TokenStream::new(),
+            TokenStream::new(),
+            TokenStream::new(),
+        );
+        for c in carried {
+            let m = self.carried_mut(c);
+            let init = self.e.cloned(&c.init);
+            let inner = self.e.name(c.inner);
+            let next = self.e.val(&c.next);
+            let out = self.e.name(c.out);
+            decl.extend(quote!(let mut #m = #init;));
+            take.extend(quote!(let #inner = #m;));
+            give.extend(quote!(#m = #next;));
+            finish.extend(quote!(let #out = #m;));
+        }
+        (decl, take, give, finish)
+    }
+
+    fn carried_restore(&self, carried: &[Carried]) -> TokenStream {
+        carried
+            .iter()
+            .map(|c| {
+                let m = self.carried_mut(c);
+                let inner = self.e.name(c.inner);
+                quote!(#m = #inner;)
+            })
+            .collect()
+    }
+
+    fn carried_mut(&self, c: &Carried) -> Ident {
+        let info = self.e.info(c.out);
+        names::local(format!("__grad_{}_mut_{}", info.hint, c.out), info.span)
+    }
+
+    fn carried_adj(&self, c: &Carried) -> Ident {
+        let info = self.e.info(c.out);
+        names::local(format!("__grad_d_{}_mut_{}", info.hint, c.out), info.span)
+    }
+
+    /// The forward code of one arm: its statements, then its phi sources and its record.
+    fn fwd_arm(
+        &mut self,
+        b: &Block,
+        binds: &[VarId],
+        k: usize,
+        n: usize,
+        outs: &[Phi],
+    ) -> TokenStream {
+        let mut body = TokenStream::new();
+        self.fwd_block(b, &mut body);
+        let srcs = outs.iter().map(|p| self.e.val(&p.sources[k]));
+        let saved = self.an.arm_saved(b, binds);
+        let t = self.saved_tuple(&saved);
+        let en = Emit::arm_enum(n);
+        let var = Emit::arm_variant(k);
+        quote!(#body (#(#srcs,)* #en::#var(#t)))
+    }
+
+    fn arms_lhs(&self, outs: &[Phi], record: VarId) -> TokenStream {
+        let names = outs.iter().map(|p| self.e.name(p.out));
+        let r = self.e.name(record);
+        quote!((#(#names,)* #r))
+    }
+
+    fn range_fwd(&self, r: &RangeSpec) -> TokenStream {
+        let (lo, hi) = (self.e.val(&r.lo), self.e.val(&r.hi));
+        let mut t = if r.inclusive {
+            quote!((#lo..=#hi))
+        } else {
+            quote!((#lo..#hi))
+        };
+        for op in &r.ops {
+            t = match op {
+                RangeOp::Rev => quote!(#t.rev()),
+                RangeOp::StepBy(k) => {
+                    let k = self.e.val(k);
+                    quote!(#t.step_by(#k))
+                }
+            };
+        }
+        t
+    }
+
+    fn range_rev(&self, r: &RangeSpec) -> TokenStream {
+        let (lo, hi) = (self.e.val(&r.lo), self.e.val(&r.hi));
+        let base = if r.inclusive {
+            quote!((#lo..=#hi))
+        } else {
+            quote!((#lo..#hi))
+        };
+        match r.ops.as_slice() {
+            [] => quote!(#base.rev()),
+            [RangeOp::Rev] => base,
+            ops => {
+                let rt = &self.e.rt;
+                let ctor = if r.inclusive {
+                    quote!(range_inclusive)
+                } else {
+                    quote!(range)
+                };
+                let mut t = quote!(#rt::Steps::#ctor(#lo, #hi));
+                for op in ops {
+                    t = match op {
+                        RangeOp::Rev => quote!(#t.rev()),
+                        RangeOp::StepBy(k) => {
+                            let k = self.e.val(k);
+                            quote!(#t.step_by(#k))
+                        }
+                    };
+                }
+                quote!(#t.rev())
+            }
+        }
+    }
+
+    // ---- adjoint sweep ----------------------------------------------------------------
+
+    /// Adds `c` to `v`'s adjoint; the first contribution initializes it.
+    fn contribute(&mut self, v: VarId, c: TokenStream, out: &mut TokenStream) {
+        if !self.e.active(v) {
+            return;
+        }
+        let rt = self.e.rt.clone();
+        match &self.adj[v] {
+            Some(d) => out.extend(quote!(#rt::accumulate(&mut #d, #c);)),
+            None => {
+                let d = names::deriv(self.e.info(v), v);
+                out.extend(quote!(let mut #d = #c;));
+                self.adj[v] = Some(d);
+            }
+        }
+    }
+
+    /// Initializes `v`'s adjoint to zero if nothing has reached it yet.
+    fn ensure_adj(&mut self, v: VarId, out: &mut TokenStream) -> Ident {
+        if let Some(d) = &self.adj[v] {
+            return d.clone();
+        }
+        let d = names::deriv(self.e.info(v), v);
+        let rt = &self.e.rt;
+        let r = self.e.var_ref(v);
+        out.extend(quote!(let mut #d = #rt::zero_tangent(#r);));
+        self.adj[v] = Some(d.clone());
+        d
+    }
+
+    pub fn seed(&mut self, v: VarId, d: Ident) {
+        self.adj[v] = Some(d);
+    }
+
+    pub fn adjoint(&self, v: VarId) -> Option<&Ident> {
+        self.adj[v].as_ref()
+    }
+
+    pub fn rev_block(&mut self, b: &Block, out: &mut TokenStream) {
+        for s in b.stmts.iter().rev() {
+            self.rev_stmt(s, out);
+        }
+    }
+
+    fn rev_let(&mut self, var: VarId, op: &Op, out: &mut TokenStream) {
+        if !self.e.active(var) {
+            return;
+        }
+        let Some(dv) = self.adj[var].take() else {
+            return;
+        };
+        let rt = self.e.rt.clone();
+        match op {
+            Op::Use(Operand::Var(x)) | Op::Borrow(x) | Op::Deref(x) => {
+                self.contribute(*x, dv.to_token_stream(), out)
+            }
+            Op::Use(Operand::Const(_)) | Op::Opaque { .. } => {}
+            Op::Prim { prim, args, span } => {
+                let m = self.e.marker(prim, *span);
+                let active: Vec<usize> = (0..args.len())
+                    .filter(|k| self.e.operand_active(&args[*k]))
+                    .collect();
+                for (n, k) in active.iter().enumerate() {
+                    let dy = if n + 1 == active.len() {
+                        dv.to_token_stream()
+                    } else {
+                        quote!(::core::clone::Clone::clone(&#dv))
+                    };
+                    let y = self.e.var_ref(var);
+                    let c = match prim.kind {
+                        PrimKind::Unary => {
+                            let x = self.e.by_ref(&args[0]);
+                            quote!(#m.bwd(#x, #y, #dy))
+                        }
+                        PrimKind::Binary => {
+                            let (a, b) = (self.e.by_ref(&args[0]), self.e.by_ref(&args[1]));
+                            let f = quote::format_ident!("bwd_{}", k);
+                            quote!(#m.#f(#a, #b, #y, #dy))
+                        }
+                        PrimKind::Linear => {
+                            let x = self.e.shape(&args[0], &self.shapes);
+                            quote!(#m.bwd(#x, #dy))
+                        }
+                        PrimKind::LinearBinary => {
+                            let a = self.e.shape(&args[0], &self.shapes);
+                            let b = self.e.shape(&args[1], &self.shapes);
+                            let f = quote::format_ident!("bwd_{}", k);
+                            quote!(#m.#f(#a, #b, #dy))
+                        }
+                    };
+                    let target = args[*k].var().unwrap_or(var);
+                    self.contribute(target, c, out);
+                }
+            }
+            Op::Project { base, path, .. } => {
+                let d = self.ensure_adj(*base, out);
+                let p = self.e.path(path);
+                out.extend(quote!(#rt::accumulate(&mut #d #p, #dv);));
+            }
+            Op::Tuple(elems) => {
+                let parts: Vec<Ident> = (0..elems.len()).map(|_| self.aux("part")).collect();
+                out.extend(quote!(let (#(#parts,)*) = #dv;));
+                for (e, p) in elems.iter().zip(parts) {
+                    if let Operand::Var(x) = e {
+                        self.contribute(*x, p.to_token_stream(), out);
+                    }
+                }
+            }
+            Op::Call { args, .. } => {
+                let pb = names::pullback(self.e.info(var), var);
+                let parts: Vec<Ident> = (0..args.len()).map(|_| self.aux("ct")).collect();
+                let pat = if parts.len() == 1 {
+                    parts[0].to_token_stream()
+                } else {
+                    quote!((#(#parts,)*))
+                };
+                out.extend(quote!(let #pat = #pb(#dv);));
+                for (a, p) in args.iter().zip(parts) {
+                    if let Operand::Var(x) = a.operand {
+                        if self.e.active(x) {
+                            self.contribute(x, quote!(#rt::slot(#p)), out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn rev_stmt(&mut self, s: &Stmt, out: &mut TokenStream) {
+        match s {
+            Stmt::Let { var, op } => self.rev_let(*var, op, out),
+            Stmt::Effect { .. } => {}
+            Stmt::If {
+                arms,
+                outs,
+                record,
+                ..
+            } => {
+                let bodies: Vec<(&Block, &[VarId])> =
+                    arms.iter().map(|a| (a, &[][..])).collect();
+                self.rev_arms(s, &bodies, outs, *record, out);
+            }
+            Stmt::Match {
+                arms,
+                outs,
+                record,
+                ..
+            } => {
+                let bodies: Vec<(&Block, &[VarId])> =
+                    arms.iter().map(|a| (&a.body, &a.binds[..])).collect();
+                self.rev_arms(s, &bodies, outs, *record, out);
+            }
+            Stmt::For {
+                index,
+                range,
+                body,
+                carried,
+                stack,
+            } => {
+                if self.fused.contains(stack) {
+                    self.fused_after(carried, out);
+                    return;
+                }
+                let idx = self.index_pat(*index);
+                let r = self.range_rev(range);
+                let head = quote!(for #idx in #r);
+                self.rev_loop(s, head, body, carried, *stack, out);
+            }
+            Stmt::While {
+                body,
+                carried,
+                record,
+                stack,
+                ..
+            } => {
+                let n = self.e.name(*record);
+                let head = quote!(for _ in 0..#n);
+                self.rev_loop(s, head, body, carried, *stack, out);
+            }
+        }
+    }
+
+    fn pre_init(&mut self, s: &Stmt, out: &mut TokenStream) {
+        for v in self.an.outer_targets(s) {
+            self.ensure_adj(v, out);
+        }
+    }
+
+    fn rev_arms(
+        &mut self,
+        s: &Stmt,
+        arms: &[(&Block, &[VarId])],
+        outs: &[Phi],
+        record: VarId,
+        out: &mut TokenStream,
+    ) {
+        let mut t = Vec::new();
+        self.an.targets(s, &mut t);
+        if t.is_empty() {
+            return;
+        }
+        self.pre_init(s, out);
+        let n = arms.len();
+        let en = Emit::arm_enum(n);
+        let before = self.adj.clone();
+        let shapes_before = self.shapes.len();
+        let mut cases = Vec::new();
+        for (k, (b, binds)) in arms.iter().enumerate() {
+            self.adj = before.clone();
+            let saved = self.an.arm_saved(b, binds);
+            let pat = self.saved_pattern(&saved);
+            let mut body = TokenStream::new();
+            for p in outs {
+                if let (Some(d), Operand::Var(src)) = (before[p.out].clone(), &p.sources[k]) {
+                    self.contribute(*src, d.to_token_stream(), &mut body);
+                }
+            }
+            self.rev_block(b, &mut body);
+            self.shapes.truncate(shapes_before);
+            let var = Emit::arm_variant(k);
+            cases.push(quote!(#en::#var(#pat) => { #body }));
+        }
+        self.adj = before;
+        for p in outs {
+            self.adj[p.out] = None;
+        }
+        let r = self.e.name(record);
+        out.extend(quote!(match #r { #(#cases)* }));
+    }
+
+    fn rev_loop(
+        &mut self,
+        s: &Stmt,
+        head: TokenStream,
+        body: &Block,
+        carried: &[Carried],
+        stack: VarId,
+        out: &mut TokenStream,
+    ) {
+        let mut t = Vec::new();
+        self.an.targets(s, &mut t);
+        if t.is_empty() {
+            return;
+        }
+        self.pre_init(s, out);
+        let rt = self.e.rt.clone();
+        let live: Vec<&Carried> = carried.iter().filter(|c| self.e.active(c.out)).collect();
+        for c in &live {
+            let dc = self.carried_adj(c);
+            let init = match self.adj[c.out].take() {
+                Some(d) => d.to_token_stream(),
+                None => {
+                    let r = self.e.var_ref(c.out);
+                    quote!(#rt::zero_tangent(#r))
+                }
+            };
+            out.extend(quote!(let mut #dc = #init;));
+        }
+        let (saved, recompute) = self.loops[&stack].clone();
+        let before = self.adj.clone();
+        let shapes_before = self.shapes.len();
+        let mut b = TokenStream::new();
+        if !saved.0.is_empty() {
+            let st = names::value(self.e.info(stack), stack);
+            let pat = self.saved_pattern(&saved);
+            b.extend(quote!(let #pat = ::core::option::Option::unwrap(#st.pop());));
+        }
+        for v in &recompute {
+            if let Some(Stmt::Let { var, op }) = body
+                .stmts
+                .iter()
+                .find(|s| matches!(s, Stmt::Let { var, .. } if var == v))
+            {
+                self.fwd_let(*var, op, &mut b);
+            }
+        }
+        for c in &live {
+            let dc = self.carried_adj(c);
+            match &c.next {
+                Operand::Var(n) if self.defined_in_body(body, c, *n) => {
+                    let d = names::deriv(self.e.info(*n), *n);
+                    b.extend(quote!(let mut #d = #dc;));
+                    self.adj[*n] = Some(d);
+                }
+                Operand::Var(n) => self.contribute(*n, dc.to_token_stream(), &mut b),
+                Operand::Const(_) => {}
+            }
+        }
+        self.rev_block(body, &mut b);
+        for c in &live {
+            let dc = self.carried_adj(c);
+            match self.adj[c.inner].clone() {
+                Some(d) => b.extend(quote!(#dc = #d;)),
+                None => {
+                    let r = self.e.var_ref(c.inner);
+                    b.extend(quote!(#dc = #rt::zero_tangent(#r);));
+                }
+            }
+        }
+        self.adj = before;
+        self.shapes.truncate(shapes_before);
+        out.extend(quote!(#head { #b }));
+        for c in &live {
+            if let Operand::Var(i) = c.init {
+                let dc = self.carried_adj(c);
+                self.contribute(i, dc.to_token_stream(), out);
+            }
+        }
+    }
+
+    fn defined_in_body(&self, body: &Block, c: &Carried, v: VarId) -> bool {
+        if v == c.inner {
+            return true;
+        }
+        let mut inside = Vec::new();
+        for s in &body.stmts {
+            self.an.defined_inside(s, &mut inside);
+        }
+        inside.contains(&v)
+    }
+
+    // ---- fused loops (`_grad`) --------------------------------------------------------
+
+    /// Chooses the top-level loops whose reverse can run inside the forward sweep: the
+    /// function returns one of their carried values directly, every statement after them
+    /// is inactive, and their carried values only accumulate.
+    pub fn plan_fusion(&mut self) {
+        let func = self.e.func;
+        let Operand::Var(ret) = func.ret else { return };
+        let stmts = &func.body.stmts;
+        for (i, s) in stmts.iter().enumerate() {
+            let (body, carried, stack) = match s {
+                Stmt::For {
+                    body,
+                    carried,
+                    stack,
+                    ..
+                } => (body, carried, stack),
+                Stmt::While {
+                    body,
+                    carried,
+                    stack,
+                    ..
+                } => (body, carried, stack),
+                _ => continue,
+            };
+            let returns_carried = carried.iter().any(|c| c.out == ret);
+            let rest_inactive = stmts[i + 1..].iter().all(|s| match s {
+                Stmt::Let { var, .. } => !self.e.active(*var),
+                Stmt::Effect { .. } => true,
+                _ => false,
+            });
+            if returns_carried && rest_inactive && self.an.fusable(body, carried) {
+                self.fused.push(*stack);
+            }
+        }
+    }
+
+    fn fused_for(
+        &mut self,
+        index: Option<VarId>,
+        range: &RangeSpec,
+        body: &Block,
+        carried: &[Carried],
+        out: &mut TokenStream,
+    ) {
+        let s = Stmt::For {
+            index,
+            range: range.clone(),
+            body: body.clone(),
+            carried: carried.to_vec(),
+            stack: usize::MAX,
+        };
+        self.pre_init(&s, out);
+        let idx = self.index_pat(index);
+        let range_fwd = self.range_fwd(range);
+        let (decl, take, give, finish) = self.carried_parts(carried);
+        let mut b = TokenStream::new();
+        self.fwd_block(body, &mut b);
+        let before = self.adj.clone();
+        for c in carried.iter().filter(|c| self.e.active(c.out)) {
+            if let (Some(d), Operand::Var(n)) = (self.adj[c.out].clone(), &c.next) {
+                let dn = names::deriv(self.e.info(*n), *n);
+                b.extend(quote!(let mut #dn = #d;));
+                self.adj[*n] = Some(dn);
+            }
+        }
+        self.rev_block(body, &mut b);
+        self.adj = before;
+        out.extend(quote! {
+            #decl
+            for #idx in #range_fwd {
+                #take
+                #b
+                #give
+            }
+            #finish
+        });
+    }
+
+    /// After a fused loop, in the adjoint sweep: its carried inputs receive the (constant)
+    /// carried adjoints.
+    fn fused_after(&mut self, carried: &[Carried], out: &mut TokenStream) {
+        for c in carried {
+            if !self.e.active(c.out) {
+                continue;
+            }
+            if let (Some(d), Operand::Var(i)) = (self.adj[c.out].take(), &c.init) {
+                self.contribute(*i, d.to_token_stream(), out);
+            }
+        }
+    }
+
+    pub fn is_fused(&self) -> bool {
+        !self.fused.is_empty()
+    }
+}
