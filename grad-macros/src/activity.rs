@@ -11,6 +11,8 @@ pub enum Form {
     Shape,
     /// The value itself.
     Value,
+    /// The pullback of the call that made it.
+    Pullback,
 }
 
 /// Values needed, each once with the larger form.
@@ -19,7 +21,12 @@ pub struct Needs(pub Vec<(VarId, Form)>);
 
 impl Needs {
     pub fn add(&mut self, v: VarId, form: Form) {
-        match self.0.iter_mut().find(|(w, _)| *w == v) {
+        let pullback = form == Form::Pullback;
+        match self
+            .0
+            .iter_mut()
+            .find(|(w, f)| *w == v && (*f == Form::Pullback) == pullback)
+        {
             Some((_, f)) => {
                 if form == Form::Value {
                     *f = Form::Value;
@@ -39,10 +46,6 @@ impl Needs {
         for (v, f) in other.0 {
             self.add(v, f);
         }
-    }
-
-    pub fn contains(&self, v: VarId) -> bool {
-        self.0.iter().any(|(w, _)| *w == v)
     }
 }
 
@@ -157,7 +160,12 @@ impl Analysis<'_> {
         };
         let phis = |outs: &[Phi], out: &mut Vec<VarId>| {
             for p in outs.iter().filter(|p| self.active(p.out)) {
-                out.extend(p.sources.iter().filter_map(Operand::var).filter(|v| self.active(*v)));
+                out.extend(
+                    p.sources
+                        .iter()
+                        .filter_map(Operand::var)
+                        .filter(|v| self.active(*v)),
+                );
             }
         };
         match s {
@@ -209,7 +217,9 @@ impl Analysis<'_> {
                     PrimKind::Linear | PrimKind::LinearBinary => Form::Shape,
                 };
                 args.iter().for_each(|a| n.add_operand(a, form));
-                prim.extra.iter().for_each(|e| n.add_operand(e, Form::Value));
+                prim.extra
+                    .iter()
+                    .for_each(|e| n.add_operand(e, Form::Value));
                 if form == Form::Value {
                     n.add(var, Form::Value);
                 }
@@ -224,7 +234,7 @@ impl Analysis<'_> {
                     n.add(*base, Form::Value);
                 }
             }
-            Op::Call { .. } => n.add(var, Form::Value),
+            Op::Call { .. } => n.add(var, Form::Pullback),
             Op::Use(_) | Op::Opaque { .. } | Op::Borrow(_) | Op::Deref(_) | Op::Tuple(_) => {}
         }
     }
@@ -403,12 +413,12 @@ impl Analysis<'_> {
             }
             recompute.push(v);
             for s in &body.stmts {
-                if let Stmt::Let { var, op } = s {
-                    if *var == v {
-                        for i in op_inputs(op) {
-                            if recomputable.contains(&i) && !recompute.contains(&i) {
-                                stack.push(i);
-                            }
+                if let Stmt::Let { var, op } = s
+                    && *var == v
+                {
+                    for i in op_inputs(op) {
+                        if recomputable.contains(&i) && !recompute.contains(&i) {
+                            stack.push(i);
                         }
                     }
                 }

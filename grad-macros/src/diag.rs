@@ -1,23 +1,29 @@
 //! Every user-facing message of the macro, so that wording is reviewed in one place.
 
 pub const ATTR_UNKNOWN: &str = "unknown argument in #[differentiable(...)]; expected `wrt(...)`, `reverse`, `forward` or `crate = path`";
-pub const ATTR_BOTH_MODES: &str = "`reverse` and `forward` exclude each other; leave both out to generate both modes";
+pub const ATTR_BOTH_MODES: &str =
+    "`reverse` and `forward` exclude each other; leave both out to generate both modes";
 pub const ATTR_DUPLICATE: &str = "this argument is given twice in #[differentiable(...)]";
 pub const WRT_EMPTY: &str = "`wrt()` names no parameter; name at least one, e.g. `wrt(x)`";
 pub const NO_ACTIVE_PARAM: &str = "no parameter is differentiated: every parameter has an integer, `bool`, `char` or `&str` type; name one in `wrt(...)`";
 pub const MUT_REF_PARAM: &str = "`&mut` parameters are not supported in #[differentiable] functions; take the value or a shared reference and return the result";
-pub const MUT_SELF: &str = "`&mut self` is not supported in #[differentiable] methods; take `&self` or `self`";
+pub const MUT_SELF: &str =
+    "`&mut self` is not supported in #[differentiable] methods; take `&self` or `self`";
 pub const PATTERN_PARAM: &str = "destructuring parameters are not supported in #[differentiable] functions; name the parameter and destructure it with `let`";
-pub const NO_RETURN: &str = "a #[differentiable] function must return the value to differentiate, e.g. `-> f64`";
+pub const NO_RETURN: &str =
+    "a #[differentiable] function must return the value to differentiate, e.g. `-> f64`";
 pub const IMPL_TRAIT_PARAM: &str = "`impl Trait` parameters are not supported in #[differentiable] functions; use a named generic parameter";
-pub const ASYNC: &str = "`async fn` is not supported with #[differentiable]; differentiate a synchronous function";
+pub const ASYNC: &str =
+    "`async fn` is not supported with #[differentiable]; differentiate a synchronous function";
 pub const CONST_FN: &str = "`const fn` is not supported with #[differentiable]";
 pub const UNSAFE_FN: &str = "`unsafe fn` is not supported with #[differentiable]";
 pub const VARIADIC: &str = "variadic functions are not supported with #[differentiable]";
 pub const NOT_A_FN: &str = "#[differentiable] applies to a function or a method";
 
 pub fn wrt_unknown(name: &str, params: &str) -> String {
-    format!("`{name}` is not a parameter of this function; `wrt(...)` takes parameter names ({params})")
+    format!(
+        "`{name}` is not a parameter of this function; `wrt(...)` takes parameter names ({params})"
+    )
 }
 
 pub fn wrt_inactive_type(name: &str) -> String {
@@ -35,7 +41,8 @@ pub const LOOP: &str = "`loop` is not supported in #[differentiable] functions; 
 pub const BREAK: &str = "`break` is not supported in #[differentiable] functions; put the exit condition in a `while` loop's condition";
 pub const CONTINUE: &str = "`continue` is not supported in #[differentiable] functions; guard the rest of the loop body with `if`";
 pub const UNSAFE: &str = "`unsafe` blocks are not supported in #[differentiable] functions";
-pub const ASYNC_EXPR: &str = "`async` and `.await` are not supported in #[differentiable] functions";
+pub const ASYNC_EXPR: &str =
+    "`async` and `.await` are not supported in #[differentiable] functions";
 pub const TRY: &str = "the `?` operator is not supported in #[differentiable] functions; handle the error outside and pass plain values in";
 pub const RETURN_EARLY: &str = "`return` is supported only as the last statement of a #[differentiable] function; use `if`/`else` as an expression";
 pub const ASSIGN_PLACE: &str = "assignment to an element or a field is not supported in #[differentiable] functions; build a new value, or accumulate into a local variable";
@@ -54,19 +61,18 @@ pub const MATCH_ACTIVE: &str = "`match` on a differentiated value is not support
 pub const MATCH_GUARD: &str = "`match` guards are not supported in #[differentiable] functions; move the condition into the arm with `if`";
 pub const STRUCT_LIT: &str = "struct literals are not supported in #[differentiable] functions yet; pass the fields as separate values";
 pub const ARRAY_LIT: &str = "array literals of differentiated values are not supported in #[differentiable] functions yet; use a tuple";
-pub const RANGE_EXPR: &str = "ranges are supported only as the iterator of a `for` loop in #[differentiable] functions";
-pub const REFERENCE_RESULT: &str = "this expression has no derivative rule in #[differentiable] functions";
+pub const RANGE_EXPR: &str =
+    "ranges are supported only as the iterator of a `for` loop in #[differentiable] functions";
 pub const ACTIVE_INDEX: &str = "an index must not depend on a differentiated value; wrap it in `grad::stop_gradient(...)` if that is what you mean";
 pub const UNKNOWN_MACRO: &str = "only `assert!`, `assert_eq!`, `assert_ne!`, `debug_assert!`, `debug_assert_eq!`, `debug_assert_ne!`, `println!`, `print!`, `eprintln!` and `eprint!` may be used in #[differentiable] functions";
 pub const MACRO_EXPR: &str = "macros are not supported as expressions in #[differentiable] functions; `assert!`-like and `println!`-like macros may be used as statements";
-pub const ACTIVE_INTO_MACRO_BOOL: &str = "";
 pub const BITWISE_ACTIVE: &str = "bitwise and remainder operators have no derivative; they may be used only on non-differentiated values";
-pub const COMPOUND_INACTIVE_TARGET: &str = "";
-pub const INT_CAST_ACTIVE: &str = "";
-pub const UNSUPPORTED_EXPR: &str = "this expression is not supported in #[differentiable] functions";
+pub const UNSUPPORTED_EXPR: &str =
+    "this expression is not supported in #[differentiable] functions";
 pub const BLOCK_LABEL: &str = "labeled blocks are not supported in #[differentiable] functions";
 pub const CONST_BLOCK: &str = "`const` blocks are not supported in #[differentiable] functions";
-pub const UNKNOWN_VAR_ASSIGN: &str = "assignment to a name that is not a local variable of this function";
+pub const UNKNOWN_VAR_ASSIGN: &str =
+    "assignment to a name that is not a local variable of this function";
 pub const CAST_TARGET: &str = "a differentiated value can be cast only to `f32` or `f64` (a cast to an integer type is allowed and is not differentiated)";
 
 pub fn no_rule(method: &str) -> String {

@@ -90,11 +90,11 @@ impl Emit<'_> {
 
     /// `&shape_of(x)`.
     pub fn shape(&self, o: &Operand, saved_shapes: &[VarId]) -> TokenStream {
-        if let Operand::Var(v) = o {
-            if saved_shapes.contains(v) {
-                let s = names::shape(self.info(*v), *v);
-                return quote!(&#s);
-            }
+        if let Operand::Var(v) = o
+            && saved_shapes.contains(v)
+        {
+            let s = names::shape(self.info(*v), *v);
+            return quote!(&#s);
         }
         let rt = &self.rt;
         let r = self.by_ref(o);
@@ -114,7 +114,11 @@ impl Emit<'_> {
             Op::Project { base, path, borrow } => {
                 let b = self.name(*base);
                 let p = self.path(path);
-                if *borrow { quote!(&#b #p) } else { quote!(#b #p) }
+                if *borrow {
+                    quote!(&#b #p)
+                } else {
+                    quote!(#b #p)
+                }
             }
             Op::Borrow(v) => {
                 let n = self.name(*v);
@@ -162,7 +166,8 @@ impl Emit<'_> {
             Callee::Path(path) => {
                 let mut path = path.clone();
                 if let Some(last) = path.segments.last_mut() {
-                    last.ident = format_ident!("{}_{}", last.ident, suffix, span = last.ident.span());
+                    last.ident =
+                        format_ident!("{}_{}", last.ident, suffix, span = last.ident.span());
                 }
                 let a: Vec<TokenStream> = args.iter().map(arg).collect();
                 quote_spanned!(span=> #path(#(#a,)* #(#extra),*))

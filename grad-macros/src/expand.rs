@@ -30,7 +30,10 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     let f = ast::read(&mut cx, &attr, item_fn);
     if attr.modes == attr::Modes::Reverse && !f.scalar_ret {
         let ret = &f.ret;
-        cx.error_at(ret, diag::grad_needs_scalar(&ret.to_token_stream().to_string()));
+        cx.error_at(
+            ret,
+            diag::grad_needs_scalar(&ret.to_token_stream().to_string()),
+        );
     }
     if cx.has_errors() {
         return fallback::emit(&cx, &attr, &f);
@@ -158,10 +161,10 @@ fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     let value = names::aux("value", 0);
     let v = rev.e.val(&func.ret);
     // Fused loops need the seed in place before the forward sweep runs them.
-    if let Operand::Var(r) = func.ret {
-        if rev.e.active(r) {
-            rev.seed(r, seed.clone());
-        }
+    if let Operand::Var(r) = func.ret
+        && rev.e.active(r)
+    {
+        rev.seed(r, seed.clone());
     }
     let mut fwd = TokenStream::new();
     rev.fwd_block(&func.body, &mut fwd);
@@ -203,10 +206,10 @@ fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     rev.fwd_block(&func.body, &mut fwd);
     let prelude = rev.prelude();
     let v = rev.e.cloned(&func.ret);
-    if let Operand::Var(r) = func.ret {
-        if rev.e.active(r) {
-            rev.seed(r, seed.clone());
-        }
+    if let Operand::Var(r) = func.ret
+        && rev.e.active(r)
+    {
+        rev.seed(r, seed.clone());
     }
     let mut adj = TokenStream::new();
     rev.rev_block(&func.body, &mut adj);

@@ -55,8 +55,6 @@ pub enum PrimKind {
 /// A primitive with a rule in the runtime.
 #[derive(Clone, Debug)]
 pub struct Prim {
-    /// The operation as the user wrote it (`exp`, `*`), for messages.
-    pub name: String,
     /// The marker's name in `__private::op`.
     pub marker: &'static str,
     /// A type argument of the marker (`CastTo::<f64>`).
@@ -94,7 +92,7 @@ pub enum Op {
         cheap: bool,
     },
     Prim {
-        prim: Prim,
+        prim: Box<Prim>,
         args: Vec<Operand>,
         span: Span,
     },

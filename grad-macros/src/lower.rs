@@ -219,15 +219,15 @@ impl<'f> Lower<'f> {
             p => (p, None),
         };
         // `let (a, b) = (e1, e2);` binds element-wise.
-        if let (Pat::Tuple(pt), Expr::Tuple(et)) = (pat, strip(&init.expr)) {
-            if pt.elems.len() == et.elems.len() && ty.is_none() {
-                let values: Vec<Operand> =
-                    et.elems.iter().map(|e| self.lower_expr(e, out)).collect();
-                for (p, v) in pt.elems.iter().zip(values) {
-                    self.bind_pattern(p, v, None, out);
-                }
-                return;
+        if let (Pat::Tuple(pt), Expr::Tuple(et)) = (pat, strip(&init.expr))
+            && pt.elems.len() == et.elems.len()
+            && ty.is_none()
+        {
+            let values: Vec<Operand> = et.elems.iter().map(|e| self.lower_expr(e, out)).collect();
+            for (p, v) in pt.elems.iter().zip(values) {
+                self.bind_pattern(p, v, None, out);
             }
+            return;
         }
         let value = self.lower_expr(&init.expr, out);
         self.bind_pattern(pat, value, ty, out);
@@ -248,7 +248,8 @@ impl<'f> Lower<'f> {
                     // A typed constant keeps its annotation so literals infer as written.
                     (Operand::Const(c), Some(ty)) => {
                         let v = self.new_var(&name, p.ident.span(), false, false);
-                        let tokens = quote_spanned!(c.span()=> { let __grad_typed: #ty = #c; __grad_typed });
+                        let tokens =
+                            quote_spanned!(c.span()=> { let __grad_typed: #ty = #c; __grad_typed });
                         out.push(Stmt::Let {
                             var: v,
                             op: Op::Opaque {
@@ -467,10 +468,10 @@ impl<'f> Lower<'f> {
     }
 
     fn lower_path(&mut self, p: &syn::ExprPath) -> Operand {
-        if let Some(id) = p.path.get_ident() {
-            if let Some(v) = self.lookup(&id.to_string()) {
-                return Operand::Var(v);
-            }
+        if let Some(id) = p.path.get_ident()
+            && let Some(v) = self.lookup(&id.to_string())
+        {
+            return Operand::Var(v);
         }
         Operand::Const(p.to_token_stream())
     }
@@ -528,16 +529,18 @@ impl<'f> Lower<'f> {
         )
     }
 
-    fn prim(
-        &mut self,
-        prim: Prim,
-        args: Vec<Operand>,
-        span: Span,
-        out: &mut Vec<Stmt>,
-    ) -> Operand {
+    fn prim(&mut self, prim: Prim, args: Vec<Operand>, span: Span, out: &mut Vec<Stmt>) -> Operand {
         let active = args.iter().any(|a| self.is_active(a));
         let t = self.temp(span, active, false);
-        self.push_let(out, t, Op::Prim { prim, args, span })
+        self.push_let(
+            out,
+            t,
+            Op::Prim {
+                prim: Box::new(prim),
+                args,
+                span,
+            },
+        )
     }
 
     fn lower_binary(&mut self, b: &syn::ExprBinary, out: &mut Vec<Stmt>) -> Operand {
@@ -563,7 +566,6 @@ impl<'f> Lower<'f> {
             }
         };
         let prim = Prim {
-            name: b.op.to_token_stream().to_string(),
             marker,
             generic: None,
             extra: vec![],
@@ -578,7 +580,6 @@ impl<'f> Lower<'f> {
         match (&u.op, active, &inner) {
             (UnOp::Neg(_), true, _) => {
                 let prim = Prim {
-                    name: "-".into(),
                     marker: "Neg",
                     generic: None,
                     extra: vec![],
@@ -605,7 +606,6 @@ impl<'f> Lower<'f> {
                 return unit();
             }
             let prim = Prim {
-                name: "as".into(),
                 marker: "CastTo",
                 generic: Some((*c.ty).clone()),
                 extra: vec![],
@@ -626,7 +626,8 @@ impl<'f> Lower<'f> {
             return self.lower_method_prim(p, &m.method, receiver, &args, m.span(), out);
         }
         let lowered: Vec<CallArg> = args.iter().map(|a| self.lower_call_arg(a, out)).collect();
-        let active = self.is_active(&receiver) || lowered.iter().any(|a| self.is_active(&a.operand));
+        let active =
+            self.is_active(&receiver) || lowered.iter().any(|a| self.is_active(&a.operand));
         if prims::NONDIFF_METHODS.contains(&name.as_str()) || !active {
             let r = self.operand_tokens(&receiver);
             let a: Vec<TokenStream> = lowered.iter().map(|a| self.arg_tokens(a)).collect();
@@ -680,8 +681,10 @@ impl<'f> Lower<'f> {
             PrimKind::Unary | PrimKind::Linear => 0,
         };
         if args.len() != diff_args + p.extra {
-            self.cx
-                .error(method.span(), diag::wrong_arity(p.method, diff_args + p.extra));
+            self.cx.error(
+                method.span(),
+                diag::wrong_arity(p.method, diff_args + p.extra),
+            );
             return unit();
         }
         let mut operands = vec![receiver];
@@ -693,7 +696,8 @@ impl<'f> Lower<'f> {
         for a in &args[diff_args..] {
             let o = self.lower_expr(a, out);
             if self.is_active(&o) {
-                self.cx.error_at(*a, diag::nondiff_arg(p.method, p.extra_what));
+                self.cx
+                    .error_at(*a, diag::nondiff_arg(p.method, p.extra_what));
             }
             extra.push(o);
         }
@@ -710,7 +714,6 @@ impl<'f> Lower<'f> {
             return self.opaque_tokens(quote!(#r.#method(#(#rest),*)), &all, span, out);
         }
         let prim = Prim {
-            name: p.method.to_owned(),
             marker: p.marker,
             generic: None,
             extra,
@@ -874,8 +877,7 @@ impl<'f> Lower<'f> {
             self.cx.error(name.span(), diag::UNKNOWN_VAR_ASSIGN);
             return;
         };
-        if self.vars[old].param.is_some() && self.f.params[self.vars[old].param.unwrap()].is_ref
-        {
+        if self.vars[old].param.is_some() && self.f.params[self.vars[old].param.unwrap()].is_ref {
             // Reassigning a reference parameter is fine; it is a new value.
         }
         let value = self.lower_expr(rhs, out);
@@ -886,7 +888,6 @@ impl<'f> Lower<'f> {
                 let active = self.is_active(&left) || self.is_active(&value);
                 if active {
                     let prim = Prim {
-                        name: binop.to_token_stream().to_string(),
                         marker,
                         generic: None,
                         extra: vec![],
@@ -1043,7 +1044,10 @@ impl<'f> Lower<'f> {
             let mut pat = arm.pat.clone();
             let mut binds = Vec::new();
             self.rename_pattern(&mut pat, &mut binds);
-            pats.push((pat.to_token_stream(), binds.iter().map(|(_, v)| *v).collect()));
+            pats.push((
+                pat.to_token_stream(),
+                binds.iter().map(|(_, v)| *v).collect(),
+            ));
             sources.push(ArmSource {
                 binds: Some(binds),
                 body: match strip(&arm.body) {
@@ -1083,8 +1087,14 @@ impl<'f> Lower<'f> {
                     self.rename_pattern(sub, binds);
                 }
             }
-            Pat::Tuple(t) => t.elems.iter_mut().for_each(|p| self.rename_pattern(p, binds)),
-            Pat::TupleStruct(t) => t.elems.iter_mut().for_each(|p| self.rename_pattern(p, binds)),
+            Pat::Tuple(t) => t
+                .elems
+                .iter_mut()
+                .for_each(|p| self.rename_pattern(p, binds)),
+            Pat::TupleStruct(t) => t
+                .elems
+                .iter_mut()
+                .for_each(|p| self.rename_pattern(p, binds)),
             Pat::Struct(s) => {
                 for f in s.fields.iter_mut() {
                     if f.colon_token.is_none() {
@@ -1106,7 +1116,10 @@ impl<'f> Lower<'f> {
                 binds.extend(first);
             }
             Pat::Reference(r) => self.rename_pattern(&mut r.pat, binds),
-            Pat::Slice(s) => s.elems.iter_mut().for_each(|p| self.rename_pattern(p, binds)),
+            Pat::Slice(s) => s
+                .elems
+                .iter_mut()
+                .for_each(|p| self.rename_pattern(p, binds)),
             Pat::Paren(p) => self.rename_pattern(&mut p.pat, binds),
             _ => {}
         }
@@ -1308,18 +1321,16 @@ struct Renamer<'a, 'f> {
 
 impl VisitMut for Renamer<'_, '_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
-        if let Expr::Path(p) = e {
-            if p.qself.is_none() {
-                if let Some(id) = p.path.get_ident() {
-                    if let Some(v) = self.l.lookup(&id.to_string()) {
-                        if !self.uses.contains(&v) {
-                            self.uses.push(v);
-                        }
-                        *e = self.l.var_expr(v);
-                        return;
-                    }
-                }
+        if let Expr::Path(p) = e
+            && p.qself.is_none()
+            && let Some(id) = p.path.get_ident()
+            && let Some(v) = self.l.lookup(&id.to_string())
+        {
+            if !self.uses.contains(&v) {
+                self.uses.push(v);
             }
+            *e = self.l.var_expr(v);
+            return;
         }
         syn::visit_mut::visit_expr_mut(self, e);
     }
@@ -1377,7 +1388,9 @@ fn is_simple(e: &Expr) -> bool {
         Expr::Lit(_) | Expr::Path(_) => true,
         Expr::Paren(p) => is_simple(&p.expr),
         Expr::Group(g) => is_simple(&g.expr),
-        Expr::Binary(b) => compound_op(&b.op).is_none() && is_simple(&b.left) && is_simple(&b.right),
+        Expr::Binary(b) => {
+            compound_op(&b.op).is_none() && is_simple(&b.left) && is_simple(&b.right)
+        }
         Expr::Unary(u) => is_simple(&u.expr),
         Expr::Cast(c) => is_simple(&c.expr),
         Expr::Field(f) => is_simple(&f.base),
@@ -1457,7 +1470,7 @@ fn compound_op(op: &BinOp) -> Option<(&'static str, PrimKind, BinOp)> {
 }
 
 fn plain_op(op: &BinOp) -> BinOp {
-    op.clone()
+    *op
 }
 
 fn is_stop_gradient(func: &Expr) -> bool {

@@ -26,7 +26,10 @@ pub fn deriv(info: &VarInfo, v: VarId) -> Ident {
 
 /// The shape of `v`, saved where a loop's reverse sweep needs only that.
 pub fn shape(info: &VarInfo, v: VarId) -> Ident {
-    local(format!("__grad_shape_{}_{}", clean(&info.hint), v), info.span)
+    local(
+        format!("__grad_shape_{}_{}", clean(&info.hint), v),
+        info.span,
+    )
 }
 
 /// The pullback of the call that defines `v`.

@@ -21,6 +21,8 @@ pub struct Rev<'a> {
     loops: HashMap<VarId, (Needs, Vec<VarId>)>,
     /// Top-level loops whose reverse runs inside the forward sweep (`_grad` only).
     fused: Vec<VarId>,
+    /// Branch records and iteration counts.
+    records: Vec<VarId>,
     fresh: usize,
 }
 
@@ -33,6 +35,7 @@ impl<'a> Rev<'a> {
             shapes: Vec::new(),
             loops: HashMap::new(),
             fused: Vec::new(),
+            records: Vec::new(),
             fresh: 0,
             e,
         };
@@ -58,14 +61,22 @@ impl<'a> Rev<'a> {
                     body,
                     carried,
                     stack,
+                    record,
                     ..
                 } => {
                     let plan = self.an.loop_saved(body, None, carried);
                     self.loops.insert(*stack, plan);
+                    self.records.push(*record);
                     self.plan_loops(body);
                 }
-                Stmt::If { arms, .. } => arms.iter().for_each(|a| self.plan_loops(a)),
-                Stmt::Match { arms, .. } => arms.iter().for_each(|a| self.plan_loops(&a.body)),
+                Stmt::If { arms, record, .. } => {
+                    self.records.push(*record);
+                    arms.iter().for_each(|a| self.plan_loops(a));
+                }
+                Stmt::Match { arms, record, .. } => {
+                    self.records.push(*record);
+                    arms.iter().for_each(|a| self.plan_loops(&a.body));
+                }
                 Stmt::Let { .. } | Stmt::Effect { .. } => {}
             }
         }
@@ -100,11 +111,14 @@ impl<'a> Rev<'a> {
     fn saved_tuple(&self, saved: &Needs) -> TokenStream {
         let rt = &self.e.rt;
         let items = saved.0.iter().map(|(v, f)| match f {
+            // A branch record or an iteration count is read by nothing but the reverse.
+            Form::Value if self.records.contains(v) => self.e.name(*v).to_token_stream(),
             Form::Value => self.e.cloned(&Operand::Var(*v)),
             Form::Shape => {
                 let r = self.e.var_ref(*v);
                 quote!(#rt::shape_of(#r))
             }
+            Form::Pullback => names::pullback(self.e.info(*v), *v).to_token_stream(),
         });
         quote!((#(#items,)*))
     }
@@ -120,6 +134,7 @@ impl<'a> Rev<'a> {
                     self.shapes.push(*v);
                     names::shape(self.e.info(*v), *v).to_token_stream()
                 }
+                Form::Pullback => names::pullback(self.e.info(*v), *v).to_token_stream(),
             })
             .collect();
         quote!((#(#items,)*))
@@ -526,10 +541,10 @@ impl<'a> Rev<'a> {
                 };
                 out.extend(quote!(let #pat = #pb(#dv);));
                 for (a, p) in args.iter().zip(parts) {
-                    if let Operand::Var(x) = a.operand {
-                        if self.e.active(x) {
-                            self.contribute(x, quote!(#rt::slot(#p)), out);
-                        }
+                    if let Operand::Var(x) = a.operand
+                        && self.e.active(x)
+                    {
+                        self.contribute(x, quote!(#rt::slot(#p)), out);
                     }
                 }
             }
@@ -541,20 +556,13 @@ impl<'a> Rev<'a> {
             Stmt::Let { var, op } => self.rev_let(*var, op, out),
             Stmt::Effect { .. } => {}
             Stmt::If {
-                arms,
-                outs,
-                record,
-                ..
+                arms, outs, record, ..
             } => {
-                let bodies: Vec<(&Block, &[VarId])> =
-                    arms.iter().map(|a| (a, &[][..])).collect();
+                let bodies: Vec<(&Block, &[VarId])> = arms.iter().map(|a| (a, &[][..])).collect();
                 self.rev_arms(s, &bodies, outs, *record, out);
             }
             Stmt::Match {
-                arms,
-                outs,
-                record,
-                ..
+                arms, outs, record, ..
             } => {
                 let bodies: Vec<(&Block, &[VarId])> =
                     arms.iter().map(|a| (&a.body, &a.binds[..])).collect();
@@ -819,9 +827,5 @@ impl<'a> Rev<'a> {
                 self.contribute(*i, d.to_token_stream(), out);
             }
         }
-    }
-
-    pub fn is_fused(&self) -> bool {
-        !self.fused.is_empty()
     }
 }

@@ -1,0 +1,71 @@
+//! Shared test helpers: central finite differences in f64 and a seeded generator.
+#![allow(dead_code)]
+
+/// Central difference of a scalar function, step scaled by the point's size.
+pub fn fd(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+    let h = 1e-6 * x.abs().max(1.0);
+    (f(x + h) - f(x - h)) / (2.0 * h)
+}
+
+/// Central-difference gradient of a function of a slice.
+pub fn fd_slice(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
+    (0..x.len())
+        .map(|i| {
+            fd(
+                |v| {
+                    let mut y = x.to_vec();
+                    y[i] = v;
+                    f(&y)
+                },
+                x[i],
+            )
+        })
+        .collect()
+}
+
+/// Asserts `got` agrees with `want` to a relative tolerance (absolute near zero).
+///
+/// Central differences with h = 1e-6 have truncation error O(h² f''') and rounding error
+/// O(eps |f| / h) ≈ 1e-10 |f|: 1e-6 relative leaves room for both on smooth test functions.
+#[track_caller]
+pub fn close(got: f64, want: f64, tol: f64) {
+    let scale = want.abs().max(got.abs()).max(1.0);
+    assert!(
+        (got - want).abs() <= tol * scale,
+        "got {got}, want {want} (tolerance {tol} relative to {scale})"
+    );
+}
+
+#[track_caller]
+pub fn close_all(got: &[f64], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "lengths differ");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let scale = w.abs().max(g.abs()).max(1.0);
+        assert!(
+            (g - w).abs() <= tol * scale,
+            "component {i}: got {g}, want {w} (tolerance {tol}); got {got:?}, want {want:?}"
+        );
+    }
+}
+
+/// A small seeded generator (xorshift64*), so tests are reproducible.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in `[lo, hi)`.
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
+        (0..n).map(|_| self.uniform(lo, hi)).collect()
+    }
+}
