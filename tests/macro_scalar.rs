@@ -174,7 +174,7 @@ fn casts_and_f32() {
 #[differentiable]
 fn branches(x: f64, y: f64, mode: u32) -> f64 {
     let mut z = x * y;
-    if x > 0.0 && !(y < -1.0) {
+    if x > 0.0 && !(mode == 3 || y < -1.0) {
         z += x.sin();
     } else if x < -1.0 || mode == 7 {
         z *= y;

@@ -42,7 +42,10 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     if cx.has_errors() {
         return fallback::emit(&cx, &attr, &f);
     }
-    let item = &f.item;
+    // Differentiable loops index their data, so clippy's advice to iterate does not apply.
+    let mut item = f.item.clone();
+    item.attrs
+        .push(syn::parse_quote!(#[allow(clippy::needless_range_loop)]));
     let mut out = quote!(#item);
     if attr.modes.reverse() {
         if f.scalar_ret {
