@@ -1,0 +1,236 @@
+//! The scalar cases S1..S5: each primal as a user writes it for `#[differentiable]`, its
+//! hand-written reverse-mode gradient, and the fixed inputs the benches and tests use.
+//!
+//! The primals stay inside the differentiable subset of DESIGN.md §3 (`let`, `let mut`,
+//! `+=`, `for` over integer ranges with indexing, `if`, primitive methods, calls of other
+//! differentiable functions, paths to constants): no iterators, closures or macros. The
+//! hand-written gradients are free Rust, written as fast as a careful person would write
+//! them.
+
+// ---------------------------------------------------------------------------------------
+// S1: a * 5, the quick start of DESIGN.md.
+
+/// S1 primal: `a * 5`.
+pub fn s1_scale(a: f64) -> f64 {
+    a * 5.0
+}
+
+/// S1 value and gradient by hand: d(5a)/da = 5.
+pub fn s1_scale_handwritten(a: f64) -> (f64, f64) {
+    (a * 5.0, 5.0)
+}
+
+/// S1 input: a = 5 (value 25, gradient 5).
+pub fn s1_input() -> f64 {
+    5.0
+}
+
+// ---------------------------------------------------------------------------------------
+// S2: Rosenbrock in two dimensions.
+
+/// S2 primal: `(1 - x)^2 + 100 (y - x^2)^2`.
+pub fn s2_rosenbrock(x: f64, y: f64) -> f64 {
+    (1.0 - x).powi(2) + 100.0 * (y - x.powi(2)).powi(2)
+}
+
+/// S2 value and gradient `(df/dx, df/dy)` by hand.
+pub fn s2_rosenbrock_handwritten(x: f64, y: f64) -> (f64, (f64, f64)) {
+    let a = 1.0 - x;
+    let b = y - x * x;
+    // d/dx a^2 = -2a;  d/dx 100 b^2 = 200 b * (-2x);  d/dy 100 b^2 = 200 b
+    let dx = -2.0 * a - 400.0 * x * b;
+    let dy = 200.0 * b;
+    (a * a + 100.0 * b * b, (dx, dy))
+}
+
+/// S2 input: the classic starting point (-1.2, 1.0).
+pub fn s2_input() -> (f64, f64) {
+    (-1.2, 1.0)
+}
+
+// ---------------------------------------------------------------------------------------
+// S3: Rosenbrock over a slice, sum over i < n-1 of (1 - x_i)^2 + 100 (x_{i+1} - x_i^2)^2.
+
+/// S3 primal. Written over `1..n` so that `n = 0` needs no special case.
+pub fn s3_rosenbrock(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut sum = 0.0;
+    for i in 1..n {
+        sum += (1.0 - x[i - 1]).powi(2) + 100.0 * (x[i] - x[i - 1].powi(2)).powi(2);
+    }
+    sum
+}
+
+/// S3 value and gradient by hand: one fused pass. Term i touches x_i and x_{i+1}; the
+/// part for x_{i+1} is carried in a register to the next iteration, so each gradient
+/// entry is written exactly once and no zero fill is needed beyond the allocation.
+pub fn s3_rosenbrock_handwritten(x: &[f64]) -> (f64, Vec<f64>) {
+    let mut grad = vec![0.0; x.len()];
+    let mut value = 0.0;
+    // d(term i)/dx_{i+1}, waiting to be added to grad[i + 1].
+    let mut carry = 0.0;
+    for (pair, g) in x.windows(2).zip(grad.iter_mut()) {
+        let (xi, xn) = (pair[0], pair[1]);
+        let a = 1.0 - xi;
+        let b = xn - xi * xi;
+        value += a * a + 100.0 * b * b;
+        // d/dx_i = -2a + 200 b (-2 x_i);  d/dx_{i+1} = 200 b
+        *g = carry - 2.0 * a - 400.0 * xi * b;
+        carry = 200.0 * b;
+    }
+    if let Some(last) = grad.last_mut() {
+        *last = carry;
+    }
+    (value, grad)
+}
+
+/// S3 input: n = 1000, x_i = 0.5 + 0.001 i.
+pub fn s3_input() -> Vec<f64> {
+    (0..1000).map(|i| 0.5 + 0.001 * i as f64).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// S4: Black-Scholes call price, normal CDF through Abramowitz-Stegun 7.1.26.
+
+/// erf by Abramowitz-Stegun 7.1.26 (absolute error below 1.5e-7), extended to x < 0 by
+/// erf(-x) = -erf(x). At x = 0 the formula gives 1e-9, not 0: the odd extension has a
+/// jump of 2e-9 there, far below the approximation's own error.
+pub fn s4_erf(x: f64) -> f64 {
+    let z = if x < 0.0 { -x } else { x };
+    let t = 1.0 / (1.0 + 0.3275911 * z);
+    let poly = t
+        * (0.254829592
+            + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+    let e = 1.0 - poly * (-(z * z)).exp();
+    if x < 0.0 { -e } else { e }
+}
+
+/// Standard normal CDF: N(x) = (1 + erf(x / sqrt 2)) / 2.
+pub fn s4_norm_cdf(x: f64) -> f64 {
+    0.5 * (1.0 + s4_erf(x * std::f64::consts::FRAC_1_SQRT_2))
+}
+
+/// S4 primal: the Black-Scholes price of a European call, spot `s`, strike `k`, rate `r`,
+/// volatility `sigma`, time to expiry `t`.
+pub fn s4_black_scholes(s: f64, k: f64, r: f64, sigma: f64, t: f64) -> f64 {
+    let vol = sigma * t.sqrt();
+    let d1 = ((s / k).ln() + (r + 0.5 * sigma * sigma) * t) / vol;
+    let d2 = d1 - vol;
+    s * s4_norm_cdf(d1) - k * (-r * t).exp() * s4_norm_cdf(d2)
+}
+
+/// N(x) and dN/dx of the approximation above (not the exact normal density: the
+/// gradient must be that of the function the primal computes).
+fn norm_cdf_with_derivative(x: f64) -> (f64, f64) {
+    const P: f64 = 0.3275911;
+    const A: [f64; 5] = [
+        0.254829592,
+        -0.284496736,
+        1.421413741,
+        -1.453152027,
+        1.061405429,
+    ];
+    let u = x * std::f64::consts::FRAC_1_SQRT_2;
+    let z = u.abs();
+    let t = 1.0 / (1.0 + P * z);
+    let poly = t * (A[0] + t * (A[1] + t * (A[2] + t * (A[3] + t * A[4]))));
+    // d poly / dt
+    let dpoly = A[0] + t * (2.0 * A[1] + t * (3.0 * A[2] + t * (4.0 * A[3] + t * 5.0 * A[4])));
+    let g = (-(z * z)).exp();
+    let e = 1.0 - poly * g;
+    // erf(z) = 1 - poly(t) g,  dt/dz = -P t^2,  dg/dz = -2 z g
+    //   => d erf/dz = (dpoly P t^2 + 2 z poly) g; even in u, so d erf/du is the same.
+    let de = (dpoly * P * t * t + 2.0 * z * poly) * g;
+    let e = if u < 0.0 { -e } else { e };
+    (0.5 * (1.0 + e), 0.5 * std::f64::consts::FRAC_1_SQRT_2 * de)
+}
+
+/// S4 value and gradient `(dC/ds, dC/dk, dC/dr, dC/dsigma, dC/dt)` by hand: the adjoint
+/// of the primal, taken through the erf approximation (so `S N'(d1) - K e^{-rT} N'(d2)`
+/// is not assumed to vanish, as it would for the exact normal CDF).
+pub fn s4_black_scholes_handwritten(
+    s: f64,
+    k: f64,
+    r: f64,
+    sigma: f64,
+    t: f64,
+) -> (f64, (f64, f64, f64, f64, f64)) {
+    let sqrt_t = t.sqrt();
+    let vol = sigma * sqrt_t;
+    let drift = r + 0.5 * sigma * sigma;
+    let num = (s / k).ln() + drift * t;
+    let d1 = num / vol;
+    let d2 = d1 - vol;
+    let disc = (-r * t).exp();
+    let (n1, dn1) = norm_cdf_with_derivative(d1);
+    let (n2, dn2) = norm_cdf_with_derivative(d2);
+    let price = s * n1 - k * disc * n2;
+
+    // Adjoints, from the price back: C = s N(d1) - k D N(d2), d2 = d1 - vol,
+    // d1 = num / vol, num = ln s - ln k + drift t, D = exp(-r t), vol = sigma sqrt t.
+    let bar_d2 = -k * disc * dn2;
+    let bar_d1 = s * dn1 + bar_d2;
+    let bar_disc = -k * n2;
+    let bar_num = bar_d1 / vol;
+    let bar_vol = -bar_d1 * d1 / vol - bar_d2;
+    let ds = n1 + bar_num / s;
+    let dk = -disc * n2 - bar_num / k;
+    let dr = bar_num * t - bar_disc * t * disc;
+    let dsigma = bar_num * sigma * t + bar_vol * sqrt_t;
+    let dt = bar_num * drift + bar_vol * 0.5 * sigma / sqrt_t - bar_disc * r * disc;
+    (price, (ds, dk, dr, dsigma, dt))
+}
+
+/// S4 input: S = 100, K = 105, r = 0.05, sigma = 0.2, T = 1.
+pub fn s4_input() -> (f64, f64, f64, f64, f64) {
+    (100.0, 105.0, 0.05, 0.2, 1.0)
+}
+
+// ---------------------------------------------------------------------------------------
+// S5: planar 6-joint arm, squared distance of the end effector to a target.
+
+/// Link lengths of the S5 arm.
+pub const S5_LINKS: [f64; 6] = [1.0, 0.8, 0.6, 0.5, 0.4, 0.3];
+
+/// S5 primal: joint k sits at the cumulative angle phi_k = theta_0 + ... + theta_k; the
+/// loss is the squared distance of the end effector to the target (1.5, 1.2).
+pub fn s5_arm(theta: &[f64; 6]) -> f64 {
+    let mut phi = 0.0;
+    let mut x = 0.0;
+    let mut y = 0.0;
+    for k in 0..6 {
+        phi += theta[k];
+        x += S5_LINKS[k] * phi.cos();
+        y += S5_LINKS[k] * phi.sin();
+    }
+    (x - 1.5).powi(2) + (y - 1.2).powi(2)
+}
+
+/// S5 value and gradient with respect to theta by hand. With ex = x - 1.5, ey = y - 1.2:
+/// dloss/dphi_k = 2 L_k (ey cos phi_k - ex sin phi_k), and theta_j moves every phi_k
+/// with k >= j, so dloss/dtheta_j is the suffix sum of those.
+pub fn s5_arm_handwritten(theta: &[f64; 6]) -> (f64, [f64; 6]) {
+    let mut sin = [0.0; 6];
+    let mut cos = [0.0; 6];
+    let mut phi = 0.0;
+    let (mut x, mut y) = (0.0, 0.0);
+    for k in 0..6 {
+        phi += theta[k];
+        (sin[k], cos[k]) = phi.sin_cos();
+        x += S5_LINKS[k] * cos[k];
+        y += S5_LINKS[k] * sin[k];
+    }
+    let (ex, ey) = (x - 1.5, y - 1.2);
+    let mut grad = [0.0; 6];
+    let mut acc = 0.0;
+    for k in (0..6).rev() {
+        acc += 2.0 * S5_LINKS[k] * (ey * cos[k] - ex * sin[k]);
+        grad[k] = acc;
+    }
+    (ex * ex + ey * ey, grad)
+}
+
+/// S5 input: theta = (0.1, 0.2, ..., 0.6).
+pub fn s5_input() -> [f64; 6] {
+    [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+}
