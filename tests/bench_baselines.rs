@@ -65,6 +65,7 @@ fn check(
     primal: impl Fn(&[f64]) -> f64,
     handwritten: (f64, Vec<f64>),
     tape: (f64, Vec<f64>),
+    generated: (f64, Vec<f64>),
 ) {
     let what = |variant: &str| format!("{case} at {x:?}: {variant}");
     let value = primal(x);
@@ -86,6 +87,18 @@ fn check(
     assert_close(
         &what("tape vs handwritten"),
         &tape.1,
+        &handwritten.1,
+        EXACT_RTOL,
+    );
+    assert_close(
+        &what("generated value"),
+        &[generated.0],
+        &[value],
+        EXACT_RTOL,
+    );
+    assert_close(
+        &what("generated vs handwritten"),
+        &generated.1,
         &handwritten.1,
         EXACT_RTOL,
     );
@@ -119,7 +132,15 @@ fn s1_scale_gradients() {
     for a in [s1_input(), -3.0, 0.0, 1234.5] {
         let (v, g) = s1_scale_handwritten(a);
         let (tv, tg) = s1_scale_tape(a);
-        check("S1", &[a], |p| s1_scale(p[0]), (v, vec![g]), (tv, vec![tg]));
+        let (gv, gg) = s1_scale_grad(a);
+        check(
+            "S1",
+            &[a],
+            |p| s1_scale(p[0]),
+            (v, vec![g]),
+            (tv, vec![tg]),
+            (gv, vec![gg]),
+        );
     }
 }
 
@@ -139,12 +160,14 @@ fn s2_rosenbrock_gradients() {
     for (x, y) in [s2_input(), (1.0, 1.0), (0.0, 0.0), (2.0, -1.0)] {
         let (v, (dx, dy)) = s2_rosenbrock_handwritten(x, y);
         let (tv, (tx, ty)) = s2_rosenbrock_tape(x, y);
+        let (gv, (gx, gy)) = s2_rosenbrock_grad(x, y);
         check(
             "S2",
             &[x, y],
             |p| s2_rosenbrock(p[0], p[1]),
             (v, vec![dx, dy]),
             (tv, vec![tx, ty]),
+            (gv, vec![gx, gy]),
         );
     }
 }
@@ -166,6 +189,7 @@ fn s3_rosenbrock_gradients() {
             s3_rosenbrock,
             s3_rosenbrock_handwritten(x),
             s3_rosenbrock_tape(x),
+            s3_rosenbrock_grad(x),
         );
     }
     let (v, g) = s3_rosenbrock_handwritten(&[-1.2, 1.0]);
@@ -186,6 +210,7 @@ fn s3_rosenbrock_short_slices() {
         assert_eq!(s3_rosenbrock(x), 0.0);
         assert_eq!(s3_rosenbrock_handwritten(x), (0.0, vec![0.0; x.len()]));
         assert_eq!(s3_rosenbrock_tape(x), (0.0, vec![0.0; x.len()]));
+        assert_eq!(s3_rosenbrock_grad(x), (0.0, vec![0.0; x.len()]));
     }
 }
 
@@ -233,6 +258,7 @@ fn s4_black_scholes_gradients() {
             s4_on_slice,
             s4_tuple_to_vec(s4_black_scholes_handwritten(s, k, r, sigma, t)),
             s4_tuple_to_vec(s4_black_scholes_tape(s, k, r, sigma, t)),
+            s4_tuple_to_vec(s4_black_scholes_grad(s, k, r, sigma, t)),
         );
     }
 }
@@ -260,12 +286,14 @@ fn s5_arm_gradients() {
     for theta in &points {
         let (v, g) = s5_arm_handwritten(theta);
         let (tv, tg) = s5_arm_tape(theta);
+        let (gv, gg) = s5_arm_grad(theta);
         check(
             "S5",
             theta,
             |p| s5_arm(&p.try_into().expect("six angles")),
             (v, g.to_vec()),
             (tv, tg.to_vec()),
+            (gv, gg.to_vec()),
         );
     }
 }

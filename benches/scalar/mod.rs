@@ -26,7 +26,11 @@ pub fn bench(c: &mut Criterion) {
             black_box(s1_scale(black_box(a)));
         })
     });
-    // generated: add `S1_scale/generated` timing `s1_scale_grad(a)` once the macro is in.
+    group.bench_function("S1_scale/generated", |b| {
+        b.iter(|| {
+            black_box(s1_scale_grad(black_box(a)));
+        })
+    });
     group.bench_function("S1_scale/handwritten", |b| {
         b.iter(|| {
             black_box(s1_scale_handwritten(black_box(a)));
@@ -44,7 +48,11 @@ pub fn bench(c: &mut Criterion) {
             black_box(s2_rosenbrock(black_box(x), black_box(y)));
         })
     });
-    // generated: add `S2_rosenbrock/generated` timing `s2_rosenbrock_grad(x, y)`.
+    group.bench_function("S2_rosenbrock/generated", |b| {
+        b.iter(|| {
+            black_box(s2_rosenbrock_grad(black_box(x), black_box(y)));
+        })
+    });
     group.bench_function("S2_rosenbrock/handwritten", |b| {
         b.iter(|| {
             black_box(s2_rosenbrock_handwritten(black_box(x), black_box(y)));
@@ -62,7 +70,11 @@ pub fn bench(c: &mut Criterion) {
             black_box(s3_rosenbrock(black_box(&xs)));
         })
     });
-    // generated: add `S3_rosenbrock_n/generated` timing `s3_rosenbrock_grad(&xs)`.
+    group.bench_function("S3_rosenbrock_n/generated", |b| {
+        b.iter(|| {
+            black_box(s3_rosenbrock_grad(black_box(&xs)));
+        })
+    });
     group.bench_function("S3_rosenbrock_n/handwritten", |b| {
         b.iter(|| {
             black_box(s3_rosenbrock_handwritten(black_box(&xs)));
@@ -81,8 +93,12 @@ pub fn bench(c: &mut Criterion) {
             black_box(s4_black_scholes(s, k, r, sigma, t));
         })
     });
-    // generated: add `S4_black_scholes/generated` timing `s4_black_scholes_grad(s, k, r,
-    // sigma, t)` (the attribute also goes on `s4_norm_cdf` and `s4_erf`, which it calls).
+    group.bench_function("S4_black_scholes/generated", |b| {
+        b.iter(|| {
+            let (s, k, r, sigma, t) = black_box((s, k, r, sigma, t));
+            black_box(s4_black_scholes_grad(s, k, r, sigma, t));
+        })
+    });
     group.bench_function("S4_black_scholes/handwritten", |b| {
         b.iter(|| {
             let (s, k, r, sigma, t) = black_box((s, k, r, sigma, t));
@@ -102,7 +118,11 @@ pub fn bench(c: &mut Criterion) {
             black_box(s5_arm(black_box(&theta)));
         })
     });
-    // generated: add `S5_arm/generated` timing `s5_arm_grad(&theta)`.
+    group.bench_function("S5_arm/generated", |b| {
+        b.iter(|| {
+            black_box(s5_arm_grad(black_box(&theta)));
+        })
+    });
     group.bench_function("S5_arm/handwritten", |b| {
         b.iter(|| {
             black_box(s5_arm_handwritten(black_box(&theta)));

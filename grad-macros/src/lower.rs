@@ -21,6 +21,9 @@ pub struct Lower<'f> {
     pub cx: Ctxt,
     pub vars: Vec<VarInfo>,
     scopes: Vec<Vec<(String, VarId)>>,
+    /// Values already computed in the enclosing IR blocks, by what computes them: a second
+    /// `x[i]` or `i - 1` names the first, so its adjoint is one accumulation, not two.
+    cse: Vec<Vec<(String, VarId)>>,
     f: &'f Function,
 }
 
@@ -38,6 +41,7 @@ pub fn lower(cx: Ctxt, f: &Function) -> (Ctxt, Func) {
         cx,
         vars: Vec::new(),
         scopes: vec![Vec::new()],
+        cse: vec![Vec::new()],
         f,
     };
     let mut params = Vec::new();
@@ -157,6 +161,21 @@ impl<'f> Lower<'f> {
     }
 
     fn push_let(&mut self, out: &mut Vec<Stmt>, var: VarId, op: Op) -> Operand {
+        let key = match &op {
+            Op::Project { base, path, borrow } => Some(self.project_key(*base, path, *borrow)),
+            Op::Opaque {
+                tokens,
+                cheap: true,
+                ..
+            } => Some(format!("opaque {tokens}")),
+            _ => None,
+        };
+        if let Some(key) = key {
+            if let Some(v) = self.cse_lookup(&key) {
+                return Operand::Var(v);
+            }
+            self.cse.last_mut().unwrap().push((key, var));
+        }
         out.push(Stmt::Let { var, op });
         Operand::Var(var)
     }
@@ -845,8 +864,36 @@ impl<'f> Lower<'f> {
         }
         path.reverse();
         let active = self.vars[base].active;
+        // The same place read the other way (by value / borrowed) is the same value: derive
+        // this read from it, so the place's adjoint is accumulated once.
+        let other = self.cse_lookup(&Self::project_key(self, base, &path, !borrow));
+        if let Some(o) = other {
+            let t = self.temp(e.span(), active, borrow);
+            let op = if borrow { Op::Borrow(o) } else { Op::Deref(o) };
+            return self.push_let(out, t, op);
+        }
         let t = self.temp(e.span(), active, borrow);
         self.push_let(out, t, Op::Project { base, path, borrow })
+    }
+
+    fn project_key(&self, base: VarId, path: &[Proj], borrow: bool) -> String {
+        format!(
+            "project {base} {borrow} {}",
+            path.iter()
+                .map(|p| match p {
+                    Proj::Field(m) => format!(".{}", m.to_token_stream()),
+                    Proj::Index(o) => format!("[{}]", self.operand_tokens(o)),
+                })
+                .collect::<String>()
+        )
+    }
+
+    fn cse_lookup(&self, key: &str) -> Option<VarId> {
+        self.cse
+            .iter()
+            .flatten()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| *v)
     }
 
     // ---- assignment -------------------------------------------------------------------
@@ -947,6 +994,7 @@ impl<'f> Lower<'f> {
         for arm in arms {
             self.scopes = scopes_before.clone();
             self.scopes.push(Vec::new());
+            self.cse.push(Vec::new());
             let mut stmts = Vec::new();
             if let Some(binds) = &arm.binds {
                 for (name, v) in binds {
@@ -959,6 +1007,7 @@ impl<'f> Lower<'f> {
                 ArmBody::Empty => None,
             };
             self.scopes.pop();
+            self.cse.pop();
             ends.push(self.visible());
             tails.push(tail.unwrap_or_else(unit));
             blocks.push(Block { stmts });
@@ -1164,6 +1213,7 @@ impl<'f> Lower<'f> {
                 inners.push(inner);
             }
             self.scopes.push(Vec::new());
+            self.cse.push(Vec::new());
             let index_var = index.map(|(name, span)| {
                 let v = self.new_var(&name.to_string(), span, false, false);
                 self.bind(&name.to_string(), v);
@@ -1172,6 +1222,7 @@ impl<'f> Lower<'f> {
             let mut stmts = Vec::new();
             let r = body(self, &mut stmts);
             self.scopes.pop();
+            self.cse.pop();
             let end = self.visible();
             let nexts: Vec<VarId> = reassigned
                 .iter()
@@ -1285,7 +1336,10 @@ impl<'f> Lower<'f> {
         }
         let (_, carried, stmts, (cond_block, cond)) = self.lower_loop(None, |l, stmts| {
             let mut cond_stmts = Vec::new();
+            // The condition's values are the iteration's own: the body may not reuse them.
+            l.cse.push(Vec::new());
             let cond = l.lower_condition(&w.cond, &mut cond_stmts);
+            l.cse.pop();
             l.lower_stmts(&w.body.stmts, stmts, false);
             (Block { stmts: cond_stmts }, cond)
         });

@@ -2,6 +2,7 @@
 //! that visits statements backwards, initializing each adjoint with its first contribution.
 
 use crate::activity::{Analysis, Form, Needs};
+use crate::ast;
 use crate::emit::{Emit, arm_arities};
 use crate::ir::*;
 use crate::names;
@@ -23,6 +24,9 @@ pub struct Rev<'a> {
     fused: Vec<VarId>,
     /// Branch records and iteration counts.
     records: Vec<VarId>,
+    /// Loops that run at most once per call with a literal trip count: their stack is an
+    /// array on the call's stack frame instead of a `Vec`.
+    fixed: HashMap<VarId, usize>,
     fresh: usize,
 }
 
@@ -36,14 +40,15 @@ impl<'a> Rev<'a> {
             loops: HashMap::new(),
             fused: Vec::new(),
             records: Vec::new(),
+            fixed: HashMap::new(),
             fresh: 0,
             e,
         };
-        rev.plan_loops(&func.body);
+        rev.plan_loops(&func.body, false);
         rev
     }
 
-    fn plan_loops(&mut self, b: &Block) {
+    fn plan_loops(&mut self, b: &Block, in_loop: bool) {
         for s in &b.stmts {
             match s {
                 Stmt::For {
@@ -51,11 +56,14 @@ impl<'a> Rev<'a> {
                     body,
                     carried,
                     stack,
-                    ..
+                    range,
                 } => {
                     let plan = self.an.loop_saved(body, *index, carried);
                     self.loops.insert(*stack, plan);
-                    self.plan_loops(body);
+                    if let Some(n) = literal_count(range).filter(|n| !in_loop && *n <= 64) {
+                        self.fixed.insert(*stack, n);
+                    }
+                    self.plan_loops(body, true);
                 }
                 Stmt::While {
                     body,
@@ -67,15 +75,15 @@ impl<'a> Rev<'a> {
                     let plan = self.an.loop_saved(body, None, carried);
                     self.loops.insert(*stack, plan);
                     self.records.push(*record);
-                    self.plan_loops(body);
+                    self.plan_loops(body, true);
                 }
                 Stmt::If { arms, record, .. } => {
                     self.records.push(*record);
-                    arms.iter().for_each(|a| self.plan_loops(a));
+                    arms.iter().for_each(|a| self.plan_loops(a, in_loop));
                 }
                 Stmt::Match { arms, record, .. } => {
                     self.records.push(*record);
-                    arms.iter().for_each(|a| self.plan_loops(&a.body));
+                    arms.iter().for_each(|a| self.plan_loops(&a.body, in_loop));
                 }
                 Stmt::Let { .. } | Stmt::Effect { .. } => {}
             }
@@ -101,7 +109,17 @@ impl<'a> Rev<'a> {
         stacks.sort();
         let stacks = stacks.into_iter().map(|k| {
             let s = names::value(self.e.info(*k), *k);
-            quote!(let mut #s = ::std::vec::Vec::new();)
+            match self.fixed.get(k) {
+                Some(n) => {
+                    let it = Self::fixed_counter(*k);
+                    quote! {
+                        let mut #s: [::core::option::Option<_>; #n] =
+                            ::core::array::from_fn(|_| ::core::option::Option::None);
+                        let mut #it: usize = 0;
+                    }
+                }
+                None => quote!(let mut #s = ::std::vec::Vec::new();),
+            }
         });
         quote!(#(#enums)* #(#stacks)*)
     }
@@ -217,8 +235,9 @@ impl<'a> Rev<'a> {
                 let range_fwd = self.range_fwd(range);
                 let (decl, take, give, finish) = self.carried_parts(carried);
                 let push = self.push(*stack);
+                let fixed = self.fixed.contains_key(stack);
                 let reserve = match (&self.loops[stack].0.0.is_empty(), &range.ops.is_empty()) {
-                    (false, true) => {
+                    (false, true) if !fixed => {
                         let s = names::value(self.e.info(*stack), *stack);
                         let rt = &self.e.rt;
                         let (lo, hi, inc) = (
@@ -289,7 +308,30 @@ impl<'a> Rev<'a> {
         }
         let s = names::value(self.e.info(stack), stack);
         let t = self.saved_tuple(saved);
+        if self.fixed.contains_key(&stack) {
+            let it = Self::fixed_counter(stack);
+            return quote! {
+                #s[#it] = ::core::option::Option::Some(#t);
+                #it += 1;
+            };
+        }
         quote!(#s.push(#t);)
+    }
+
+    fn pop(&self, stack: VarId) -> TokenStream {
+        let s = names::value(self.e.info(stack), stack);
+        if self.fixed.contains_key(&stack) {
+            let it = Self::fixed_counter(stack);
+            return quote! {{
+                #it -= 1;
+                ::core::option::Option::unwrap(#s[#it].take())
+            }};
+        }
+        quote!(::core::option::Option::unwrap(#s.pop()))
+    }
+
+    fn fixed_counter(stack: VarId) -> Ident {
+        names::aux("top", stack)
     }
 
     fn index_pat(&self, index: Option<VarId>) -> TokenStream {
@@ -448,7 +490,18 @@ impl<'a> Rev<'a> {
         let d = names::deriv(self.e.info(v), v);
         let rt = &self.e.rt;
         let r = self.e.var_ref(v);
-        out.extend(quote!(let mut #d = #rt::zero_tangent(#r);));
+        let scalar_slice = self.e.info(v).param.is_some_and(|i| {
+            let f = self.e.f;
+            match &f.params[i].form {
+                ast::Form::Slice(t) | ast::Form::VecOf(t) => ast::is_scalar_type(t, &f.type_params),
+                _ => false,
+            }
+        });
+        if scalar_slice {
+            out.extend(quote!(let mut #d = #rt::zeros_like_slice(#r);));
+        } else {
+            out.extend(quote!(let mut #d = #rt::zero_tangent(#r);));
+        }
         self.adj[v] = Some(d.clone());
         d
     }
@@ -679,9 +732,9 @@ impl<'a> Rev<'a> {
         let shapes_before = self.shapes.len();
         let mut b = TokenStream::new();
         if !saved.0.is_empty() {
-            let st = names::value(self.e.info(stack), stack);
             let pat = self.saved_pattern(&saved);
-            b.extend(quote!(let #pat = ::core::option::Option::unwrap(#st.pop());));
+            let pop = self.pop(stack);
+            b.extend(quote!(let #pat = #pop;));
         }
         for v in &recompute {
             if let Some(Stmt::Let { var, op }) = body
@@ -828,4 +881,19 @@ impl<'a> Rev<'a> {
             }
         }
     }
+}
+
+/// The trip count of `a..b` / `a..=b` (optionally reversed) with integer literal bounds.
+fn literal_count(r: &RangeSpec) -> Option<usize> {
+    let lit = |o: &Operand| match o {
+        Operand::Const(t) => syn::parse2::<syn::LitInt>(t.clone())
+            .ok()
+            .and_then(|l| l.base10_parse::<i128>().ok()),
+        Operand::Var(_) => None,
+    };
+    if !r.ops.iter().all(|o| matches!(o, RangeOp::Rev)) {
+        return None;
+    }
+    let n = lit(&r.hi)? - lit(&r.lo)? + i128::from(r.inclusive);
+    usize::try_from(n.max(0)).ok()
 }

@@ -53,6 +53,13 @@ pub fn zero_tangent<T: Differentiable + ?Sized>(x: &T) -> T::Tangent {
     x.zero_tangent()
 }
 
+/// The zero cotangent of a slice of scalars, as `vec![0; n]` so that the optimizer knows
+/// its length equals the slice's (and can drop bounds checks on both).
+#[inline(always)]
+pub fn zeros_like_slice<T: Real>(x: &[T]) -> Vec<T> {
+    vec![T::ZERO; x.len()]
+}
+
 /// The shape of `x`, which linear rules read.
 #[inline(always)]
 pub fn shape_of<T: Shaped + ?Sized>(x: &T) -> ShapeOf<T> {
