@@ -682,3 +682,54 @@ fn kink_conventions() {
     let (_, (dx, _)) = kinks_grad(f64::NAN, 0.0);
     assert!(dx.is_nan());
 }
+
+// ---- loops that _grad fuses, and ones it must not ------------------------------------------
+
+#[differentiable]
+fn while_sum(x: &[f64]) -> f64 {
+    // A `while` whose carried sum only accumulates and is returned directly.
+    let mut s = 0.0;
+    let mut i = 0;
+    while i < x.len() {
+        s += x[i] * x[i];
+        i += 1;
+    }
+    s
+}
+
+#[differentiable]
+fn sum_then_more(x: &[f64]) -> f64 {
+    // The carried sum is returned through more work: no fusion, same gradient.
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s -= x[i].sin();
+    }
+    s * s
+}
+
+#[differentiable]
+fn init_from_param(x: &[f64], s0: f64) -> f64 {
+    // The accumulator starts from a parameter, which receives the carried adjoint.
+    let mut s = s0 * 2.0;
+    for i in 0..x.len() {
+        s += x[i] * s0;
+    }
+    s
+}
+
+#[test]
+fn fusion_boundaries() {
+    let x = [0.3, -0.4, 1.2, 0.9];
+    let (_, g) = while_sum_grad(&x);
+    close_all(&g, &[0.6, -0.8, 2.4, 1.8], 1e-15);
+    let (_, g) = sum_then_more_grad(&x);
+    close_all(&g, &fd_slice(sum_then_more, &x), 1e-6);
+    // s = 2 s0 + s0 Σx: ∂x_i = s0, ∂s0 = 2 + Σx
+    let (_, (gx, gs)) = init_from_param_grad(&x, 1.5);
+    close_all(&gx, &[1.5; 4], 1e-15);
+    close(gs, 2.0 + 2.0, 1e-15);
+    let (_, pb) = init_from_param_vjp(&x, 1.5);
+    let (px, ps) = pb(1.0);
+    close_all(&px, &gx, 1e-15);
+    close(ps, gs, 1e-15);
+}

@@ -792,7 +792,7 @@ impl<'a> Rev<'a> {
 
     // ---- fused loops (`_grad`) --------------------------------------------------------
 
-    /// Chooses the top-level loops whose reverse can run inside the forward sweep: the
+    /// Chooses the top-level `for` loops whose reverse can run inside the forward sweep: the
     /// function returns one of their carried values directly, every statement after them
     /// is inactive, and their carried values only accumulate.
     pub fn plan_fusion(&mut self) {
@@ -800,20 +800,14 @@ impl<'a> Rev<'a> {
         let Operand::Var(ret) = func.ret else { return };
         let stmts = &func.body.stmts;
         for (i, s) in stmts.iter().enumerate() {
-            let (body, carried, stack) = match s {
-                Stmt::For {
-                    body,
-                    carried,
-                    stack,
-                    ..
-                } => (body, carried, stack),
-                Stmt::While {
-                    body,
-                    carried,
-                    stack,
-                    ..
-                } => (body, carried, stack),
-                _ => continue,
+            let Stmt::For {
+                body,
+                carried,
+                stack,
+                ..
+            } = s
+            else {
+                continue;
             };
             let returns_carried = carried.iter().any(|c| c.out == ret);
             let rest_inactive = stmts[i + 1..].iter().all(|s| match s {
