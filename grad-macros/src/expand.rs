@@ -42,10 +42,11 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     if cx.has_errors() {
         return fallback::emit(&cx, &attr, &f);
     }
-    // Differentiable loops index their data, so clippy's advice to iterate does not apply.
+    // Differentiable loops index their data, so clippy's advice to iterate does not apply;
+    // and a function may be called only through its derivatives, which are its uses.
     let mut item = f.item.clone();
     item.attrs
-        .push(syn::parse_quote!(#[allow(clippy::needless_range_loop)]));
+        .push(syn::parse_quote!(#[allow(clippy::needless_range_loop, dead_code)]));
     let mut out = quote!(#item);
     if attr.modes.reverse() {
         if f.scalar_ret {
