@@ -1,9 +1,6 @@
 //! Every construct of the differentiable subset on scalars, against analytic derivatives and
 //! central finite differences, in both modes.
 
-// Some primal functions are only reached through their generated `_grad`/`_vjp`/`_jvp`.
-#![allow(dead_code)]
-
 mod common;
 
 use common::{Rng, close, close_all, fd, fd_slice};
