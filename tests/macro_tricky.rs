@@ -1,0 +1,129 @@
+//! Programs that combine constructs in the ways that stress lowering: nested carried
+//! values, tuples through calls and loops, block expressions, shadowing inside loops.
+
+mod common;
+
+use common::{close, close_all, fd, fd_slice};
+use grad::differentiable;
+
+#[differentiable]
+fn pair(x: f64, y: f64) -> (f64, f64) {
+    (x * y, x - y.exp())
+}
+
+#[differentiable]
+fn uses_pair(x: f64, y: f64) -> f64 {
+    let (a, b) = pair(x, y);
+    let p = pair(b, a);
+    a * p.0 + p.1
+}
+
+#[differentiable]
+fn nested_carry(x: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..x.len() {
+        let mut inner = x[i];
+        for _ in 0..3 {
+            inner = inner * 0.5 + total * 0.1;
+            total += inner;
+        }
+    }
+    total
+}
+
+#[differentiable]
+fn tuple_carry(x: &[f64]) -> f64 {
+    let mut p = (0.0, 1.0);
+    for i in 0..x.len() {
+        p = (p.0 + x[i] * p.1, p.1 * x[i].cos());
+    }
+    p.0 + p.1
+}
+
+#[differentiable]
+fn blocks_and_shadowing(x: f64, n: usize) -> f64 {
+    let y = {
+        let t = x * 2.0;
+        t + 1.0
+    };
+    let mut acc = y;
+    for k in 0..n {
+        let acc2 = acc * x;
+        let x = acc2 + k as f64;
+        acc = x.sin();
+    }
+    if n > 1 {
+        acc = acc + y;
+    }
+    match n {
+        0 => acc = acc * 2.0,
+        _ => {}
+    }
+    acc
+}
+
+#[differentiable]
+fn calls_in_while(x: f64) -> f64 {
+    let mut v = x;
+    let mut k = 0;
+    while k < 4 {
+        let (a, _) = pair(v, 0.5);
+        v = a + v.tanh();
+        k += 1;
+    }
+    v
+}
+
+#[differentiable]
+fn generic_where<T>(x: T, y: T) -> T
+where
+    T: grad::Real,
+{
+    let mut s = x;
+    for _ in 0..3 {
+        s = s * y + x;
+    }
+    s
+}
+
+#[test]
+fn tricky_programs() {
+    let (x, y) = (0.7, 0.3);
+    let (v, (dx, dy)) = uses_pair_grad(x, y);
+    close(v, uses_pair(x, y), 1e-14);
+    close(dx, fd(|x| uses_pair(x, y), x), 1e-6);
+    close(dy, fd(|y| uses_pair(x, y), y), 1e-6);
+    let (_, t) = uses_pair_jvp(x, y, 1.0, 0.0);
+    close(t, dx, 1e-12);
+
+    let xs = [0.4, -0.3, 0.8];
+    for (f, g) in [
+        (
+            nested_carry as fn(&[f64]) -> f64,
+            nested_carry_grad as fn(&[f64]) -> (f64, Vec<f64>),
+        ),
+        (tuple_carry, tuple_carry_grad),
+    ] {
+        let (v, d) = g(&xs);
+        close(v, f(&xs), 1e-14);
+        close_all(&d, &fd_slice(f, &xs), 1e-6);
+    }
+    let (_, t) = tuple_carry_jvp(&xs, &[1.0, 0.0, 0.0]);
+    close(t, tuple_carry_grad(&xs).1[0], 1e-12);
+
+    for n in 0..4 {
+        let (v, d) = blocks_and_shadowing_grad(0.6, n);
+        close(v, blocks_and_shadowing(0.6, n), 1e-14);
+        close(d, fd(|x| blocks_and_shadowing(x, n), 0.6), 1e-6);
+    }
+    let (v, d) = calls_in_while_grad(0.2);
+    close(v, calls_in_while(0.2), 1e-14);
+    close(d, fd(calls_in_while, 0.2), 1e-6);
+    let (_, t) = calls_in_while_jvp(0.2, 1.0);
+    close(t, d, 1e-12);
+
+    // s = ((x y + x) y + x) y + x: ∂x = y³ + y² + y + 1, ∂y = 3xy² + 2xy + x
+    let (_, (dx, dy)) = generic_where_grad(2.0, 0.5);
+    close(dx, 0.125 + 0.25 + 0.5 + 1.0, 1e-15);
+    close(dy, 3.0 * 2.0 * 0.25 + 2.0 * 2.0 * 0.5 + 2.0, 1e-15);
+}
