@@ -53,10 +53,11 @@ fn blocks_and_shadowing(x: f64, n: usize) -> f64 {
         acc = x.sin();
     }
     if n > 1 {
-        acc = acc + y;
+        acc += y;
     }
     match n {
-        0 => acc = acc * 2.0,
+        0 => acc *= 2.0,
+        1 => acc = acc.exp(),
         _ => {}
     }
     acc
