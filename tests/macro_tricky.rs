@@ -128,3 +128,30 @@ fn tricky_programs() {
     close(dx, 0.125 + 0.25 + 0.5 + 1.0, 1e-15);
     close(dy, 3.0 * 2.0 * 0.25 + 2.0 * 2.0 * 0.5 + 2.0, 1e-15);
 }
+
+#[differentiable]
+fn norm2(v: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += v[i] * v[i];
+    }
+    s
+}
+
+#[differentiable]
+fn slice_to_call(v: &[f64]) -> f64 {
+    // The slice's adjoint gets element contributions and a whole cotangent from a call.
+    let mut s = norm2(v);
+    for i in 0..v.len() {
+        s += v[i].sin();
+    }
+    s * v[0]
+}
+
+#[test]
+fn slice_adjoint_receives_a_call_cotangent() {
+    let v = [0.5, -1.0, 2.0];
+    let (val, g) = slice_to_call_grad(&v);
+    close(val, slice_to_call(&v), 1e-14);
+    close_all(&g, &fd_slice(slice_to_call, &v), 1e-6);
+}

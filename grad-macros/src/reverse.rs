@@ -27,6 +27,8 @@ pub struct Rev<'a> {
     /// Loops that run at most once per call with a literal trip count: their stack is an
     /// array on the call's stack frame instead of a `Vec`.
     fixed: HashMap<VarId, usize>,
+    /// Parameters whose adjoint is a slice view of this vector, which is the cotangent.
+    whole: HashMap<VarId, Ident>,
     fresh: usize,
 }
 
@@ -41,6 +43,7 @@ impl<'a> Rev<'a> {
             fused: Vec::new(),
             records: Vec::new(),
             fixed: HashMap::new(),
+            whole: HashMap::new(),
             fresh: 0,
             e,
         };
@@ -498,7 +501,14 @@ impl<'a> Rev<'a> {
             }
         });
         if scalar_slice {
-            out.extend(quote!(let mut #d = #rt::zeros_like_slice(#r);));
+            // The adjoint is used through a slice of exactly the parameter's length, so the
+            // optimizer can drop the bounds checks of `dx[i]` wherever those of `x[i]` go.
+            let whole = names::local(format!("{d}_whole"), self.e.info(v).span);
+            out.extend(quote! {
+                let mut #whole = #rt::zeros_like_slice(#r);
+                let mut #d = &mut #whole[..(#r).len()];
+            });
+            self.whole.insert(v, whole);
         } else {
             out.extend(quote!(let mut #d = #rt::zero_tangent(#r);));
         }
@@ -510,8 +520,9 @@ impl<'a> Rev<'a> {
         self.adj[v] = Some(d);
     }
 
+    /// The cotangent of a parameter at the end of the sweep, if it had any contribution.
     pub fn adjoint(&self, v: VarId) -> Option<&Ident> {
-        self.adj[v].as_ref()
+        self.whole.get(&v).or(self.adj[v].as_ref())
     }
 
     pub fn rev_block(&mut self, b: &Block, out: &mut TokenStream) {

@@ -24,6 +24,22 @@ impl<T: Tangent> Accumulate<T> for T {
     }
 }
 
+/// A slice view of a parameter's adjoint receives a whole cotangent (from a call).
+impl<T: Tangent> Accumulate<Vec<T>> for &mut [T] {
+    fn accumulate(&mut self, contribution: Vec<T>) {
+        assert_eq!(
+            self.len(),
+            contribution.len(),
+            "accumulate: a cotangent of length {} added to an adjoint of length {}",
+            contribution.len(),
+            self.len()
+        );
+        for (a, b) in self.iter_mut().zip(contribution) {
+            a.add_assign(b);
+        }
+    }
+}
+
 /// `*dst += contribution`: adds a later contribution to an adjoint.
 #[inline(always)]
 pub fn accumulate<T: Accumulate<C> + ?Sized, C>(dst: &mut T, contribution: C) {
