@@ -64,7 +64,7 @@ fn emit<'a>(attr: &Attr, f: &'a Function, func: &'a Func) -> Emit<'a> {
     Emit {
         f,
         func,
-        rt: names::private(&attr.krate),
+        rt: names::runtime().to_token_stream(),
     }
 }
 
@@ -176,6 +176,7 @@ fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     let mut adj = TokenStream::new();
     rev.rev_block(&func.body, &mut adj);
     let grads = tuple_or_bare(cotangents(&rev, func, true));
+    let use_rt = names::runtime_use(&attr.krate);
     let doc = format!(
         "Value and gradient of [`{}`] with respect to {}. Written by `#[differentiable]`.",
         sig.ident,
@@ -186,6 +187,7 @@ fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
         #[doc = #doc]
         #attrs
         #vis fn #name<#gen_params>(#inputs) -> (#ret, #g) #where_clause {
+            #use_rt
             let #seed: #ret = #rt::one();
             #prelude
             #fwd
@@ -218,6 +220,7 @@ fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     let mut adj = TokenStream::new();
     rev.rev_block(&func.body, &mut adj);
     let cts = tuple_or_bare(cotangents(&rev, func, false));
+    let use_rt = names::runtime_use(&attr.krate);
     let doc = format!(
         "Value and pullback of [`{}`]: the pullback maps the result's cotangent to one cotangent per parameter. Written by `#[differentiable]`.",
         sig.ident
@@ -227,6 +230,7 @@ fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
         #[doc = #doc]
         #attrs
         #vis fn #name<#gen_params>(#inputs) -> (#ret, impl ::core::ops::FnOnce(#rt_ty) -> #pb_ty) #where_clause {
+            #use_rt
             #prelude
             #fwd
             let #value = #v;
@@ -261,6 +265,7 @@ fn jvp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     fwd.block(&func.body, &mut body);
     let v = fwd.e.val(&func.ret);
     let dv = fwd.tval(&func.ret);
+    let use_rt = names::runtime_use(&attr.krate);
     let doc = format!(
         "Value and directional derivative of [`{}`] along the tangents given for {}. Written by `#[differentiable]`.",
         sig.ident,
@@ -276,6 +281,7 @@ fn jvp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
         #[doc = #doc]
         #attrs
         #vis fn #name<#gen_params>(#inputs #comma #(#tparams),*) -> (#ret, #rt_ty) #where_clause {
+            #use_rt
             #body
             let __grad_tangent = #dv;
             (#v, __grad_tangent)

@@ -61,7 +61,13 @@ pub fn tangent_param(name: &Ident, taken: &[String]) -> Ident {
     }
 }
 
-/// `#krate::__private`.
-pub fn private(krate: &syn::Path) -> TokenStream {
-    quote!(#krate::__private)
+/// The short name generated code gives the runtime's `__private` module.
+pub fn runtime() -> Ident {
+    Ident::new("__grad_rt", Span::call_site())
+}
+
+/// `use #krate::__private as __grad_rt;`, at the top of every generated body.
+pub fn runtime_use(krate: &syn::Path) -> TokenStream {
+    let rt = runtime();
+    quote!(use #krate::__private as #rt;)
 }
