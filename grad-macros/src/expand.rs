@@ -60,7 +60,7 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     out
 }
 
-fn emit<'a>(attr: &Attr, f: &'a Function, func: &'a Func) -> Emit<'a> {
+fn emit<'a>(f: &'a Function, func: &'a Func) -> Emit<'a> {
     Emit {
         f,
         func,
@@ -153,7 +153,7 @@ fn tuple_or_bare(items: Vec<TokenStream>) -> TokenStream {
 }
 
 fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
-    let mut rev = Rev::new(emit(attr, f, func));
+    let mut rev = Rev::new(emit(f, func));
     rev.plan_fusion();
     let sig = &f.item.sig;
     let name = names::item(&sig.ident, "grad");
@@ -199,7 +199,7 @@ fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
 }
 
 fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
-    let mut rev = Rev::new(emit(attr, f, func));
+    let mut rev = Rev::new(emit(f, func));
     let sig = &f.item.sig;
     let name = names::item(&sig.ident, "vjp");
     let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
@@ -243,7 +243,7 @@ fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
 }
 
 fn jvp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
-    let mut fwd = Fwd::new(emit(attr, f, func));
+    let mut fwd = Fwd::new(emit(f, func));
     let sig = &f.item.sig;
     let name = names::item(&sig.ident, "jvp");
     let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
