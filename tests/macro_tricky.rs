@@ -155,3 +155,85 @@ fn slice_adjoint_receives_a_call_cotangent() {
     close(val, slice_to_call(&v), 1e-14);
     close_all(&g, &fd_slice(slice_to_call, &v), 1e-6);
 }
+
+/// A model with a count: its tangent has a unit field for it (what the derive will write).
+struct Poly {
+    coef: [f64; 3],
+    degree: usize,
+}
+
+struct PolyTangent {
+    coef: [f64; 3],
+    degree: (),
+}
+
+impl Clone for PolyTangent {
+    fn clone(&self) -> Self {
+        PolyTangent {
+            coef: self.coef,
+            degree: (),
+        }
+    }
+}
+
+impl grad::Tangent for PolyTangent {
+    fn add_assign(&mut self, o: Self) {
+        grad::Tangent::add_assign(&mut self.coef, o.coef);
+    }
+    fn scale(&mut self, f: f64) {
+        grad::Tangent::scale(&mut self.coef, f);
+    }
+    fn visit(&self, f: &mut dyn FnMut(grad::Flat<'_>)) {
+        grad::Tangent::visit(&self.coef, f);
+    }
+    fn visit_mut(&mut self, f: &mut dyn FnMut(grad::FlatMut<'_>)) {
+        grad::Tangent::visit_mut(&mut self.coef, f);
+    }
+}
+
+impl grad::Differentiable for Poly {
+    type Tangent = PolyTangent;
+    fn zero_tangent(&self) -> PolyTangent {
+        PolyTangent {
+            coef: [0.0; 3],
+            degree: (),
+        }
+    }
+    fn move_along(&mut self, d: &PolyTangent) {
+        self.coef.move_along(&d.coef);
+    }
+}
+
+use grad::Differentiable as _;
+
+impl Poly {
+    /// Σ_{k <= degree} coef[k] x^k, scaled by the degree: the count indexes, bounds a loop
+    /// and is cast, with no gradient.
+    #[differentiable(wrt(self, x))]
+    fn eval(&self, x: f64) -> f64 {
+        let mut s = 0.0;
+        for k in 0..self.degree + 1 {
+            s += self.coef[k] * x.powi(k as i32);
+        }
+        s * (self.degree as f64)
+    }
+}
+
+#[test]
+fn integer_fields_carry_no_gradient() {
+    let p = Poly {
+        coef: [1.0, 2.0, 3.0],
+        degree: 2,
+    };
+    // eval = 2 (1 + 2x + 3x²): ∂coef = 2 (1, x, x²), ∂x = 2 (2 + 6x)
+    let (v, (dp, dx)) = p.eval_grad(0.5);
+    close(v, p.eval(0.5), 1e-15);
+    close_all(&dp.coef, &[2.0, 1.0, 0.5], 1e-15);
+    close(dx, 2.0 * (2.0 + 3.0), 1e-15);
+    let dir = PolyTangent {
+        coef: [1.0, 0.0, 0.0],
+        degree: (),
+    };
+    let (_, t) = p.eval_jvp(0.5, &dir, 1.0);
+    close(t, 2.0 + dx, 1e-15);
+}

@@ -63,7 +63,6 @@ pub const STRUCT_LIT: &str = "struct literals are not supported in #[differentia
 pub const ARRAY_LIT: &str = "array literals of differentiated values are not supported in #[differentiable] functions yet; use a tuple";
 pub const RANGE_EXPR: &str =
     "ranges are supported only as the iterator of a `for` loop in #[differentiable] functions";
-pub const ACTIVE_INDEX: &str = "an index must not depend on a differentiated value; wrap it in `grad::stop_gradient(...)` if that is what you mean";
 pub const UNKNOWN_MACRO: &str = "only `assert!`, `assert_eq!`, `assert_ne!`, `debug_assert!`, `debug_assert_eq!`, `debug_assert_ne!`, `println!`, `print!`, `eprintln!` and `eprint!` may be used in #[differentiable] functions";
 pub const MACRO_EXPR: &str = "macros are not supported as expressions in #[differentiable] functions; `assert!`-like and `println!`-like macros may be used as statements";
 pub const BITWISE_ACTIVE: &str = "bitwise and remainder operators have no derivative; they may be used only on non-differentiated values";

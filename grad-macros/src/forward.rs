@@ -13,16 +13,26 @@ pub struct Fwd<'a> {
     tan: Vec<Option<Ident>>,
     /// Tangents that hold a reference (`&[f64]` parameters, `&place`).
     tan_ref: Vec<bool>,
+    /// Values whose tangent something reads: only those get one (an integer field of a
+    /// differentiated struct used as an index never needs a tangent).
+    need: Vec<bool>,
 }
 
 impl<'a> Fwd<'a> {
     pub fn new(e: Emit<'a>) -> Self {
         let n = e.func.vars.len();
+        let need = needed_tangents(e.func);
         Fwd {
             e,
             tan: vec![None; n],
             tan_ref: vec![false; n],
+            need,
         }
+    }
+
+    /// Active and read by something that needs its tangent.
+    fn wants(&self, v: VarId) -> bool {
+        self.e.active(v) && self.need[v]
     }
 
     /// Gives a parameter its tangent argument.
@@ -120,7 +130,7 @@ impl<'a> Fwd<'a> {
         }
         let x = self.e.fwd_expr(op);
         out.extend(quote!(let #name = #x;));
-        if !self.e.active(var) {
+        if !self.wants(var) {
             return;
         }
         match op {
@@ -294,7 +304,7 @@ impl<'a> Fwd<'a> {
         let mut vals = Vec::new();
         for p in outs {
             vals.push(self.e.val(&p.sources[k]));
-            if self.e.active(p.out) {
+            if self.wants(p.out) {
                 vals.push(self.tval(&p.sources[k]));
             }
         }
@@ -305,7 +315,7 @@ impl<'a> Fwd<'a> {
         let mut names = Vec::new();
         for p in outs {
             names.push(self.e.name(p.out));
-            if self.e.active(p.out) {
+            if self.wants(p.out) {
                 let d = names::deriv(self.e.info(p.out), p.out);
                 self.tan[p.out] = Some(d.clone());
                 names.push(d);
@@ -333,7 +343,7 @@ impl<'a> Fwd<'a> {
             decl.extend(quote!(let mut #m = #init;));
             take.extend(quote!(let #inner = #m;));
             finish.extend(quote!(let #out = #m;));
-            if self.e.active(c.out) {
+            if self.wants(c.out) {
                 let dinit = self.tval(&c.init);
                 let di = names::deriv(self.e.info(c.inner), c.inner);
                 let dout = names::deriv(self.e.info(c.out), c.out);
@@ -353,7 +363,7 @@ impl<'a> Fwd<'a> {
             let (m, dm) = self.mut_names(c);
             let next = self.e.val(&c.next);
             t.extend(quote!(#m = #next;));
-            if self.e.active(c.out) {
+            if self.wants(c.out) {
                 let dn = self.tval(&c.next);
                 t.extend(quote!(#dm = #dn;));
             }
@@ -367,11 +377,80 @@ impl<'a> Fwd<'a> {
             let (m, dm) = self.mut_names(c);
             let inner = self.e.name(c.inner);
             t.extend(quote!(#m = #inner;));
-            if self.e.active(c.out) {
+            if self.wants(c.out) {
                 let di = self.tname(c.inner);
                 t.extend(quote!(#dm = #di;));
             }
         }
         t
+    }
+}
+
+/// Which values need a tangent: the result, and, backwards, whatever a needed tangent is
+/// computed from (calls pass tangents for all their active arguments). Iterated to a fixed
+/// point through loops.
+fn needed_tangents(func: &Func) -> Vec<bool> {
+    let mut need = vec![false; func.vars.len()];
+    if let Operand::Var(r) = func.ret {
+        need[r] = true;
+    }
+    loop {
+        let before = need.clone();
+        mark_block(func, &func.body, &mut need);
+        if need == before {
+            return need;
+        }
+    }
+}
+
+fn mark_block(func: &Func, b: &Block, need: &mut Vec<bool>) {
+    let mark = |o: &Operand, need: &mut Vec<bool>| {
+        if let Operand::Var(v) = o {
+            if func.vars[*v].active {
+                need[*v] = true;
+            }
+        }
+    };
+    for s in &b.stmts {
+        match s {
+            Stmt::Let { var, op } => match op {
+                Op::Call { args, .. } => args.iter().for_each(|a| mark(&a.operand, need)),
+                _ if !need[*var] => {}
+                Op::Use(o) => mark(o, need),
+                Op::Borrow(v) | Op::Deref(v) => mark(&Operand::Var(*v), need),
+                Op::Project { base, .. } => mark(&Operand::Var(*base), need),
+                Op::Prim { args, .. } => args.iter().for_each(|a| mark(a, need)),
+                Op::Tuple(elems) => elems.iter().for_each(|e| mark(e, need)),
+                Op::Opaque { .. } => {}
+            },
+            Stmt::Effect { .. } => {}
+            Stmt::If { arms, outs, .. } => {
+                arms.iter().for_each(|a| mark_block(func, a, need));
+                for p in outs {
+                    if need[p.out] {
+                        p.sources.iter().for_each(|o| mark(o, need));
+                    }
+                }
+            }
+            Stmt::Match { arms, outs, .. } => {
+                arms.iter().for_each(|a| mark_block(func, &a.body, need));
+                for p in outs {
+                    if need[p.out] {
+                        p.sources.iter().for_each(|o| mark(o, need));
+                    }
+                }
+            }
+            Stmt::For { body, carried, .. } | Stmt::While { body, carried, .. } => {
+                mark_block(func, body, need);
+                for c in carried {
+                    if need[c.out] || need[c.inner] {
+                        need[c.out] = true;
+                        need[c.inner] = true;
+                        mark(&c.init, need);
+                        mark(&c.next, need);
+                    }
+                }
+            }
+        }
     }
 }

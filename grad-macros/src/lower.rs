@@ -376,6 +376,7 @@ impl<'f> Lower<'f> {
             Expr::Paren(p) => self.expr_active(&p.expr),
             Expr::Group(g) => self.expr_active(&g.expr),
             Expr::Binary(b) if is_comparison(&b.op) => false,
+            Expr::Binary(b) if is_int_literal(&b.left) || is_int_literal(&b.right) => false,
             Expr::Binary(b) => self.expr_active(&b.left) || self.expr_active(&b.right),
             Expr::Unary(u) if matches!(u.op, UnOp::Not(_)) => false,
             Expr::Unary(u) => self.expr_active(&u.expr),
@@ -569,7 +570,10 @@ impl<'f> Lower<'f> {
         }
         let left = self.lower_expr(&b.left, out);
         let right = self.lower_expr(&b.right, out);
-        let active = self.is_active(&left) || self.is_active(&right);
+        // An integer literal makes the operation integer arithmetic (Rust never infers an
+        // integer literal as a float), which carries no gradient.
+        let integer = is_int_literal(&b.left) || is_int_literal(&b.right);
+        let active = !integer && (self.is_active(&left) || self.is_active(&right));
         let (marker, kind) = match arith(&b.op) {
             Some(mk) if active => mk,
             _ => {
@@ -854,12 +858,11 @@ impl<'f> Lower<'f> {
                 t
             }
         };
-        // Indices are evaluated base-first, as Rust does.
+        // Indices are evaluated base-first, as Rust does. An index is an integer, so one
+        // read from a differentiated struct (`v[self.k]`) carries no gradient: it is used as
+        // it is, and nothing flows back into it.
         for (at, ie) in index_exprs.into_iter().rev() {
             let o = self.lower_expr(ie, out);
-            if self.is_active(&o) {
-                self.cx.error_at(ie, diag::ACTIVE_INDEX);
-            }
             path[at] = Proj::Index(o);
         }
         path.reverse();
@@ -932,7 +935,8 @@ impl<'f> Lower<'f> {
             None => value,
             Some((marker, kind, binop)) => {
                 let left = Operand::Var(old);
-                let active = self.is_active(&left) || self.is_active(&value);
+                let active =
+                    !is_int_literal(rhs) && (self.is_active(&left) || self.is_active(&value));
                 if active {
                     let prim = Prim {
                         marker,
@@ -1308,16 +1312,7 @@ impl<'f> Lower<'f> {
                 Some(k) => RangeOp::StepBy(self.lower_expr(k, out)),
             });
         }
-        let operands: Vec<&Operand> = [&lo, &hi]
-            .into_iter()
-            .chain(range_ops.iter().filter_map(|o| match o {
-                RangeOp::StepBy(k) => Some(k),
-                RangeOp::Rev => None,
-            }))
-            .collect();
-        if operands.iter().any(|o| self.is_active(o)) {
-            self.cx.error_at(e, diag::ACTIVE_INDEX);
-        }
+        // Range bounds are integers: like indices, they carry no gradient.
         Some(RangeSpec {
             lo,
             hi,
@@ -1424,6 +1419,16 @@ fn strip(e: &Expr) -> &Expr {
         Expr::Group(g) => strip(&g.expr),
         e => e,
     }
+}
+
+fn is_int_literal(e: &Expr) -> bool {
+    matches!(
+        strip(e),
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(_),
+            ..
+        })
+    )
 }
 
 fn is_place(e: &Expr) -> bool {

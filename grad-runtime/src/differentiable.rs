@@ -200,6 +200,22 @@ impl<T: Tangent, const N: usize> Tangent for [T; N] {
     }
 }
 
+/// Integers have no tangent space: their tangent is `()`. They appear as values in
+/// differentiable code when read from a differentiated struct (`self.n`), where they index
+/// and count but carry no gradient.
+macro_rules! integer_differentiable {
+    ($($t:ident)*) => {$(
+        impl Differentiable for $t {
+            type Tangent = ();
+            #[inline(always)]
+            fn zero_tangent(&self) {}
+            #[inline(always)]
+            fn move_along(&mut self, _: &()) {}
+        }
+    )*};
+}
+integer_differentiable!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize bool);
+
 impl Differentiable for () {
     type Tangent = ();
     fn zero_tangent(&self) {}

@@ -171,3 +171,34 @@ macro_rules! cast_rules {
     )*};
 }
 cast_rules!(f32 -> f32, f32 -> f64, f64 -> f32, f64 -> f64);
+
+/// `n as f32` / `n as f64` of an integer read from a differentiated struct: a constant.
+macro_rules! integer_cast_rules {
+    ($($from:ident)*) => {$(
+        impl Shaped for $from {
+            type Shape = PhantomData<$from>;
+            #[inline(always)]
+            fn shape_of(&self) -> PhantomData<$from> {
+                PhantomData
+            }
+        }
+        integer_cast_rules!(@to $from f32);
+        integer_cast_rules!(@to $from f64);
+    )*};
+    (@to $from:ident $to:ident) => {
+        impl Linear<CastTo<$to>> for $from {
+            type Output = $to;
+            #[inline(always)]
+            fn fwd(_: &CastTo<$to>, x: &$from) -> $to {
+                *x as $to
+            }
+            #[inline(always)]
+            fn bwd(_: &CastTo<$to>, _: &PhantomData<$from>, _: $to) {}
+            #[inline(always)]
+            fn jvp(_: &CastTo<$to>, _: &PhantomData<$from>, _: &()) -> $to {
+                0.0
+            }
+        }
+    };
+}
+integer_cast_rules!(u8 u16 u32 u64 usize i8 i16 i32 i64 isize);
