@@ -200,11 +200,9 @@ impl grad::Differentiable for Poly {
         }
     }
     fn move_along(&mut self, d: &PolyTangent) {
-        self.coef.move_along(&d.coef);
+        grad::Differentiable::move_along(&mut self.coef, &d.coef);
     }
 }
-
-use grad::Differentiable as _;
 
 impl Poly {
     /// Σ_{k <= degree} coef[k] x^k, scaled by the degree: the count indexes, bounds a loop

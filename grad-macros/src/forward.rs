@@ -405,10 +405,10 @@ fn needed_tangents(func: &Func) -> Vec<bool> {
 
 fn mark_block(func: &Func, b: &Block, need: &mut Vec<bool>) {
     let mark = |o: &Operand, need: &mut Vec<bool>| {
-        if let Operand::Var(v) = o {
-            if func.vars[*v].active {
-                need[*v] = true;
-            }
+        if let Operand::Var(v) = o
+            && func.vars[*v].active
+        {
+            need[*v] = true;
         }
     };
     for s in &b.stmts {
