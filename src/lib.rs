@@ -42,6 +42,6 @@
 //! and `g_jvp` (forward), whoever wrote them: the attribute, or a person who wants a
 //! cheaper or more stable derivative. See `examples/quickstart.rs`.
 
-pub use grad_macros::differentiable;
+pub use grad_macros::{Differentiable, differentiable};
 pub use grad_runtime::*;
 pub use nalgebra;

@@ -13,6 +13,31 @@ pub struct Emit<'a> {
     pub func: &'a Func,
     /// `#krate::__private`.
     pub rt: TokenStream,
+    /// For a value made by `&x` of a local: `x`. Rule calls read `&x` directly, so that a
+    /// pullback never captures a reference to the forward sweep's locals.
+    pub borrow_of: Vec<Option<VarId>>,
+}
+
+/// The referent of every `Borrow` in a block, by the borrowing value.
+pub fn borrows(b: &Block, out: &mut Vec<Option<VarId>>) {
+    for s in &b.stmts {
+        match s {
+            Stmt::Let {
+                var,
+                op: Op::Borrow(x),
+            } => out[*var] = Some(*x),
+            Stmt::Let { .. } | Stmt::Effect { .. } => {}
+            Stmt::If { arms, .. } => arms.iter().for_each(|a| borrows(a, out)),
+            Stmt::Match { arms, .. } => arms.iter().for_each(|a| borrows(&a.body, out)),
+            Stmt::For { body, .. } => borrows(body, out),
+            Stmt::While {
+                cond_block, body, ..
+            } => {
+                borrows(cond_block, out);
+                borrows(body, out);
+            }
+        }
+    }
 }
 
 impl Emit<'_> {
@@ -48,6 +73,9 @@ impl Emit<'_> {
     /// An operand by reference (a value that holds a reference is passed as it is).
     pub fn by_ref(&self, o: &Operand) -> TokenStream {
         match o {
+            Operand::Var(v) if self.borrow_of[*v].is_some() => {
+                self.var_ref(self.borrow_of[*v].unwrap_or(*v))
+            }
             Operand::Var(v) if self.info(*v).is_ref => self.name(*v).to_token_stream(),
             Operand::Var(v) => {
                 let n = self.name(*v);

@@ -61,9 +61,12 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn emit<'a>(f: &'a Function, func: &'a Func) -> Emit<'a> {
+    let mut borrow_of = vec![None; func.vars.len()];
+    crate::emit::borrows(&func.body, &mut borrow_of);
     Emit {
         f,
         func,
+        borrow_of,
         rt: names::runtime().to_token_stream(),
     }
 }

@@ -5,6 +5,7 @@ mod ast;
 mod attr;
 mod check;
 mod ctxt;
+mod derive;
 mod diag;
 mod emit;
 mod expand;
@@ -22,4 +23,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::differentiable(args.into(), item.into()).into()
+}
+
+/// Derives `grad::Differentiable` for a struct, with a tangent struct `<Name>Tangent` that
+/// has the same field names. `#[no_grad]` marks fields that get no gradient (their tangent
+/// field is `()`).
+#[proc_macro_derive(Differentiable, attributes(no_grad))]
+pub fn derive_differentiable(input: TokenStream) -> TokenStream {
+    derive::derive(input.into()).into()
 }

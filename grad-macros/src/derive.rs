@@ -1,0 +1,186 @@
+//! `#[derive(Differentiable)]`: a struct's tangent struct `<Name>Tangent`, with the same field
+//! names, and the `Differentiable` and `Tangent` impls that tie them together.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::{Data, DeriveInput, Fields, Index, Member};
+
+const NOT_A_STRUCT: &str = "#[derive(Differentiable)] applies to structs; implement `grad::Differentiable` by hand for enums and unions";
+const BAD_ATTR: &str = "`#[no_grad]` takes no arguments";
+
+struct Field {
+    member: Member,
+    vis: syn::Visibility,
+    ty: syn::Type,
+    /// `#[no_grad]`: no gradient flows into it; its tangent is `()`.
+    no_grad: bool,
+}
+
+/// The derive's core on token streams.
+pub fn derive(input: TokenStream) -> TokenStream {
+    let input: DeriveInput = match syn::parse2(input) {
+        Ok(i) => i,
+        Err(e) => return e.to_compile_error(),
+    };
+    let krate: syn::Path = syn::parse_quote!(::grad);
+    let fields = match &input.data {
+        Data::Struct(s) => &s.fields,
+        _ => return syn::Error::new_spanned(&input.ident, NOT_A_STRUCT).to_compile_error(),
+    };
+    let mut errors = TokenStream::new();
+    let list: Vec<Field> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let mut no_grad = false;
+            for a in &f.attrs {
+                if a.path().is_ident("no_grad") {
+                    no_grad = true;
+                    if !matches!(a.meta, syn::Meta::Path(_)) {
+                        errors.extend(syn::Error::new_spanned(a, BAD_ATTR).to_compile_error());
+                    }
+                }
+            }
+            Field {
+                member: match &f.ident {
+                    Some(id) => Member::Named(id.clone()),
+                    None => Member::Unnamed(Index {
+                        index: i as u32,
+                        span: Span::call_site(),
+                    }),
+                },
+                vis: f.vis.clone(),
+                ty: f.ty.clone(),
+                no_grad,
+            }
+        })
+        .collect();
+
+    let name = &input.ident;
+    let tangent = format_ident!("{}Tangent", name, span = name.span());
+    let vis = &input.vis;
+    let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
+    let mut where_preds: Vec<TokenStream> = where_g
+        .map(|w| w.predicates.iter().map(|p| quote!(#p)).collect())
+        .unwrap_or_default();
+    for f in list.iter().filter(|f| !f.no_grad) {
+        let ty = &f.ty;
+        where_preds.push(quote!(#ty: #krate::Differentiable));
+    }
+    let where_all = quote!(where #(#where_preds,)*);
+
+    let field_ty = |f: &Field| {
+        let ty = &f.ty;
+        if f.no_grad {
+            quote!(())
+        } else {
+            quote!(<#ty as #krate::Differentiable>::Tangent)
+        }
+    };
+    let decl = match fields {
+        Fields::Named(_) => {
+            let items = list.iter().map(|f| {
+                let (v, m, t) = (&f.vis, &f.member, field_ty(f));
+                quote!(#v #m: #t)
+            });
+            quote!(#vis struct #tangent #impl_g #where_all { #(#items,)* })
+        }
+        Fields::Unnamed(_) => {
+            let items = list.iter().map(|f| {
+                let (v, t) = (&f.vis, field_ty(f));
+                quote!(#v #t)
+            });
+            quote!(#vis struct #tangent #impl_g (#(#items,)*) #where_all;)
+        }
+        Fields::Unit => quote!(#vis struct #tangent;),
+    };
+
+    let build = |each: &dyn Fn(&Field) -> TokenStream| -> TokenStream {
+        let items = list.iter().map(|f| {
+            let m = &f.member;
+            let v = each(f);
+            quote!(#m: #v)
+        });
+        quote!(#tangent { #(#items,)* })
+    };
+    let zero = build(&|f| {
+        let m = &f.member;
+        if f.no_grad {
+            quote!(())
+        } else {
+            quote!(#krate::Differentiable::zero_tangent(&self.#m))
+        }
+    });
+    let clone = build(&|f| {
+        let m = &f.member;
+        quote!(::core::clone::Clone::clone(&self.#m))
+    });
+    let active: Vec<&Member> = list
+        .iter()
+        .filter(|f| !f.no_grad)
+        .map(|f| &f.member)
+        .collect();
+    let doc = format!(
+        "Tangents and cotangents of [`{name}`]: one field per field (`()` for `#[no_grad]` ones). Written by `#[derive(Differentiable)]`."
+    );
+    let debug_fields = list.iter().map(|f| {
+        let m = &f.member;
+        let label = quote!(#m).to_string();
+        quote!(.field(#label, &self.#m))
+    });
+    let label = tangent.to_string();
+    let mut debug_preds = where_preds.clone();
+    for f in list.iter().filter(|f| !f.no_grad) {
+        let ty = &f.ty;
+        debug_preds.push(quote!(<#ty as #krate::Differentiable>::Tangent: ::core::fmt::Debug));
+    }
+
+    quote! {
+        #errors
+
+        #[doc = #doc]
+        #decl
+
+        impl #impl_g ::core::clone::Clone for #tangent #ty_g #where_all {
+            fn clone(&self) -> Self {
+                #clone
+            }
+        }
+
+        impl #impl_g ::core::fmt::Debug for #tangent #ty_g where #(#debug_preds,)* {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(#label) #(#debug_fields)* .finish()
+            }
+        }
+
+        impl #impl_g #krate::Differentiable for #name #ty_g #where_all {
+            type Tangent = #tangent #ty_g;
+
+            fn zero_tangent(&self) -> Self::Tangent {
+                #zero
+            }
+
+            fn move_along(&mut self, direction: &Self::Tangent) {
+                #(#krate::Differentiable::move_along(&mut self.#active, &direction.#active);)*
+            }
+        }
+
+        impl #impl_g #krate::Tangent for #tangent #ty_g #where_all {
+            fn add_assign(&mut self, other: Self) {
+                #(#krate::Tangent::add_assign(&mut self.#active, other.#active);)*
+            }
+
+            fn scale(&mut self, factor: f64) {
+                #(#krate::Tangent::scale(&mut self.#active, factor);)*
+            }
+
+            fn visit(&self, f: &mut dyn FnMut(#krate::Flat<'_>)) {
+                #(#krate::Tangent::visit(&self.#active, f);)*
+            }
+
+            fn visit_mut(&mut self, f: &mut dyn FnMut(#krate::FlatMut<'_>)) {
+                #(#krate::Tangent::visit_mut(&mut self.#active, f);)*
+            }
+        }
+    }
+}
