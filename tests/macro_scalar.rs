@@ -453,6 +453,12 @@ impl grad::Differentiable for Line {
         self.slope += d.slope;
         self.intercept += d.intercept;
     }
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(grad::FlatMut<'_>)) {
+        f(grad::FlatMut::F64(std::slice::from_mut(&mut self.slope)));
+        f(grad::FlatMut::F64(std::slice::from_mut(
+            &mut self.intercept,
+        )));
+    }
 }
 
 impl Line {

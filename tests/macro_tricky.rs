@@ -202,6 +202,9 @@ impl grad::Differentiable for Poly {
     fn move_along(&mut self, d: &PolyTangent) {
         grad::Differentiable::move_along(&mut self.coef, &d.coef);
     }
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(grad::FlatMut<'_>)) {
+        grad::Differentiable::visit_params_mut(&mut self.coef, f);
+    }
 }
 
 impl Poly {

@@ -163,6 +163,10 @@ pub fn derive(input: TokenStream) -> TokenStream {
             fn move_along(&mut self, direction: &Self::Tangent) {
                 #(#krate::Differentiable::move_along(&mut self.#active, &direction.#active);)*
             }
+
+            fn visit_params_mut(&mut self, f: &mut dyn FnMut(#krate::FlatMut<'_>)) {
+                #(#krate::Differentiable::visit_params_mut(&mut self.#active, f);)*
+            }
         }
 
         impl #impl_g #krate::Tangent for #tangent #ty_g #where_all {

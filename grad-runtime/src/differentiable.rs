@@ -32,6 +32,10 @@ pub trait Differentiable {
 
     /// Moves the value along a tangent: `self += direction`.
     fn move_along(&mut self, direction: &Self::Tangent);
+
+    /// Calls `f` on each flat run of the value's differentiable components, mutably, in the
+    /// order in which [`Tangent::visit`] visits a tangent's (optimizers update through it).
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>));
 }
 
 /// The vector-space operations on tangents that generated code and optimizers use.
@@ -93,6 +97,9 @@ macro_rules! scalar_differentiable {
             fn move_along(&mut self, direction: &$t) {
                 *self += *direction;
             }
+            fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
+                f(FlatMut::$flat(std::slice::from_mut(self)));
+            }
         }
 
         impl Tangent for $t {
@@ -135,6 +142,9 @@ impl<T: Differentiable> Differentiable for [T] {
             x.move_along(d);
         }
     }
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
+        self.iter_mut().for_each(|x| x.visit_params_mut(f));
+    }
 }
 
 impl<T: Differentiable> Differentiable for Vec<T> {
@@ -144,6 +154,9 @@ impl<T: Differentiable> Differentiable for Vec<T> {
     }
     fn move_along(&mut self, direction: &Self::Tangent) {
         self.as_mut_slice().move_along(direction);
+    }
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
+        self.as_mut_slice().visit_params_mut(f);
     }
 }
 
@@ -181,6 +194,9 @@ impl<T: Differentiable, const N: usize> Differentiable for [T; N] {
             x.move_along(d);
         }
     }
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
+        self.iter_mut().for_each(|x| x.visit_params_mut(f));
+    }
 }
 
 impl<T: Tangent, const N: usize> Tangent for [T; N] {
@@ -211,6 +227,7 @@ macro_rules! integer_differentiable {
             fn zero_tangent(&self) {}
             #[inline(always)]
             fn move_along(&mut self, _: &()) {}
+            fn visit_params_mut(&mut self, _: &mut dyn FnMut(FlatMut<'_>)) {}
         }
     )*};
 }
@@ -220,6 +237,7 @@ impl Differentiable for () {
     type Tangent = ();
     fn zero_tangent(&self) {}
     fn move_along(&mut self, _: &()) {}
+    fn visit_params_mut(&mut self, _: &mut dyn FnMut(FlatMut<'_>)) {}
 }
 
 impl Tangent for () {
@@ -238,6 +256,9 @@ macro_rules! tuple_differentiable {
             }
             fn move_along(&mut self, direction: &Self::Tangent) {
                 $(self.$i.move_along(&direction.$i);)+
+            }
+            fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
+                $(self.$i.visit_params_mut(f);)+
             }
         }
 
