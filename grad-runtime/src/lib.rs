@@ -1,8 +1,10 @@
 //! Runtime of `grad`: the `Differentiable` trait, scalar floats, and the derivative rule of
 //! every primitive that `#[differentiable]` code calls.
 
+pub mod check;
 mod differentiable;
 mod functions;
+pub mod optim;
 mod real;
 pub mod rules;
 

@@ -1,0 +1,319 @@
+//! Optimizers that step any `Differentiable` value by its gradient (`Sgd`, `Adam`, `AdamW`),
+//! gradient clipping by global norm, and loss scaling.
+//!
+//! ```
+//! use grad_runtime::optim::Adam;
+//!
+//! // Minimize (p - 3)² from p = 0.
+//! let mut p = [0.0f64];
+//! let mut opt = Adam::new(0.1);
+//! for _ in 0..500 {
+//!     let g = [2.0 * (p[0] - 3.0)];
+//!     opt.step(&mut p, &g);
+//! }
+//! assert!((p[0] - 3.0).abs() < 1e-3);
+//! ```
+
+use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
+
+/// A gradient's components, flattened to `f64` in visiting order.
+fn flatten<T: Tangent>(t: &T) -> Vec<f64> {
+    let mut out = Vec::new();
+    t.visit(&mut |flat| match flat {
+        Flat::F32(s) => out.extend(s.iter().map(|&v| f64::from(v))),
+        Flat::F64(s) => out.extend_from_slice(s),
+    });
+    out
+}
+
+/// Calls `f(index, param)` on every parameter component in visiting order.
+fn for_each_param<P: Differentiable + ?Sized>(params: &mut P, mut f: impl FnMut(usize, &mut f64)) {
+    let mut i = 0;
+    params.visit_params_mut(&mut |flat| match flat {
+        FlatMut::F32(s) => {
+            for p in s {
+                let mut v = f64::from(*p);
+                f(i, &mut v);
+                *p = v as f32;
+                i += 1;
+            }
+        }
+        FlatMut::F64(s) => {
+            for p in s {
+                f(i, p);
+                i += 1;
+            }
+        }
+    });
+}
+
+fn check_len(what: &str, grads: usize, state: &mut Vec<f64>) {
+    if state.is_empty() {
+        state.resize(grads, 0.0);
+    }
+    assert_eq!(
+        state.len(),
+        grads,
+        "{what}: the gradient has {grads} components but the optimizer was stepping {} before",
+        state.len()
+    );
+}
+
+/// Stochastic gradient descent with optional momentum and (L2) weight decay:
+/// `v = μ v + (g + λ p)`, `p -= lr v`.
+#[derive(Clone, Debug)]
+pub struct Sgd {
+    lr: f64,
+    momentum: f64,
+    weight_decay: f64,
+    velocity: Vec<f64>,
+}
+
+impl Sgd {
+    /// Plain gradient descent with learning rate `lr`.
+    pub fn new(lr: f64) -> Self {
+        Sgd {
+            lr,
+            momentum: 0.0,
+            weight_decay: 0.0,
+            velocity: Vec::new(),
+        }
+    }
+
+    /// Heavy-ball momentum `μ` (0.9 is common).
+    pub fn momentum(mut self, mu: f64) -> Self {
+        self.momentum = mu;
+        self
+    }
+
+    /// L2 weight decay `λ`, added to the gradient.
+    pub fn weight_decay(mut self, lambda: f64) -> Self {
+        self.weight_decay = lambda;
+        self
+    }
+
+    /// One step of `params` along `-grads`.
+    pub fn step<P: Differentiable + ?Sized>(&mut self, params: &mut P, grads: &P::Tangent) {
+        let g = flatten(grads);
+        check_len("Sgd::step", g.len(), &mut self.velocity);
+        let (lr, mu, wd) = (self.lr, self.momentum, self.weight_decay);
+        let v = &mut self.velocity;
+        for_each_param(params, |i, p| {
+            let gi = g[i] + wd * *p;
+            v[i] = mu * v[i] + gi;
+            *p -= lr * v[i];
+        });
+    }
+}
+
+/// Adam (Kingma & Ba, 2015), with optional L2 weight decay added to the gradient.
+#[derive(Clone, Debug)]
+pub struct Adam {
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    /// Decoupled (AdamW) rather than L2 weight decay.
+    decoupled: bool,
+    m: Vec<f64>,
+    v: Vec<f64>,
+    t: i32,
+}
+
+impl Adam {
+    /// Adam with learning rate `lr`, β = (0.9, 0.999), ε = 1e-8.
+    pub fn new(lr: f64) -> Self {
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
+            m: Vec::new(),
+            v: Vec::new(),
+            t: 0,
+        }
+    }
+
+    /// The moment decay rates β₁, β₂.
+    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        self
+    }
+
+    /// The denominator's ε.
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// L2 weight decay `λ`, added to the gradient (see [`AdamW`] for the decoupled form).
+    pub fn weight_decay(mut self, lambda: f64) -> Self {
+        self.weight_decay = lambda;
+        self
+    }
+
+    /// One step of `params` along the Adam direction of `grads`.
+    pub fn step<P: Differentiable + ?Sized>(&mut self, params: &mut P, grads: &P::Tangent) {
+        let g = flatten(grads);
+        check_len("Adam::step", g.len(), &mut self.m);
+        check_len("Adam::step", g.len(), &mut self.v);
+        self.t = self.t.saturating_add(1);
+        let (b1, b2, eps, lr, wd) = (self.beta1, self.beta2, self.eps, self.lr, self.weight_decay);
+        let c1 = 1.0 - b1.powi(self.t);
+        let c2 = 1.0 - b2.powi(self.t);
+        let decoupled = self.decoupled;
+        let (m, v) = (&mut self.m, &mut self.v);
+        for_each_param(params, |i, p| {
+            let gi = if decoupled { g[i] } else { g[i] + wd * *p };
+            m[i] = b1 * m[i] + (1.0 - b1) * gi;
+            v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
+            let update = (m[i] / c1) / ((v[i] / c2).sqrt() + eps);
+            if decoupled {
+                *p -= lr * wd * *p;
+            }
+            *p -= lr * update;
+        });
+    }
+}
+
+/// AdamW (Loshchilov & Hutter, 2019): Adam with weight decay applied to the parameters
+/// directly, `p -= lr λ p`, rather than through the gradient. Default λ = 0.01.
+#[derive(Clone, Debug)]
+pub struct AdamW(Adam);
+
+impl AdamW {
+    /// AdamW with learning rate `lr`, β = (0.9, 0.999), ε = 1e-8, λ = 0.01.
+    pub fn new(lr: f64) -> Self {
+        let mut a = Adam::new(lr).weight_decay(0.01);
+        a.decoupled = true;
+        AdamW(a)
+    }
+
+    /// The moment decay rates β₁, β₂.
+    pub fn betas(self, beta1: f64, beta2: f64) -> Self {
+        AdamW(self.0.betas(beta1, beta2))
+    }
+
+    /// The denominator's ε.
+    pub fn eps(self, eps: f64) -> Self {
+        AdamW(self.0.eps(eps))
+    }
+
+    /// Decoupled weight decay `λ`.
+    pub fn weight_decay(self, lambda: f64) -> Self {
+        AdamW(self.0.weight_decay(lambda))
+    }
+
+    /// One step of `params`.
+    pub fn step<P: Differentiable + ?Sized>(&mut self, params: &mut P, grads: &P::Tangent) {
+        self.0.step(params, grads);
+    }
+}
+
+/// The global (Euclidean) norm of a gradient, over all its components.
+pub fn grad_norm<T: Tangent>(grads: &T) -> f64 {
+    flatten(grads).iter().map(|g| g * g).sum::<f64>().sqrt()
+}
+
+/// Scales `grads` so that their global norm is at most `max_norm`; returns the norm before
+/// clipping (as PyTorch's `clip_grad_norm_`). A non-finite norm leaves `grads` unchanged.
+pub fn clip_grad_norm<T: Tangent>(grads: &mut T, max_norm: f64) -> f64 {
+    let norm = grad_norm(grads);
+    if norm.is_finite() && norm > max_norm {
+        grads.scale(max_norm / norm);
+    }
+    norm
+}
+
+/// Gradients that overflowed under loss scaling: the step should be skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NonFinite;
+
+impl std::fmt::Display for NonFinite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the scaled gradient has a NaN or infinite component; skip this step")
+    }
+}
+
+impl std::error::Error for NonFinite {}
+
+/// Loss scaling for low-precision training: multiply the loss by `scale()` before
+/// differentiating, then [`LossScaler::unscale`] the gradient, which divides it back to the
+/// true gradient and reports non-finite values. A dynamic scaler halves the scale on
+/// overflow and doubles it after `growth_interval` clean steps.
+#[derive(Clone, Debug)]
+pub struct LossScaler {
+    scale: f64,
+    dynamic: bool,
+    growth_interval: u32,
+    clean_steps: u32,
+}
+
+impl LossScaler {
+    /// A fixed scale.
+    pub fn fixed(scale: f64) -> Self {
+        LossScaler {
+            scale,
+            dynamic: false,
+            growth_interval: 0,
+            clean_steps: 0,
+        }
+    }
+
+    /// A dynamic scale starting at `2^16`, growing after 2000 clean steps.
+    pub fn dynamic() -> Self {
+        LossScaler {
+            scale: 65536.0,
+            dynamic: true,
+            growth_interval: 2000,
+            clean_steps: 0,
+        }
+    }
+
+    /// A dynamic scale with an initial value and growth interval.
+    pub fn dynamic_with(initial: f64, growth_interval: u32) -> Self {
+        LossScaler {
+            scale: initial,
+            dynamic: true,
+            growth_interval: growth_interval.max(1),
+            clean_steps: 0,
+        }
+    }
+
+    /// The current scale.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// `loss * scale`.
+    pub fn scale_loss<T: crate::Real>(&self, loss: T) -> T {
+        loss * T::from_f64(self.scale)
+    }
+
+    /// Divides `grads` by the scale, giving the true gradient. Returns `Err(NonFinite)` if any
+    /// component is NaN or infinite (the gradient is then left as it was, still scaled);
+    /// a dynamic scaler also adjusts its scale.
+    pub fn unscale<T: Tangent>(&mut self, grads: &mut T) -> Result<(), NonFinite> {
+        let finite = flatten(grads).iter().all(|g| g.is_finite());
+        if !finite {
+            if self.dynamic {
+                self.scale = (self.scale * 0.5).max(f64::MIN_POSITIVE);
+                self.clean_steps = 0;
+            }
+            return Err(NonFinite);
+        }
+        grads.scale(1.0 / self.scale);
+        if self.dynamic {
+            self.clean_steps += 1;
+            if self.clean_steps >= self.growth_interval {
+                self.scale *= 2.0;
+                self.clean_steps = 0;
+            }
+        }
+        Ok(())
+    }
+}
