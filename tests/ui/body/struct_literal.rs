@@ -1,0 +1,14 @@
+// A struct literal is rejected on the struct's path.
+use grad::differentiable;
+
+struct P {
+    a: f64,
+}
+
+#[differentiable]
+fn f(x: f64) -> f64 {
+    let p = P { a: x };
+    p.a * x
+}
+
+fn main() {}

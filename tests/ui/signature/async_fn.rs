@@ -1,0 +1,9 @@
+// `async fn` cannot be differentiated: the error sits on the `async` keyword.
+use grad::differentiable;
+
+#[differentiable]
+async fn f(x: f64) -> f64 {
+    x * x
+}
+
+fn main() {}
