@@ -884,7 +884,11 @@ impl<'f> Lower<'f> {
             Some((marker, kind, binop)) => {
                 let left = Operand::Var(old);
                 let active = self.is_active(&left) || self.is_active(&value);
-                if active {
+                // `%=`, `^=`, `<<=`, ... have no rule (an empty marker): same error as `%`.
+                if active && marker.is_empty() {
+                    self.cx.error_at(&binop, diag::BITWISE_ACTIVE);
+                }
+                if active && !marker.is_empty() {
                     let prim = Prim {
                         name: binop.to_token_stream().to_string(),
                         marker,
