@@ -25,7 +25,7 @@ mod shadowed {
         let mut p = 1.0;
         for _i in 0..n {
             s += p;
-            p = p * x;
+            p *= x;
         }
         s
     }
