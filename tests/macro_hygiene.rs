@@ -30,6 +30,16 @@ mod shadowed {
         s
     }
 
+    /// Raw identifiers as a parameter and as a loop-carried variable: x^n.
+    #[differentiable(wrt(r#in))]
+    pub fn raw(r#in: f64, n: usize) -> f64 {
+        let mut r#type = 1.0;
+        for _i in 0..n {
+            r#type *= r#in;
+        }
+        r#type
+    }
+
     /// A branch, and a call of another differentiable function.
     #[differentiable]
     pub fn piecewise(x: f64, y: f64) -> f64 {
@@ -65,6 +75,15 @@ fn loop_gradient() {
     assert!(close(d, 2.75), "{d}");
     let (_, t) = powers_jvp(0.5, 4, 1.0, grad::NoTangent);
     assert!(close(t, 2.75), "{t}");
+}
+
+#[test]
+fn raw_identifier_gradient() {
+    // d/dx x^3 = 3x^2 = 12 at x = 2
+    let (v, d) = raw_grad(2.0, 3);
+    assert!(close(v, 8.0) && close(d, 12.0), "{v} {d}");
+    let (_, t) = raw_jvp(2.0, 3, 1.0, grad::NoTangent);
+    assert!(close(t, 12.0), "{t}");
 }
 
 #[test]

@@ -360,6 +360,18 @@ const ODD_BUT_NOT_REJECTED: &[(&str, &str)] = &[
     ("", "fn f(x: f64) -> f64 { let r#let = x; r#let }"),
     (
         "",
+        "fn f(x: f64, n: usize) -> f64 { let mut r#type = x; for i in 0..n { r#type = r#type * x; } r#type }",
+    ),
+    (
+        "",
+        "fn f(x: f64) -> f64 { let mut r#type = x; while r#type < 1.0 { r#type = r#type * x; } r#type }",
+    ),
+    (
+        "",
+        "fn f(r#in: f64, n: usize) -> f64 { let mut r#in = r#in; for i in 0..n { r#in *= r#in; } r#in }",
+    ),
+    (
+        "",
         "fn f(x: f64) -> f64 { let __grad_t_0 = x; __grad_t_0 * x }",
     ),
     ("", "fn f(x: f64) -> f64 { {{{{{{{{ x }}}}}}}} }"),
@@ -809,7 +821,7 @@ fn seeds_truncated_everywhere_return() {
 }
 
 /// Names a generated body may read: parameters of [`GRAMMAR_SIGNATURES`] and locals.
-const NAMES: &[&str] = &["x", "y", "n", "v", "t", "a", "b", "self"];
+const NAMES: &[&str] = &["x", "y", "n", "v", "t", "a", "b", "self", "r#type"];
 
 /// A random expression of the differentiable subset and just outside it.
 fn expr() -> impl Strategy<Value = String> {
@@ -822,6 +834,11 @@ fn expr() -> impl Strategy<Value = String> {
         Just("t.0".to_owned()),
         Just("self.w".to_owned()),
         Just("v.len()".to_owned()),
+        Just("v[i]".to_owned()),
+        Just("t.1".to_owned()),
+        Just("k".to_owned()),
+        Just("z".to_owned()),
+        Just("self.m(x)".to_owned()),
     ];
     leaf.prop_recursive(5, 40, 3, |e| {
         let binop = proptest::sample::select(
@@ -898,6 +915,12 @@ fn stmt() -> impl Strategy<Value = String> {
         expr().prop_map(|e| format!("let (a, b) = ({e}, {e});")),
         expr().prop_map(|e| format!("assert!({e} > 0.0, \"{{x}}\");")),
         expr().prop_map(|e| format!("{e};")),
+        expr().prop_map(|e| format!("let z: f64 = {e};")),
+        expr().prop_map(|e| format!("let ((a, _), b) = (({e}, 1.0), t.1);")),
+        expr().prop_map(|e| format!("println!(\"{{}} {{x:?}}\", {e});")),
+        Just("let mut k = 0; while k < n { k += 1; }".to_owned()),
+        Just("let t = (y, x);".to_owned()),
+        Just("let v = &v;".to_owned()),
         Just("return x;".to_owned()),
     ];
     simple.prop_recursive(3, 24, 4, |s| {
