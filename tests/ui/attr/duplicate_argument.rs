@@ -1,4 +1,5 @@
-// The same argument twice (`wrt(x)`, then `wrt(y)`): the second is the error.
+// The same argument twice (`wrt(x)`, then `wrt(y)`): the second one is the error,
+// spanned on its keyword.
 use grad::differentiable;
 
 #[differentiable(wrt(x), wrt(y))]

@@ -1,4 +1,5 @@
-// `wrt()` naming nothing is rejected on `wrt`.
+// `wrt()` naming nothing is rejected on `wrt`, with an example of what to write
+// instead.
 use grad::differentiable;
 
 #[differentiable(wrt())]

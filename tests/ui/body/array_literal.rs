@@ -1,4 +1,5 @@
-// An array literal of differentiated values is rejected on the literal, suggesting a tuple.
+// An array literal of differentiated values is rejected on the literal, suggesting a
+// tuple.
 use grad::differentiable;
 
 #[differentiable]

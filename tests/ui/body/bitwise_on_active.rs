@@ -1,4 +1,5 @@
-// `%` on a differentiated value has no derivative: rejected on the operator.
+// `%` on a differentiated value has no derivative: rejected on the operator, saying
+// such operators are for non-differentiated values only.
 use grad::differentiable;
 
 #[differentiable]

@@ -1,4 +1,5 @@
-// A write through a reference (`*r = ...`) is rejected on the place written.
+// A write through a reference (`*r = ...`) is rejected on the place written. rustc also
+// reports the write through a `&` (the function is emitted as written).
 use grad::differentiable;
 
 #[differentiable]

@@ -1,4 +1,5 @@
-// A `for` loop variable that is a pattern (a tuple) is rejected on the pattern.
+// A `for` loop variable that is a pattern (a tuple) is rejected on the pattern. rustc
+// also reports the type mismatch (the function is emitted as written).
 use grad::differentiable;
 
 #[differentiable]

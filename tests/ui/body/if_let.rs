@@ -1,4 +1,5 @@
-// `if let` is rejected on its `let`, suggesting `match` on a non-differentiated value.
+// `if let` is rejected on its `let`, suggesting `match` on a non-differentiated
+// value.
 use grad::differentiable;
 
 #[differentiable(wrt(x))]

@@ -1,4 +1,5 @@
-// An item (`fn`) inside the body is rejected on the whole item, suggesting to move it out.
+// An item (`fn`) inside the body is rejected on the whole item, suggesting to move it
+// out of the function.
 use grad::differentiable;
 
 #[differentiable]

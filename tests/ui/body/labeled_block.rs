@@ -1,4 +1,5 @@
-// A labeled block is rejected on its label.
+// A labeled block is rejected on its label. The "unused label" warning is rustc's,
+// on the user's function, which is emitted as written.
 use grad::differentiable;
 
 #[differentiable]

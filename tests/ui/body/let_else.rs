@@ -1,4 +1,5 @@
-// `let ... else` is rejected on `else`.
+// `let ... else` is rejected on `else`, suggesting `match` on a non-differentiated
+// value.
 use grad::differentiable;
 
 #[differentiable(wrt(x))]

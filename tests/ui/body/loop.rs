@@ -1,4 +1,5 @@
-// `loop` is rejected on the keyword, suggesting `while` or `for`.
+// `loop` is rejected on the keyword, suggesting `while` or `for`. The "unreachable
+// expression" warning is rustc's, on the user's function as written.
 use grad::differentiable;
 
 #[differentiable]

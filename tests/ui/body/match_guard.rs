@@ -1,4 +1,5 @@
-// A `match` guard (on a non-differentiated scrutinee) is rejected on its `if`.
+// A `match` guard (on a non-differentiated scrutinee) is rejected on its `if`,
+// suggesting to move the condition into the arm.
 use grad::differentiable;
 
 #[differentiable(wrt(x))]

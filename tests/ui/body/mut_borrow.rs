@@ -1,4 +1,5 @@
-// A `&mut` borrow in the body is rejected on `mut`.
+// A `&mut` borrow in the body is rejected on `mut`, suggesting values and shared
+// references.
 use grad::differentiable;
 
 fn bump(v: &mut f64) {

@@ -1,4 +1,5 @@
-// A struct literal is rejected on the struct's path.
+// A struct literal is rejected on the struct's path, suggesting to pass the fields as
+// separate values.
 use grad::differentiable;
 
 struct P {

@@ -1,4 +1,5 @@
-// A macro other than the assert/print family (`vec!`) is rejected on the macro's name.
+// A macro other than the assert/print family (`vec!`) used as an expression is
+// rejected on the macro's name.
 use grad::differentiable;
 
 #[differentiable]

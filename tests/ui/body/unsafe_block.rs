@@ -1,4 +1,5 @@
-// An `unsafe` block in the body is rejected on the `unsafe` keyword.
+// An `unsafe` block in the body is rejected on the `unsafe` keyword. The "unnecessary
+// `unsafe`" warning is rustc's, on the user's function as written.
 use grad::differentiable;
 
 #[differentiable]

@@ -1,4 +1,5 @@
-// `while let` is rejected on its `let`, suggesting `while` with a boolean condition.
+// `while let` is rejected on its `let`, suggesting `while` with a boolean
+// condition.
 use grad::differentiable;
 
 #[differentiable(wrt(x))]

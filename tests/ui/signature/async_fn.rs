@@ -1,4 +1,5 @@
-// `async fn` cannot be differentiated: the error sits on the `async` keyword.
+// `async fn` cannot be differentiated: the error sits on the `async` keyword and
+// suggests a synchronous function.
 use grad::differentiable;
 
 #[differentiable]

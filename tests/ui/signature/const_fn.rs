@@ -1,4 +1,5 @@
-// `const fn` is rejected on the `const` keyword.
+// `const fn` is rejected on the `const` keyword (the message does not say what to do
+// instead; see the report).
 use grad::differentiable;
 
 #[differentiable]

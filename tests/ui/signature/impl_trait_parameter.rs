@@ -1,4 +1,5 @@
-// An `impl Trait` parameter is rejected on its type, suggesting a named generic.
+// An `impl Trait` parameter is rejected on its type, suggesting a named generic
+// parameter.
 use grad::differentiable;
 
 #[differentiable(wrt(x))]
