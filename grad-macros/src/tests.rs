@@ -3,9 +3,11 @@
 //! Every case calls `crate::expand::differentiable` on a thread of its own (so that a hang
 //! fails the test instead of stalling it) under `catch_unwind`, and checks the time it
 //! took. Hand-written malformed inputs must also come back as `compile_error!`s. Random
-//! cases come from proptest: token soup from a vocabulary of Rust tokens, and mutations
-//! (truncation, deletion, duplication, swap) of valid differentiable functions. Their
-//! number is `GRAD_FUZZ_CASES` (default 64 per strategy).
+//! cases come from proptest: token soup from a vocabulary of Rust tokens, mutations
+//! (truncation, deletion, duplication, swap, insertion) of valid differentiable functions,
+//! and functions from a small grammar of the subset and its neighbours. Their
+//! number is `GRAD_FUZZ_CASES` (default 256 per strategy: the module runs in a few seconds
+//! in debug).
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use proptest::prelude::*;
@@ -512,7 +514,7 @@ fn cases() -> u32 {
     std::env::var("GRAD_FUZZ_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(64)
+        .unwrap_or(256)
 }
 
 /// Leaf tokens that appear in Rust functions, and some that should not.
