@@ -9,7 +9,10 @@ use syn::Ident;
 /// A raw identifier's `r#` is dropped wherever it landed in the name (`__grad_r#type_mut_5`
 /// is not an identifier, and `Ident::new` panics on it).
 pub fn local(name: String, span: Span) -> Ident {
-    Ident::new(&name.replace("r#", ""), span.resolved_at(Span::mixed_site()))
+    Ident::new(
+        &name.replace("r#", ""),
+        span.resolved_at(Span::mixed_site()),
+    )
 }
 
 fn clean(hint: &str) -> &str {
