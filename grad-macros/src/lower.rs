@@ -332,7 +332,12 @@ impl<'f> Lower<'f> {
                 if self.vars[v].param.is_some() {
                     continue;
                 }
-                binds.push((Ident::new(&name, span), v));
+                // A mention of `r#type` is a raw identifier: `Ident::new` panics on it.
+                let user = match name.strip_prefix("r#") {
+                    Some(raw) => Ident::new_raw(raw, span),
+                    None => Ident::new(&name, span),
+                };
+                binds.push((user, v));
             }
         }
         out.push(Stmt::Effect {
