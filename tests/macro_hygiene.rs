@@ -37,6 +37,7 @@ mod shadowed {
         for _i in 0..n {
             r#type *= r#in;
         }
+        assert!(r#type.is_finite(), "{}", r#type);
         r#type
     }
 

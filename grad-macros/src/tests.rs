@@ -370,6 +370,10 @@ const ODD_BUT_NOT_REJECTED: &[(&str, &str)] = &[
     ),
     (
         "",
+        "fn f(x: f64) -> f64 { let r#type = x; println!(\"{}\", r#type); assert!(r#type > 0.0); x }",
+    ),
+    (
+        "",
         "fn f(r#in: f64, n: usize) -> f64 { let mut r#in = r#in; for i in 0..n { r#in *= r#in; } r#in }",
     ),
     (
