@@ -147,6 +147,12 @@ pub fn read(cx: &mut Ctxt, attr: &Attr, item: ItemFn) -> Function {
             syn::parse_quote!(())
         }
     };
+    if is_inactive_type(&ret) {
+        cx.error_at(
+            &ret,
+            diag::inactive_result(&ret.to_token_stream().to_string()),
+        );
+    }
     let scalar_ret = is_scalar_type(&ret, &type_params);
     Function {
         item,

@@ -29,9 +29,11 @@ pub fn unsupported_expr(cx: &mut Ctxt, e: &Expr) {
 // Closures capture and may be called any number of times; their derivative would need a
 // tape. A closure is rejected; a separate #[differentiable] function is the way.
 fn no_closures(cx: &mut Ctxt, c: &syn::ExprClosure) {
-    let start = c.or1_token.span;
-    let span = start.join(c.or2_token.span).unwrap_or(start);
-    cx.error(span, diag::CLOSURE);
+    // The head `|a, b|`, from its first to its last token: `Span::join` is nightly-only
+    // and gives `None` on stable, which left only the first `|` underlined.
+    let (or1, or2) = (&c.or1_token, &c.or2_token);
+    let head = quote::quote!(#or1 #or2);
+    cx.error_at(&head, diag::CLOSURE);
 }
 
 // `loop` has no condition the reverse sweep could replay without `break`; `while` does.

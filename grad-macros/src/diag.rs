@@ -27,7 +27,9 @@ pub fn wrt_unknown(name: &str, params: &str) -> String {
 }
 
 pub fn wrt_inactive_type(name: &str) -> String {
-    format!("`{name}` cannot be differentiated: its type is an integer, `bool`, `char` or `&str`")
+    format!(
+        "`{name}` cannot be differentiated: its type is an integer, `bool`, `char` or `&str`; leave it out of `wrt(...)`"
+    )
 }
 
 pub fn grad_needs_scalar(ty: &str) -> String {
@@ -87,5 +89,12 @@ pub fn nondiff_arg(prim: &str, what: &str) -> String {
 }
 
 pub fn wrong_arity(prim: &str, n: usize) -> String {
-    format!("`{prim}` takes {n} argument(s) here")
+    let s = if n == 1 { "" } else { "s" };
+    format!("`{prim}` takes {n} argument{s} here")
+}
+
+pub fn inactive_result(ty: &str) -> String {
+    format!(
+        "`{ty}` has no derivative: a #[differentiable] function returns the value to differentiate (`f32`, `f64`, a generic float, or a tuple or struct of differentiable values)"
+    )
 }

@@ -78,6 +78,8 @@ pub struct CallArg {
     pub operand: Operand,
     /// Written `&arg` at the call.
     pub by_ref: bool,
+    /// The argument as written, for errors about it.
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]

@@ -16,6 +16,8 @@ mod lower;
 mod names;
 mod prims;
 mod reverse;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
 

@@ -352,7 +352,12 @@ impl<'f> Lower<'f> {
                 if self.vars[v].param.is_some() {
                     continue;
                 }
-                binds.push((Ident::new(&name, span), v));
+                // A mention of `r#type` is a raw identifier: `Ident::new` panics on it.
+                let user = match name.strip_prefix("r#") {
+                    Some(raw) => Ident::new_raw(raw, span),
+                    None => Ident::new(&name, span),
+                };
+                binds.push((user, v));
             }
         }
         out.push(Stmt::Effect {
@@ -667,6 +672,7 @@ impl<'f> Lower<'f> {
         let mut call_args = vec![CallArg {
             operand: receiver,
             by_ref: false,
+            span: m.receiver.span(),
         }];
         call_args.extend(lowered);
         let t = self.temp(m.method.span(), true, false);
@@ -746,23 +752,27 @@ impl<'f> Lower<'f> {
     }
 
     fn lower_call_arg(&mut self, a: &Expr, out: &mut Vec<Stmt>) -> CallArg {
+        let span = a.span();
         match strip(a) {
             Expr::Reference(r) if r.mutability.is_none() => {
                 if is_place(&r.expr) && !matches!(strip(&r.expr), Expr::Path(_)) {
                     CallArg {
                         operand: self.lower_place(&r.expr, true, out),
                         by_ref: false,
+                        span,
                     }
                 } else {
                     CallArg {
                         operand: self.lower_expr(&r.expr, out),
                         by_ref: true,
+                        span,
                     }
                 }
             }
             other => CallArg {
                 operand: self.lower_expr(other, out),
                 by_ref: false,
+                span,
             },
         }
     }
@@ -927,9 +937,6 @@ impl<'f> Lower<'f> {
             self.cx.error(name.span(), diag::UNKNOWN_VAR_ASSIGN);
             return;
         };
-        if self.vars[old].param.is_some() && self.f.params[self.vars[old].param.unwrap()].is_ref {
-            // Reassigning a reference parameter is fine; it is a new value.
-        }
         let value = self.lower_expr(rhs, out);
         let new = match op {
             None => value,
@@ -937,7 +944,11 @@ impl<'f> Lower<'f> {
                 let left = Operand::Var(old);
                 let active =
                     !is_int_literal(rhs) && (self.is_active(&left) || self.is_active(&value));
-                if active {
+                // `%=`, `^=`, `<<=`, ... have no rule (an empty marker): same error as `%`.
+                if active && marker.is_empty() {
+                    self.cx.error_at(&binop, diag::BITWISE_ACTIVE);
+                }
+                if active && !marker.is_empty() {
                     let prim = Prim {
                         marker,
                         generic: None,

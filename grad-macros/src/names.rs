@@ -6,8 +6,13 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 /// A generated local: mixed-site hygiene, so it never captures or shadows a user's name.
+/// A raw identifier's `r#` is dropped wherever it landed in the name (`__grad_r#type_mut_5`
+/// is not an identifier, and `Ident::new` panics on it).
 pub fn local(name: String, span: Span) -> Ident {
-    Ident::new(&name, span.resolved_at(Span::mixed_site()))
+    Ident::new(
+        &name.replace("r#", ""),
+        span.resolved_at(Span::mixed_site()),
+    )
 }
 
 fn clean(hint: &str) -> &str {

@@ -608,7 +608,15 @@ impl<'a> Rev<'a> {
                     if let Operand::Var(x) = a.operand
                         && self.e.active(x)
                     {
-                        self.contribute(x, quote!(#rt::slot(#p)), out);
+                        // Spanned on the argument, so the error lands on what to change.
+                        // (The block carries the argument's own span: a hygienic local's span
+                        // would be reported at the attribute.)
+                        let rt = Ident::new("__grad_rt", a.span);
+                        let mut arg =
+                            proc_macro2::Group::new(proc_macro2::Delimiter::Brace, quote!(#p));
+                        arg.set_span(a.span);
+                        let c = quote::quote_spanned!(a.span=> #rt::slot(#arg));
+                        self.contribute(x, c, out);
                     }
                 }
             }

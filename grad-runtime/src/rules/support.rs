@@ -55,6 +55,7 @@ pub fn accumulate<T: Accumulate<C> + ?Sized, C>(dst: &mut T, contribution: C) {
 )]
 pub trait ActiveSlot {}
 
+#[diagnostic::do_not_recommend]
 impl<T: Tangent> ActiveSlot for T {}
 
 /// Checks that a pullback slot carries a gradient (is not [`NoTangent`]).
