@@ -238,3 +238,19 @@ fn integer_fields_carry_no_gradient() {
     let (_, t) = p.eval_jvp(0.5, &dir, 1.0);
     close(t, 2.0 + dx, 1e-15);
 }
+
+#[differentiable]
+#[allow(clippy::clone_on_copy)]
+fn cloned(x: f64, v: &[f64]) -> f64 {
+    // `clone` is the identity: its derivative passes the gradient through.
+    let y = x.clone();
+    let w = v.to_owned();
+    y * y + w[0]
+}
+
+#[test]
+fn clone_is_the_identity() {
+    // ∂x = 2x, ∂v = (1, 0)
+    let (_, (dx, dv)) = cloned_grad(3.0, &[1.0, 2.0]);
+    assert_eq!((dx, dv), (6.0, vec![1.0, 0.0]));
+}

@@ -15,9 +15,10 @@ pub const NO_RETURN: &str =
 pub const IMPL_TRAIT_PARAM: &str = "`impl Trait` parameters are not supported in #[differentiable] functions; use a named generic parameter";
 pub const ASYNC: &str =
     "`async fn` is not supported with #[differentiable]; differentiate a synchronous function";
-pub const CONST_FN: &str = "`const fn` is not supported with #[differentiable]";
-pub const UNSAFE_FN: &str = "`unsafe fn` is not supported with #[differentiable]";
+pub const CONST_FN: &str = "`const fn` is not supported with #[differentiable]; remove `const` (the derivatives are ordinary functions)";
+pub const UNSAFE_FN: &str = "`unsafe fn` is not supported with #[differentiable]; keep the unsafe part in a separate function with a hand-written `_vjp`, and call it";
 pub const VARIADIC: &str = "variadic functions are not supported with #[differentiable]";
+pub const TOO_DEEP: &str = "this function nests blocks too deeply for #[differentiable] (more than 128 levels); split it into functions";
 pub const NOT_A_FN: &str = "#[differentiable] applies to a function or a method";
 
 pub fn wrt_unknown(name: &str, params: &str) -> String {
@@ -42,7 +43,7 @@ pub const CLOSURE: &str = "closures are not supported in #[differentiable] funct
 pub const LOOP: &str = "`loop` is not supported in #[differentiable] functions; use `while` with a condition, or `for` over a range";
 pub const BREAK: &str = "`break` is not supported in #[differentiable] functions; put the exit condition in a `while` loop's condition";
 pub const CONTINUE: &str = "`continue` is not supported in #[differentiable] functions; guard the rest of the loop body with `if`";
-pub const UNSAFE: &str = "`unsafe` blocks are not supported in #[differentiable] functions";
+pub const UNSAFE: &str = "`unsafe` blocks are not supported in #[differentiable] functions; move the block into a separate function with a hand-written `_vjp`, and call it";
 pub const ASYNC_EXPR: &str =
     "`async` and `.await` are not supported in #[differentiable] functions";
 pub const TRY: &str = "the `?` operator is not supported in #[differentiable] functions; handle the error outside and pass plain values in";
@@ -66,7 +67,7 @@ pub const ARRAY_LIT: &str = "array literals of differentiated values are not sup
 pub const RANGE_EXPR: &str =
     "ranges are supported only as the iterator of a `for` loop in #[differentiable] functions";
 pub const UNKNOWN_MACRO: &str = "only `assert!`, `assert_eq!`, `assert_ne!`, `debug_assert!`, `debug_assert_eq!`, `debug_assert_ne!`, `println!`, `print!`, `eprintln!` and `eprint!` may be used in #[differentiable] functions";
-pub const MACRO_EXPR: &str = "macros are not supported as expressions in #[differentiable] functions; `assert!`-like and `println!`-like macros may be used as statements";
+pub const MACRO_EXPR: &str = "macros are not supported as expressions in #[differentiable] functions; build the value before the call and pass it in as a parameter (`assert!`-like and `println!`-like macros may be used as statements)";
 pub const BITWISE_ACTIVE: &str = "bitwise and remainder operators have no derivative; they may be used only on non-differentiated values";
 pub const UNSUPPORTED_EXPR: &str =
     "this expression is not supported in #[differentiable] functions";

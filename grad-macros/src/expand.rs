@@ -18,6 +18,12 @@ use syn::ItemFn;
 /// `#[differentiable(args)] item`, on token streams so that tests can call it directly.
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut cx = Ctxt::default();
+    // syn parses recursively; refuse absurd nesting before it can overflow the stack.
+    if let Some(span) = too_deep(&item, 128) {
+        cx.error(span, diag::TOO_DEEP);
+        let errors = cx.to_compile_errors();
+        return quote!(#item #errors);
+    }
     let item_fn: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
@@ -58,6 +64,24 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
         out.extend(jvp_fn(&attr, &f, &func));
     }
     out
+}
+
+/// The first group nested more than `limit` deep, found without recursion.
+fn too_deep(tokens: &TokenStream, limit: usize) -> Option<proc_macro2::Span> {
+    let mut stack: Vec<(proc_macro2::token_stream::IntoIter, usize)> =
+        vec![(tokens.clone().into_iter(), 0)];
+    while let Some((mut iter, depth)) = stack.pop() {
+        if let Some(tt) = iter.next() {
+            stack.push((iter, depth));
+            if let proc_macro2::TokenTree::Group(g) = tt {
+                if depth + 1 > limit {
+                    return Some(g.span());
+                }
+                stack.push((g.stream().into_iter(), depth + 1));
+            }
+        }
+    }
+    None
 }
 
 fn emit<'a>(f: &'a Function, func: &'a Func) -> Emit<'a> {

@@ -135,8 +135,14 @@ impl<'a> Fwd<'a> {
         }
         match op {
             Op::Use(o) => {
-                let t = self.tval(o);
-                self.define(var, t, false, out);
+                // A reference's tangent is passed on as the reference it is.
+                let by_ref = o.var().is_some_and(|v| self.tan_ref[v]);
+                let t = if by_ref {
+                    self.tname(o.var().unwrap_or(var)).to_token_stream()
+                } else {
+                    self.tval(o)
+                };
+                self.define(var, t, by_ref, out);
             }
             Op::Borrow(x) => {
                 let t = self.tref(&Operand::Var(*x));

@@ -227,6 +227,8 @@ impl<'f> Lower<'f> {
     fn lower_local(&mut self, local: &syn::Local, out: &mut Vec<Stmt>) {
         let Some(init) = &local.init else {
             self.cx.error_at(local, diag::LET_UNINIT);
+            // Bind the names anyway, so their later uses report nothing more.
+            self.bind_placeholders(&local.pat);
             return;
         };
         if let Some((else_token, _)) = &init.diverge {
@@ -250,6 +252,19 @@ impl<'f> Lower<'f> {
         }
         let value = self.lower_expr(&init.expr, out);
         self.bind_pattern(pat, value, ty, out);
+    }
+
+    fn bind_placeholders(&mut self, pat: &Pat) {
+        match pat {
+            Pat::Ident(p) => {
+                let v = self.new_var(&p.ident.to_string(), p.ident.span(), false, false);
+                self.bind(&p.ident.to_string(), v);
+            }
+            Pat::Type(t) => self.bind_placeholders(&t.pat),
+            Pat::Tuple(t) => t.elems.iter().for_each(|p| self.bind_placeholders(p)),
+            Pat::Paren(p) => self.bind_placeholders(&p.pat),
+            _ => {}
+        }
     }
 
     /// Binds a `let` pattern (a name, `_`, or nested tuples of those) to a value.
@@ -664,6 +679,15 @@ impl<'f> Lower<'f> {
             let mut ops = vec![receiver];
             ops.extend(lowered.into_iter().map(|a| a.operand));
             return self.opaque_tokens(quote!(#r.#method #turbofish(#(#a),*)), &ops, m.span(), out);
+        }
+        // `x.clone()` is `x`'s value: its derivative is the identity.
+        if matches!(name.as_str(), "clone" | "to_owned") && lowered.is_empty() {
+            if let Operand::Var(v) = receiver {
+                let is_ref = self.vars[v].is_ref;
+                let t = self.temp(m.method.span(), self.vars[v].active, is_ref);
+                return self.push_let(out, t, Op::Use(Operand::Var(v)));
+            }
+            return receiver;
         }
         if prims::NO_RULE_METHODS.contains(&name.as_str()) {
             self.cx.error(m.method.span(), diag::no_rule(&name));

@@ -1065,3 +1065,12 @@ fn branches_nested_128_deep_within_budget() {
     );
     check("", &format!("fn f(x: f64) -> f64 {{ {body} }}"));
 }
+
+#[test]
+fn absurd_nesting_is_an_error_not_a_stack_overflow() {
+    let depth = 2000;
+    let body = format!("{}x{}", "{ ".repeat(depth), " }".repeat(depth));
+    let item = format!("fn f(x: f64) -> f64 {body}");
+    let out = check("", &item).expect("lexes");
+    assert!(out.contains("compile_error"), "{}", truncate(&out));
+}
