@@ -1219,23 +1219,17 @@ impl<'f> Lower<'f> {
     fn lower_loop<R>(
         &mut self,
         index: Option<(&Ident, Span)>,
+        assigned: Vec<String>,
         mut body: impl FnMut(&mut Self, &mut Vec<Stmt>) -> R,
     ) -> (Option<VarId>, Vec<Carried>, Vec<Stmt>, R) {
         let before = self.visible();
         let snapshot = self.clone();
-        // Pass 1: which outer names does one iteration reassign?
-        self.scopes.push(Vec::new());
-        if let Some((name, span)) = index {
-            let v = self.new_var(&name.to_string(), span, false, false);
-            self.bind(&name.to_string(), v);
-        }
-        let mut scratch = Vec::new();
-        body(self, &mut scratch);
-        self.scopes.pop();
-        let after = self.visible();
+        // The outer names that the body assigns to (found syntactically, so that nested
+        // loops are lowered once each, not twice per level). A name that the body only
+        // shadows and then assigns is carried unchanged, which is harmless.
         let reassigned: Vec<(String, VarId)> = before
             .iter()
-            .filter(|(n, v)| after.iter().any(|(m, w)| m == n && w != v))
+            .filter(|(n, _)| assigned.contains(n))
             .cloned()
             .collect();
         let mut force_active: Vec<bool> = reassigned
@@ -1310,7 +1304,8 @@ impl<'f> Lower<'f> {
             self.cx.error_at(&f.expr, diag::FOR_RANGE);
             return;
         };
-        let (index, carried, stmts, ()) = self.lower_loop(index, |l, stmts| {
+        let assigned = assigned_names(&f.body.stmts);
+        let (index, carried, stmts, ()) = self.lower_loop(index, assigned, |l, stmts| {
             l.lower_stmts(&f.body.stmts, stmts, false);
         });
         let stack = self.new_var("stack", f.for_token.span, false, false);
@@ -1364,15 +1359,18 @@ impl<'f> Lower<'f> {
             self.cx.error(l.let_token.span, diag::WHILE_LET);
             return;
         }
-        let (_, carried, stmts, (cond_block, cond)) = self.lower_loop(None, |l, stmts| {
-            let mut cond_stmts = Vec::new();
-            // The condition's values are the iteration's own: the body may not reuse them.
-            l.cse.push(Vec::new());
-            let cond = l.lower_condition(&w.cond, &mut cond_stmts);
-            l.cse.pop();
-            l.lower_stmts(&w.body.stmts, stmts, false);
-            (Block { stmts: cond_stmts }, cond)
-        });
+        let mut assigned = assigned_names(&w.body.stmts);
+        assigned.extend(assigned_names(&[syn::Stmt::Expr((*w.cond).clone(), None)]));
+        let (_, carried, stmts, (cond_block, cond)) =
+            self.lower_loop(None, assigned, |l, stmts| {
+                let mut cond_stmts = Vec::new();
+                // The condition's values are the iteration's own: the body may not reuse them.
+                l.cse.push(Vec::new());
+                let cond = l.lower_condition(&w.cond, &mut cond_stmts);
+                l.cse.pop();
+                l.lower_stmts(&w.body.stmts, stmts, false);
+                (Block { stmts: cond_stmts }, cond)
+            });
         let record = self.new_var("n", w.while_token.span, false, false);
         let stack = self.new_var("stack", w.while_token.span, false, false);
         out.push(Stmt::While {
@@ -1497,6 +1495,40 @@ fn is_simple(e: &Expr) -> bool {
         Expr::Call(c) => is_simple(&c.func) && c.args.iter().all(is_simple),
         _ => false,
     }
+}
+
+/// Every name assigned to (`x = ...`, `x += ...`) anywhere in some statements.
+fn assigned_names(stmts: &[syn::Stmt]) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl Finder {
+        fn target(&mut self, e: &Expr) {
+            if let Expr::Path(p) = strip(e)
+                && let Some(id) = p.path.get_ident()
+            {
+                let name = id.to_string();
+                if !self.0.contains(&name) {
+                    self.0.push(name);
+                }
+            }
+        }
+    }
+    impl<'a> syn::visit::Visit<'a> for Finder {
+        fn visit_expr_assign(&mut self, a: &'a syn::ExprAssign) {
+            self.target(&a.left);
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
+            if compound_op(&b.op).is_some() {
+                self.target(&b.left);
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+    }
+    let mut f = Finder(Vec::new());
+    for s in stmts {
+        syn::visit::Visit::visit_stmt(&mut f, s);
+    }
+    f.0
 }
 
 /// Whether an expression calls anything (so recomputing it may cost more than keeping it).

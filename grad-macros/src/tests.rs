@@ -1048,14 +1048,12 @@ fn nested_loops(depth: usize) -> String {
 /// Every loop level lowers its body at least twice (a speculative pass, then the real
 /// one), so time doubles per level: 14 levels take ~0.7 s, 16 levels ~3.5 s in debug.
 #[test]
-#[ignore = "exponential in loop depth: see report"]
 fn loops_nested_16_deep_within_budget() {
     check("", &nested_loops(16));
 }
 
 /// Time grows about as depth^3: 64 levels ~0.4 s, 128 levels ~4 s in debug.
 #[test]
-#[ignore = "cubic in branch depth: see report"]
 fn branches_nested_128_deep_within_budget() {
     let depth = 128;
     let body = format!(
