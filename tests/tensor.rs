@@ -376,7 +376,9 @@ fn pointwise_methods_match_std() {
     check(x.powf(1.5), |a| a.powf(1.5));
     check(x.clamp(1.0, 1.8), |a| a.clamp(1.0, 1.8));
     check(x.max(1.0), |a| a.max(1.0));
-    check(x.min(&Tensor::from([1.0])), |a| a.min(1.0));
+    let one = Tensor::from([1.0]);
+    check(x.min(&one), |a| a.min(1.0));
+    check(x.max(one), |a| a.max(1.0));
 }
 
 #[test]
