@@ -64,6 +64,13 @@ fn elementwise_kernels_match_reference_on_every_path() {
                     let want = a[i] * b[i] + a[i] / b[i];
                     assert_eq!(o[i], want, "{isa:?} n={n} offset={offset} i={i}");
                 }
+                let fresh = kernels::map2_new(a, b, |x, y| x * y + x / y);
+                assert_eq!(fresh.as_slice(), &o[..], "{isa:?} map2_new n={n}");
+                let fresh = kernels::map1_new(a, |x| x * 3.0 - 1.0);
+                assert!(
+                    fresh.iter().zip(a).all(|(&r, &x)| r == x * 3.0 - 1.0),
+                    "{isa:?} map1_new n={n}"
+                );
                 let mut c = a.to_vec();
                 kernels::map3_in_place(&mut c, a, b, |d, x, y| d * x - y);
                 for i in 0..n {

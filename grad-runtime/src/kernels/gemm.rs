@@ -48,8 +48,9 @@ impl<'a, T> MatRef<'a, T> {
     }
 }
 
-/// Floating-point multiply-adds below which a product stays on one thread. Measured with
-/// `cargo bench -- kernels/gemm`: at 128x784x256 (2.6e7) two threads already gain.
+/// Multiply-adds (`m·n·k`) below which a product stays on one thread. At 2^22 a product
+/// takes about 40 µs on one core, far above rayon's hand-off cost; `cargo bench --
+/// kernels/gemm` (`_t1` vs `_t2`) measures the split on the shapes that matter.
 pub const GEMM_PAR_THRESHOLD: usize = 1 << 22;
 
 /// The element types with a GEMM.

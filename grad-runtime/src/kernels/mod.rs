@@ -113,13 +113,19 @@ pub fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
 }
 
 /// Elements per call below which work stays on the calling thread. Measured with
-/// `cargo bench -- kernels/threshold` on a 2-core AMD EPYC (Zen 5): below about 2^17
-/// `f32` elements the rayon hand-off costs more than the second core gains for
-/// bandwidth-bound kernels.
+/// `cargo bench -- kernels/threshold` (an `f32` add, serial vs split in 32 Ki-element
+/// tasks on two threads) on a 2-core AMD EPYC (Zen 5) shared with a compiling neighbour:
+/// splitting lost at 2^16 (165 vs 150 GiB/s), broke even at 2^17–2^18, and won at 2^20
+/// (109 vs 126 GiB/s).
 pub const PAR_THRESHOLD: usize = 1 << 17;
 
-/// Elements each rayon task gets when work is split.
+/// The fewest elements a rayon task gets when work is split.
 const PAR_CHUNK: usize = 1 << 15;
+
+/// Elements per rayon task for `n` elements: one task per thread, at least [`PAR_CHUNK`].
+fn chunk_for(n: usize) -> usize {
+    n.div_ceil(rayon::current_num_threads()).max(PAR_CHUNK)
+}
 
 /// Calls the body `$name` on the path `$isa`: the one dispatch point.
 macro_rules! dispatch {
@@ -154,6 +160,27 @@ macro_rules! isa_wrappers {
         $(#[target_feature(enable = $features)])?
         pub fn map1<T: Copy, F: Fn(T) -> T>(x: &[T], out: &mut [T], f: F) {
             scalar::map1(x, out, f)
+        }
+        /// [`scalar::map1_uninit`] for this instruction set.
+        ///
+        /// # Safety
+        /// On the target-feature paths the CPU must have the features (see `Isa::is_supported`).
+        $(#[target_feature(enable = $features)])?
+        pub fn map1_uninit<T: Copy, F: Fn(T) -> T>(x: &[T], out: &mut [core::mem::MaybeUninit<T>], f: F) {
+            scalar::map1_uninit(x, out, f)
+        }
+        /// [`scalar::map2_uninit`] for this instruction set.
+        ///
+        /// # Safety
+        /// On the target-feature paths the CPU must have the features (see `Isa::is_supported`).
+        $(#[target_feature(enable = $features)])?
+        pub fn map2_uninit<T: Copy, F: Fn(T, T) -> T>(
+            a: &[T],
+            b: &[T],
+            out: &mut [core::mem::MaybeUninit<T>],
+            f: F,
+        ) {
+            scalar::map2_uninit(a, b, out, f)
         }
         /// [`scalar::map1_in_place`] for this instruction set.
         ///
@@ -253,12 +280,67 @@ where
 {
     assert_eq!(x.len(), out.len(), "map1: lengths differ");
     let isa = Isa::active();
+    let chunk = chunk_for(x.len());
     if x.len() < PAR_THRESHOLD {
         return dispatch!(isa, map1(x, out, &f));
     }
-    out.par_chunks_mut(PAR_CHUNK)
-        .zip(x.par_chunks(PAR_CHUNK))
+    out.par_chunks_mut(chunk)
+        .zip(x.par_chunks(chunk))
         .for_each(|(o, x)| dispatch!(isa, map1(x, o, &f)));
+}
+
+/// A new vector of `f(x[i])`, written once (no zero-fill first).
+pub fn map1_new<T, F>(x: &[T], f: F) -> Vec<T>
+where
+    T: Copy + Send + Sync,
+    F: Fn(T) -> T + Sync + Send,
+{
+    let n = x.len();
+    let mut out = Vec::with_capacity(n);
+    let spare = &mut out.spare_capacity_mut()[..n];
+    let isa = Isa::active();
+    if n < PAR_THRESHOLD {
+        dispatch!(isa, map1_uninit(x, spare, &f));
+    } else {
+        let chunk = chunk_for(n);
+        spare
+            .par_chunks_mut(chunk)
+            .zip(x.par_chunks(chunk))
+            .for_each(|(o, x)| dispatch!(isa, map1_uninit(x, o, &f)));
+    }
+    // SAFETY: `map1_uninit` wrote every one of the first `n` slots of `spare`, which are
+    // the first `n` elements of `out`'s buffer (capacity >= n).
+    unsafe { out.set_len(n) };
+    out
+}
+
+/// A new vector of `f(a[i], b[i])`, written once (no zero-fill first).
+///
+/// # Panics
+/// If the lengths differ.
+pub fn map2_new<T, F>(a: &[T], b: &[T], f: F) -> Vec<T>
+where
+    T: Copy + Send + Sync,
+    F: Fn(T, T) -> T + Sync + Send,
+{
+    assert_eq!(a.len(), b.len(), "map2_new: lengths differ");
+    let n = a.len();
+    let mut out = Vec::with_capacity(n);
+    let spare = &mut out.spare_capacity_mut()[..n];
+    let isa = Isa::active();
+    if n < PAR_THRESHOLD {
+        dispatch!(isa, map2_uninit(a, b, spare, &f));
+    } else {
+        let chunk = chunk_for(n);
+        spare
+            .par_chunks_mut(chunk)
+            .zip(a.par_chunks(chunk).zip(b.par_chunks(chunk)))
+            .for_each(|(o, (a, b))| dispatch!(isa, map2_uninit(a, b, o, &f)));
+    }
+    // SAFETY: `map2_uninit` wrote every one of the first `n` slots of `spare`, which are
+    // the first `n` elements of `out`'s buffer (capacity >= n).
+    unsafe { out.set_len(n) };
+    out
 }
 
 /// `x[i] = f(x[i])`.
@@ -268,10 +350,11 @@ where
     F: Fn(T) -> T + Sync + Send,
 {
     let isa = Isa::active();
+    let chunk = chunk_for(x.len());
     if x.len() < PAR_THRESHOLD {
         return dispatch!(isa, map1_in_place(x, &f));
     }
-    x.par_chunks_mut(PAR_CHUNK)
+    x.par_chunks_mut(chunk)
         .for_each(|x| dispatch!(isa, map1_in_place(x, &f)));
 }
 
@@ -289,11 +372,12 @@ where
         "map2: lengths differ"
     );
     let isa = Isa::active();
+    let chunk = chunk_for(a.len());
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, map2(a, b, out, &f));
     }
-    out.par_chunks_mut(PAR_CHUNK)
-        .zip(a.par_chunks(PAR_CHUNK).zip(b.par_chunks(PAR_CHUNK)))
+    out.par_chunks_mut(chunk)
+        .zip(a.par_chunks(chunk).zip(b.par_chunks(chunk)))
         .for_each(|(o, (a, b))| dispatch!(isa, map2(a, b, o, &f)));
 }
 
@@ -308,11 +392,12 @@ where
 {
     assert_eq!(a.len(), b.len(), "map2_in_place: lengths differ");
     let isa = Isa::active();
+    let chunk = chunk_for(a.len());
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, map2_in_place(a, b, &f));
     }
-    a.par_chunks_mut(PAR_CHUNK)
-        .zip(b.par_chunks(PAR_CHUNK))
+    a.par_chunks_mut(chunk)
+        .zip(b.par_chunks(chunk))
         .for_each(|(a, b)| dispatch!(isa, map2_in_place(a, b, &f)));
 }
 
@@ -330,11 +415,12 @@ where
         "map3_in_place: lengths differ"
     );
     let isa = Isa::active();
+    let chunk = chunk_for(a.len());
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, map3_in_place(a, b, c, &f));
     }
-    a.par_chunks_mut(PAR_CHUNK)
-        .zip(b.par_chunks(PAR_CHUNK).zip(c.par_chunks(PAR_CHUNK)))
+    a.par_chunks_mut(chunk)
+        .zip(b.par_chunks(chunk).zip(c.par_chunks(chunk)))
         .for_each(|(a, (b, c))| dispatch!(isa, map3_in_place(a, b, c, &f)));
 }
 
@@ -352,13 +438,14 @@ where
         "map4_in_place: lengths differ"
     );
     let isa = Isa::active();
+    let chunk = chunk_for(a.len());
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, map4_in_place(a, b, c, d, &f));
     }
-    a.par_chunks_mut(PAR_CHUNK)
+    a.par_chunks_mut(chunk)
         .zip(
-            b.par_chunks(PAR_CHUNK)
-                .zip(c.par_chunks(PAR_CHUNK).zip(d.par_chunks(PAR_CHUNK))),
+            b.par_chunks(chunk)
+                .zip(c.par_chunks(chunk).zip(d.par_chunks(chunk))),
         )
         .for_each(|(a, (b, (c, d)))| dispatch!(isa, map4_in_place(a, b, c, d, &f)));
 }
@@ -367,11 +454,12 @@ where
 /// grows like `O(log n)` ulp rather than `O(n)`.
 pub fn sum<T: Real>(x: &[T]) -> T {
     let isa = Isa::active();
+    let chunk = chunk_for(x.len());
     if x.len() < PAR_THRESHOLD {
         return dispatch!(isa, sum(x));
     }
     let parts: Vec<T> = x
-        .par_chunks(PAR_CHUNK)
+        .par_chunks(chunk)
         .map(|c| dispatch!(isa, sum(c)))
         .collect();
     scalar::pairwise(&parts)
@@ -384,12 +472,13 @@ pub fn sum<T: Real>(x: &[T]) -> T {
 pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     assert_eq!(a.len(), b.len(), "dot: lengths differ");
     let isa = Isa::active();
+    let chunk = chunk_for(a.len());
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, dot(a, b));
     }
     let parts: Vec<T> = a
-        .par_chunks(PAR_CHUNK)
-        .zip(b.par_chunks(PAR_CHUNK))
+        .par_chunks(chunk)
+        .zip(b.par_chunks(chunk))
         .map(|(a, b)| dispatch!(isa, dot(a, b)))
         .collect();
     scalar::pairwise(&parts)
@@ -398,11 +487,12 @@ pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 /// The largest element, NaN if any is NaN, `-inf` for an empty slice.
 pub fn max<T: Real>(x: &[T]) -> T {
     let isa = Isa::active();
+    let chunk = chunk_for(x.len());
     if x.len() < PAR_THRESHOLD {
         return dispatch!(isa, max(x));
     }
     let parts: Vec<T> = x
-        .par_chunks(PAR_CHUNK)
+        .par_chunks(chunk)
         .map(|c| dispatch!(isa, max(c)))
         .collect();
     dispatch!(isa, max(&parts))
@@ -411,9 +501,10 @@ pub fn max<T: Real>(x: &[T]) -> T {
 /// Applies the vectorized function `f` ([`math`]) to every element in place.
 pub fn math_in_place<T: VecMath>(f: MathFn, x: &mut [T]) {
     let isa = Isa::active();
+    let chunk = chunk_for(x.len());
     if x.len() < PAR_THRESHOLD / 4 {
         return dispatch!(isa, math_in_place(f, x));
     }
-    x.par_chunks_mut(PAR_CHUNK / 4)
+    x.par_chunks_mut(chunk)
         .for_each(|x| dispatch!(isa, math_in_place(f, x)));
 }

@@ -4,6 +4,7 @@
 
 use super::math::{MathFn, VecMath};
 use crate::real::Real;
+use core::mem::MaybeUninit;
 
 /// The bodies instantiated with no target features: the portable path.
 pub mod portable {
@@ -28,6 +29,22 @@ pub fn madd<T: Real, const FMA: bool>(a: T, b: T, c: T) -> T {
 pub fn map1<T: Copy, F: Fn(T) -> T>(x: &[T], out: &mut [T], f: F) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = f(v);
+    }
+}
+
+/// `out[i] = f(x[i])` into uninitialized memory.
+#[inline(always)]
+pub fn map1_uninit<T: Copy, F: Fn(T) -> T>(x: &[T], out: &mut [MaybeUninit<T>], f: F) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        o.write(f(v));
+    }
+}
+
+/// `out[i] = f(a[i], b[i])` into uninitialized memory.
+#[inline(always)]
+pub fn map2_uninit<T: Copy, F: Fn(T, T) -> T>(a: &[T], b: &[T], out: &mut [MaybeUninit<T>], f: F) {
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        o.write(f(a, b));
     }
 }
 
@@ -104,15 +121,55 @@ fn block_sum<T: Real>(x: &[T]) -> T {
     pairwise(&acc) + pairwise(tail)
 }
 
+/// Block sums combined pairwise as they arrive, like a binary counter: after `2^k` blocks
+/// the level-`k` slot holds their sum. Iterative rather than recursive, so the whole
+/// reduction inlines into each instruction set's wrapper.
+struct Cascade<T> {
+    levels: [T; 64],
+    count: u64,
+}
+
+impl<T: Real> Cascade<T> {
+    #[inline(always)]
+    fn new() -> Self {
+        Cascade {
+            levels: [T::ZERO; 64],
+            count: 0,
+        }
+    }
+    #[inline(always)]
+    fn push(&mut self, mut s: T) {
+        let mut level = 0;
+        while (self.count >> level) & 1 == 1 {
+            s = self.levels[level] + s;
+            level += 1;
+        }
+        self.levels[level] = s;
+        self.count += 1;
+    }
+    #[inline(always)]
+    fn total(&self) -> T {
+        let mut t = T::ZERO;
+        for level in 0..64 {
+            if (self.count >> level) & 1 == 1 {
+                t = self.levels[level] + t;
+            }
+        }
+        t
+    }
+}
+
 /// `Σ x[i]`: blocks of [`BLOCK`] summed in [`ACC`] accumulators, blocks combined pairwise.
 #[inline(always)]
 pub fn sum<T: Real, const FMA: bool>(x: &[T]) -> T {
     if x.len() <= BLOCK {
         return block_sum(x);
     }
-    let mid = (x.len() / 2).next_multiple_of(BLOCK).min(x.len());
-    let (lo, hi) = x.split_at(mid);
-    sum::<T, FMA>(lo) + sum::<T, FMA>(hi)
+    let mut cascade = Cascade::new();
+    for block in x.chunks(BLOCK) {
+        cascade.push(block_sum(block));
+    }
+    cascade.total()
 }
 
 /// `Σ a[i] b[i]` over at most [`BLOCK`] elements.
@@ -140,9 +197,11 @@ pub fn dot<T: Real, const FMA: bool>(a: &[T], b: &[T]) -> T {
     if a.len() <= BLOCK {
         return block_dot::<T, FMA>(a, b);
     }
-    let mid = (a.len() / 2).next_multiple_of(BLOCK).min(a.len());
-    let ((la, ha), (lb, hb)) = (a.split_at(mid), b.split_at(mid));
-    dot::<T, FMA>(la, lb) + dot::<T, FMA>(ha, hb)
+    let mut cascade = Cascade::new();
+    for (a, b) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
+        cascade.push(block_dot::<T, FMA>(a, b));
+    }
+    cascade.total()
 }
 
 /// The largest element; NaN if any element is NaN; `-inf` when empty.

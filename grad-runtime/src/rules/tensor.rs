@@ -88,8 +88,7 @@ impl<T: Real, O: ScalarUnary<T> + Sync> Unary<O> for Tensor<T> {
                 y
             }
             None => {
-                let mut y = vec![T::ZERO; x.len()];
-                kernels::map1(x.as_slice(), &mut y, |v| op.f(v));
+                let y = kernels::map1_new(x.as_slice(), |v| op.f(v));
                 Tensor::from_parts(y, x.dims().clone())
             }
         }
@@ -178,8 +177,7 @@ impl<T: Real> Binary<$O, T> for Tensor<T> {
     type Output = Tensor<T>;
     fn fwd(op: &$O, a: &Tensor<T>, b: &T) -> Tensor<T> {
         let b = *b;
-        let mut y = vec![T::ZERO; a.len()];
-        kernels::map1(a.as_slice(), &mut y, |a| op.f(a, b));
+        let y = kernels::map1_new(a.as_slice(), |a| op.f(a, b));
         Tensor::from_parts(y, a.dims().clone())
     }
     fn bwd_0(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, dy: Tensor<T>) -> Tensor<T> {
@@ -202,8 +200,7 @@ impl<T: Real> Binary<$O, Tensor<T>> for T {
     type Output = Tensor<T>;
     fn fwd(op: &$O, a: &T, b: &Tensor<T>) -> Tensor<T> {
         let a = *a;
-        let mut y = vec![T::ZERO; b.len()];
-        kernels::map1(b.as_slice(), &mut y, |b| op.f(a, b));
+        let y = kernels::map1_new(b.as_slice(), |b| op.f(a, b));
         Tensor::from_parts(y, b.dims().clone())
     }
     fn bwd_0(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, dy: Tensor<T>) -> T {

@@ -50,8 +50,7 @@ macro_rules! tensor_ops {
         impl<T: Real> $Op<T> for &Tensor<T> {
             type Output = Tensor<T>;
             fn $op(self, $b: T) -> Tensor<T> {
-                let mut out = vec![T::ZERO; self.len()];
-                kernels::map1(self.as_slice(), &mut out, |$a: T| $f);
+                let out = kernels::map1_new(self.as_slice(), |$a: T| $f);
                 Tensor::from_parts(out, self.dims().clone())
             }
         }
@@ -85,8 +84,7 @@ macro_rules! tensor_ops {
             type Output = Tensor<$t>;
             fn $op(self, rhs: &Tensor<$t>) -> Tensor<$t> {
                 let $a = self;
-                let mut out = vec![0.0; rhs.len()];
-                kernels::map1(rhs.as_slice(), &mut out, |$b: $t| $f);
+                let out = kernels::map1_new(rhs.as_slice(), |$b: $t| $f);
                 Tensor::from_parts(out, rhs.dims().clone())
             }
         }

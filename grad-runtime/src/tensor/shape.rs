@@ -112,40 +112,39 @@ where
     F: Fn(T, T) -> T + Sync + Send,
 {
     if a.shape() == b.shape() {
-        let mut out = vec![T::ZERO; a.len()];
-        kernels::map2(a.as_slice(), b.as_slice(), &mut out, f);
+        let out = kernels::map2_new(a.as_slice(), b.as_slice(), f);
         return Tensor::from_parts(out, a.dims().clone());
     }
     let shape = broadcast_or_panic(op, a.shape(), b.shape());
     let (x, y) = (a.as_slice(), b.as_slice());
+    if b.len() == 1 && a.shape().len() == shape.len() {
+        let s = y[0];
+        return Tensor::from_parts(kernels::map1_new(x, |v| f(v, s)), shape);
+    }
+    if a.len() == 1 && b.shape().len() == shape.len() {
+        let s = x[0];
+        return Tensor::from_parts(kernels::map1_new(y, |v| f(s, v)), shape);
+    }
     let n: usize = shape.iter().product();
     let mut out = vec![T::ZERO; n];
-    if b.len() == 1 {
-        let s = y[0];
-        kernels::map1(x, &mut out, |v| f(v, s));
-    } else if a.len() == 1 {
-        let s = x[0];
-        kernels::map1(y, &mut out, |v| f(s, v));
-    } else {
-        let inner = shape.last().copied().unwrap_or(1);
-        for_each_row(&shape, a.shape(), b.shape(), |r, ra, rb| {
-            let o = &mut out[r * inner..(r + 1) * inner];
-            match (ra.unit, rb.unit) {
-                (true, true) => {
-                    kernels::map2(&x[ra.at..ra.at + inner], &y[rb.at..rb.at + inner], o, &f)
-                }
-                (true, false) => {
-                    let s = y[rb.at];
-                    kernels::map1(&x[ra.at..ra.at + inner], o, |v| f(v, s));
-                }
-                (false, true) => {
-                    let s = x[ra.at];
-                    kernels::map1(&y[rb.at..rb.at + inner], o, |v| f(s, v));
-                }
-                (false, false) => o.fill(f(x[ra.at], y[rb.at])),
+    let inner = shape.last().copied().unwrap_or(1);
+    for_each_row(&shape, a.shape(), b.shape(), |r, ra, rb| {
+        let o = &mut out[r * inner..(r + 1) * inner];
+        match (ra.unit, rb.unit) {
+            (true, true) => {
+                kernels::map2(&x[ra.at..ra.at + inner], &y[rb.at..rb.at + inner], o, &f)
             }
-        });
-    }
+            (true, false) => {
+                let s = y[rb.at];
+                kernels::map1(&x[ra.at..ra.at + inner], o, |v| f(v, s));
+            }
+            (false, true) => {
+                let s = x[ra.at];
+                kernels::map1(&y[rb.at..rb.at + inner], o, |v| f(s, v));
+            }
+            (false, false) => o.fill(f(x[ra.at], y[rb.at])),
+        }
+    });
     Tensor::from_parts(out, shape)
 }
 
