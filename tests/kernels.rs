@@ -302,6 +302,35 @@ fn sigmoid_error_is_within_bound() {
 }
 
 #[test]
+fn math_kernels_handle_every_length_and_alignment() {
+    each_path(|isa| {
+        for n in lengths() {
+            for offset in [0, 1, 3] {
+                let x = data(n + offset, 11, -20.0, 20.0);
+                for (f, reference) in [
+                    (MathFn::Exp, f64::exp as fn(f64) -> f64),
+                    (MathFn::Tanh, f64::tanh),
+                    (MathFn::Sigmoid, sigmoid64),
+                ] {
+                    let mut y: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                    kernels::math_in_place(f, &mut y[offset..]);
+                    for i in 0..offset {
+                        assert_eq!(y[i], x[i] as f32, "{isa:?} {f:?} wrote outside its slice");
+                    }
+                    for i in offset..n + offset {
+                        let want = reference(f64::from(x[i] as f32)) as f32;
+                        assert!(
+                            ulp32(y[i], want) <= 4,
+                            "{isa:?} {f:?} n={n} offset={offset} i={i}"
+                        );
+                    }
+                }
+            }
+        }
+    });
+}
+
+#[test]
 fn math_special_values() {
     each_path(|isa| {
         let mut x = [

@@ -201,6 +201,11 @@ fn bench_memory(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new(format!("sum_f32_{tag}"), "grad"), |bch| {
             bch.iter(|| black_box(a.sum()))
         });
+        let one = pool(1);
+        group.bench_function(
+            BenchmarkId::new(format!("sum_f32_{tag}"), "grad_t1"),
+            |bch| one.install(|| bch.iter(|| black_box(a.sum()))),
+        );
         group.bench_function(
             BenchmarkId::new(format!("sum_f32_{tag}"), "std_iter"),
             |bch| bch.iter(|| black_box(a.as_slice().iter().sum::<f32>())),
