@@ -2,7 +2,8 @@
 //! plain f64 references (lengths 0, 1, around the vector widths, thousands, unaligned
 //! sub-slices, and above the threading threshold), and the vectorized math's ulp error.
 //!
-//! `GRAD_ULP_SWEEP` sets the number of points of the dense ulp sweeps (default 2^20).
+//! `GRAD_ULP_SWEEP` sets the number of points of the dense ulp sweeps (default 2^20);
+//! `GRAD_KERNEL_LARGE=1` adds a length above `REDUCE_PAR_THRESHOLD` (threaded reductions).
 
 use grad::kernels::math::MathFn;
 use grad::kernels::{self, Isa};
@@ -15,6 +16,10 @@ fn lengths() -> Vec<usize> {
         v.extend([w - 1, w, w + 1]);
     }
     v.extend([3001, 10_007, kernels::PAR_THRESHOLD + 1001]);
+    if std::env::var("GRAD_KERNEL_LARGE").is_ok() {
+        // The threaded reductions: slow in debug builds, so opt-in.
+        v.push(kernels::REDUCE_PAR_THRESHOLD + 1001);
+    }
     v
 }
 
@@ -119,7 +124,7 @@ fn reductions_match_reference_on_every_path() {
                 let want_max = x.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
                 assert_eq!(kernels::max(&x), want_max, "{isa:?} max n={n}");
                 let x64s = &x64[offset..];
-                let exact64: f64 = x64s.iter().sum();
+                let exact64 = neumaier_sum(x64s);
                 let bound64 = (64.0 + (n.max(2) as f64).log2())
                     * f64::EPSILON
                     * x64s.iter().map(|v| v.abs()).sum::<f64>();
@@ -134,6 +139,22 @@ fn reductions_match_reference_on_every_path() {
         assert!(kernels::max(&with_nan).is_nan(), "{isa:?}");
         assert_eq!(kernels::max::<f32>(&[]), f32::NEG_INFINITY);
     });
+}
+
+/// Neumaier's compensated sum: an f64 reference accurate to about one rounding, where a
+/// plain running sum of millions of terms is not.
+fn neumaier_sum(x: &[f64]) -> f64 {
+    let (mut s, mut c) = (0.0f64, 0.0f64);
+    for &v in x {
+        let t = s + v;
+        c += if s.abs() >= v.abs() {
+            (s - t) + v
+        } else {
+            (v - t) + s
+        };
+        s = t;
+    }
+    s + c
 }
 
 /// The distance in units in the last place between two floats (0 for two NaNs).

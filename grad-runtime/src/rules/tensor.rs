@@ -120,8 +120,22 @@ fn partial_times<T: Real, O: ScalarBinary<T> + Sync>(
     y: &Tensor<T>,
     mut d: Tensor<T>,
 ) -> Tensor<T> {
-    let a = broadcast_to(a, y.shape());
-    let b = broadcast_to(b, y.shape());
+    // Operands already of the output's shape (the common case) are read in place.
+    let stretch = |x: &Tensor<T>| -> Tensor<T> { broadcast_to(x, y.shape()) };
+    let a_full;
+    let a = if a.shape() == y.shape() {
+        a
+    } else {
+        a_full = stretch(a);
+        &a_full
+    };
+    let b_full;
+    let b = if b.shape() == y.shape() {
+        b
+    } else {
+        b_full = stretch(b);
+        &b_full
+    };
     let out = d.as_mut_slice();
     if first {
         kernels::map4_in_place(
