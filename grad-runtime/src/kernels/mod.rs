@@ -7,7 +7,7 @@
 //! math from [`math`]). Instantiated as-is it is the portable path; [`x86_v3`] (AVX2+FMA),
 //! [`x86_v4`] (AVX-512) and `aarch64` (NEON) instantiate the same bodies inside thin
 //! `#[target_feature]` wrappers, so the compiler vectorizes them for that instruction set
-//! (the pattern of matrixmultiply and pulp). [`dispatch!`] is the only place that picks
+//! (the pattern of matrixmultiply and pulp). `dispatch!` is the only place that picks
 //! a wrapper; every public function here reads the instruction set once, then splits work
 //! above [`PAR_THRESHOLD`] elements over rayon's threads.
 //!
@@ -115,8 +115,8 @@ pub fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
 /// Elements per call below which work stays on the calling thread. Measured with
 /// `cargo bench -- kernels/threshold` (an `f32` add, serial vs split in 32 Ki-element
 /// tasks on two threads) on a 2-core AMD EPYC (Zen 5) shared with a compiling neighbour:
-/// splitting lost at 2^16 (165 vs 150 GiB/s), broke even at 2^17–2^18, and won at 2^20
-/// (109 vs 126 GiB/s).
+/// even at 2^16 (229 vs 227 GiB/s), split ahead from 2^17 (75 vs 79) and 2^18 (68 vs 72),
+/// well ahead at 2^20 (75 vs 114).
 pub const PAR_THRESHOLD: usize = 1 << 17;
 
 /// Elements below which a reduction (`sum`, `dot`, `max`) stays on one thread. Reductions

@@ -159,7 +159,7 @@ impl<T: Real> Cascade<T> {
     }
 }
 
-/// `Σ x[i]`: blocks of [`BLOCK`] summed in [`ACC`] accumulators, blocks combined pairwise.
+/// `Σ x[i]`: blocks of 4096 summed in 64 accumulators, blocks combined pairwise.
 #[inline(always)]
 pub fn sum<T: Real, const FMA: bool>(x: &[T]) -> T {
     if x.len() <= BLOCK {
