@@ -627,3 +627,110 @@ fn cross_entropy_by_hand() {
     assert!((l - 2f64.ln()).abs() < 1e-15);
     assert_eq!(back(1.0).0.to_vec(), vec![-0.5]);
 }
+
+/// The f32 instantiation of each rule agrees with the f64 one (checked above against
+/// finite differences) to f32 precision: forward, backward and tangent parts.
+#[test]
+fn f32_rules_agree_with_f64() {
+    fn to32(t: &T64) -> Tensor<f32> {
+        Tensor::from_vec(t.as_slice().iter().map(|&v| v as f32).collect(), t.shape()).unwrap()
+    }
+    fn agree(name: &str, a: &Tensor<f32>, b: &T64) {
+        assert_eq!(a.shape(), b.shape(), "{name}");
+        for (&x, &y) in a.as_slice().iter().zip(b.as_slice()) {
+            // Both sides start from the same f32-representable inputs, so they differ only
+            // by f32 rounding inside each op (a few ulp, times a condition below 10 for
+            // these inputs) and f32 accumulation over at most 7 terms: 1e-5 ≈ 84 ulp.
+            assert!(
+                (f64::from(x) - y).abs() <= 1e-5 * (1.0 + y.abs()),
+                "{name}: {x} vs {y}"
+            );
+        }
+    }
+    fn check<O>(name: &str, op: O, x: T64)
+    where
+        T64: Unary<O>,
+        Tensor<f32>: Unary<O>,
+    {
+        let (w, v) = (rand(x.shape(), 7, -1.0, 1.0), rand(x.shape(), 8, -1.0, 1.0));
+        let x = Tensor::from_vec(
+            x.as_slice().iter().map(|&a| f64::from(a as f32)).collect(),
+            x.shape(),
+        )
+        .unwrap();
+        let (x32, w32, v32) = (to32(&x), to32(&w), to32(&v));
+        let (y, y32) = (
+            <T64 as Unary<O>>::fwd(&op, &x),
+            <Tensor<f32> as Unary<O>>::fwd(&op, &x32),
+        );
+        agree(name, &y32, &y);
+        agree(
+            name,
+            &<Tensor<f32> as Unary<O>>::bwd(&op, &x32, &y32, w32),
+            &<T64 as Unary<O>>::bwd(&op, &x, &y, w),
+        );
+        agree(
+            name,
+            &<Tensor<f32> as Unary<O>>::jvp(&op, &x32, &y32, &v32),
+            &<T64 as Unary<O>>::jvp(&op, &x, &y, &v),
+        );
+    }
+    let x = rand(&[5, 7], 1, -1.0, 1.0);
+    let pos = rand(&[5, 7], 2, 0.5, 2.0);
+    check("exp", op::Exp, x.clone());
+    check("ln", op::Ln, pos.clone());
+    check("sqrt", op::Sqrt, pos);
+    check("sin", op::Sin, x.clone());
+    check("tanh", op::Tanh, x.clone());
+    check("sigmoid", op::Sigmoid, x.clone());
+    check("relu", op::Relu, x.clone());
+    check("abs", op::Abs, x.clone());
+    check("powi", op::Powi(2), x.clone());
+    // Bilinear and structural rules in f32 against f64.
+    let (a, b) = (rand(&[5, 7], 3, -1.0, 1.0), rand(&[7, 3], 4, -1.0, 1.0));
+    let (a32, b32) = (to32(&a), to32(&b));
+    let (a, b) = (
+        Tensor::from_vec(
+            a32.as_slice().iter().map(|&v| f64::from(v)).collect(),
+            a.shape(),
+        )
+        .unwrap(),
+        Tensor::from_vec(
+            b32.as_slice().iter().map(|&v| f64::from(v)).collect(),
+            b.shape(),
+        )
+        .unwrap(),
+    );
+    let (y, y32) = (op::Matmul.fwd(&a, &b), op::Matmul.fwd(&a32, &b32));
+    agree("matmul", &y32, &y);
+    let dy = rand(y.shape(), 5, -1.0, 1.0);
+    let dy32 = to32(&dy);
+    let dy = Tensor::from_vec(
+        dy32.as_slice().iter().map(|&v| f64::from(v)).collect(),
+        dy.shape(),
+    )
+    .unwrap();
+    agree(
+        "matmul dA",
+        &op::Matmul.bwd_0(&a32, &b32, &y32, dy32.clone()),
+        &op::Matmul.bwd_0(&a, &b, &y, dy.clone()),
+    );
+    agree(
+        "matmul dB",
+        &op::Matmul.bwd_1(&a32, &b32, &y32, dy32),
+        &op::Matmul.bwd_1(&a, &b, &y, dy),
+    );
+    let s = op::Softmax(1).fwd(&a);
+    let s32 = op::Softmax(1).fwd(&a32);
+    agree("softmax", &s32, &s);
+    agree(
+        "log_softmax",
+        &op::LogSoftmax(0).fwd(&a32),
+        &op::LogSoftmax(0).fwd(&a),
+    );
+    agree(
+        "sum_axis",
+        &op::SumAxis(1).fwd(&a32),
+        &op::SumAxis(1).fwd(&a),
+    );
+}
