@@ -2,7 +2,8 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod kernels;
 mod scalar;
 
-criterion_group!(benches, scalar::bench);
+criterion_group!(benches, scalar::bench, kernels::bench);
 criterion_main!(benches);

@@ -1,12 +1,15 @@
-//! Runtime of `grad`: the `Differentiable` trait, scalar floats, and the derivative rule of
-//! every primitive that `#[differentiable]` code calls.
+//! Runtime of `grad`: the `Differentiable` trait, scalar floats, tensors and their SIMD
+//! kernels, and the derivative rule of every primitive that `#[differentiable]` code calls.
 
 pub mod check;
 mod differentiable;
 mod functions;
+pub mod kernels;
+pub mod nn;
 pub mod optim;
 mod real;
 pub mod rules;
+mod tensor;
 
 pub use differentiable::{Differentiable, Flat, FlatMut, NoTangent, Tangent};
 pub use functions::{
@@ -14,6 +17,7 @@ pub use functions::{
     stop_gradient,
 };
 pub use real::Real;
+pub use tensor::{Dims, Operand, ShapeError, Tensor, broadcast_shapes};
 
 /// Everything generated code names. Not a public API: it changes without notice.
 #[doc(hidden)]
@@ -22,5 +26,8 @@ pub mod __private {
     pub use crate::real::Real;
     pub use crate::rules::op;
     pub use crate::rules::support::*;
-    pub use crate::rules::{Binary, Linear, LinearBinary, ShapeOf, Shaped, TangentOf, Unary};
+    pub use crate::rules::{
+        Binary, Linear, LinearBinary, ShapeOf, Shaped, TangentOf, Unary, UnaryOut,
+    };
+    pub use crate::tensor::Tensor;
 }

@@ -1,6 +1,6 @@
 //! `Real`: the scalar float types (`f32`, `f64`) that generic differentiable code is written over.
 
-use crate::differentiable::{Differentiable, Tangent};
+use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
 use core::fmt::{Debug, Display};
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
@@ -28,6 +28,8 @@ pub trait Real:
     + DivAssign
     + Differentiable<Tangent = Self>
     + Tangent
+    + crate::kernels::math::VecMath
+    + crate::kernels::gemm::Gemm
 {
     /// `0`.
     const ZERO: Self;
@@ -50,6 +52,13 @@ pub trait Real:
     fn relu(self) -> Self;
     /// `1 / (1 + e^-x)`, computed without overflow for any `x`.
     fn sigmoid(self) -> Self;
+
+    /// `self * a + b` with one rounding.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    /// A run of these values as a [`Flat`] view.
+    fn flat(s: &[Self]) -> Flat<'_>;
+    /// A run of these values as a [`FlatMut`] view.
+    fn flat_mut(s: &mut [Self]) -> FlatMut<'_>;
 
     fn is_nan(self) -> bool;
     fn is_finite(self) -> bool;
@@ -88,7 +97,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($($t:ident)*) => {$(
+    ($($t:ident $flat:ident)*) => {$(
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -119,6 +128,12 @@ macro_rules! impl_real {
                 }
             }
             #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self { $t::mul_add(self, a, b) }
+            #[inline(always)]
+            fn flat(s: &[Self]) -> Flat<'_> { Flat::$flat(s) }
+            #[inline(always)]
+            fn flat_mut(s: &mut [Self]) -> FlatMut<'_> { FlatMut::$flat(s) }
+            #[inline(always)]
             fn is_nan(self) -> bool { $t::is_nan(self) }
             #[inline(always)]
             fn is_finite(self) -> bool { $t::is_finite(self) }
@@ -145,4 +160,4 @@ macro_rules! impl_real {
         fn $m(self) -> Self { $t::$m(self) }
     )*};
 }
-impl_real!(f32 f64);
+impl_real!(f32 F32 f64 F64);

@@ -12,6 +12,12 @@
 //! | [`Binary`] | `* / powf max min atan2 hypot` | both inputs and the output |
 //! | [`Linear`] | `-x`, `as` casts | the input's [`Shaped::Shape`] only |
 //! | [`LinearBinary`] | `+ -` | both inputs' shapes only |
+//! | [`UnaryOut`] | `max_axis softmax log_softmax` | the input `x` and output `y` (of another type or shape) |
+//!
+//! Tensor rules ([`tensor`], [`reduce`], [`linalg`], [`softmax`]) follow the same shapes;
+//! bilinear ones (`mul`, `matmul`, `dot`) give a part per input, documented with its math
+//! (`dA = dY·Bᵀ`), and every cotangent of a broadcast input is reduced back to that input's
+//! shape by one helper (`unbroadcast`, JAX's `_unbroadcast`).
 //!
 //! Each trait has a forward part (`fwd`), a backward part per differentiable input
 //! (`bwd` or `bwd_0`/`bwd_1`: inputs by reference, output cotangent by value, so that an
@@ -28,9 +34,13 @@
 //! where `lo <= x <= hi`; NaN and infinity propagate.
 
 pub mod binary;
+pub mod linalg;
 pub mod op;
 pub mod pointwise;
+pub mod reduce;
+pub mod softmax;
 pub mod support;
+pub mod tensor;
 
 use crate::differentiable::Differentiable;
 
@@ -169,4 +179,21 @@ pub trait LinearBinary<O, Rhs: Differentiable + Shaped>: Differentiable + Shaped
         b: &Rhs::Shape,
         db: &TangentOf<Rhs>,
     ) -> TangentOf<Self::Output>;
+}
+
+/// A nonlinear primitive of one input whose output has another type or shape than the
+/// input, or mixes elements: `y = op(x)` (`max_axis`, `softmax`, `log_softmax`).
+#[diagnostic::on_unimplemented(
+    message = "the primitive `{O}` is not defined for `{Self}`",
+    label = "no derivative rule for this operand type"
+)]
+pub trait UnaryOut<O>: Differentiable + Sized {
+    /// The output type.
+    type Output: Differentiable;
+    /// `y = op(x)`.
+    fn fwd(op: &O, x: &Self) -> Self::Output;
+    /// `dx = J(x)ᵀ dy`.
+    fn bwd(op: &O, x: &Self, y: &Self::Output, dy: TangentOf<Self::Output>) -> TangentOf<Self>;
+    /// `dy = J(x) dx`.
+    fn jvp(op: &O, x: &Self, y: &Self::Output, dx: &TangentOf<Self>) -> TangentOf<Self::Output>;
 }

@@ -1,6 +1,6 @@
 //! The primitives as marker values; their inherent methods are what generated code calls.
 
-use super::{Binary, Linear, LinearBinary, ShapeOf, TangentOf, Unary};
+use super::{Binary, Linear, LinearBinary, ShapeOf, TangentOf, Unary, UnaryOut};
 use crate::differentiable::Differentiable;
 use core::marker::PhantomData;
 
@@ -208,7 +208,7 @@ linear_binary_markers! {
 macro_rules! linear_markers {
     ($($(#[$doc:meta])* $name:ident $(<$g:ident>)? $(($($field:ty),*))?;)*) => {$(
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq)]
+        #[derive(Clone, Debug, PartialEq)]
         pub struct $name $(<$g>)? $(($(pub $field),*))?;
 
         impl $(<$g>)? $name $(<$g>)? {
@@ -233,12 +233,77 @@ macro_rules! linear_markers {
 
 linear_markers! {
     /// `-x`.
+    #[derive(Copy)]
     Neg;
     /// `x as T` between float types.
+    #[derive(Copy)]
     CastTo<T>(PhantomData<T>);
 }
 
 impl<T> CastTo<T> {
     /// The cast to `T`.
     pub const OP: Self = CastTo(PhantomData);
+}
+
+linear_markers! {
+    /// `Σ x`: every element of a tensor summed to a scalar.
+    #[derive(Copy)]
+    Sum;
+    /// The mean of every element of a tensor, a scalar.
+    #[derive(Copy)]
+    Mean;
+    /// The sum along an axis, which is removed (numpy's `keepdims=False`).
+    #[derive(Copy)]
+    SumAxis(usize);
+    /// The mean along an axis, which is removed.
+    #[derive(Copy)]
+    MeanAxis(usize);
+    /// The transpose of a 2-d tensor.
+    #[derive(Copy)]
+    Transpose;
+    /// The same elements under a new shape with the same element count.
+    Reshape(Vec<usize>);
+}
+
+binary_markers! {
+    /// The matrix product, with numpy's rules for 1-d and 2-d operands.
+    Matmul;
+    /// The inner product of two 1-d tensors, a scalar.
+    Dot;
+}
+
+macro_rules! unary_out_markers {
+    ($($(#[$doc:meta])* $name:ident $(($($field:ty),*))?;)*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct $name $(($(pub $field),*))?;
+
+        impl $name {
+            /// The forward part.
+            #[inline(always)]
+            pub fn fwd<V: UnaryOut<Self>>(&self, x: &V) -> V::Output {
+                V::fwd(self, x)
+            }
+            /// The backward part.
+            #[inline(always)]
+            pub fn bwd<V: UnaryOut<Self>>(&self, x: &V, y: &V::Output, dy: TangentOf<V::Output>) -> TangentOf<V> {
+                V::bwd(self, x, y, dy)
+            }
+            /// The tangent part.
+            #[inline(always)]
+            pub fn jvp<V: UnaryOut<Self>>(&self, x: &V, y: &V::Output, dx: &TangentOf<V>) -> TangentOf<V::Output> {
+                V::jvp(self, x, y, dx)
+            }
+        }
+    )*};
+}
+
+unary_out_markers! {
+    /// The largest element along an axis, which is removed; the gradient goes to the first
+    /// largest element.
+    MaxAxis(usize);
+    /// `e^x / Σ e^x` along an axis, computed stably.
+    Softmax(usize);
+    /// `x - ln Σ e^x` along an axis, computed stably.
+    LogSoftmax(usize);
 }

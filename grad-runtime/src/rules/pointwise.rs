@@ -11,6 +11,12 @@ pub trait ScalarUnary<T: Real> {
     fn f(&self, x: T) -> T;
     /// `dy/dx`, in terms of the input `x` and the output `y`.
     fn df(&self, x: T, y: T) -> T;
+    /// The vectorized kernel that computes `f` over a tensor, if it has one (else tensors
+    /// map `f` over their elements).
+    #[inline(always)]
+    fn vectorized(&self) -> Option<crate::kernels::math::MathFn> {
+        None
+    }
 }
 
 impl<T: Real, O: ScalarUnary<T>> Unary<O> for T {
@@ -29,7 +35,7 @@ impl<T: Real, O: ScalarUnary<T>> Unary<O> for T {
 }
 
 macro_rules! pointwise_rules {
-    ($($op:ident: |$x:ident| $f:expr, |$dx:pat_param, $dy:pat_param| $d:expr;)*) => {$(
+    ($($op:ident: |$x:ident| $f:expr, |$dx:pat_param, $dy:pat_param| $d:expr $(=> $kernel:ident)?;)*) => {$(
         impl<T: Real> ScalarUnary<T> for $op {
             #[inline(always)]
             fn f(&self, $x: T) -> T {
@@ -39,6 +45,12 @@ macro_rules! pointwise_rules {
             fn df(&self, $dx: T, $dy: T) -> T {
                 $d
             }
+            $(
+            #[inline(always)]
+            fn vectorized(&self) -> Option<crate::kernels::math::MathFn> {
+                Some(crate::kernels::math::MathFn::$kernel)
+            }
+            )?
         }
     )*};
 }
@@ -50,16 +62,16 @@ fn indicator<T: Real>(c: bool) -> T {
 }
 
 pointwise_rules! {
-    //      primal              dy/dx
-    Exp:    |x| x.exp(),        |_x, y| y;
-    Ln:     |x| x.ln(),         |x, _y| x.recip();
+    //      primal              dy/dx                       tensor kernel
+    Exp:    |x| x.exp(),        |_x, y| y                   => Exp;
+    Ln:     |x| x.ln(),         |x, _y| x.recip()           => Ln;
     Sqrt:   |x| x.sqrt(),       |_x, y| T::from_f64(0.5) / y;
     Sin:    |x| x.sin(),        |x, _y| x.cos();
     Cos:    |x| x.cos(),        |x, _y| -x.sin();
     Tan:    |x| x.tan(),        |_x, y| T::ONE + y * y;
-    Tanh:   |x| x.tanh(),       |_x, y| T::ONE - y * y;
+    Tanh:   |x| x.tanh(),       |_x, y| T::ONE - y * y      => Tanh;
     Abs:    |x| x.abs(),        |x, _y| sign_or_zero(x);
-    Sigmoid:|x| x.sigmoid(),    |_x, y| y * (T::ONE - y);
+    Sigmoid:|x| x.sigmoid(),    |_x, y| y * (T::ONE - y)    => Sigmoid;
     Relu:   |x| x.relu(),       |x, _y| if x.is_nan() { x } else { indicator(x > T::ZERO) };
     Recip:  |x| x.recip(),      |_x, y| -(y * y);
     Exp2:   |x| x.exp2(),       |_x, y| y * T::LN_2;

@@ -1,0 +1,242 @@
+//! The kernel bodies, written once as generic `#[inline(always)]` loops: instantiated as-is
+//! (module [`portable`]) they are the scalar fallback and the oracle the other paths are
+//! tested against; the instruction-set modules instantiate them under target features.
+
+use super::math::{MathFn, VecMath};
+use crate::real::Real;
+use core::mem::MaybeUninit;
+
+/// The bodies instantiated with no target features: the portable path.
+pub mod portable {
+    crate::kernels::isa_wrappers!(false);
+}
+
+/// Independent accumulators in reductions: 64 lanes keep four 512-bit (or eight 256-bit)
+/// `f32` vector additions in flight, enough to hide the add latency.
+const ACC: usize = 64;
+
+/// Elements summed with one set of accumulators before block sums are combined pairwise.
+const BLOCK: usize = 4096;
+
+/// `a * b + c`, fused where the instruction set has FMA.
+#[inline(always)]
+pub fn madd<T: Real, const FMA: bool>(a: T, b: T, c: T) -> T {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// `out[i] = f(x[i])`.
+#[inline(always)]
+pub fn map1<T: Copy, F: Fn(T) -> T>(x: &[T], out: &mut [T], f: F) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = f(v);
+    }
+}
+
+/// `out[i] = f(x[i])` into uninitialized memory.
+#[inline(always)]
+pub fn map1_uninit<T: Copy, F: Fn(T) -> T>(x: &[T], out: &mut [MaybeUninit<T>], f: F) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        o.write(f(v));
+    }
+}
+
+/// `out[i] = f(a[i], b[i])` into uninitialized memory.
+#[inline(always)]
+pub fn map2_uninit<T: Copy, F: Fn(T, T) -> T>(a: &[T], b: &[T], out: &mut [MaybeUninit<T>], f: F) {
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        o.write(f(a, b));
+    }
+}
+
+/// `x[i] = f(x[i])`.
+#[inline(always)]
+pub fn map1_in_place<T: Copy, F: Fn(T) -> T>(x: &mut [T], f: F) {
+    for v in x.iter_mut() {
+        *v = f(*v);
+    }
+}
+
+/// `out[i] = f(a[i], b[i])`.
+#[inline(always)]
+pub fn map2<T: Copy, F: Fn(T, T) -> T>(a: &[T], b: &[T], out: &mut [T], f: F) {
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        *o = f(a, b);
+    }
+}
+
+/// `a[i] = f(a[i], b[i])`.
+#[inline(always)]
+pub fn map2_in_place<T: Copy, F: Fn(T, T) -> T>(a: &mut [T], b: &[T], f: F) {
+    for (a, &b) in a.iter_mut().zip(b) {
+        *a = f(*a, b);
+    }
+}
+
+/// `a[i] = f(a[i], b[i], c[i])`.
+#[inline(always)]
+pub fn map3_in_place<T: Copy, F: Fn(T, T, T) -> T>(a: &mut [T], b: &[T], c: &[T], f: F) {
+    for ((a, &b), &c) in a.iter_mut().zip(b).zip(c) {
+        *a = f(*a, b, c);
+    }
+}
+
+/// `a[i] = f(a[i], b[i], c[i], d[i])`.
+#[inline(always)]
+pub fn map4_in_place<T: Copy, F: Fn(T, T, T, T) -> T>(
+    a: &mut [T],
+    b: &[T],
+    c: &[T],
+    d: &[T],
+    f: F,
+) {
+    for (((a, &b), &c), &d) in a.iter_mut().zip(b).zip(c).zip(d) {
+        *a = f(*a, b, c, d);
+    }
+}
+
+/// Sum of a short slice by recursive halving.
+pub fn pairwise<T: Real>(x: &[T]) -> T {
+    if x.len() <= 8 {
+        let mut s = T::ZERO;
+        for &v in x {
+            s += v;
+        }
+        return s;
+    }
+    let (lo, hi) = x.split_at(x.len() / 2);
+    pairwise(lo) + pairwise(hi)
+}
+
+/// `Σ x[i]` over at most [`BLOCK`] elements, in [`ACC`] accumulators.
+#[inline(always)]
+fn block_sum<T: Real>(x: &[T]) -> T {
+    let mut acc = [T::ZERO; ACC];
+    let chunks = x.chunks_exact(ACC);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for j in 0..ACC {
+            acc[j] += c[j];
+        }
+    }
+    pairwise(&acc) + pairwise(tail)
+}
+
+/// Block sums combined pairwise as they arrive, like a binary counter: after `2^k` blocks
+/// the level-`k` slot holds their sum. Iterative rather than recursive, so the whole
+/// reduction inlines into each instruction set's wrapper.
+struct Cascade<T> {
+    levels: [T; 64],
+    count: u64,
+}
+
+impl<T: Real> Cascade<T> {
+    #[inline(always)]
+    fn new() -> Self {
+        Cascade {
+            levels: [T::ZERO; 64],
+            count: 0,
+        }
+    }
+    #[inline(always)]
+    fn push(&mut self, mut s: T) {
+        let mut level = 0;
+        while (self.count >> level) & 1 == 1 {
+            s = self.levels[level] + s;
+            level += 1;
+        }
+        self.levels[level] = s;
+        self.count += 1;
+    }
+    #[inline(always)]
+    fn total(&self) -> T {
+        let mut t = T::ZERO;
+        for level in 0..64 {
+            if (self.count >> level) & 1 == 1 {
+                t = self.levels[level] + t;
+            }
+        }
+        t
+    }
+}
+
+/// `Σ x[i]`: blocks of 4096 summed in 64 accumulators, blocks combined pairwise.
+#[inline(always)]
+pub fn sum<T: Real, const FMA: bool>(x: &[T]) -> T {
+    if x.len() <= BLOCK {
+        return block_sum(x);
+    }
+    let mut cascade = Cascade::new();
+    for block in x.chunks(BLOCK) {
+        cascade.push(block_sum(block));
+    }
+    cascade.total()
+}
+
+/// `Σ a[i] b[i]` over at most [`BLOCK`] elements.
+#[inline(always)]
+fn block_dot<T: Real, const FMA: bool>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::ZERO; ACC];
+    let ca = a.chunks_exact(ACC);
+    let cb = b.chunks_exact(ACC);
+    let (ta, tb) = (ca.remainder(), cb.remainder());
+    for (a, b) in ca.zip(cb) {
+        for j in 0..ACC {
+            acc[j] = madd::<T, FMA>(a[j], b[j], acc[j]);
+        }
+    }
+    let mut tail = T::ZERO;
+    for (&a, &b) in ta.iter().zip(tb) {
+        tail = madd::<T, FMA>(a, b, tail);
+    }
+    pairwise(&acc) + tail
+}
+
+/// `Σ a[i] b[i]`, blocked as [`sum`].
+#[inline(always)]
+pub fn dot<T: Real, const FMA: bool>(a: &[T], b: &[T]) -> T {
+    if a.len() <= BLOCK {
+        return block_dot::<T, FMA>(a, b);
+    }
+    let mut cascade = Cascade::new();
+    for (a, b) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
+        cascade.push(block_dot::<T, FMA>(a, b));
+    }
+    cascade.total()
+}
+
+/// The largest element; NaN if any element is NaN; `-inf` when empty.
+#[inline(always)]
+pub fn max<T: Real, const FMA: bool>(x: &[T]) -> T {
+    let mut acc = [-T::INFINITY; ACC];
+    let mut nan = [false; ACC];
+    let chunks = x.chunks_exact(ACC);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for j in 0..ACC {
+            acc[j] = if c[j] > acc[j] { c[j] } else { acc[j] };
+            nan[j] |= c[j].is_nan();
+        }
+    }
+    let mut m = -T::INFINITY;
+    let mut any_nan = false;
+    for (&a, &n) in acc.iter().zip(&nan) {
+        m = if a > m { a } else { m };
+        any_nan |= n;
+    }
+    for &v in tail {
+        m = if v > m { v } else { m };
+        any_nan |= v.is_nan();
+    }
+    if any_nan { T::NAN } else { m }
+}
+
+/// Applies the vectorized function `f` to every element in place.
+#[inline(always)]
+pub fn math_in_place<T: VecMath, const FMA: bool>(f: MathFn, x: &mut [T]) {
+    match f {
+        MathFn::Exp => map1_in_place(x, T::vexp::<FMA>),
+        MathFn::Ln => map1_in_place(x, T::vln::<FMA>),
+        MathFn::Tanh => map1_in_place(x, T::vtanh::<FMA>),
+        MathFn::Sigmoid => map1_in_place(x, T::vsigmoid::<FMA>),
+    }
+}

@@ -1,0 +1,163 @@
+//! The inherent methods of tensors, named as the primitives of `#[differentiable]` code;
+//! each calls its rule's forward part, so plain code and generated code compute alike.
+
+use super::Tensor;
+use crate::real::Real;
+use crate::rules::Binary;
+use crate::rules::op;
+
+macro_rules! pointwise_methods {
+    ($($(#[$doc:meta])* $name:ident: $op:expr;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&self) -> Tensor<T> {
+            $op.fwd(self)
+        }
+    )*};
+}
+
+impl<T: Real> Tensor<T> {
+    pointwise_methods! {
+        /// `e^x` elementwise (vectorized, ≤ 2 ulp).
+        exp: op::Exp;
+        /// `ln x` elementwise (vectorized, ≤ 2 ulp).
+        ln: op::Ln;
+        /// `√x` elementwise.
+        sqrt: op::Sqrt;
+        /// `sin x` elementwise.
+        sin: op::Sin;
+        /// `cos x` elementwise.
+        cos: op::Cos;
+        /// `tan x` elementwise.
+        tan: op::Tan;
+        /// `tanh x` elementwise (vectorized, ≤ 4 ulp).
+        tanh: op::Tanh;
+        /// `|x|` elementwise.
+        abs: op::Abs;
+        /// `1 / (1 + e^-x)` elementwise (vectorized, ≤ 4 ulp).
+        sigmoid: op::Sigmoid;
+        /// `max(x, 0)` elementwise.
+        relu: op::Relu;
+    }
+
+    /// `x^n` elementwise for an integer `n`.
+    pub fn powi(&self, n: i32) -> Tensor<T> {
+        op::Powi(n).fwd(self)
+    }
+
+    /// `x` limited to `[lo, hi]` elementwise.
+    pub fn clamp(&self, lo: T, hi: T) -> Tensor<T> {
+        op::Clamp(lo, hi).fwd(self)
+    }
+
+    /// `x^e` elementwise, `e` a scalar or a tensor (broadcast).
+    pub fn powf(&self, other: impl Operand<T>) -> Tensor<T> {
+        other.apply(op::Powf, self)
+    }
+
+    /// The larger of `x` and `other` elementwise (`other` a scalar or a broadcast tensor);
+    /// `x` on ties.
+    pub fn max(&self, other: impl Operand<T>) -> Tensor<T> {
+        other.apply(op::Max, self)
+    }
+
+    /// The smaller of `x` and `other` elementwise; `x` on ties.
+    pub fn min(&self, other: impl Operand<T>) -> Tensor<T> {
+        other.apply(op::Min, self)
+    }
+
+    /// The sum of every element (blocked, pairwise-combined: error `O(log n)` ulp).
+    pub fn sum(&self) -> T {
+        op::Sum.fwd(self)
+    }
+
+    /// The mean of every element (NaN for an empty tensor).
+    pub fn mean(&self) -> T {
+        op::Mean.fwd(self)
+    }
+
+    /// The sum along `axis`, which is removed.
+    pub fn sum_axis(&self, axis: usize) -> Tensor<T> {
+        op::SumAxis(axis).fwd(self)
+    }
+
+    /// The mean along `axis`, which is removed.
+    pub fn mean_axis(&self, axis: usize) -> Tensor<T> {
+        op::MeanAxis(axis).fwd(self)
+    }
+
+    /// The maximum along `axis`, which is removed (NaN where a NaN occurs).
+    pub fn max_axis(&self, axis: usize) -> Tensor<T> {
+        op::MaxAxis(axis).fwd(self)
+    }
+
+    /// The matrix product with numpy's rules for 1-d and 2-d operands.
+    pub fn matmul(&self, other: &Tensor<T>) -> Tensor<T> {
+        op::Matmul.fwd(self, other)
+    }
+
+    /// The inner product of two 1-d tensors.
+    pub fn dot(&self, other: &Tensor<T>) -> T {
+        op::Dot.fwd(self, other)
+    }
+
+    /// The transpose of a 2-d tensor (a copy).
+    pub fn t(&self) -> Tensor<T> {
+        op::Transpose.fwd(self)
+    }
+
+    /// The transpose of a 2-d tensor (a copy); the same as [`Tensor::t`].
+    pub fn transpose(&self) -> Tensor<T> {
+        op::Transpose.fwd(self)
+    }
+
+    /// The same elements under `shape`, which must have as many.
+    pub fn reshape(&self, shape: &[usize]) -> Tensor<T> {
+        op::Reshape(shape.to_vec()).fwd(self)
+    }
+
+    /// `e^x / Σ e^x` along `axis`, computed stably.
+    pub fn softmax(&self, axis: usize) -> Tensor<T> {
+        op::Softmax(axis).fwd(self)
+    }
+
+    /// `x - ln Σ e^x` along `axis`, computed stably.
+    pub fn log_softmax(&self, axis: usize) -> Tensor<T> {
+        op::LogSoftmax(axis).fwd(self)
+    }
+}
+
+/// The right operand of [`Tensor::powf`], [`Tensor::max`], [`Tensor::min`]: a scalar, or
+/// a tensor (owned or borrowed) that broadcasts with the receiver.
+pub trait Operand<T: Real> {
+    /// `op(x, self)`.
+    fn apply<O>(self, op: O, x: &Tensor<T>) -> Tensor<T>
+    where
+        Tensor<T>: Binary<O, T, Output = Tensor<T>> + Binary<O, Tensor<T>, Output = Tensor<T>>;
+}
+
+impl<T: Real> Operand<T> for T {
+    fn apply<O>(self, op: O, x: &Tensor<T>) -> Tensor<T>
+    where
+        Tensor<T>: Binary<O, T, Output = Tensor<T>> + Binary<O, Tensor<T>, Output = Tensor<T>>,
+    {
+        <Tensor<T> as Binary<O, T>>::fwd(&op, x, &self)
+    }
+}
+
+impl<T: Real> Operand<T> for &Tensor<T> {
+    fn apply<O>(self, op: O, x: &Tensor<T>) -> Tensor<T>
+    where
+        Tensor<T>: Binary<O, T, Output = Tensor<T>> + Binary<O, Tensor<T>, Output = Tensor<T>>,
+    {
+        <Tensor<T> as Binary<O, Tensor<T>>>::fwd(&op, x, self)
+    }
+}
+
+impl<T: Real> Operand<T> for Tensor<T> {
+    fn apply<O>(self, op: O, x: &Tensor<T>) -> Tensor<T>
+    where
+        Tensor<T>: Binary<O, T, Output = Tensor<T>> + Binary<O, Tensor<T>, Output = Tensor<T>>,
+    {
+        <Tensor<T> as Binary<O, Tensor<T>>>::fwd(&op, x, &self)
+    }
+}

@@ -1,0 +1,149 @@
+//! `Tensor<T>`: a contiguous row-major n-dimensional array of `f32` or `f64`, and its shape rules.
+
+mod construct;
+mod fmt;
+mod methods;
+mod ops;
+pub(crate) mod shape;
+
+use crate::real::Real;
+use smallvec::SmallVec;
+
+pub use methods::Operand;
+pub use shape::broadcast_shapes;
+
+/// A tensor's dimensions, stored inline up to rank 4 (so saving a shape for a linear rule
+/// does not allocate).
+pub type Dims = SmallVec<[usize; 4]>;
+
+/// An n-dimensional array of `f32` or `f64` in contiguous row-major storage.
+///
+/// Construct with [`Tensor::from_vec`], [`Tensor::zeros`], [`Tensor::randn`], `From` an
+/// array or a `Vec`; combine with `+ - * /` (numpy broadcasting, scalars on either side,
+/// on owned values or references) and the methods named as the primitives of
+/// `#[differentiable]` code (`exp`, `sum`, `matmul`, `softmax`, ...). Shape errors in
+/// operations panic with a message naming the operation and both shapes; constructors
+/// from user data return [`ShapeError`]. `clone` copies the data.
+#[derive(Clone, PartialEq)]
+pub struct Tensor<T = f32> {
+    data: Vec<T>,
+    shape: Dims,
+}
+
+/// A shape that does not fit the data or the operation, from a constructor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShapeError {
+    op: &'static str,
+    message: String,
+}
+
+impl ShapeError {
+    pub(crate) fn new(op: &'static str, message: String) -> Self {
+        ShapeError { op, message }
+    }
+}
+
+impl core::fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: {}", self.op, self.message)
+    }
+}
+
+impl std::error::Error for ShapeError {}
+
+impl<T: Real> Tensor<T> {
+    /// The tensor's dimensions (`[]` for a scalar tensor).
+    #[inline]
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of dimensions.
+    #[inline]
+    pub fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// The number of elements.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the tensor has no elements.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The elements in row-major order.
+    #[inline]
+    pub fn as_slice(&self) -> &[T] {
+        &self.data
+    }
+
+    /// The elements in row-major order, mutably.
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.data
+    }
+
+    /// A copy of the elements in row-major order.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.data.clone()
+    }
+
+    /// The elements in row-major order, without copying.
+    pub fn into_vec(self) -> Vec<T> {
+        self.data
+    }
+
+    /// The only element.
+    ///
+    /// # Panics
+    /// If the tensor does not have exactly one element.
+    pub fn item(&self) -> T {
+        assert!(
+            self.data.len() == 1,
+            "item: a tensor of shape {:?} has {} elements, not 1",
+            self.shape(),
+            self.data.len()
+        );
+        self.data[0]
+    }
+
+    /// The element at `index` (one coordinate per dimension).
+    ///
+    /// # Panics
+    /// If `index` has the wrong length or a coordinate is out of range.
+    pub fn get(&self, index: &[usize]) -> T {
+        assert!(
+            index.len() == self.ndim() && index.iter().zip(self.shape()).all(|(i, n)| i < n),
+            "get: index {index:?} is out of range for shape {:?}",
+            self.shape()
+        );
+        let flat = index
+            .iter()
+            .zip(self.shape())
+            .fold(0, |acc, (&i, &n)| acc * n + i);
+        self.data[flat]
+    }
+
+    /// The tensor's shape as [`Dims`].
+    pub(crate) fn dims(&self) -> &Dims {
+        &self.shape
+    }
+
+    /// A tensor from parts already known to agree.
+    pub(crate) fn from_parts(data: Vec<T>, shape: Dims) -> Self {
+        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+        Tensor { data, shape }
+    }
+
+    /// The same data under another shape with the same element count.
+    pub(crate) fn with_shape(mut self, shape: &[usize]) -> Self {
+        debug_assert_eq!(self.data.len(), shape.iter().product::<usize>());
+        self.shape = Dims::from_slice(shape);
+        self
+    }
+}
