@@ -122,7 +122,7 @@ pub fn read(cx: &mut Ctxt, attr: &Attr, item: ItemFn) -> Function {
         }
         for name in wrt {
             match params.iter_mut().find(|p| p.name == *name) {
-                Some(p) if !p.is_self && is_inactive_form(&p.form) => {
+                Some(p) if !p.is_self && form_is_inactive(&p.form) => {
                     cx.error(name.span(), diag::wrt_inactive_type(&name.to_string()));
                 }
                 Some(p) => p.active = true,
@@ -247,7 +247,7 @@ pub fn is_inactive_type(ty: &Type) -> bool {
     }
 }
 
-fn is_inactive_form(form: &Form) -> bool {
+pub fn form_is_inactive(form: &Form) -> bool {
     match form {
         Form::Scalar(_) => false,
         Form::Slice(t) | Form::VecOf(t) | Form::Array(t, _) | Form::Ref(t) | Form::Value(t) => {

@@ -111,7 +111,20 @@ impl Emit<'_> {
         if prim.extra.is_empty() {
             quote_spanned!(span=> #rt::op::#m)
         } else {
-            let extra: Vec<TokenStream> = prim.extra.iter().map(|e| self.val(e)).collect();
+            // `reshape(&[2, 3])` gives its marker an owned shape.
+            let owned = prim.marker == "Reshape";
+            let extra: Vec<TokenStream> = prim
+                .extra
+                .iter()
+                .map(|e| {
+                    let v = self.val(e);
+                    if owned {
+                        quote!(::core::convert::Into::into(#v))
+                    } else {
+                        v
+                    }
+                })
+                .collect();
             quote_spanned!(span=> #rt::op::#m(#(#extra),*))
         }
     }
@@ -145,7 +158,8 @@ impl Emit<'_> {
                 if *borrow {
                     quote!(&#b #p)
                 } else {
-                    quote!(#b #p)
+                    // A read out of a place copies (or, for a tensor, clones) the element.
+                    quote!(::core::clone::Clone::clone(&#b #p))
                 }
             }
             Op::Borrow(v) => {
@@ -157,7 +171,7 @@ impl Emit<'_> {
                 quote!(*#n)
             }
             Op::Tuple(elems) => {
-                let e: Vec<TokenStream> = elems.iter().map(|e| self.val(e)).collect();
+                let e: Vec<TokenStream> = elems.iter().map(|e| self.cloned(e)).collect();
                 quote!((#(#e,)*))
             }
             Op::Call { .. } => quote!(()),
@@ -186,9 +200,14 @@ impl Emit<'_> {
         extra: &[TokenStream],
         span: Span,
     ) -> TokenStream {
+        // By value, an argument is cloned: the adjoint may still read it (free for scalars).
         let arg = |a: &CallArg| {
-            let t = self.val(&a.operand);
-            if a.by_ref { quote!(&#t) } else { t }
+            if a.by_ref {
+                let t = self.val(&a.operand);
+                quote!(&#t)
+            } else {
+                self.cloned(&a.operand)
+            }
         };
         match callee {
             Callee::Path(path) => {
@@ -262,4 +281,23 @@ pub fn effect(e: &Emit<'_>, tokens: &TokenStream, binds: &[(Ident, VarId)]) -> T
         quote!(#[allow(unused_variables)] let #user = ::core::clone::Clone::clone(#r);)
     });
     quote!({ #(#lets)* #tokens; })
+}
+
+/// Every value defined inside a block (at any depth), to tell a branch's own values (moved
+/// out at its end) from outer ones (cloned).
+pub fn defined_in(func: &Func, b: &Block) -> Vec<VarId> {
+    let an = crate::activity::Analysis { func };
+    let mut out = Vec::new();
+    for s in &b.stmts {
+        an.defined_inside(s, &mut out);
+    }
+    out
+}
+
+/// A value leaving a block: moved if the block made it, cloned otherwise.
+pub fn leaving(e: &Emit<'_>, o: &Operand, inside: &[VarId]) -> TokenStream {
+    match o {
+        Operand::Var(v) if inside.contains(v) => e.val(o),
+        _ => e.cloned(o),
+    }
 }

@@ -30,6 +30,14 @@ impl<'a> Fwd<'a> {
         }
     }
 
+    /// A parameter whose type is syntactically never differentiated.
+    fn inactive_typed(&self, v: VarId) -> bool {
+        self.e.info(v).param.is_some_and(|i| {
+            let p = &self.e.f.params[i];
+            !p.is_self && crate::ast::form_is_inactive(&p.form)
+        })
+    }
+
     /// Active and read by something that needs its tangent.
     fn wants(&self, v: VarId) -> bool {
         self.e.active(v) && self.need[v]
@@ -112,7 +120,11 @@ impl<'a> Fwd<'a> {
                             _ => t.to_token_stream(),
                         }
                     }
-                    o if a.by_ref => {
+                    // A constant argument: `NoTangent` where its type can never be
+                    // differentiated (an integer or `&[usize]` parameter), else a zero
+                    // tangent, by reference where the argument is one.
+                    Operand::Var(v) if self.inactive_typed(*v) => quote!(#rt::NoTangent),
+                    o if a.by_ref || o.var().is_some_and(|v| self.e.info(v).is_ref) => {
                         let r = self.e.by_ref(o);
                         quote!(&#rt::zero_tangent(#r))
                     }
@@ -267,7 +279,7 @@ impl<'a> Fwd<'a> {
                 let (decl, take, finish) = self.carried(carried);
                 let mut b = TokenStream::new();
                 self.block(body, &mut b);
-                let give = self.give(carried);
+                let give = self.give(carried, body);
                 out.extend(quote! {
                     #decl
                     for #idx in #r { #take #b #give }
@@ -288,7 +300,7 @@ impl<'a> Fwd<'a> {
                 let restore = self.restore(carried);
                 let mut b = TokenStream::new();
                 self.block(body, &mut b);
-                let give = self.give(carried);
+                let give = self.give(carried, body);
                 out.extend(quote! {
                     #decl
                     loop {
@@ -308,8 +320,9 @@ impl<'a> Fwd<'a> {
         let mut body = TokenStream::new();
         self.block(b, &mut body);
         let mut vals = Vec::new();
+        let inside = crate::emit::defined_in(self.e.func, b);
         for p in outs {
-            vals.push(self.e.val(&p.sources[k]));
+            vals.push(crate::emit::leaving(&self.e, &p.sources[k], &inside));
             if self.wants(p.out) {
                 vals.push(self.tval(&p.sources[k]));
             }
@@ -363,11 +376,12 @@ impl<'a> Fwd<'a> {
         (decl, take, finish)
     }
 
-    fn give(&self, carried: &[Carried]) -> TokenStream {
+    fn give(&self, carried: &[Carried], body: &Block) -> TokenStream {
+        let inside = crate::emit::defined_in(self.e.func, body);
         let mut t = TokenStream::new();
         for c in carried {
             let (m, dm) = self.mut_names(c);
-            let next = self.e.val(&c.next);
+            let next = crate::emit::leaving(&self.e, &c.next, &inside);
             t.extend(quote!(#m = #next;));
             if self.wants(c.out) {
                 let dn = self.tval(&c.next);

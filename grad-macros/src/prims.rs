@@ -63,6 +63,19 @@ method_prims! {
     "min" => "Min" Binary;
     "atan2" => "Atan2" Binary;
     "hypot" => "Hypot" Binary;
+    // Tensors (and, where nalgebra has them, its matrices).
+    "sum" => "Sum" Linear;
+    "mean" => "Mean" Linear;
+    "sum_axis" => "SumAxis" Linear (1, "axis");
+    "mean_axis" => "MeanAxis" Linear (1, "axis");
+    "max_axis" => "MaxAxis" Unary (1, "axis");
+    "softmax" => "Softmax" Unary (1, "axis");
+    "log_softmax" => "LogSoftmax" Unary (1, "axis");
+    "matmul" => "Matmul" Binary;
+    "dot" => "Dot" Binary;
+    "t" => "Transpose" Linear;
+    "transpose" => "Transpose" Linear;
+    "reshape" => "Reshape" Linear (1, "shape");
 }
 
 pub fn method_prim(name: &str) -> Option<&'static MethodPrim> {

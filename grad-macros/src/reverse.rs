@@ -236,7 +236,7 @@ impl<'a> Rev<'a> {
                 }
                 let idx = self.index_pat(*index);
                 let range_fwd = self.range_fwd(range);
-                let (decl, take, give, finish) = self.carried_parts(carried);
+                let (decl, take, give, finish) = self.carried_parts(carried, body);
                 let push = self.push(*stack);
                 let fixed = self.fixed.contains_key(stack);
                 let reserve = match (&self.loops[stack].0.0.is_empty(), &range.ops.is_empty()) {
@@ -274,7 +274,7 @@ impl<'a> Rev<'a> {
                 record,
                 stack,
             } => {
-                let (decl, take, give, finish) = self.carried_parts(carried);
+                let (decl, take, give, finish) = self.carried_parts(carried, body);
                 let restore = self.carried_restore(carried);
                 let n = self.e.name(*record);
                 let push = self.push(*stack);
@@ -349,7 +349,9 @@ impl<'a> Rev<'a> {
     fn carried_parts(
         &self,
         carried: &[Carried],
+        body: &Block,
     ) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
+        let inside = crate::emit::defined_in(self.e.func, body);
         let (mut decl, mut take, mut give, mut finish) = (
             TokenStream::new(),
             TokenStream::new(),
@@ -360,7 +362,7 @@ impl<'a> Rev<'a> {
             let m = self.carried_mut(c);
             let init = self.e.cloned(&c.init);
             let inner = self.e.name(c.inner);
-            let next = self.e.val(&c.next);
+            let next = crate::emit::leaving(&self.e, &c.next, &inside);
             let out = self.e.name(c.out);
             decl.extend(quote!(let mut #m = #init;));
             take.extend(quote!(let #inner = #m;));
@@ -402,7 +404,10 @@ impl<'a> Rev<'a> {
     ) -> TokenStream {
         let mut body = TokenStream::new();
         self.fwd_block(b, &mut body);
-        let srcs = outs.iter().map(|p| self.e.val(&p.sources[k]));
+        let inside = crate::emit::defined_in(self.e.func, b);
+        let srcs = outs
+            .iter()
+            .map(|p| crate::emit::leaving(&self.e, &p.sources[k], &inside));
         let saved = self.an.arm_saved(b, binds);
         let t = self.saved_tuple(&saved);
         let en = Emit::arm_enum(n);
@@ -858,7 +863,7 @@ impl<'a> Rev<'a> {
         self.pre_init(&s, out);
         let idx = self.index_pat(index);
         let range_fwd = self.range_fwd(range);
-        let (decl, take, give, finish) = self.carried_parts(carried);
+        let (decl, take, give, finish) = self.carried_parts(carried, body);
         let mut b = TokenStream::new();
         self.fwd_block(body, &mut b);
         let before = self.adj.clone();

@@ -1,0 +1,135 @@
+//! Tensor code in differentiable functions: the quick start's tensor form, broadcasting of
+//! scalar and row biases, matmul, reductions, activations and `grad::nn` losses, against
+//! finite differences and between modes.
+
+use grad::check::gradcheck;
+use grad::{Tensor, differentiable};
+
+type T64 = Tensor<f64>;
+
+#[differentiable]
+fn quick(a: &Tensor) -> f32 {
+    (a * 5.0).sum()
+}
+
+#[test]
+fn quick_start_tensor_form() {
+    // A = [5.0], loss = sum(A * 5) = 25, dloss/dA = [5.0] (raw, unscaled).
+    let a = Tensor::from([5.0f32]);
+    let (loss, g) = quick_grad(&a);
+    assert_eq!(loss, 25.0);
+    assert_eq!(g.to_vec(), vec![5.0]);
+    let (_, t) = quick_jvp(&a, &Tensor::from([1.0f32]));
+    assert_eq!(t, 5.0);
+}
+
+#[differentiable(wrt(w, b))]
+fn logistic(w: &T64, b: f64, x: &T64, y: &T64) -> f64 {
+    let z = x.matmul(w) + b;
+    grad::nn::binary_cross_entropy_with_logits(&z, y)
+}
+
+#[differentiable(wrt(w1, b1, w2, b2))]
+fn mlp(w1: &T64, b1: &T64, w2: &T64, b2: &T64, x: &T64, labels: &[usize]) -> f64 {
+    let h = (x.matmul(w1) + b1).relu();
+    let logits = h.matmul(w2) + b2;
+    grad::nn::cross_entropy(&logits, labels)
+}
+
+#[differentiable]
+fn elementwise(x: &T64) -> f64 {
+    let t = x.tanh();
+    (&t * &t * (-x).exp()).sum()
+}
+
+#[differentiable]
+fn reductions(x: &T64, v: &T64) -> f64 {
+    let s = x.softmax(1);
+    let m = x.max_axis(1);
+    let r = x.sum_axis(0) * v + x.mean_axis(1).dot(&m);
+    let l = x.log_softmax(1).mean();
+    (s * x).sum() + r.sum() + l + x.t().reshape(&[6]).dot(&x.reshape(&[6]))
+}
+
+fn rand(shape: &[usize], seed: u64) -> T64 {
+    Tensor::rand_uniform(shape, -1.0, 1.0, seed)
+}
+
+#[test]
+fn logistic_regression_gradient() {
+    let (x, w) = (rand(&[8, 3], 1), rand(&[3], 2));
+    let y = Tensor::from_vec((0..8).map(|i| (i % 2) as f64).collect(), &[8]).unwrap();
+    let b = 0.3;
+    let (v, (gw, gb)) = logistic_grad(&w, b, &x, &y);
+    assert_eq!(v, logistic(&w, b, &x, &y));
+    gradcheck(|w: &T64| logistic(w, b, &x, &y), &w, &gw, 1e-7, 1e-6).unwrap();
+    gradcheck(|b: &f64| logistic(&w, *b, &x, &y), &b, &gb, 1e-7, 1e-6).unwrap();
+    // Forward mode along the gradient gives |g|².
+    let (_, t) = logistic_jvp(&w, b, &x, &y, &gw, gb, grad::NoTangent, grad::NoTangent);
+    let norm2 = gw.to_vec().iter().map(|g| g * g).sum::<f64>() + gb * gb;
+    assert!(
+        (t - norm2).abs() <= 1e-12 * norm2.max(1.0),
+        "{t} vs {norm2}"
+    );
+}
+
+#[test]
+fn mlp_gradient() {
+    let x = rand(&[5, 4], 3);
+    let (w1, b1, w2, b2) = (
+        rand(&[4, 6], 4),
+        rand(&[6], 5),
+        rand(&[6, 3], 6),
+        rand(&[3], 7),
+    );
+    let labels = [0, 2, 1, 1, 0];
+    let (v, (g1, gb1, g2, gb2)) = mlp_grad(&w1, &b1, &w2, &b2, &x, &labels);
+    assert_eq!(v, mlp(&w1, &b1, &w2, &b2, &x, &labels));
+    gradcheck(
+        |w: &T64| mlp(w, &b1, &w2, &b2, &x, &labels),
+        &w1,
+        &g1,
+        1e-7,
+        1e-6,
+    )
+    .unwrap();
+    gradcheck(
+        |b: &T64| mlp(&w1, b, &w2, &b2, &x, &labels),
+        &b1,
+        &gb1,
+        1e-7,
+        1e-6,
+    )
+    .unwrap();
+    gradcheck(
+        |w: &T64| mlp(&w1, &b1, w, &b2, &x, &labels),
+        &w2,
+        &g2,
+        1e-7,
+        1e-6,
+    )
+    .unwrap();
+    gradcheck(
+        |b: &T64| mlp(&w1, &b1, &w2, b, &x, &labels),
+        &b2,
+        &gb2,
+        1e-7,
+        1e-6,
+    )
+    .unwrap();
+}
+
+#[test]
+fn elementwise_and_reductions() {
+    let x = rand(&[2, 3], 8);
+    let (_, g) = elementwise_grad(&x);
+    gradcheck(elementwise, &x, &g, 1e-8, 1e-6).unwrap();
+    let v = rand(&[3], 9);
+    let (val, (gx, gv)) = reductions_grad(&x, &v);
+    assert_eq!(val, reductions(&x, &v));
+    gradcheck(|x: &T64| reductions(x, &v), &x, &gx, 1e-7, 1e-6).unwrap();
+    gradcheck(|v: &T64| reductions(&x, v), &v, &gv, 1e-7, 1e-6).unwrap();
+    let (_, pb) = reductions_vjp(&x, &v);
+    let (px, pv) = pb(1.0);
+    assert_eq!((px.to_vec(), pv.to_vec()), (gx.to_vec(), gv.to_vec()));
+}
