@@ -2,9 +2,15 @@
 //!
 //! Run with `cargo run --release --example quickstart`.
 
-use grad::{Real, differentiable};
+use grad::{Real, Tensor, differentiable};
 
-/// The smallest case: a loss `a * 5`, whose gradient is 5.
+/// The smallest case: a tensor `A = [5.0]` and a loss `sum(A * 5)`, whose gradient is `[5.0]`.
+#[differentiable]
+fn tensor_loss(a: &Tensor) -> f32 {
+    (a * 5.0).sum()
+}
+
+/// The same with a plain scalar: a loss `a * 5`, whose gradient is 5.
 #[differentiable]
 fn loss(a: f64) -> f64 {
     a * 5.0
@@ -45,6 +51,10 @@ fn logistic(w: f64, b: f64, x: f64, label: f64) -> f64 {
 }
 
 fn main() {
+    let a = Tensor::from([5.0]);
+    let (value, da) = tensor_loss_grad(&a);
+    println!("A = {a}, sum(A * 5) = {value}, gradient = {da}");
+
     let (value, da) = loss_grad(5.0);
     println!("loss(5) = {value}, dloss/da = {da}");
 
