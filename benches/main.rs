@@ -2,8 +2,14 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod alloc;
 mod kernels;
 mod scalar;
+mod tensor;
 
-criterion_group!(benches, scalar::bench, kernels::bench);
+/// Counts heap bytes, for the tensor group's peak-memory table.
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+criterion_group!(benches, scalar::bench, kernels::bench, tensor::bench);
 criterion_main!(benches);

@@ -1,0 +1,74 @@
+//! The tensor bench cases T2-T4: generated, hand-written and tape gradients agree with each
+//! other, and with central finite differences where those are affordable.
+
+#[path = "../benches/tensor/cases.rs"]
+mod cases;
+#[path = "../benches/tensor/tape.rs"]
+mod tape;
+
+use cases::*;
+use grad::check::gradcheck;
+
+#[track_caller]
+fn close(what: &str, a: &[f64], b: &[f64]) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        // Same kernels, different association orders: agreement to rounding.
+        let scale = x.abs().max(y.abs()).max(1e-3);
+        assert!((x - y).abs() <= 1e-10 * scale, "{what}[{i}]: {x} vs {y}");
+    }
+}
+
+#[test]
+fn t2_gradients_agree() {
+    let (w, b, x, y) = t2_input();
+    let (v, (gw, gb)) = t2_logistic_grad(&w, b, &x, &y);
+    let (hv, (hw, hb)) = t2_handwritten(&w, b, &x, &y);
+    let (tv, (tw, tb)) = t2_tape(&w, b, &x, &y);
+    close("T2 value", &[v, tv], &[hv, hv]);
+    close("T2 dw", &gw.to_vec(), &hw.to_vec());
+    close("T2 dw tape", &tw.to_vec(), &hw.to_vec());
+    close("T2 db", &[gb, tb], &[hb, hb]);
+    gradcheck(|w: &T64| t2_logistic(w, b, &x, &y), &w, &gw, 1e-8, 1e-6).unwrap();
+}
+
+#[test]
+fn t3_gradients_agree() {
+    let (p, x, labels) = t3_input();
+    let (v, g) = t3_mlp_grad(&p.0, &p.1, &p.2, &p.3, &x, &labels);
+    let (hv, h) = t3_handwritten(&p, &x, &labels);
+    let (tv, t) = t3_tape(&p, &x, &labels);
+    close("T3 value", &[v, tv], &[hv, hv]);
+    for (name, a, b, c) in [
+        ("dW1", &g.0, &h.0, &t.0),
+        ("db1", &g.1, &h.1, &t.1),
+        ("dW2", &g.2, &h.2, &t.2),
+        ("db2", &g.3, &h.3, &t.3),
+    ] {
+        close(name, &a.to_vec(), &b.to_vec());
+        close(name, &c.to_vec(), &b.to_vec());
+    }
+    // Finite differences on the small parameters (the 200k-entry W1 is covered above).
+    gradcheck(
+        |b: &T64| t3_mlp(&p.0, &p.1, &p.2, b, &x, &labels),
+        &p.3,
+        &g.3,
+        1e-8,
+        1e-6,
+    )
+    .unwrap();
+}
+
+#[test]
+fn t4_gradients_agree() {
+    let x = t4_input();
+    let (v, g) = t4_elementwise_grad(&x);
+    let (hv, h) = t4_handwritten(&x);
+    let (tv, t) = t4_tape(&x);
+    close("T4 value", &[v, tv], &[hv, hv]);
+    close("T4 grad", &g.to_vec(), &h.to_vec());
+    close("T4 grad tape", &t.to_vec(), &h.to_vec());
+    let small = grad::Tensor::from([0.3, -1.2, 2.0]);
+    let (_, gs) = t4_elementwise_grad(&small);
+    gradcheck(t4_elementwise, &small, &gs, 1e-8, 1e-6).unwrap();
+}
