@@ -372,29 +372,15 @@ impl Analysis<'_> {
                         || (!defs.contains(v) && !carried.iter().any(|c| c.inner == *v))
                 })
             };
-            let (cheap, inputs) = match op {
-                Op::Use(o) => (true, o.var().into_iter().collect()),
-                Op::Opaque { uses, cheap, .. } => (*cheap, uses.clone()),
-                Op::Prim { prim, args, .. } => (
-                    is_cheap(prim),
-                    args.iter()
-                        .chain(&prim.extra)
-                        .filter_map(Operand::var)
-                        .collect(),
-                ),
-                Op::Project { base, path, .. } => {
-                    let mut i = vec![*base];
-                    for p in path {
-                        if let Proj::Index(o) = p {
-                            i.extend(o.var());
-                        }
-                    }
-                    (true, i)
+            let cheap = match op {
+                Op::Use(_) | Op::Project { .. } | Op::Borrow(_) | Op::Deref(_) | Op::Tuple(_) => {
+                    true
                 }
-                Op::Borrow(v) | Op::Deref(v) => (true, vec![*v]),
-                Op::Tuple(e) => (true, e.iter().filter_map(Operand::var).collect()),
-                Op::Call { .. } => (false, vec![]),
+                Op::Opaque { cheap, .. } => *cheap,
+                Op::Prim { prim, .. } => is_cheap(prim),
+                Op::Call { .. } => false,
             };
+            let inputs = op_inputs(op);
             if cheap && inputs_ok(inputs, &recomputable) {
                 recomputable.push(*var);
             }

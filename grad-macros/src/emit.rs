@@ -178,6 +178,26 @@ impl Emit<'_> {
         }
     }
 
+    /// A `for` loop's range as the user wrote it, over its evaluated bounds.
+    pub fn range(&self, r: &RangeSpec) -> TokenStream {
+        let (lo, hi) = (self.val(&r.lo), self.val(&r.hi));
+        let mut t = if r.inclusive {
+            quote!((#lo..=#hi))
+        } else {
+            quote!((#lo..#hi))
+        };
+        for op in &r.ops {
+            t = match op {
+                RangeOp::Rev => quote!(#t.rev()),
+                RangeOp::StepBy(k) => {
+                    let k = self.val(k);
+                    quote!(#t.step_by(#k))
+                }
+            };
+        }
+        t
+    }
+
     /// `.f[i]...`
     pub fn path(&self, path: &[Proj]) -> TokenStream {
         path.iter()

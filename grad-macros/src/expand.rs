@@ -118,29 +118,21 @@ fn wrt_list(f: &Function) -> String {
 
 /// The `_grad` result's gradient type: bare for one parameter, a tuple for several.
 pub fn grad_type(attr: &Attr, f: &Function) -> TokenStream {
-    let tys: Vec<TokenStream> = f
-        .active_params()
-        .map(|p| f.cotangent_type(p, &attr.krate))
-        .collect();
-    if tys.len() == 1 {
-        tys[0].clone()
-    } else {
-        quote!((#(#tys),*))
-    }
+    tuple_or_bare(
+        f.active_params()
+            .map(|p| f.cotangent_type(p, &attr.krate))
+            .collect(),
+    )
 }
 
 /// The pullback's result type: one slot per parameter.
 pub fn pullback_type(attr: &Attr, f: &Function) -> TokenStream {
-    let tys: Vec<TokenStream> = f
-        .params
-        .iter()
-        .map(|p| f.cotangent_type(p, &attr.krate))
-        .collect();
-    if tys.len() == 1 {
-        tys[0].clone()
-    } else {
-        quote!((#(#tys),*))
-    }
+    tuple_or_bare(
+        f.params
+            .iter()
+            .map(|p| f.cotangent_type(p, &attr.krate))
+            .collect(),
+    )
 }
 
 pub fn ret_tangent(attr: &Attr, f: &Function) -> TokenStream {

@@ -261,21 +261,7 @@ impl<'a> Fwd<'a> {
                     Some(i) => self.e.name(*i).to_token_stream(),
                     None => quote!(_),
                 };
-                let (lo, hi) = (self.e.val(&range.lo), self.e.val(&range.hi));
-                let mut r = if range.inclusive {
-                    quote!((#lo..=#hi))
-                } else {
-                    quote!((#lo..#hi))
-                };
-                for op in &range.ops {
-                    r = match op {
-                        RangeOp::Rev => quote!(#r.rev()),
-                        RangeOp::StepBy(k) => {
-                            let k = self.e.val(k);
-                            quote!(#r.step_by(#k))
-                        }
-                    };
-                }
+                let r = self.e.range(range);
                 let (decl, take, finish) = self.carried(carried);
                 let mut b = TokenStream::new();
                 self.block(body, &mut b);

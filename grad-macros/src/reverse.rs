@@ -235,7 +235,7 @@ impl<'a> Rev<'a> {
                     return;
                 }
                 let idx = self.index_pat(*index);
-                let range_fwd = self.range_fwd(range);
+                let range_fwd = self.e.range(range);
                 let (decl, take, give, finish) = self.carried_parts(carried, body);
                 let push = self.push(*stack);
                 let fixed = self.fixed.contains_key(stack);
@@ -419,25 +419,6 @@ impl<'a> Rev<'a> {
         let names = outs.iter().map(|p| self.e.name(p.out));
         let r = self.e.name(record);
         quote!((#(#names,)* #r))
-    }
-
-    fn range_fwd(&self, r: &RangeSpec) -> TokenStream {
-        let (lo, hi) = (self.e.val(&r.lo), self.e.val(&r.hi));
-        let mut t = if r.inclusive {
-            quote!((#lo..=#hi))
-        } else {
-            quote!((#lo..#hi))
-        };
-        for op in &r.ops {
-            t = match op {
-                RangeOp::Rev => quote!(#t.rev()),
-                RangeOp::StepBy(k) => {
-                    let k = self.e.val(k);
-                    quote!(#t.step_by(#k))
-                }
-            };
-        }
-        t
     }
 
     fn range_rev(&self, r: &RangeSpec) -> TokenStream {
@@ -862,7 +843,7 @@ impl<'a> Rev<'a> {
         };
         self.pre_init(&s, out);
         let idx = self.index_pat(index);
-        let range_fwd = self.range_fwd(range);
+        let range_fwd = self.e.range(range);
         let (decl, take, give, finish) = self.carried_parts(carried, body);
         let mut b = TokenStream::new();
         self.fwd_block(body, &mut b);
