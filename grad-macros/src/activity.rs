@@ -274,6 +274,7 @@ impl Analysis<'_> {
                 let mut local: Vec<VarId> = index.iter().copied().collect();
                 local.extend(carried.iter().map(|c| c.inner));
                 n.extend(self.escaping(body, &local));
+                self.recompute_needs(body, *index, carried, &local, &mut n);
                 self.carried_needs(carried, &mut n);
             }
             Stmt::While {
@@ -285,6 +286,7 @@ impl Analysis<'_> {
                 n.add(*record, Form::Value);
                 let local: Vec<VarId> = carried.iter().map(|c| c.inner).collect();
                 n.extend(self.escaping(body, &local));
+                self.recompute_needs(body, None, carried, &local, &mut n);
                 self.carried_needs(carried, &mut n);
             }
         }
@@ -294,6 +296,31 @@ impl Analysis<'_> {
             }
         }
         n
+    }
+
+    /// What the reverse sweep recomputes in a loop body is computed from values outside
+    /// it, which the reverse must then have in full.
+    fn recompute_needs(
+        &self,
+        body: &Block,
+        index: Option<VarId>,
+        carried: &[Carried],
+        local: &[VarId],
+        n: &mut Needs,
+    ) {
+        let (_, recompute) = self.loop_saved(body, index, carried);
+        let defs = self.defs(body);
+        for s in &body.stmts {
+            if let Stmt::Let { var, op } = s
+                && recompute.contains(var)
+            {
+                for i in op_inputs(op) {
+                    if !defs.contains(&i) && !local.contains(&i) {
+                        n.add(i, Form::Value);
+                    }
+                }
+            }
+        }
     }
 
     fn carried_needs(&self, carried: &[Carried], n: &mut Needs) {

@@ -207,7 +207,7 @@ fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
         #attrs
         #vis fn #name<#gen_params>(#inputs) -> (#ret, #g) #where_clause {
             #use_rt
-            let #seed: #ret = #rt::one();
+            let mut #seed: #ret = #rt::one();
             #prelude
             #fwd
             let #value = #v;
@@ -253,7 +253,7 @@ fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
             #prelude
             #fwd
             let #value = #v;
-            (#value, move |#seed: #rt_ty| {
+            (#value, move |mut #seed: #rt_ty| {
                 #adj
                 #cts
             })

@@ -526,7 +526,13 @@ impl<'f> Lower<'f> {
         renamer.visit_expr_mut(&mut e);
         let uses = renamer.uses;
         if uses.is_empty() {
-            return Operand::Const(e.to_token_stream());
+            // Parenthesized, so that `&` or a method call applies to all of it (`&(0.5 * 0.5)`).
+            return match &e {
+                Expr::Lit(_) | Expr::Path(_) | Expr::Paren(_) => {
+                    Operand::Const(e.to_token_stream())
+                }
+                _ => Operand::Const(quote!((#e))),
+            };
         }
         if let (Expr::Path(_), [v]) = (&e, uses.as_slice()) {
             return Operand::Var(*v);
@@ -554,7 +560,7 @@ impl<'f> Lower<'f> {
     ) -> Operand {
         let uses: Vec<VarId> = operands.iter().filter_map(Operand::var).collect();
         if uses.is_empty() {
-            return Operand::Const(tokens);
+            return Operand::Const(quote!((#tokens)));
         }
         let cheap = syn::parse2::<Expr>(tokens.clone()).is_ok_and(|e| !has_call(&e));
         let t = self.temp(span, false, false);
@@ -597,7 +603,8 @@ impl<'f> Lower<'f> {
         let (marker, kind) = match arith(&b.op) {
             Some(mk) if active => mk,
             _ => {
-                if active {
+                // A comparison of differentiated values is a plain boolean.
+                if active && !is_comparison(&b.op) {
                     self.cx.error_at(&b.op, diag::BITWISE_ACTIVE);
                 }
                 let (l, r, op) = (
