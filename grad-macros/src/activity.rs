@@ -3,6 +3,8 @@
 //! its reverse, what a loop may recompute instead, and which loops `_grad` may fuse.
 
 use crate::ir::*;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// How much of a value the reverse sweep reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +53,20 @@ impl Needs {
 
 pub struct Analysis<'a> {
     pub func: &'a Func,
+    /// Memoized `block_needs` and `loop_saved`, by block: each nested block is analysed
+    /// once, not once per enclosing level.
+    needs: RefCell<HashMap<*const Block, Needs>>,
+    saved: RefCell<HashMap<*const Block, (Needs, Vec<VarId>)>>,
+}
+
+impl<'a> Analysis<'a> {
+    pub fn new(func: &'a Func) -> Self {
+        Analysis {
+            func,
+            needs: RefCell::default(),
+            saved: RefCell::default(),
+        }
+    }
 }
 
 impl Analysis<'_> {
@@ -331,10 +347,14 @@ impl Analysis<'_> {
 
     /// All needs of a block's statements.
     pub fn block_needs(&self, b: &Block) -> Needs {
+        if let Some(n) = self.needs.borrow().get(&(b as *const Block)) {
+            return n.clone();
+        }
         let mut n = Needs::default();
         for s in &b.stmts {
             n.extend(self.free_needs(s));
         }
+        self.needs.borrow_mut().insert(b as *const Block, n.clone());
         n
     }
 
@@ -367,6 +387,22 @@ impl Analysis<'_> {
     /// recomputes instead (in forward order): cheap operations on values that are the same
     /// in every iteration or recomputed themselves.
     pub fn loop_saved(
+        &self,
+        body: &Block,
+        index: Option<VarId>,
+        carried: &[Carried],
+    ) -> (Needs, Vec<VarId>) {
+        if let Some(r) = self.saved.borrow().get(&(body as *const Block)) {
+            return r.clone();
+        }
+        let r = self.loop_saved_uncached(body, index, carried);
+        self.saved
+            .borrow_mut()
+            .insert(body as *const Block, r.clone());
+        r
+    }
+
+    fn loop_saved_uncached(
         &self,
         body: &Block,
         index: Option<VarId>,

@@ -306,7 +306,7 @@ pub fn effect(e: &Emit<'_>, tokens: &TokenStream, binds: &[(Ident, VarId)]) -> T
 /// Every value defined inside a block (at any depth), to tell a branch's own values (moved
 /// out at its end) from outer ones (cloned).
 pub fn defined_in(func: &Func, b: &Block) -> Vec<VarId> {
-    let an = crate::activity::Analysis { func };
+    let an = crate::activity::Analysis::new(func);
     let mut out = Vec::new();
     for s in &b.stmts {
         an.defined_inside(s, &mut out);

@@ -36,7 +36,7 @@ impl<'a> Rev<'a> {
     pub fn new(e: Emit<'a>) -> Self {
         let func = e.func;
         let mut rev = Rev {
-            an: Analysis { func },
+            an: Analysis::new(func),
             adj: vec![None; func.vars.len()],
             shapes: Vec::new(),
             loops: HashMap::new(),
@@ -231,7 +231,7 @@ impl<'a> Rev<'a> {
                 stack,
             } => {
                 if self.fused.contains(stack) {
-                    self.fused_for(*index, range, body, carried, out);
+                    self.fused_for(s, *index, range, body, carried, out);
                     return;
                 }
                 let idx = self.index_pat(*index);
@@ -828,20 +828,14 @@ impl<'a> Rev<'a> {
 
     fn fused_for(
         &mut self,
+        s: &Stmt,
         index: Option<VarId>,
         range: &RangeSpec,
         body: &Block,
         carried: &[Carried],
         out: &mut TokenStream,
     ) {
-        let s = Stmt::For {
-            index,
-            range: range.clone(),
-            body: body.clone(),
-            carried: carried.to_vec(),
-            stack: usize::MAX,
-        };
-        self.pre_init(&s, out);
+        self.pre_init(s, out);
         let idx = self.index_pat(index);
         let range_fwd = self.e.range(range);
         let (decl, take, give, finish) = self.carried_parts(carried, body);
