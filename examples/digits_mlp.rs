@@ -262,7 +262,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             loss_sum += f64::from(loss) * rows.len() as f64;
             curves.batch_loss.push(f64::from(loss));
             bar.set_message(format!(
-                "loss {:.4}, accuracy {:.1}%",
+                "training loss {:.4}, training accuracy {:.1}%",
                 loss_sum / seen as f64,
                 100.0 * right as f64 / seen as f64
             ));

@@ -2,10 +2,10 @@
 //! the arm's tip on a target point.
 //!
 //! The arm has four links of lengths 1.0, 0.8, 0.6 and 0.4 from a base at the origin; joint
-//! `k` turns link `k` by `angles[k]` relative to link `k - 1`. The forward kinematics and the
-//! squared distance of the tip to the target are a plain `f64` function over arrays; its
-//! gradient with respect to the angles is generated at compile time, and gradient descent
-//! with momentum follows it. The arm solves three targets in turn, each starting from the
+//! `k` turns link `k` by `angles[k]` relative to link `k - 1`. The forward kinematics (`tip`)
+//! and the squared distance of the tip to the target (`reach`, which calls `tip`) are plain
+//! `f64` functions over arrays; the gradient of `reach` with respect to the angles is
+//! generated at compile time, and gradient descent with momentum follows it. The arm solves three targets in turn, each starting from the
 //! previous pose, the last of which is out of reach (the arm stretches towards it).
 //!
 //! Run with `cargo run --release --example robot_ik`. Prints the error (distance of the tip
@@ -19,22 +19,11 @@ const LINKS: usize = 4;
 const LENGTHS: [f64; LINKS] = [1.0, 0.8, 0.6, 0.4];
 
 /// The position of the arm's tip: each joint adds its angle to the heading, each link moves
-/// the tip along the heading by its length.
-fn tip(angles: &[f64; LINKS]) -> [f64; 2] {
-    let (mut heading, mut x, mut y) = (0.0f64, 0.0, 0.0);
-    for k in 0..LINKS {
-        heading += angles[k];
-        x += LENGTHS[k] * heading.cos();
-        y += LENGTHS[k] * heading.sin();
-    }
-    [x, y]
-}
-
-/// The squared distance of the tip to `target`: the same forward kinematics as `tip`, in
-/// the subset of Rust that `#[differentiable]` reads (`reach_grad` gives its gradient with
-/// respect to the angles).
-#[differentiable(wrt(angles))]
-fn reach(angles: &[f64; LINKS], target: &[f64; 2]) -> f64 {
+/// the tip along the heading by its length. Differentiable itself, so that `reach` can call
+/// it; it returns a tuple, since an array literal of differentiated values (`[x, y]`) is not
+/// supported in differentiable code yet.
+#[differentiable]
+fn tip(angles: &[f64; LINKS]) -> (f64, f64) {
     let mut heading = 0.0;
     let mut x = 0.0;
     let mut y = 0.0;
@@ -43,6 +32,14 @@ fn reach(angles: &[f64; LINKS], target: &[f64; 2]) -> f64 {
         x += LENGTHS[k] * heading.cos();
         y += LENGTHS[k] * heading.sin();
     }
+    (x, y)
+}
+
+/// The squared distance of the tip to `target`; `reach_grad` gives its gradient with
+/// respect to the angles, through `tip`'s generated pullback.
+#[differentiable(wrt(angles))]
+fn reach(angles: &[f64; LINKS], target: &[f64; 2]) -> f64 {
+    let (x, y) = tip(angles);
     let dx = x - target[0];
     let dy = y - target[1];
     dx * dx + dy * dy
@@ -85,13 +82,16 @@ fn main() {
             target[0],
             target[1],
             if distance <= reach_limit {
-                "reachable"
+                "reachable".to_string()
             } else {
-                "out of reach"
+                format!(
+                    "out of reach: the best error is {:.4}",
+                    distance - reach_limit
+                )
             }
         );
         let iters = solve(&mut angles, &target, max_iters, tolerance);
-        let [x, y] = tip(&angles);
+        let (x, y) = tip(&angles);
         let error = ((x - target[0]).powi(2) + (y - target[1]).powi(2)).sqrt();
         // Angles are only meaningful modulo a full turn: show them in (-π, π].
         let shown = angles.map(|a| {
