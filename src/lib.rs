@@ -33,7 +33,8 @@
 //! `#[differentiable(forward)]` only `_jvp`.
 //!
 //! Cotangent and tangent types: `f32`→`f32`, `f64`→`f64`, `&[T]` and `Vec<T>`→`Vec<T>`,
-//! `[T; N]`→`[T; N]`, any other `X` or `&X` → `<X as Differentiable>::Tangent`. The tangent
+//! `[T; N]`→`[T; N]`, nalgebra matrices and vectors (`grad::nalgebra`) → the same type, any
+//! other `X` or `&X` → `<X as Differentiable>::Tangent`. The tangent
 //! arguments of `_jvp` take the parameter's form (`&[f64]`→`&[f64]`).
 //!
 //! # Custom derivatives

@@ -51,6 +51,31 @@ fn reductions(x: &T64, v: &T64) -> f64 {
     (s * x).sum() + r.sum() + l + x.t().reshape(&[6]).dot(&x.reshape(&[6]))
 }
 
+#[differentiable]
+fn carried_clone(x: &T64, w: &T64) -> f64 {
+    // `x.clone()` of a reference is an owned tensor, reassigned in the loop.
+    let mut h = x.clone();
+    for _ in 0..3 {
+        h = (h.matmul(w)).tanh();
+    }
+    h.sum()
+}
+
+#[differentiable(wrt(w))]
+fn layer(w: &T64, x: &T64) -> f64 {
+    x.matmul(w).tanh().sum()
+}
+
+#[differentiable(wrt(w))]
+fn batch(w: &T64, xs: &[T64]) -> f64 {
+    // `layer`'s `x` slot is `NoTangent`; `&xs[k]` is a reference already, not borrowed again.
+    let mut s = 0.0;
+    for k in 0..xs.len() {
+        s += layer(w, &xs[k]) + (w.t().matmul(&xs[k]) * &xs[k]).sum();
+    }
+    s
+}
+
 fn rand(shape: &[usize], seed: u64) -> T64 {
     Tensor::rand_uniform(shape, -1.0, 1.0, seed)
 }
@@ -132,4 +157,41 @@ fn elementwise_and_reductions() {
     let (_, pb) = reductions_vjp(&x, &v);
     let (px, pv) = pb(1.0);
     assert_eq!((px.to_vec(), pv.to_vec()), (gx.to_vec(), gv.to_vec()));
+}
+
+#[test]
+fn a_clone_of_a_reference_is_carried_through_a_loop() {
+    let (x, w) = (rand(&[2, 3], 10), rand(&[3, 3], 11));
+    let (_, (gx, gw)) = carried_clone_grad(&x, &w);
+    gradcheck(|x: &T64| carried_clone(x, &w), &x, &gx, 1e-7, 1e-6).unwrap();
+    gradcheck(|w: &T64| carried_clone(&x, w), &w, &gw, 1e-7, 1e-6).unwrap();
+    let (_, t) = carried_clone_jvp(&x, &w, &x, &w);
+    let expected: f64 = [(&gx, &x), (&gw, &w)]
+        .iter()
+        .map(|(g, d)| {
+            g.to_vec()
+                .iter()
+                .zip(d.to_vec())
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+        })
+        .sum();
+    assert!(
+        (t - expected).abs() <= 1e-12 * expected.abs().max(1.0),
+        "{t} vs {expected}"
+    );
+}
+
+#[test]
+fn constant_reference_arguments_in_both_modes() {
+    let w = rand(&[3, 3], 12);
+    let xs = vec![rand(&[3], 13), rand(&[3], 14)];
+    let (_, g) = batch_grad(&w, &xs);
+    gradcheck(|w: &T64| batch(w, &xs), &w, &g, 1e-7, 1e-6).unwrap();
+    let (_, t) = batch_jvp(&w, &xs, &w, grad::NoTangent);
+    let expected: f64 = g.to_vec().iter().zip(w.to_vec()).map(|(a, b)| a * b).sum();
+    assert!(
+        (t - expected).abs() <= 1e-12 * expected.abs().max(1.0),
+        "{t} vs {expected}"
+    );
 }

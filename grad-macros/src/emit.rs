@@ -167,8 +167,9 @@ impl Emit<'_> {
                 quote!(&#n)
             }
             Op::Deref(v) => {
+                // `*v` for a `Copy` value; a clone for any other (a `Tensor`, a `DVector`).
                 let n = self.name(*v);
-                quote!(*#n)
+                quote!(::core::clone::Clone::clone(#n))
             }
             Op::Tuple(elems) => {
                 let e: Vec<TokenStream> = elems.iter().map(|e| self.cloned(e)).collect();

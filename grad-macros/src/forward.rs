@@ -122,11 +122,12 @@ impl<'a> Fwd<'a> {
                     }
                     // A constant argument: `NoTangent` where its type can never be
                     // differentiated (an integer or `&[usize]` parameter), else a zero
-                    // tangent, by reference where the argument is one.
+                    // tangent, by reference where the argument is one (and `NoTangent`
+                    // where the callee does not differentiate that parameter).
                     Operand::Var(v) if self.inactive_typed(*v) => quote!(#rt::NoTangent),
                     o if a.by_ref || o.var().is_some_and(|v| self.e.info(v).is_ref) => {
                         let r = self.e.by_ref(o);
-                        quote!(&#rt::zero_tangent(#r))
+                        quote!(#rt::inactive_ref(&#rt::zero_tangent(#r)))
                     }
                     o => {
                         let r = self.e.by_ref(o);

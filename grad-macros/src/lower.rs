@@ -537,7 +537,9 @@ impl<'f> Lower<'f> {
         if let (Expr::Path(_), [v]) = (&e, uses.as_slice()) {
             return Operand::Var(*v);
         }
-        let t = self.temp(e.span(), false, false);
+        // `&xs[k]` holds a reference, which is passed on as it is (not borrowed again).
+        let is_ref = matches!(strip(&e), Expr::Reference(_));
+        let t = self.temp(e.span(), false, is_ref);
         let cheap = !has_call(&e);
         self.push_let(
             out,
@@ -690,8 +692,18 @@ impl<'f> Lower<'f> {
         // `x.clone()` is `x`'s value: its derivative is the identity.
         if matches!(name.as_str(), "clone" | "to_owned") && lowered.is_empty() {
             if let Operand::Var(v) = receiver {
-                let is_ref = self.vars[v].is_ref;
-                let t = self.temp(m.method.span(), self.vars[v].active, is_ref);
+                let active = self.vars[v].active;
+                // Of a `&X` parameter, an owned `X` (as Rust's `clone` gives): it may be
+                // reassigned an owned value later, in a loop or a branch. (A slice's
+                // `to_owned` stays the identity on the slice: its tangent is a `Vec` already.)
+                let ref_param = self.vars[v]
+                    .param
+                    .is_some_and(|i| matches!(self.f.params[i].form, crate::ast::Form::Ref(_)));
+                if self.vars[v].is_ref && ref_param {
+                    let t = self.temp(m.method.span(), active, false);
+                    return self.push_let(out, t, Op::Deref(v));
+                }
+                let t = self.temp(m.method.span(), active, self.vars[v].is_ref);
                 return self.push_let(out, t, Op::Use(Operand::Var(v)));
             }
             return receiver;

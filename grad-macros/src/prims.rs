@@ -76,6 +76,11 @@ method_prims! {
     "t" => "Transpose" Linear;
     "transpose" => "Transpose" Linear;
     "reshape" => "Reshape" Linear (1, "shape");
+    // nalgebra's matrices and vectors only.
+    "norm" => "Norm" Unary;
+    "norm_squared" => "NormSquared" Unary;
+    "cross" => "Cross" Binary;
+    "component_mul" => "ComponentMul" Binary;
 }
 
 pub fn method_prim(name: &str) -> Option<&'static MethodPrim> {

@@ -9,12 +9,13 @@
 //! | trait | primitives | backward reads |
 //! |---|---|---|
 //! | [`Unary`] | `exp ln sqrt sin ... powi clamp` | the input `x` and output `y` |
-//! | [`Binary`] | `* / powf max min atan2 hypot` | both inputs and the output |
+//! | [`Binary`] | `* / powf max min atan2 hypot matmul dot cross component_mul` | both inputs and the output |
 //! | [`Linear`] | `-x`, `as` casts | the input's [`Shaped::Shape`] only |
 //! | [`LinearBinary`] | `+ -` | both inputs' shapes only |
-//! | [`UnaryOut`] | `max_axis softmax log_softmax` | the input `x` and output `y` (of another type or shape) |
+//! | [`UnaryOut`] | `max_axis softmax log_softmax norm norm_squared` | the input `x` and output `y` (of another type or shape) |
 //!
-//! Tensor rules ([`tensor`], [`reduce`], [`linalg`], [`softmax`]) follow the same shapes;
+//! Tensor rules ([`tensor`], [`reduce`], [`linalg`], [`softmax`]) and those of nalgebra's
+//! matrices ([`nalgebra`](mod@nalgebra)) follow the same shapes;
 //! bilinear ones (`mul`, `matmul`, `dot`) give a part per input, documented with its math
 //! (`dA = dY·Bᵀ`), and every cotangent of a broadcast input is reduced back to that input's
 //! shape by one helper (`unbroadcast`, JAX's `_unbroadcast`).
@@ -35,6 +36,7 @@
 
 pub mod binary;
 pub mod linalg;
+pub mod nalgebra;
 pub mod op;
 pub mod pointwise;
 pub mod reduce;

@@ -307,3 +307,17 @@ unary_out_markers! {
     /// `x - ln Σ e^x` along an axis, computed stably.
     LogSoftmax(usize);
 }
+
+binary_markers! {
+    /// The cross product of two 3-vectors.
+    Cross;
+    /// The elementwise (Hadamard) product of two matrices of one shape.
+    ComponentMul;
+}
+
+unary_out_markers! {
+    /// The Euclidean (for matrices, Frobenius) norm, a scalar; its gradient at 0 is 0.
+    Norm;
+    /// The squared Euclidean (for matrices, Frobenius) norm, a scalar.
+    NormSquared;
+}

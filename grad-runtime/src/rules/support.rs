@@ -143,6 +143,33 @@ pub fn inactive_tangent<S: InactiveTangent<A>, A: ?Sized>(a: &A) -> S {
     S::of(a)
 }
 
+/// The tangent passed by reference for a constant argument that is a reference: the zero
+/// tangent `t` where the callee differentiates that parameter, `NoTangent` where it does not.
+pub trait InactiveRef<'a, T: ?Sized> {
+    /// `t` or `NoTangent`, as the callee's parameter asks.
+    fn of(t: &'a T) -> Self;
+}
+
+impl<'a, T: ?Sized> InactiveRef<'a, T> for &'a T {
+    #[inline(always)]
+    fn of(t: &'a T) -> Self {
+        t
+    }
+}
+
+impl<'a, T: ?Sized> InactiveRef<'a, T> for NoTangent {
+    #[inline(always)]
+    fn of(_: &'a T) -> Self {
+        NoTangent
+    }
+}
+
+/// The tangent of a constant reference argument, typed by the callee's parameter.
+#[inline(always)]
+pub fn inactive_ref<'a, S: InactiveRef<'a, T>, T: ?Sized>(t: &'a T) -> S {
+    S::of(t)
+}
+
 /// The integer types a differentiated `for` loop may count with.
 pub trait LoopIndex: Copy {
     /// The value, widened.
