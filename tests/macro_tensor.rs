@@ -195,3 +195,34 @@ fn constant_reference_arguments_in_both_modes() {
         "{t} vs {expected}"
     );
 }
+
+#[differentiable(wrt(w))]
+fn lin(w: &T64, x: &T64) -> T64 {
+    x.matmul(w)
+}
+
+#[differentiable(wrt(w))]
+fn through_lin(w: &T64, x: &T64) -> f64 {
+    lin(w, x).sum()
+}
+
+#[differentiable(reverse)]
+fn pair_of(x: f64, y: f64) -> (f64, f64) {
+    (x * y, x + y)
+}
+
+#[test]
+fn calls_pass_data_tensors_in_both_modes() {
+    // through_lin = Σ X w: ∂w = column sums of X; forward along v gives Σ X v.
+    let x = rand(&[4, 3], 11);
+    let w = rand(&[3], 12);
+    let (_, g) = through_lin_grad(&w, &x);
+    let (_, t) = through_lin_jvp(&w, &x, &g, grad::NoTangent);
+    let n2: f64 = g.to_vec().iter().map(|v| v * v).sum();
+    assert!((t - n2).abs() <= 1e-12 * n2.max(1.0));
+    gradcheck(|w: &T64| through_lin(w, &x), &w, &g, 1e-8, 1e-6).unwrap();
+    // `reverse` on a non-scalar result writes `_vjp` (and no `_grad`).
+    let (v, pb) = pair_of_vjp(2.0, 3.0);
+    assert_eq!(v, (6.0, 5.0));
+    assert_eq!(pb((1.0, 1.0)), (3.0 + 1.0, 2.0 + 1.0));
+}

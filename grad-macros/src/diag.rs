@@ -33,12 +33,6 @@ pub fn wrt_inactive_type(name: &str) -> String {
     )
 }
 
-pub fn grad_needs_scalar(ty: &str) -> String {
-    format!(
-        "`#[differentiable(reverse)]` writes `_grad` only for a scalar result (`f32`, `f64` or a generic float), and this function returns `{ty}`; leave out `reverse` to get `_vjp` and `_jvp`"
-    )
-}
-
 pub const CLOSURE: &str = "closures are not supported in #[differentiable] functions; write a separate #[differentiable] function and call it";
 pub const LOOP: &str = "`loop` is not supported in #[differentiable] functions; use `while` with a condition, or `for` over a range";
 pub const BREAK: &str = "`break` is not supported in #[differentiable] functions; put the exit condition in a `while` loop's condition";

@@ -34,13 +34,7 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let attr = attr::parse(&mut cx, args);
     let f = ast::read(&mut cx, &attr, item_fn);
-    if attr.modes == attr::Modes::Reverse && !f.scalar_ret {
-        let ret = &f.ret;
-        cx.error_at(
-            ret,
-            diag::grad_needs_scalar(&ret.to_token_stream().to_string()),
-        );
-    }
+    // (`reverse` on a non-scalar result writes `_vjp` alone: `_grad` needs a scalar to seed.)
     if cx.has_errors() {
         return fallback::emit(&cx, &attr, &f);
     }
