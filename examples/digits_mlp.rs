@@ -52,16 +52,21 @@ impl Mlp {
     /// `labels`. `loss_grad` returns it with an `MlpTangent` holding all four gradients.
     #[differentiable(wrt(self))]
     fn loss(&self, x: &Tensor<f32>, labels: &[usize]) -> f32 {
-        let h = (x.matmul(&self.w1) + &self.b1).relu();
-        let logits = h.matmul(&self.w2) + &self.b2;
+        let logits = self.logits(x);
         grad::nn::cross_entropy(&logits, labels)
+    }
+
+    /// The network's output scores, one row of `CLASSES` per row of `x`. Being
+    /// differentiable itself, it is called from `loss` through its `_vjp` and `_jvp`.
+    #[differentiable(wrt(self))]
+    fn logits(&self, x: &Tensor<f32>) -> Tensor<f32> {
+        let h = (x.matmul(&self.w1) + &self.b1).relu();
+        h.matmul(&self.w2) + &self.b2
     }
 
     /// The most likely digit for each row of `x`.
     fn predict(&self, x: &Tensor<f32>) -> Vec<usize> {
-        let h = (x.matmul(&self.w1) + &self.b1).relu();
-        let logits = h.matmul(&self.w2) + &self.b2;
-        logits
+        self.logits(x)
             .as_slice()
             .chunks(CLASSES)
             .map(|row| (0..CLASSES).fold(0, |best, c| if row[c] > row[best] { c } else { best }))
