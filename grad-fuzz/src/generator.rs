@@ -856,7 +856,7 @@ impl<'a> FnGen<'a> {
             5.0,  // one-input primitive
             1.5,  // two-input primitive
             1.0,  // call of an earlier program
-            0.3,  // stop_gradient
+            0.08, // stop_gradient: rare, since it turns off the finite-difference check, transitively
             0.4,  // cast
             0.3,  // if expression
             0.2,  // match expression
@@ -903,6 +903,7 @@ impl<'a> FnGen<'a> {
                 let a = self.expr(cap, depth);
                 let d = self.denominator(depth.saturating_sub(1));
                 Expr::compound(format!("{} / {}", a.operand(), d.operand()), a.bound / 0.5)
+                    .typed_by(&[&a, &d])
             }
             3 => {
                 let a = self.expr(cap, depth);

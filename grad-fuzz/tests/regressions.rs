@@ -3,6 +3,8 @@
 //! Every case here failed to *compile*: a compile error cannot be `#[ignore]`d, so they sit
 //! behind the `macro-bugs` feature (`cargo test -p grad-fuzz --features macro-bugs` shows
 //! the errors), and each test also pins the derivative values it must give once it compiles.
+//! Each function fails on its own; in one build rustc stops reporting borrow-check errors
+//! (E0596, E0716) after type errors, so some appear only once others are fixed.
 //! The generator avoids each shape (see the "Avoided shape" notes in `src/generator.rs`);
 //! when a bug is fixed, move its case out of the gated module and lift the avoidance.
 #![cfg(feature = "macro-bugs")]
@@ -205,4 +207,79 @@ fn tuple_field_in_branch(y: f64, x: f64) -> f64 {
 fn tuple_field_in_branch_gradient() {
     // The branch's value is unused: f = x.
     assert_eq!(tuple_field_in_branch_grad(1.0, 2.0), (2.0, (0.0, 1.0)));
+}
+
+// ---- constant_call_argument ------------------------------------------------------------------
+// error[E0308]: mismatched types: expected `&_`, found `f64` (in
+// `grad::__private::inactive_tangent`). Arithmetic on literals as an argument of a call of a
+// differentiable function; a bare literal (`product(x, 0.5)`) compiles.
+
+#[differentiable]
+fn product(x: f64, y: f64) -> f64 {
+    x * y
+}
+
+#[differentiable]
+fn constant_call_argument(x: f64) -> f64 {
+    product(x, 1.0 / 2.0)
+}
+
+#[test]
+fn constant_call_argument_gradient() {
+    assert_eq!(constant_call_argument_grad(3.0), (1.5, 0.5));
+}
+
+// ---- dead_value_in_loop ----------------------------------------------------------------------
+// error[E0596]: cannot borrow value as mutable, as it is not declared as mutable (spanned on
+// the attribute). A value computed in a loop from a product or quotient of differentiated
+// values, and never used. Returning it compiles, and so does the same dead value in
+// straight-line code, or with a one-input primitive (`m += x.sin()`). Random programs also
+// hit E0596 with dead values in branches, not minimized yet.
+
+#[differentiable]
+fn dead_accumulator(y: f64, x: f64) -> f64 {
+    let mut m = x;
+    for _ in 0..2 {
+        m += y * x;
+    }
+    y
+}
+
+#[differentiable]
+fn dead_local_in_loop(w: f64, x: f64) -> f64 {
+    let t1 = x * w;
+    for _ in 0..4 {
+        let m = t1 / (2.0 + w.sin());
+    }
+    w
+}
+
+#[test]
+fn dead_values_have_no_effect() {
+    assert_eq!(dead_accumulator_grad(2.0, 3.0), (2.0, (1.0, 0.0)));
+    assert_eq!(dead_local_in_loop_grad(2.0, 3.0), (2.0, (1.0, 0.0)));
+}
+
+// ---- local_of_branch_read_in_loop --------------------------------------------------------------
+// error[E0425]: cannot find value `__grad_t1_3` in this scope (spanned on the `let`'s name).
+// A constant `let` inside an `if`, read in differentiated code in a `for` nested in the
+// same branch. Without the `if` it compiles.
+
+#[differentiable]
+fn local_of_branch_read_in_loop(w: f64, x: f64) -> f64 {
+    if x > 0.5 {
+        let t1: f64 = 0.75;
+        for _ in 0..2 {
+            let t3 = (w + t1).tanh();
+        }
+    }
+    x
+}
+
+#[test]
+fn local_of_branch_read_in_loop_gradient() {
+    assert_eq!(
+        local_of_branch_read_in_loop_grad(0.1, 1.0),
+        (1.0, (0.0, 1.0))
+    );
 }
