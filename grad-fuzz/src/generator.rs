@@ -35,11 +35,12 @@ pub const MAX_LEN: usize = 6;
 
 /// Whether programs take a slice parameter.
 ///
-/// Off: avoided shape (macro bug, `tests/regressions.rs`, `slice_element_read_twice`): a
+/// Avoided shape (macro bug, `tests/regressions.rs`, `slice_element_read_twice`): the same
 /// slice element read twice (`let t = v[0]; .. v[0].sin()`, `(x + v[2]) * (x + v[2])`) fails
-/// to compile (E0716, temporary value dropped while borrowed), and random programs do that
-/// so often that no run of 300 compiles. Turn on once the macro is fixed.
-const SLICES: bool = false;
+/// to compile (E0716, temporary value dropped while borrowed). Random programs do that so
+/// often that no run of 300 compiles; so a program reads each index expression only once,
+/// and a `let` never binds a bare element.
+const SLICES: bool = true;
 
 /// Whether tuples are bound whole (`let p = (e1, e2);`, read as `p.0`); destructuring
 /// (`let (a, b) = (e1, e2);`) is always generated.
@@ -443,6 +444,8 @@ struct FnGen<'a> {
     in_while: bool,
     /// The accumulator that unused loop-body locals are added to (see `Var::accumulated`).
     sink: Option<usize>,
+    /// Slice index expressions already read (see `SLICES`).
+    indices: Vec<String>,
 }
 
 impl<'a> FnGen<'a> {
@@ -466,6 +469,7 @@ impl<'a> FnGen<'a> {
             in_comparison: false,
             in_while: false,
             sink: None,
+            indices: Vec::new(),
         }
     }
 
@@ -729,7 +733,15 @@ impl<'a> FnGen<'a> {
                 self.vars[id].used = true;
                 Expr::atom(self.vars[id].name.clone(), bound)
             }
-            2 => Expr::atom(format!("v[{}]", self.index_expr()), PARAM_BOUND),
+            2 => {
+                // Avoided shape (see `SLICES`): each element expression is read once.
+                let index = self.index_expr();
+                if self.indices.contains(&index) {
+                    return lit(0.5f64.min(cap));
+                }
+                self.indices.push(index.clone());
+                Expr::atom(format!("v[{index}]"), PARAM_BOUND)
+            }
             3 => {
                 let id = *self.rng.pick(&ints);
                 let VarKind::Int { max, .. } = self.vars[id].kind else {
