@@ -57,8 +57,7 @@ const MAX_EXPR_DEPTH: usize = 3;
 /// How deep blocks nest (`if`, `match`, loops).
 const MAX_BLOCK_DEPTH: usize = 3;
 /// How deep loops nest.
-/// (1: nested loops are an avoided shape, see `tests/regressions.rs`, `mut_made_active_in_nested_loop`.)
-const MAX_LOOP_DEPTH: usize = 1;
+const MAX_LOOP_DEPTH: usize = 2;
 
 /// What a parameter is, which decides how test points and tangents are passed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1415,20 +1414,13 @@ impl<'a> FnGen<'a> {
             } else {
                 3.5
             }, // assignment
-            // Avoided shape (macro bug, `tests/regressions.rs`, `tuple_let_in_loop`): tuple
-            // destructuring inside a loop can fail to compile (E0596, cannot borrow as
-            // mutable). Tuples are bound outside blocks only.
-            if self.block_depth == 0 { 0.8 } else { 0.0 }, // tuple let
-            if can_nest { 1.3 } else { 0.0 },              // if statement
+            0.8, // tuple let
+            if can_nest { 1.3 } else { 0.0 }, // if statement
             if can_nest && self.has_index { 0.6 } else { 0.0 }, // match statement
-            if can_loop { 1.8 } else { 0.0 },              // for loop
-            if can_loop && self.frames.is_empty() {
-                0.5
-            } else {
-                0.0
-            }, // while loop
-            if can_nest { 0.6 } else { 0.0 },              // let = if/match with blocks
-            0.15,                                          // debug_assert!
+            if can_loop { 1.8 } else { 0.0 }, // for loop
+            if can_loop { 0.5 } else { 0.0 }, // while loop
+            if can_nest { 0.6 } else { 0.0 }, // let = if/match with blocks
+            0.15, // debug_assert!
         ];
         match self.rng.weighted(&weights) {
             0 => self.let_stmt(),
@@ -1470,14 +1462,34 @@ impl<'a> FnGen<'a> {
         self.fresh_name(prefix)
     }
 
+    /// A `let` initializer inside a loop: never a constant.
+    ///
+    /// Avoided shape (macro bug, `tests/regressions.rs`, `local_of_branch_read_in_loop`): a
+    /// constant local (`let mut m2: f64 = 1.0;`) in a loop body or branch, read in a loop
+    /// nested there, fails to compile (E0425, cannot find value `__grad_m2_5`).
+    fn initializer(&mut self, cap: f64, depth: usize) -> Expr {
+        let mut e = self.expr(cap, depth);
+        let mut tries = 0;
+        while e.constant && !self.frames.is_empty() && tries < 8 {
+            e = self.expr(cap, depth.max(1));
+            tries += 1;
+        }
+        if e.constant && !self.frames.is_empty() {
+            let reals = self.readable_reals();
+            let (id, b) = reals[self.rng.below(reals.len())];
+            e = self.fit(Expr::atom(self.vars[id].name.clone(), b), cap);
+        }
+        e
+    }
+
     fn let_stmt(&mut self) {
         let depth = self.rng.between(1, MAX_EXPR_DEPTH);
-        let mut e = self.expr(CAP, depth);
-        // Avoided shape (macro bug, `tests/regressions.rs`, `let_slice_element_then_method`):
+        let mut e = self.initializer(CAP, depth);
+        // Avoided shape (macro bug, `tests/regressions.rs`, `slice_element_read_twice`):
         // `let t = v[0];` and, later, a method on the same element (`v[0].sin()`) fails to
         // compile (E0716). A `let` never binds a bare slice element.
         while e.text.starts_with("v[") && e.atomic && e.text.ends_with(']') {
-            e = self.expr(CAP, depth.max(1));
+            e = self.initializer(CAP, depth.max(1));
         }
         let name = self.binding_name("t");
         let ty = if !e.typed || self.rng.chance(0.15) {
@@ -1491,11 +1503,11 @@ impl<'a> FnGen<'a> {
     }
 
     fn let_mut(&mut self) {
-        let e = if self.rng.chance(0.3) {
+        let e = if self.frames.is_empty() && self.rng.chance(0.3) {
             lit(*self.rng.pick(&[0.0, 1.0, 0.5]))
         } else {
             let depth = self.rng.between(1, 2);
-            self.expr(CAP, depth)
+            self.initializer(CAP, depth)
         };
         let name = self.binding_name("m");
         let ty = if e.typed { "" } else { ": f64" };
