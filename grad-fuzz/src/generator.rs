@@ -45,9 +45,9 @@ const SLICES: bool = true;
 /// Whether tuples are bound whole (`let p = (e1, e2);`, read as `p.0`); destructuring
 /// (`let (a, b) = (e1, e2);`) is always generated.
 ///
-/// Off: avoided shape (macro bug, `tests/regressions.rs`, `tuple_value_of_computed_fields`):
-/// `let p = (x.sin() * x.tanh(), x);` fails to compile (E0716, temporary value dropped
-/// while borrowed), as does a field read in a nested `if` (E0596).
+/// Off: avoided shape (macro bugs). A field read in a nested `if` fails to compile (E0596,
+/// `tests/regressions.rs`, `tuple_field_in_branch`); random programs binding tuples whole
+/// also failed with E0716 (temporary value dropped while borrowed), not minimized yet.
 const TUPLE_VALUES: bool = false;
 
 /// The bound asked of a `let`-bound value or an assigned one.
@@ -378,7 +378,7 @@ struct Var {
     growth: f64,
     /// Never shadowed.
     ///
-    /// Avoided shape (macro bug, `tests/regressions.rs`, `shadowed_slice_element`): a `let`
+    /// Avoided shape (macro bug, `tests/regressions.rs`, `slice_element_read_twice`): a `let`
     /// bound to a bare slice element `v[0]`, then shadowed while `v[0]` is read again,
     /// fails to compile (E0716, temporary value dropped while borrowed).
     pinned: bool,
@@ -651,8 +651,9 @@ impl<'a> FnGen<'a> {
         };
         let e = self.fit(e, cap);
         if e.constant && !is_plain_literal(&e.text) {
-            // Avoided shape (macro bug, `tests/regressions.rs`,
-            // `constant_subexpression`): arithmetic or a primitive on constants only, next to
+            // Avoided shape (macro bugs, `tests/regressions.rs`,
+            // `unparenthesized_constant_arithmetic`, `constant_receiver_or_cast`,
+            // `constant_call_argument`): arithmetic or a primitive on constants only, next to
             // a differentiated value (`0.5 * 0.5 + x`, `(1.0 + 2.0).powf(x)`), does not
             // compile. Such a subexpression is replaced by a literal.
             return lit(0.5f64.min(cap));
@@ -1452,7 +1453,7 @@ impl<'a> FnGen<'a> {
                 v.kind == VarKind::Real && !v.pinned && !v.mutable
             })
             .collect();
-        // Avoided shape (macro bug, `tests/regressions.rs`, `shadowing_in_loop`): a `let`
+        // Avoided shape (macro bug, not minimized yet): a `let`
         // in a loop body that shadows an outer name can fail to compile (E0425, cannot find
         // value `__grad_x_19`). Shadowing is generated outside loops only.
         if !reals.is_empty() && self.frames.is_empty() && self.rng.chance(0.2) {
