@@ -1,0 +1,2014 @@
+//! The random-program generator: deterministic, seeded, and within the differentiable subset.
+//!
+//! Every program is a `#[differentiable] fn fN(...) -> f64` over 2-4 `f64` parameters and,
+//! sometimes, a slice `v: &[f64]` and an index `k: usize`. Two invariants make each program
+//! checkable at any test point:
+//!
+//! - **Domains by construction.** Every primitive with a restricted domain is only applied to
+//!   a form that lies in it whatever its input: `ln` and `sqrt` of `1.0 + e * e`, division by
+//!   `2.0 + e.sin()`, `powf` of a positive base, `tan` of a sine, `asin` of `0.9 * e.tanh()`.
+//!   No program can produce NaN, and none depends on the test points for that.
+//! - **Magnitudes by bound tracking.** Every expression carries a static bound on its absolute
+//!   value, computed from its parts (`|a * b| <= |a| |b|`, `|tanh| <= 1`, ...), given that
+//!   parameters lie in `[-PARAM_BOUND, PARAM_BOUND]`. An expression asked for with a cap gets
+//!   one whose bound is within it, shrinking an operand (`e * 0.25`, `e.tanh()`, a clamp) when
+//!   needed. Loops keep their bounds as invariants: a variable assigned in a loop is either
+//!   *carried* (every write keeps it within a fixed cap, e.g. `s = 0.5 * s + 0.5 * e`) or an
+//!   *accumulator* (only `+=`/`-=` of a bounded step, never read inside the loop, so its bound
+//!   after the loop is its start plus the trip count times the step). Values therefore stay
+//!   moderate, which keeps `exp` finite and finite differences meaningful.
+//!
+//! The output is Rust source: the programs, each followed by its own text as a `&str`, and a
+//! `cases()` table of adapters that call the primal and its three derivatives through one
+//! flat calling convention (`grad_fuzz::check::Case`).
+
+use crate::rng::Rng;
+use std::fmt::Write as _;
+
+/// Test points draw each scalar parameter and slice element from `[-PARAM_BOUND, PARAM_BOUND]`.
+pub const PARAM_BOUND: f64 = 1.5;
+/// Test points draw the `usize` parameter from `0..=MAX_INDEX`.
+pub const MAX_INDEX: usize = 3;
+/// Test points draw the slice's length from `MIN_LEN..=MAX_LEN`.
+pub const MIN_LEN: usize = 3;
+pub const MAX_LEN: usize = 6;
+
+/// Whether programs take a slice parameter.
+///
+/// Avoided shape (macro bug, `tests/regressions.rs`, `slice_element_read_twice`): the same
+/// slice element read twice (`let t = v[0]; .. v[0].sin()`, `(x + v[2]) * (x + v[2])`) fails
+/// to compile (E0716, temporary value dropped while borrowed). Random programs do that so
+/// often that no run of 300 compiles; so a program reads each index expression only once,
+/// and a `let` never binds a bare element.
+const SLICES: bool = true;
+
+/// Whether tuples are bound whole (`let p = (e1, e2);`, read as `p.0`); destructuring
+/// (`let (a, b) = (e1, e2);`) is always generated.
+///
+/// Off: avoided shape (macro bugs). A field read in a nested `if` fails to compile (E0596,
+/// `tests/regressions.rs`, `tuple_field_in_branch`); random programs binding tuples whole
+/// also failed with E0716 (temporary value dropped while borrowed), not minimized yet.
+const TUPLE_VALUES: bool = false;
+
+/// The bound asked of a `let`-bound value or an assigned one.
+const CAP: f64 = 4.0;
+/// How deep expressions nest (operators and calls).
+const MAX_EXPR_DEPTH: usize = 3;
+/// How deep blocks nest (`if`, `match`, loops).
+const MAX_BLOCK_DEPTH: usize = 3;
+/// How deep loops nest.
+const MAX_LOOP_DEPTH: usize = 2;
+
+/// What a parameter is, which decides how test points and tangents are passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// `name: f64`, differentiated.
+    Scalar,
+    /// `v: &[f64]`, differentiated; its tangent is a slice, its cotangent a `Vec`.
+    Slice,
+    /// `k: usize`, not differentiated: `NoTangent` in both modes.
+    Index,
+}
+
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub name: String,
+    pub kind: ParamKind,
+}
+
+/// One generated function and what callers and the checker need to know of it.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub name: String,
+    pub params: Vec<Param>,
+    /// The function's source, attribute included.
+    pub source: String,
+    /// Earlier programs it calls, directly.
+    pub calls: Vec<usize>,
+    /// A bound on the absolute value it returns.
+    pub ret_bound: f64,
+    /// Whether it (or a callee) rounds a differentiated value through `f32`; such programs
+    /// are checked with tolerances for single precision.
+    pub relaxed: bool,
+    /// Whether it (or a callee) calls `grad::stop_gradient`: its derivative then differs from
+    /// the primal's finite differences by design, so only forward and reverse mode are compared.
+    pub stops: bool,
+}
+
+/// Generates `count` programs from `seed`; program `i` may call programs `0..i`.
+pub fn generate(count: usize, seed: u64) -> Vec<Program> {
+    let mut rng = Rng::new(seed);
+    let mut programs: Vec<Program> = Vec::with_capacity(count);
+    for i in 0..count {
+        let program = FnGen::new(&mut rng, &programs).function(format!("f{i}"));
+        programs.push(program);
+    }
+    programs
+}
+
+/// The generated test source: programs, their texts, and the `cases()` table.
+pub fn render(programs: &[Program], seed: u64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "// @generated by grad-fuzz/build.rs: {} programs from seed {seed:#x}. Do not edit.\n",
+        programs.len()
+    );
+    out.push_str("#[allow(unused_imports)]\nuse grad::{NoTangent, Real, differentiable};\n");
+    out.push_str("use grad_fuzz::check::{Case, Input};\n\n");
+    let _ = writeln!(
+        out,
+        "/// The seed the programs came from; test points derive from it too."
+    );
+    let _ = writeln!(out, "pub const SEED: u64 = {seed:#x};\n");
+    for (i, p) in programs.iter().enumerate() {
+        out.push_str(&p.source);
+        let _ = writeln!(
+            out,
+            "const {}_SRC: &str = r####\"{}\"####;\n",
+            p.name.to_uppercase(),
+            with_callees(programs, i)
+        );
+    }
+    out.push_str("/// Every program, behind the checker's calling convention.\n");
+    out.push_str("pub fn cases() -> Vec<Case> {\n    vec![\n");
+    for p in programs {
+        out.push_str(&adapter(p));
+    }
+    out.push_str("    ]\n}\n");
+    out
+}
+
+/// The source of program `i` preceded by every program it reaches through calls, so that a
+/// failure's printout compiles on its own.
+fn with_callees(programs: &[Program], i: usize) -> String {
+    let mut needed = vec![false; i + 1];
+    let mut stack = vec![i];
+    while let Some(j) = stack.pop() {
+        if !needed[j] {
+            needed[j] = true;
+            stack.extend(programs[j].calls.iter().copied());
+        }
+    }
+    let mut s = String::new();
+    for (j, n) in needed.iter().enumerate() {
+        if *n {
+            s.push_str(&programs[j].source);
+        }
+    }
+    s
+}
+
+/// One `Case { .. }` entry: closures that spread `Input`'s flat scalars `x`, slice `v` and
+/// index `k` over the program's parameters, and gather gradients back in the same order
+/// (scalars in declaration order, then the slice's elements).
+fn adapter(p: &Program) -> String {
+    let mut args = Vec::new();
+    let mut tangents = Vec::new();
+    let mut slots = Vec::new();
+    let mut gathered = Vec::new();
+    let mut scalars = 0;
+    let mut slice = false;
+    let mut index = false;
+    for param in &p.params {
+        match param.kind {
+            ParamKind::Scalar => {
+                args.push(format!("a.x[{scalars}]"));
+                tangents.push(format!("d[{scalars}]"));
+                slots.push(format!("g{scalars}"));
+                gathered.push(format!("g{scalars}"));
+                scalars += 1;
+            }
+            ParamKind::Slice => {
+                slice = true;
+                args.push("&a.v".into());
+                tangents.push("&d[a.x.len()..]".into());
+                slots.push("gv".into());
+            }
+            ParamKind::Index => {
+                index = true;
+                args.push("a.k".into());
+                tangents.push("NoTangent".into());
+                slots.push("NoTangent".into());
+            }
+        }
+    }
+    let grad_slots: Vec<&String> = slots.iter().filter(|s| *s != "NoTangent").collect();
+    let extend = if slice { " g.extend(gv);" } else { "" };
+    let (args, tangents, slots) = (args.join(", "), tangents.join(", "), slots.join(", "));
+    let grad_slots = grad_slots
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let gathered = gathered.join(", ");
+    let name = &p.name;
+    format!(
+        "        Case {{
+            name: \"{name}\",
+            source: {upper}_SRC,
+            scalars: {scalars},
+            slice: {slice},
+            index: {index},
+            relaxed: {relaxed},
+            stops: {stops},
+            primal: |a: &Input| {name}({args}),
+            grad: |a: &Input| {{
+                let (y, ({grad_slots})) = {name}_grad({args});
+                #[allow(unused_mut)]
+                let mut g = vec![{gathered}];{extend}
+                (y, g)
+            }},
+            vjp: |a: &Input, w: f64| {{
+                let (y, pullback) = {name}_vjp({args});
+                let ({slots}) = pullback(w);
+                #[allow(unused_mut)]
+                let mut g = vec![{gathered}];{extend}
+                (y, g)
+            }},
+            jvp: |a: &Input, d: &[f64]| {name}_jvp({args}, {tangents}),
+        }},\n",
+        upper = name.to_uppercase(),
+        relaxed = p.relaxed,
+        stops = p.stops,
+    )
+}
+
+// ---- expressions --------------------------------------------------------------------------
+
+/// A generated expression: its text and a bound on its absolute value.
+#[derive(Clone, Debug)]
+struct Expr {
+    text: String,
+    bound: f64,
+    /// Needs no parentheses as an operand or a method receiver.
+    atomic: bool,
+    /// Known to be `f64` without context. A float literal, or arithmetic of literals only,
+    /// is `{float}`: Rust rejects a method call on it and needs a `let` to be annotated.
+    typed: bool,
+    /// Reads no variable (literals and functions of literals only).
+    constant: bool,
+}
+
+impl Expr {
+    fn atom(text: String, bound: f64) -> Self {
+        Expr {
+            text,
+            bound,
+            atomic: true,
+            typed: true,
+            constant: false,
+        }
+    }
+    fn compound(text: String, bound: f64) -> Self {
+        Expr {
+            text,
+            bound,
+            atomic: false,
+            typed: true,
+            constant: false,
+        }
+    }
+    /// The same, typed only if one of `parts` is, constant only if all are.
+    fn typed_by(mut self, parts: &[&Expr]) -> Self {
+        self.typed = parts.iter().any(|p| p.typed);
+        self.constant = !parts.is_empty() && parts.iter().all(|p| p.constant);
+        self
+    }
+    /// Safe in statement position (a block's tail, the left of a binary operator): an `if`,
+    /// `match` or block there would end the expression early.
+    fn leading(&self) -> String {
+        if self.text.starts_with("if ")
+            || self.text.starts_with("match ")
+            || self.text.starts_with('{')
+        {
+            format!("({})", self.text)
+        } else {
+            self.text.clone()
+        }
+    }
+    /// The text, parenthesized unless atomic.
+    fn operand(&self) -> String {
+        if self.atomic {
+            self.text.clone()
+        } else {
+            format!("({})", self.text)
+        }
+    }
+}
+
+/// A float literal as Rust source (always with a decimal point; negatives parenthesized).
+fn lit(v: f64) -> Expr {
+    let text = if v < 0.0 {
+        format!("({v:?})")
+    } else {
+        format!("{v:?}")
+    };
+    Expr {
+        text,
+        bound: v.abs(),
+        atomic: true,
+        typed: false,
+        constant: true,
+    }
+}
+
+/// Parenthesizes every compound subexpression (`x + (0.5 * 0.5)`).
+///
+/// Avoided shape (macro bug, `tests/regressions.rs`, `unparenthesized_constant_arithmetic`):
+/// arithmetic on constants left unparenthesized inside an expression with a differentiated
+/// value (`x - 0.5 * 0.5`, `z /= 1.0 + 2.0`, `m /= 1.5 + f64::cos(2.0)`) does not compile;
+/// in parentheses it does.
+fn guard(e: Expr) -> Expr {
+    if e.atomic {
+        e
+    } else {
+        Expr {
+            text: format!("({})", e.text),
+            atomic: true,
+            ..e
+        }
+    }
+}
+
+/// `0.5` or `(-0.5)`: what [`lit`] writes.
+fn is_plain_literal(text: &str) -> bool {
+    let t = text
+        .strip_prefix("(-")
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(text);
+    !t.is_empty()
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == 'e' || c == '-')
+}
+
+/// The largest "round" factor at most `r` (`r > 0`), so that scaled bounds stay provable.
+fn nice_factor(r: f64) -> f64 {
+    const NICE: [f64; 14] = [
+        1.0, 0.75, 0.5, 0.4, 0.3, 0.25, 0.2, 0.1, 0.05, 0.025, 0.01, 0.005, 0.002, 0.001,
+    ];
+    NICE.iter().copied().find(|&c| c <= r).unwrap_or(0.0005)
+}
+
+// ---- variables, scopes, loops -------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum VarKind {
+    Real,
+    /// A loop index or counter (or `k`): at most `max`, and `< v.len()` when `below_len`.
+    Int {
+        max: usize,
+        below_len: bool,
+    },
+    /// A tuple of two reals with the bounds of its fields.
+    Pair(f64, f64),
+}
+
+#[derive(Clone, Debug)]
+struct Var {
+    name: String,
+    kind: VarKind,
+    mutable: bool,
+    bound: f64,
+    /// How many loops enclosed the declaration.
+    loop_depth: usize,
+    /// Read at least once (the final expression prefers unread variables).
+    used: bool,
+    /// For an accumulator: the most its pending `+=`/`-=` steps can add.
+    growth: f64,
+    /// Never shadowed.
+    ///
+    /// Avoided shape (macro bug, `tests/regressions.rs`, `slice_element_read_twice`): a `let`
+    /// bound to a bare slice element `v[0]`, then shadowed while `v[0]` is read again,
+    /// fails to compile (E0716, temporary value dropped while borrowed).
+    pinned: bool,
+    /// How many blocks enclosed the declaration.
+    block: usize,
+    /// Written in a loop (carried or accumulated): the result reads it.
+    ///
+    /// Avoided shape (macro bug, `tests/regressions.rs`, `dead_value_in_loop`): a value
+    /// computed in a loop and never used afterwards (`m += y * x;` with `m` unused, or
+    /// `let m = t / (2.0 + w.sin());` in a loop body) fails to compile (E0596, cannot borrow
+    /// as mutable). So every loop-written variable reaches the result, and every unused
+    /// local of a loop body is added to a sink accumulator that does.
+    accumulated: bool,
+}
+
+/// What a loop may do to a mutable variable declared outside it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Role {
+    /// Read and written; every write keeps `|value| <= cap`.
+    Carried(f64),
+    /// Only `+= e` / `-= e` with `|e| <= step`; not read inside the loop.
+    Accumulator(f64),
+    /// Read, never written.
+    ReadOnly,
+}
+
+struct Frame {
+    /// The most times the body runs per entry.
+    trips: usize,
+    roles: Vec<(usize, Role)>,
+}
+
+/// The state of one function's generation.
+struct FnGen<'a> {
+    rng: &'a mut Rng,
+    callees: &'a [Program],
+    out: String,
+    indent: usize,
+    vars: Vec<Var>,
+    /// Variable ids declared in each open block.
+    scopes: Vec<Vec<usize>>,
+    frames: Vec<Frame>,
+    block_depth: usize,
+    fresh: usize,
+    has_slice: bool,
+    has_index: bool,
+    relaxed: bool,
+    stops: bool,
+    calls: Vec<usize>,
+    /// Statements still allowed, so that programs stay small enough to compile quickly.
+    budget: usize,
+    /// Inside a comparison: no `if`, `match` or block expressions.
+    ///
+    /// Avoided shape (macro bug, `tests/regressions.rs`, `comparison_with_block_operand`):
+    /// `if x > ({ let b = x; b * b }) {..}` is rejected as a bitwise operator.
+    in_comparison: bool,
+    /// Inside a `while` body: no nested loops.
+    ///
+    /// Avoided shape (macro bug, `tests/regressions.rs`, `while_counter_in_nested_for`):
+    /// a `for` inside a `while` whose body reads the counter in differentiated code fails
+    /// to compile (`cannot find value __grad_c_3`).
+    in_while: bool,
+    /// The accumulator that unused loop-body locals are added to (see `Var::accumulated`).
+    sink: Option<usize>,
+    /// Slice index expressions already read (see `SLICES`).
+    indices: Vec<String>,
+}
+
+impl<'a> FnGen<'a> {
+    fn new(rng: &'a mut Rng, callees: &'a [Program]) -> Self {
+        FnGen {
+            rng,
+            callees,
+            out: String::new(),
+            indent: 1,
+            vars: Vec::new(),
+            scopes: vec![Vec::new()],
+            frames: Vec::new(),
+            block_depth: 0,
+            fresh: 0,
+            has_slice: false,
+            has_index: false,
+            relaxed: false,
+            stops: false,
+            calls: Vec::new(),
+            budget: 0,
+            in_comparison: false,
+            in_while: false,
+            sink: None,
+            indices: Vec::new(),
+        }
+    }
+
+    /// One whole function.
+    fn function(mut self, name: String) -> Program {
+        let mut params: Vec<Param> = ["x", "y", "z", "w"][..self.rng.between(2, 4)]
+            .iter()
+            .map(|n| Param {
+                name: n.to_string(),
+                kind: ParamKind::Scalar,
+            })
+            .collect();
+        if SLICES && self.rng.chance(0.45) {
+            params.push(Param {
+                name: "v".into(),
+                kind: ParamKind::Slice,
+            });
+        }
+        if self.rng.chance(0.45) {
+            params.push(Param {
+                name: "k".into(),
+                kind: ParamKind::Index,
+            });
+        }
+        // Shuffle, so that slots of every kind appear in every position.
+        for i in (1..params.len()).rev() {
+            let j = self.rng.below(i + 1);
+            params.swap(i, j);
+        }
+        for p in &params {
+            match p.kind {
+                ParamKind::Scalar => {
+                    self.declare(&p.name, VarKind::Real, false, PARAM_BOUND);
+                }
+                ParamKind::Slice => self.has_slice = true,
+                ParamKind::Index => {
+                    self.has_index = true;
+                    let kind = VarKind::Int {
+                        max: MAX_INDEX,
+                        below_len: false,
+                    };
+                    self.declare("k", kind, false, MAX_INDEX as f64);
+                }
+            }
+        }
+        self.declare_sink();
+        self.budget = self.rng.between(3, 14);
+        let top = self.rng.between(2, 6);
+        for _ in 0..top {
+            self.statement();
+        }
+        let ret = self.final_expr();
+        let ret_bound = ret.bound;
+        if self.rng.chance(0.1) {
+            self.line(&format!("return {};", ret.text));
+        } else {
+            self.line(&ret.text);
+        }
+        let sig = params
+            .iter()
+            .map(|p| match p.kind {
+                ParamKind::Scalar => format!("{}: f64", p.name),
+                ParamKind::Slice => format!("{}: &[f64]", p.name),
+                ParamKind::Index => format!("{}: usize", p.name),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let source = format!(
+            "#[differentiable]\nfn {name}({sig}) -> f64 {{\n{}}}\n",
+            self.out
+        );
+        let mut calls = self.calls;
+        calls.sort_unstable();
+        calls.dedup();
+        Program {
+            name,
+            params,
+            source,
+            calls,
+            ret_bound,
+            relaxed: self.relaxed,
+            stops: self.stops,
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        for _ in 0..self.indent {
+            self.out.push_str("    ");
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    fn declare(&mut self, name: &str, kind: VarKind, mutable: bool, bound: f64) -> usize {
+        let id = self.vars.len();
+        self.vars.push(Var {
+            name: name.to_string(),
+            kind,
+            mutable,
+            bound,
+            loop_depth: self.frames.len(),
+            used: false,
+            growth: 0.0,
+            pinned: false,
+            block: self.block_depth,
+            accumulated: false,
+        });
+        self.scopes.last_mut().expect("a scope").push(id);
+        id
+    }
+
+    fn fresh_name(&mut self, prefix: &str) -> String {
+        self.fresh += 1;
+        format!("{prefix}{}", self.fresh)
+    }
+
+    /// Ids of the variables a name reaches here (the innermost declaration of each name).
+    fn visible(&self) -> Vec<usize> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut ids = Vec::new();
+        for scope in self.scopes.iter().rev() {
+            for &id in scope.iter().rev() {
+                let name = self.vars[id].name.as_str();
+                if !seen.contains(&name) {
+                    seen.push(name);
+                    ids.push(id);
+                }
+            }
+        }
+        ids
+    }
+
+    /// The role the innermost loop gives a variable; `None` when it was declared inside it.
+    fn role(&self, id: usize) -> Option<Role> {
+        if self.vars[id].loop_depth >= self.frames.len() {
+            return None;
+        }
+        let frame = self.frames.last().expect("a loop");
+        Some(
+            frame
+                .roles
+                .iter()
+                .find(|(v, _)| *v == id)
+                .map_or(Role::ReadOnly, |(_, r)| *r),
+        )
+    }
+
+    /// The bound of a read of a real variable, or `None` where it may not be read.
+    fn read_bound(&self, id: usize) -> Option<f64> {
+        match self.role(id) {
+            Some(Role::Accumulator(_)) => None,
+            Some(Role::Carried(cap)) => Some(cap),
+            _ => Some(self.vars[id].bound),
+        }
+    }
+
+    fn readable_reals(&self) -> Vec<(usize, f64)> {
+        self.visible()
+            .into_iter()
+            .filter(|&id| self.vars[id].kind == VarKind::Real)
+            .filter_map(|id| self.read_bound(id).map(|b| (id, b)))
+            .collect()
+    }
+
+    fn ints(&self) -> Vec<usize> {
+        self.visible()
+            .into_iter()
+            .filter(|&id| matches!(self.vars[id].kind, VarKind::Int { .. }))
+            .collect()
+    }
+
+    // ---- expressions ----
+
+    /// An expression whose absolute value is at most `cap`.
+    fn expr(&mut self, cap: f64, depth: usize) -> Expr {
+        let e = if depth == 0 || self.rng.chance(0.25) {
+            self.leaf(cap)
+        } else {
+            self.node(cap, depth - 1)
+        };
+        let e = self.fit(e, cap);
+        if e.constant && !is_plain_literal(&e.text) {
+            // Avoided shape (macro bugs, `tests/regressions.rs`,
+            // `unparenthesized_constant_arithmetic`, `constant_receiver_or_cast`,
+            // `constant_call_argument`): arithmetic or a primitive on constants only, next to
+            // a differentiated value (`0.5 * 0.5 + x`, `(1.0 + 2.0).powf(x)`), does not
+            // compile. Such a subexpression is replaced by a literal.
+            return lit(0.5f64.min(cap));
+        }
+        guard(e)
+    }
+
+    /// Shrinks `e` to a bound within `cap`, by a factor or a squashing primitive.
+    fn fit(&mut self, e: Expr, cap: f64) -> Expr {
+        if e.bound <= cap {
+            return e;
+        }
+        match self.rng.below(6) {
+            0 if cap >= 1.0 => self.method(e, "tanh", &[], 1.0),
+            1 if cap >= 1.0 => self.method(e, "sin", &[], 1.0),
+            2 if cap >= 1.0 => self.method(e, "sigmoid", &[], 1.0),
+            3 if cap >= 1.6 => self.method(e, "atan", &[], std::f64::consts::FRAC_PI_2),
+            4 => {
+                let c = nice_factor(cap);
+                let lo = lit(-c);
+                self.method(e, "clamp", &[lo.text, format!("{c:?}")], c)
+            }
+            _ => {
+                let c = nice_factor(cap / e.bound);
+                Expr::compound(format!("{} * {c:?}", e.operand()), e.bound * c).typed_by(&[&e])
+            }
+        }
+    }
+
+    /// `recv.name(args)`, or `f64::name(recv, args)` (always for an untyped receiver).
+    fn method(&mut self, recv: Expr, name: &str, args: &[String], bound: f64) -> Expr {
+        let text = if !recv.typed || self.rng.chance(0.08) {
+            let mut all = vec![recv.text];
+            all.extend(args.iter().cloned());
+            format!("f64::{name}({})", all.join(", "))
+        } else {
+            format!("{}.{name}({})", recv.operand(), args.join(", "))
+        };
+        let constant = recv.constant
+            && args
+                .iter()
+                .all(|a| a.chars().all(|c| c.is_ascii_digit() || "().- ".contains(c)));
+        Expr {
+            constant,
+            ..Expr::atom(text, bound)
+        }
+    }
+
+    fn leaf(&mut self, cap: f64) -> Expr {
+        let reals = self.readable_reals();
+        let ints = self.ints();
+        let weights = [
+            1.0,                                      // literal
+            if reals.is_empty() { 0.0 } else { 6.0 }, // variable
+            if self.has_slice { 2.0 } else { 0.0 },   // slice element
+            if ints.is_empty() { 0.0 } else { 0.7 },  // integer cast
+            if self.has_pairs() { 0.8 } else { 0.0 }, // tuple field
+        ];
+        match self.rng.weighted(&weights) {
+            0 => {
+                let mags = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0];
+                let fitting: Vec<f64> = mags.iter().copied().filter(|m| *m <= cap).collect();
+                let m = if fitting.is_empty() {
+                    nice_factor(cap)
+                } else {
+                    *self.rng.pick(&fitting)
+                };
+                lit(if self.rng.chance(0.3) { -m } else { m })
+            }
+            1 => {
+                // Prefer variables not read yet, so that more of the dataflow reaches the result.
+                let w: Vec<f64> = reals
+                    .iter()
+                    .map(|(id, _)| if self.vars[*id].used { 1.0 } else { 3.0 })
+                    .collect();
+                let (id, bound) = reals[self.rng.weighted(&w)];
+                self.vars[id].used = true;
+                Expr::atom(self.vars[id].name.clone(), bound)
+            }
+            2 => {
+                // Avoided shape (see `SLICES`): each element expression is read once.
+                let index = self.index_expr();
+                if self.indices.contains(&index) {
+                    return lit(0.5f64.min(cap));
+                }
+                self.indices.push(index.clone());
+                Expr::atom(format!("v[{index}]"), PARAM_BOUND)
+            }
+            3 => {
+                let id = *self.rng.pick(&ints);
+                let VarKind::Int { max, .. } = self.vars[id].kind else {
+                    unreachable!()
+                };
+                let name = self.vars[id].name.clone();
+                if self.rng.chance(0.2) {
+                    // Through f32 and back: exact for small integers.
+                    Expr::compound(format!("({name} as f32) as f64"), max as f64)
+                } else {
+                    Expr::compound(format!("{name} as f64"), max as f64)
+                }
+            }
+            _ => {
+                let pairs = self.pairs();
+                let id = *self.rng.pick(&pairs);
+                let VarKind::Pair(b0, b1) = self.vars[id].kind else {
+                    unreachable!()
+                };
+                let field = self.rng.below(2);
+                let b = if field == 0 { b0 } else { b1 };
+                Expr::atom(format!("{}.{field}", self.vars[id].name), b)
+            }
+        }
+    }
+
+    fn has_pairs(&self) -> bool {
+        !self.pairs().is_empty()
+    }
+
+    /// Tuples whose fields may be read here: those declared in the current block.
+    ///
+    /// Avoided shape (macro bug, `tests/regressions.rs`, `tuple_field_in_branch`): a tuple
+    /// field read in differentiated code inside an `if` nested below the tuple's `let`
+    /// fails to compile (E0596, cannot borrow as mutable).
+    fn pairs(&self) -> Vec<usize> {
+        self.visible()
+            .into_iter()
+            .filter(|&id| matches!(self.vars[id].kind, VarKind::Pair(..)))
+            .filter(|&id| self.vars[id].block == self.block_depth)
+            .collect()
+    }
+
+    /// An in-range index into `v` (whose length is at least `MIN_LEN`).
+    fn index_expr(&mut self) -> String {
+        let ints = self.ints();
+        if ints.is_empty() || self.rng.chance(0.15) {
+            return match self.rng.below(3) {
+                0 => format!("{}", self.rng.below(MIN_LEN)),
+                1 => "v.len() - 1".into(),
+                _ => "v.len() / 2".into(),
+            };
+        }
+        let id = *self.rng.pick(&ints);
+        let name = self.vars[id].name.clone();
+        let VarKind::Int { below_len, .. } = self.vars[id].kind else {
+            unreachable!()
+        };
+        if below_len && self.rng.chance(0.5) {
+            if self.rng.chance(0.3) {
+                format!("v.len() - 1 - {name}")
+            } else {
+                name
+            }
+        } else {
+            let other = *self.rng.pick(&ints);
+            let other = self.vars[other].name.clone();
+            let e = match self.rng.below(4) {
+                0 => name,
+                1 => format!("{name} + 1"),
+                2 => format!("{name} + {other}"),
+                _ => format!("2 * {name} + {other}"),
+            };
+            if e.contains(' ') {
+                format!("({e}) % v.len()")
+            } else {
+                format!("{e} % v.len()")
+            }
+        }
+    }
+
+    /// A positive denominator in `[lo, hi]` with `lo >= 0.5`, as an operand.
+    fn denominator(&mut self, depth: usize) -> Expr {
+        let c;
+        let d = match self.rng.below(5) {
+            0 => {
+                let e = self.expr(3.0, depth);
+                c = e.constant;
+                format!("2.0 + {}", self.method(e, "sin", &[], 1.0).text)
+            }
+            1 => {
+                let e = self.expr(2.0, depth);
+                let t = e.operand();
+                return guard(Expr::compound(format!("1.0 + {t} * {t}"), 5.0).typed_by(&[&e]));
+            }
+            2 => {
+                let e = self.expr(CAP, depth);
+                c = e.constant;
+                format!("1.0 + {}", self.method(e, "abs", &[], CAP).text)
+            }
+            3 => {
+                let e = self.expr(3.0, depth);
+                c = e.constant;
+                format!("1.5 + {}", self.method(e, "cos", &[], 1.0).text)
+            }
+            _ => {
+                let e = self.expr(3.0, depth);
+                c = e.constant;
+                format!("1.0 + {}", self.method(e, "sigmoid", &[], 1.0).text)
+            }
+        };
+        Expr {
+            constant: c,
+            ..Expr::compound(d, 5.0)
+        }
+    }
+
+    fn node(&mut self, cap: f64, depth: usize) -> Expr {
+        const PRODUCTIONS: [f64; 14] = [
+            3.0,  // + -
+            2.5,  // *
+            1.2,  // /
+            0.6,  // unary -
+            5.0,  // one-input primitive
+            1.5,  // two-input primitive
+            1.0,  // call of an earlier program
+            0.08, // stop_gradient: rare, since it turns off the finite-difference check, transitively
+            0.4,  // cast
+            0.3,  // if expression
+            0.2,  // match expression
+            0.2,  // block expression
+            0.15, // rounding (piecewise constant)
+            0.4,  // powf
+        ];
+        let mut w = PRODUCTIONS;
+        if self.callees.is_empty() {
+            w[6] = 0.0;
+        }
+        if !self.has_index {
+            w[10] = 0.0;
+        }
+        if self.in_comparison {
+            w[9] = 0.0;
+            w[10] = 0.0;
+            w[11] = 0.0;
+        }
+        match self.rng.weighted(&w) {
+            0 => {
+                let a = self.expr(cap / 2.0, depth);
+                let b = self.expr(cap / 2.0, depth);
+                let op = if self.rng.chance(0.5) { "+" } else { "-" };
+                let b_text = if op == "-" {
+                    b.operand()
+                } else {
+                    b.text.clone()
+                };
+                Expr::compound(format!("{} {op} {b_text}", a.leading()), a.bound + b.bound)
+                    .typed_by(&[&a, &b])
+            }
+            1 => {
+                let c = cap.sqrt();
+                let a = self.expr(c, depth);
+                let b = self.expr(c, depth);
+                Expr::compound(
+                    format!("{} * {}", a.operand(), b.operand()),
+                    a.bound * b.bound,
+                )
+                .typed_by(&[&a, &b])
+            }
+            2 => {
+                let a = self.expr(cap, depth);
+                let d = self.denominator(depth.saturating_sub(1));
+                Expr::compound(format!("{} / {}", a.operand(), d.operand()), a.bound / 0.5)
+                    .typed_by(&[&a, &d])
+            }
+            3 => {
+                let a = self.expr(cap, depth);
+                Expr::compound(format!("-{}", a.operand()), a.bound).typed_by(&[&a])
+            }
+            4 => self.unary(cap, depth),
+            5 => self.binary(cap, depth),
+            6 => self.call(cap, depth),
+            7 => {
+                let a = self.expr(cap, depth);
+                self.stops = true;
+                Expr::atom(format!("grad::stop_gradient({})", a.text), a.bound).typed_by(&[&a])
+            }
+            8 => self.cast(cap, depth),
+            9 => {
+                let c = self.condition(depth);
+                let a = self.expr(cap, depth);
+                let b = self.expr(cap, depth);
+                Expr::compound(
+                    format!("if {c} {{ {} }} else {{ {} }}", a.text, b.text),
+                    a.bound.max(b.bound),
+                )
+                .typed_by(&[&a, &b])
+            }
+            10 => {
+                let a = self.expr(cap, depth);
+                let b = self.expr(cap, depth);
+                let c = self.expr(cap, depth);
+                Expr::compound(
+                    format!(
+                        "match k {{ 0 => {}, 1 | 2 => {}, _ => {} }}",
+                        a.text, b.text, c.text
+                    ),
+                    a.bound.max(b.bound).max(c.bound),
+                )
+                .typed_by(&[&a, &b, &c])
+            }
+            11 => {
+                let a = self.expr(cap.sqrt(), depth);
+                let t = self.fresh_name("b");
+                Expr::compound(
+                    format!("{{ let {t} = {}; {t} * {t} }}", a.text),
+                    a.bound * a.bound,
+                )
+                .typed_by(&[&a])
+            }
+            12 => {
+                let a = self.expr((cap - 1.0).max(0.5), depth);
+                let m = *self
+                    .rng
+                    .pick(&["floor", "ceil", "round", "trunc", "signum"]);
+                let b = a.bound + 1.0;
+                self.method(a, m, &[], b)
+            }
+            _ => self.powf(cap, depth),
+        }
+    }
+
+    /// A one-input primitive, its argument shaped to lie in the primitive's domain.
+    fn unary(&mut self, cap: f64, depth: usize) -> Expr {
+        match self.rng.below(22) {
+            0 => {
+                let a = self.expr(cap.ln().clamp(0.25, 2.0), depth);
+                let b = a.bound.exp();
+                self.method(a, "exp", &[], b)
+            }
+            1 => {
+                let ae = self.expr(3.0, depth);
+                let a = ae.operand();
+                let arg = Expr {
+                    constant: ae.constant,
+                    ..Expr::compound(format!("1.0 + ({a} * {a})"), 10.0)
+                };
+                self.method(arg, "ln", &[], 10f64.ln())
+            }
+            2 => {
+                let ae = self.expr(3.0, depth);
+                let a = ae.operand();
+                let arg = Expr {
+                    constant: ae.constant,
+                    ..Expr::compound(format!("1.0 + ({a} * {a})"), 10.0)
+                };
+                self.method(arg, "sqrt", &[], 10f64.sqrt())
+            }
+            3 => {
+                let n = *self.rng.pick(&[0, 1, 2, 2, 3, -1, -2]);
+                if n < 0 {
+                    let a = self.expr(3.0, depth);
+                    let sin = self.method(a, "sin", &[], 1.0);
+                    let base = Expr {
+                        constant: sin.constant,
+                        ..Expr::compound(format!("2.0 + {}", sin.text), 3.0)
+                    };
+                    self.method(base, "powi", &[n.to_string()], 1.0)
+                } else {
+                    let a = self.expr(cap.powf(1.0 / f64::from(n.max(1))), depth);
+                    let b = a.bound.powi(n);
+                    self.method(a, "powi", &[n.to_string()], b)
+                }
+            }
+            4 => {
+                let a = self.expr(3.0, depth);
+                self.method(a, "sin", &[], 1.0)
+            }
+            5 => {
+                let a = self.expr(3.0, depth);
+                self.method(a, "cos", &[], 1.0)
+            }
+            6 => {
+                // |sin| <= 1 < π/2: tan stays finite; tan(1) < 1.6.
+                let a = self.expr(3.0, depth);
+                let s = self.method(a, "sin", &[], 1.0);
+                self.method(s, "tan", &[], 1.6)
+            }
+            7 => {
+                let a = self.expr(CAP, depth);
+                self.method(a, "tanh", &[], 1.0)
+            }
+            8 => {
+                let a = self.expr(cap, depth);
+                let b = a.bound;
+                self.method(a, "abs", &[], b)
+            }
+            9 => {
+                let a = self.expr(CAP, depth);
+                self.method(a, "sigmoid", &[], 1.0)
+            }
+            10 => {
+                let a = self.expr(cap, depth);
+                let b = a.bound;
+                self.method(a, "relu", &[], b)
+            }
+            11 => {
+                let lo = -nice_factor(cap) * if self.rng.chance(0.5) { 1.0 } else { 0.5 };
+                let hi = nice_factor(cap);
+                let a = self.expr(CAP, depth);
+                self.method(a, "clamp", &[lit(lo).text, lit(hi).text], hi.max(-lo))
+            }
+            12 => {
+                let d = self.denominator(depth);
+                self.method(d, "recip", &[], 2.0)
+            }
+            13 => {
+                let a = self.expr(CAP, depth);
+                let b = a.bound.min(std::f64::consts::FRAC_PI_2);
+                self.method(a, "atan", &[], b)
+            }
+            14 => {
+                let a = self.expr(cap.asinh().min(2.0), depth);
+                let b = a.bound.sinh();
+                self.method(a, "sinh", &[], b)
+            }
+            15 if cap >= 1.6 => {
+                let a = self.expr(cap.acosh().min(2.0), depth);
+                let b = a.bound.cosh();
+                self.method(a, "cosh", &[], b)
+            }
+            16 if cap >= 1.6 => {
+                let a = self.expr(CAP, depth);
+                let t = self.method(a, "tanh", &[], 1.0);
+                let arg = Expr {
+                    constant: t.constant,
+                    ..Expr::compound(format!("0.9 * {}", t.text), 0.9)
+                };
+                let m = if self.rng.chance(0.5) { "asin" } else { "acos" };
+                self.method(arg, m, &[], std::f64::consts::PI)
+            }
+            17 => {
+                let a = self.expr(2.0, depth);
+                let m = if self.rng.chance(0.5) {
+                    "exp2"
+                } else {
+                    "exp_m1"
+                };
+                // Both are at most e^|a|.
+                let b = a.bound.exp();
+                self.method(a, m, &[], b)
+            }
+            18 => {
+                let ae = self.expr(3.0, depth);
+                let a = ae.operand();
+                let arg = Expr {
+                    constant: ae.constant,
+                    ..Expr::compound(format!("1.0 + ({a} * {a})"), 10.0)
+                };
+                let m = *self.rng.pick(&["log2", "log10", "cbrt"]);
+                self.method(arg, m, &[], 10f64.log2())
+            }
+            19 => {
+                let ae = self.expr(3.0, depth);
+                let a = ae.operand();
+                let arg = Expr {
+                    constant: ae.constant,
+                    ..Expr::compound(format!("({a} * {a})"), 9.0)
+                };
+                self.method(arg, "ln_1p", &[], 10f64.ln())
+            }
+            20 => {
+                let a = self.expr(cap.min(2.0), depth);
+                let b = a.bound.cbrt().max(a.bound);
+                self.method(a, "cbrt", &[], b)
+            }
+            _ => {
+                let a = self.expr(cap, depth);
+                let b = a.bound;
+                let c = a.constant;
+                Expr {
+                    constant: c,
+                    ..Expr::compound(format!("{} as f64", a.operand()), b)
+                }
+            }
+        }
+    }
+
+    /// A two-input primitive.
+    fn binary(&mut self, cap: f64, depth: usize) -> Expr {
+        match self.rng.below(4) {
+            0 | 1 => {
+                let a = self.expr(cap, depth);
+                let b = self.expr(cap, depth);
+                let m = if self.rng.chance(0.5) { "max" } else { "min" };
+                let bound = a.bound.max(b.bound);
+                self.method(a, m, &[b.text], bound)
+            }
+            2 => {
+                let a = self.expr(cap / 2.0, depth);
+                let b = self.expr(cap / 2.0, depth);
+                let bound = a.bound + b.bound;
+                self.method(a, "hypot", &[b.text], bound)
+            }
+            _ => {
+                let a = self.expr(CAP, depth);
+                let b = self.expr(CAP, depth);
+                let e = self.method(a, "atan2", &[b.text], std::f64::consts::PI);
+                self.fit(e, cap)
+            }
+        }
+    }
+
+    /// `base.powf(e)` with a positive base, its exponent bounded so that the result is within `cap`.
+    fn powf(&mut self, cap: f64, depth: usize) -> Expr {
+        let (base, lo, hi): (Expr, f64, f64) = match self.rng.below(4) {
+            0 => {
+                let a = self.expr(1.5, depth);
+                let c = a.constant;
+                let a = a.operand();
+                let base = Expr::compound(format!("1.0 + ({a} * {a})"), 3.25);
+                (
+                    Expr {
+                        constant: c,
+                        ..base
+                    },
+                    1.0,
+                    3.25,
+                )
+            }
+            1 => {
+                let a = self.expr(3.0, depth);
+                let s = self.method(a, "sin", &[], 1.0);
+                let base = Expr::compound(format!("1.5 + {}", s.text), 2.5);
+                (
+                    Expr {
+                        constant: s.constant,
+                        ..base
+                    },
+                    0.5,
+                    2.5,
+                )
+            }
+            2 => {
+                let a = self.expr(CAP, depth);
+                let s = self.method(a, "sigmoid", &[], 1.0);
+                let base = Expr::compound(format!("0.5 + {}", s.text), 1.5);
+                (
+                    Expr {
+                        constant: s.constant,
+                        ..base
+                    },
+                    0.5,
+                    1.5,
+                )
+            }
+            _ => (
+                Expr {
+                    constant: true,
+                    ..Expr::atom("2.0f64".into(), 2.0)
+                },
+                2.0,
+                2.0,
+            ),
+        };
+        // A constant compound base is an avoided shape (see `expr`): use the literal one.
+        let (base, lo, hi) = if base.constant {
+            (
+                Expr {
+                    constant: true,
+                    ..Expr::atom("2.0f64".into(), 2.0)
+                },
+                2.0,
+                2.0,
+            )
+        } else {
+            (base, lo, hi)
+        };
+        // |base^e| <= max(hi, 1/lo)^|e|.
+        let spread = hi.max(1.0 / lo).ln().max(1e-3);
+        let e_cap = (cap.max(1.0).ln() / spread).clamp(0.1, 2.0);
+        let e = if self.rng.chance(0.2) {
+            lit(*self.rng.pick(&[0.5, 1.5, -0.5, 2.0]) * e_cap.min(1.0))
+        } else {
+            self.expr(e_cap, depth)
+        };
+        let bound = hi.max(1.0 / lo).powf(e.bound);
+        let base = Expr {
+            constant: base.constant,
+            ..Expr::atom(base.operand(), base.bound)
+        };
+        self.method(base, "powf", &[e.text], bound)
+    }
+
+    /// Casts: identity `as f64`, or a round trip through `f32` (which makes the program relaxed).
+    fn cast(&mut self, cap: f64, depth: usize) -> Expr {
+        let a = self.expr(cap.min(3.0), depth);
+        if a.constant {
+            return a;
+        }
+        let b = a.bound;
+        if self.rng.chance(0.1) {
+            self.relaxed = true;
+            match self.rng.below(3) {
+                0 => Expr::compound(format!("{} as f32 as f64", a.operand()), b),
+                1 => Expr::compound(
+                    format!("({} as f32).sin() as f64", a.operand()),
+                    1.0_f64.min(b),
+                ),
+                _ => Expr::compound(format!("({} as f32 * 0.5) as f64", a.operand()), b * 0.5),
+            }
+        } else {
+            Expr::compound(format!("{} as f64", a.operand()), b)
+        }
+    }
+
+    /// A call of an earlier program, its arguments within the parameter bound it assumes.
+    fn call(&mut self, cap: f64, depth: usize) -> Expr {
+        let usable: Vec<usize> = (0..self.callees.len())
+            .filter(|&i| {
+                self.callees[i]
+                    .params
+                    .iter()
+                    .all(|p| p.kind != ParamKind::Slice || self.has_slice)
+            })
+            .collect();
+        if usable.is_empty() {
+            return self.unary(cap, depth);
+        }
+        let i = *self.rng.pick(&usable);
+        let callee = self.callees[i].clone();
+        let mut args = Vec::new();
+        for p in &callee.params {
+            args.push(match p.kind {
+                ParamKind::Scalar => self.expr(PARAM_BOUND, depth.min(1)).text,
+                ParamKind::Slice => "v".into(),
+                ParamKind::Index => self.small_int(),
+            });
+        }
+        self.calls.push(i);
+        self.relaxed |= callee.relaxed;
+        self.stops |= callee.stops;
+        let e = Expr::atom(
+            format!("{}({})", callee.name, args.join(", ")),
+            callee.ret_bound,
+        );
+        self.fit(e, cap)
+    }
+
+    /// An integer in `0..=MAX_INDEX`, for a callee's `usize` parameter.
+    fn small_int(&mut self) -> String {
+        let ints = self.ints();
+        if ints.is_empty() || self.rng.chance(0.3) {
+            return self.rng.below(MAX_INDEX + 1).to_string();
+        }
+        let id = *self.rng.pick(&ints);
+        let VarKind::Int { max, .. } = self.vars[id].kind else {
+            unreachable!()
+        };
+        let name = self.vars[id].name.clone();
+        if max <= MAX_INDEX {
+            name
+        } else {
+            format!("{name} % {}", MAX_INDEX + 1)
+        }
+    }
+
+    /// A condition: comparisons of reals or integers, combined with `&&`, `||` and `!`.
+    fn condition(&mut self, depth: usize) -> String {
+        let c = self.comparison(depth.min(1));
+        match self.rng.below(6) {
+            0 => {
+                let d = self.comparison(0);
+                format!("{c} && {d}")
+            }
+            1 => {
+                let d = self.comparison(0);
+                format!("{c} || {d}")
+            }
+            2 => format!("!({c})"),
+            _ => c,
+        }
+    }
+
+    fn comparison(&mut self, depth: usize) -> String {
+        let outer = self.in_comparison;
+        self.in_comparison = true;
+        let c = self.comparison_inner(depth);
+        self.in_comparison = outer;
+        c
+    }
+
+    fn comparison_inner(&mut self, depth: usize) -> String {
+        let op = *self.rng.pick(&["<", ">", "<=", ">="]);
+        let ints = self.ints();
+        if !ints.is_empty() && self.rng.chance(0.3) {
+            let id = *self.rng.pick(&ints);
+            let name = self.vars[id].name.clone();
+            return match self.rng.below(3) {
+                0 => format!("{name} % 2 == 0"),
+                1 => format!("{name} {op} {}", self.rng.below(4)),
+                _ => format!("{name} != 1"),
+            };
+        }
+        let a = self.expr(CAP, depth);
+        let b = if self.rng.chance(0.5) {
+            lit(self.rng.uniform(-4.0, 4.0).round() / 4.0)
+        } else {
+            self.expr(CAP, depth)
+        };
+        format!("{} {op} {}", a.operand(), b.operand())
+    }
+
+    /// The returned expression: a sum of reads, preferring variables not read yet.
+    fn final_expr(&mut self) -> Expr {
+        let accumulators: Vec<(usize, f64)> = self
+            .readable_reals()
+            .into_iter()
+            .filter(|(id, _)| self.vars[*id].accumulated)
+            .collect();
+        let n = self.rng.between(1, 3) + accumulators.len();
+        let mut terms = Vec::new();
+        for (id, b) in accumulators {
+            let e = Expr::atom(self.vars[id].name.clone(), b);
+            terms.push(self.fit(e, CAP / n as f64));
+        }
+        while terms.len() < n {
+            let e = self.expr(CAP / n as f64, 1);
+            terms.push(e);
+        }
+        if terms.iter().all(|t| t.constant) {
+            // A constant result is an avoided shape (see `guard`); read a variable instead.
+            let reals = self.readable_reals();
+            let (id, b) = reals[self.rng.below(reals.len())];
+            let v = Expr::atom(self.vars[id].name.clone(), b);
+            terms[0] = self.fit(v, CAP / n as f64);
+        }
+        // Constants last: `0.5 + 0.5 + x` would add constants to each other first.
+        terms.sort_by_key(|t| t.constant);
+        let bound = terms.iter().map(|t| t.bound).sum();
+        let text = terms
+            .iter()
+            .map(|t| t.leading())
+            .collect::<Vec<_>>()
+            .join(" + ");
+        Expr::compound(text, bound)
+    }
+
+    // ---- statements ----
+
+    fn statement(&mut self) {
+        if self.budget == 0 {
+            self.let_stmt();
+            return;
+        }
+        self.budget -= 1;
+        let can_nest = self.block_depth < MAX_BLOCK_DEPTH;
+        // Avoided shape (macro bug, `tests/regressions.rs`, `local_of_branch_read_in_loop`):
+        // a constant `let` inside an `if` (or a `while` body), read in differentiated code in a
+        // `for` nested there, fails to compile (E0425, cannot find value `__grad_t1_3`).
+        // Loops are generated only where every enclosing block is a loop.
+        let can_loop = can_nest
+            && self.frames.len() < MAX_LOOP_DEPTH
+            && !self.in_while
+            && self.block_depth == self.frames.len();
+        let weights = [
+            3.0, // let
+            2.0, // let mut
+            if self.assignable().is_empty() {
+                0.0
+            } else {
+                3.5
+            }, // assignment
+            0.8, // tuple let
+            if can_nest { 1.3 } else { 0.0 }, // if statement
+            if can_nest && self.has_index { 0.6 } else { 0.0 }, // match statement
+            if can_loop { 1.8 } else { 0.0 }, // for loop
+            if can_loop { 0.5 } else { 0.0 }, // while loop
+            if can_nest { 0.6 } else { 0.0 }, // let = if/match with blocks
+            0.15, // debug_assert!
+        ];
+        match self.rng.weighted(&weights) {
+            0 => self.let_stmt(),
+            1 => self.let_mut(),
+            2 => self.assignment(),
+            3 => self.tuple_let(),
+            4 => self.if_stmt(),
+            5 => self.match_stmt(),
+            6 => self.for_loop(),
+            7 => self.while_loop(),
+            8 => self.let_block_expr(),
+            _ => {
+                let reals = self.readable_reals();
+                if let Some(&(id, _)) = reals.last() {
+                    let name = self.vars[id].name.clone();
+                    self.line(&format!("debug_assert!({name}.is_finite());"));
+                }
+            }
+        }
+    }
+
+    /// The name for a new real binding: fresh, or (sometimes) shadowing a visible real.
+    fn binding_name(&mut self, prefix: &str) -> String {
+        let reals: Vec<usize> = self
+            .visible()
+            .into_iter()
+            .filter(|&id| {
+                let v = &self.vars[id];
+                v.kind == VarKind::Real && !v.pinned && !v.mutable
+            })
+            .collect();
+        // Avoided shape (macro bug, not minimized yet): a `let`
+        // in a loop body that shadows an outer name can fail to compile (E0425, cannot find
+        // value `__grad_x_19`). Shadowing is generated outside loops only.
+        if !reals.is_empty() && self.frames.is_empty() && self.rng.chance(0.2) {
+            let id = *self.rng.pick(&reals);
+            return self.vars[id].name.clone();
+        }
+        self.fresh_name(prefix)
+    }
+
+    /// A `let` initializer inside a loop: never a constant.
+    ///
+    /// Avoided shape (macro bug, `tests/regressions.rs`, `local_of_branch_read_in_loop`): a
+    /// constant local (`let mut m2: f64 = 1.0;`) in a loop body or branch, read in a loop
+    /// nested there, fails to compile (E0425, cannot find value `__grad_m2_5`).
+    fn initializer(&mut self, cap: f64, depth: usize) -> Expr {
+        let mut e = self.expr(cap, depth);
+        let mut tries = 0;
+        while e.constant && !self.frames.is_empty() && tries < 8 {
+            e = self.expr(cap, depth.max(1));
+            tries += 1;
+        }
+        if e.constant && !self.frames.is_empty() {
+            let reals = self.readable_reals();
+            let (id, b) = reals[self.rng.below(reals.len())];
+            e = self.fit(Expr::atom(self.vars[id].name.clone(), b), cap);
+        }
+        e
+    }
+
+    fn let_stmt(&mut self) {
+        let depth = self.rng.between(1, MAX_EXPR_DEPTH);
+        let mut e = self.initializer(CAP, depth);
+        // Avoided shape (macro bug, `tests/regressions.rs`, `slice_element_read_twice`):
+        // `let t = v[0];` and, later, a method on the same element (`v[0].sin()`) fails to
+        // compile (E0716). A `let` never binds a bare slice element.
+        while e.text.starts_with("v[") && e.atomic && e.text.ends_with(']') {
+            e = self.initializer(CAP, depth.max(1));
+        }
+        let name = self.binding_name("t");
+        let ty = if !e.typed || self.rng.chance(0.15) {
+            ": f64"
+        } else {
+            ""
+        };
+        self.line(&format!("let {name}{ty} = {};", e.text));
+        let id = self.declare(&name, VarKind::Real, false, e.bound);
+        self.vars[id].pinned = e.text.starts_with("v[");
+    }
+
+    fn let_mut(&mut self) {
+        let e = if self.frames.is_empty() && self.rng.chance(0.3) {
+            lit(*self.rng.pick(&[0.0, 1.0, 0.5]))
+        } else {
+            let depth = self.rng.between(1, 2);
+            self.initializer(CAP, depth)
+        };
+        let name = self.binding_name("m");
+        let ty = if e.typed { "" } else { ": f64" };
+        self.line(&format!("let mut {name}{ty} = {};", e.text));
+        self.declare(&name, VarKind::Real, true, e.bound);
+    }
+
+    fn tuple_let(&mut self) {
+        let a = self.expr(CAP, 2);
+        let b = self.expr(CAP, 2);
+        if self.rng.chance(0.5) {
+            let (p, q) = (self.fresh_name("a"), self.fresh_name("b"));
+            let ty = if a.typed && b.typed && self.rng.chance(0.8) {
+                ""
+            } else {
+                ": (f64, f64)"
+            };
+            self.line(&format!("let ({p}, {q}){ty} = ({}, {});", a.text, b.text));
+            self.declare(&p, VarKind::Real, false, a.bound);
+            self.declare(&q, VarKind::Real, false, b.bound);
+        } else if TUPLE_VALUES {
+            let p = self.fresh_name("p");
+            let ty = if a.typed && b.typed && self.rng.chance(0.8) {
+                ""
+            } else {
+                ": (f64, f64)"
+            };
+            self.line(&format!("let {p}{ty} = ({}, {});", a.text, b.text));
+            self.declare(&p, VarKind::Pair(a.bound, b.bound), false, 0.0);
+        } else {
+            let ty = if a.typed { "" } else { ": f64" };
+            let p = self.fresh_name("t");
+            self.line(&format!("let {p}{ty} = {};", a.text));
+            self.declare(&p, VarKind::Real, false, a.bound);
+        }
+    }
+
+    /// Mutable reals that the innermost loop (if any) lets this statement write.
+    fn assignable(&self) -> Vec<usize> {
+        self.visible()
+            .into_iter()
+            .filter(|&id| self.vars[id].mutable && self.vars[id].kind == VarKind::Real)
+            .filter(|&id| self.role(id) != Some(Role::ReadOnly))
+            .collect()
+    }
+
+    /// A write to a mutable real that keeps the bound discipline of its role.
+    fn assignment(&mut self) {
+        let targets = self.assignable();
+        let id = *self.rng.pick(&targets);
+        let name = self.vars[id].name.clone();
+        let depth = self.rng.between(1, 2);
+        match self.role(id) {
+            None => match self.rng.below(5) {
+                0 => {
+                    let e = self.expr(CAP, depth);
+                    self.line(&format!("{name} = {};", e.text));
+                    self.vars[id].bound = e.bound;
+                }
+                1 | 2 => {
+                    let e = self.expr(CAP, depth);
+                    let op = if self.rng.chance(0.5) { "+=" } else { "-=" };
+                    self.compound_assign(&name, op, &e);
+                    self.vars[id].bound += e.bound;
+                }
+                3 => {
+                    let e = self.expr(1.5, depth);
+                    self.compound_assign(&name, "*=", &e);
+                    self.vars[id].bound *= e.bound;
+                }
+                _ => {
+                    let d = self.denominator(depth - 1);
+                    self.compound_assign(&name, "/=", &d);
+                    self.vars[id].bound *= 2.0;
+                }
+            },
+            Some(Role::Carried(cap)) => {
+                self.vars[id].accumulated = true;
+                self.carried_assignment(id, cap, depth);
+            }
+            Some(Role::Accumulator(step)) => {
+                let e = self.expr(step, depth);
+                self.vars[id].accumulated = true;
+                let op = if self.rng.chance(0.7) { "+=" } else { "-=" };
+                self.compound_assign(&name, op, &e);
+                self.grow(id, step);
+            }
+            Some(Role::ReadOnly) => unreachable!("read-only variables are not assignable"),
+        }
+    }
+
+    /// An accumulator may gain `step` more per run of the loops around it.
+    fn grow(&mut self, id: usize, step: f64) {
+        let mult: usize = self.frames[self.vars[id].loop_depth..]
+            .iter()
+            .map(|f| f.trips)
+            .product();
+        self.vars[id].growth += mult as f64 * step;
+    }
+
+    /// Adds the current block's unread locals to the sink.
+    fn sink_unused(&mut self) {
+        let Some(sink) = self.sink else { return };
+        let scope = self.scopes.last().cloned().unwrap_or_default();
+        for id in scope {
+            if self.vars[id].kind != VarKind::Real || self.vars[id].used {
+                continue;
+            }
+            self.vars[id].used = true;
+            let b = self.read_bound(id).unwrap_or(self.vars[id].bound);
+            let e = Expr::atom(self.vars[id].name.clone(), b);
+            let e = self.fit(e, 1.0);
+            let name = self.vars[sink].name.clone();
+            self.compound_assign(&name, "+=", &e);
+            if self.frames.is_empty() {
+                self.vars[sink].bound += e.bound;
+            } else {
+                self.grow(sink, 1.0);
+            }
+        }
+    }
+
+    /// A write to a carried variable that keeps it within `cap`.
+    fn carried_assignment(&mut self, id: usize, cap: f64, depth: usize) {
+        let name = self.vars[id].name.clone();
+        match self.rng.below(6) {
+            0 => {
+                let e = self.expr(cap, depth);
+                self.line(&format!("{name} = {};", e.text));
+            }
+            1 | 2 => {
+                let a = *self.rng.pick(&[0.5, 0.25, 0.75, 0.9]);
+                let e = self.expr(cap, depth);
+                let b = 1.0 - a;
+                self.line(&format!(
+                    "{name} = {a:?} * {name} + ({b:?} * {});",
+                    e.operand()
+                ));
+            }
+            3 => {
+                let e = self.expr(1.0, depth);
+                self.compound_assign(&name, "*=", &e);
+            }
+            4 => {
+                let d = self.denominator(depth - 1);
+                // A denominator >= 0.5 could double the value: halve it too.
+                let twice = Expr::compound(format!("2.0 * {}", d.operand()), 10.0).typed_by(&[&d]);
+                self.compound_assign(&name, "/=", &twice);
+            }
+            _ => {
+                let e = self.expr(cap, depth);
+                let m = if self.rng.chance(0.5) { "max" } else { "min" };
+                self.line(&format!("{name} = {name}.{m}({});", e.text));
+            }
+        }
+    }
+
+    /// `name op= e`.
+    fn compound_assign(&mut self, name: &str, op: &str, e: &Expr) {
+        let e = guard(e.clone());
+        self.line(&format!("{name} {op} {};", e.text));
+    }
+
+    /// Opens a block: a scope whose declarations end with it.
+    fn open(&mut self, header: &str) {
+        self.line(header);
+        self.indent += 1;
+        self.block_depth += 1;
+        self.scopes.push(Vec::new());
+    }
+
+    fn close(&mut self, footer: &str) {
+        self.scopes.pop();
+        self.block_depth -= 1;
+        self.indent -= 1;
+        self.line(footer);
+    }
+
+    fn body(&mut self, min: usize, max: usize) {
+        let n = self.rng.between(min, max);
+        for _ in 0..n {
+            self.statement();
+        }
+    }
+
+    /// Bounds of all variables, to join branches (each branch starts from the same state).
+    fn snapshot(&self) -> Vec<f64> {
+        self.vars.iter().map(|v| v.bound).collect()
+    }
+
+    fn restore(&mut self, s: &[f64]) {
+        for (v, b) in self.vars.iter_mut().zip(s) {
+            v.bound = *b;
+        }
+    }
+
+    /// After branches that started from `before` and ended in `ends`: the largest bound.
+    fn join(&mut self, before: &[f64], ends: &[Vec<f64>], exhaustive: bool) {
+        for i in 0..before.len() {
+            let mut b = if exhaustive { 0.0 } else { before[i] };
+            for e in ends {
+                b = b.max(e[i]);
+            }
+            self.vars[i].bound = b;
+        }
+    }
+
+    fn if_stmt(&mut self) {
+        let before = self.snapshot();
+        let mut ends = Vec::new();
+        let arms = self.rng.between(1, 3);
+        let mut exhaustive = false;
+        for arm in 0..arms {
+            let last = arm + 1 == arms && arm > 0 && self.rng.chance(0.7);
+            let header = if arm == 0 {
+                format!("if {} {{", self.condition(1))
+            } else if last {
+                exhaustive = true;
+                "} else {".to_string()
+            } else {
+                format!("}} else if {} {{", self.condition(1))
+            };
+            if arm == 0 {
+                self.open(&header);
+            } else {
+                self.indent -= 1;
+                self.line(&header);
+                self.indent += 1;
+                self.scopes.push(Vec::new());
+            }
+            self.restore(&before);
+            self.body(1, 3);
+            self.sink_unused();
+            ends.push(self.snapshot()[..before.len()].to_vec());
+            self.scopes.pop();
+        }
+        self.scopes.push(Vec::new());
+        self.close("}");
+        self.join(&before, &ends, exhaustive);
+    }
+
+    fn match_stmt(&mut self) {
+        let before = self.snapshot();
+        let mut ends = Vec::new();
+        self.open("match k {");
+        let patterns = ["0", "1 | 2", "_"];
+        for pat in patterns {
+            self.restore(&before);
+            if self.rng.chance(0.4) && !self.assignable().is_empty() {
+                // A bare assignment as the arm's expression.
+                let mark = self.out.len();
+                self.assignment();
+                let stmt = self.out.split_off(mark);
+                let stmt = stmt.trim().trim_end_matches(';').to_string();
+                self.line(&format!("{pat} => {stmt},"));
+            } else {
+                self.line(&format!("{pat} => {{"));
+                self.indent += 1;
+                self.scopes.push(Vec::new());
+                self.body(1, 2);
+                self.sink_unused();
+                self.scopes.pop();
+                self.indent -= 1;
+                self.line("}");
+            }
+            ends.push(self.snapshot()[..before.len()].to_vec());
+        }
+        self.close("}");
+        self.join(&before, &ends, true);
+    }
+
+    /// `let y = if c { ..; e } else { ..; e };` or the same with `match k`.
+    fn let_block_expr(&mut self) {
+        let before = self.snapshot();
+        let mut ends = Vec::new();
+        let name = self.binding_name("t");
+        let use_match = self.has_index && self.rng.chance(0.4);
+        let mut bound: f64 = 0.0;
+        let arms: Vec<String> = if use_match {
+            vec!["0 | 3".into(), "_".into()]
+        } else {
+            vec![self.condition(1), String::new()]
+        };
+        // Annotated: a branch may end in a bare literal.
+        if use_match {
+            self.open(&format!("let {name}: f64 = match k {{"));
+        } else {
+            self.open(&format!("let {name}: f64 = if {} {{", arms[0]));
+        }
+        for (i, arm) in arms.iter().enumerate() {
+            self.restore(&before);
+            if use_match {
+                self.line(&format!("{arm} => {{"));
+                self.indent += 1;
+            } else if i > 0 {
+                self.indent -= 1;
+                self.line("} else {");
+                self.indent += 1;
+            }
+            self.scopes.push(Vec::new());
+            self.body(0, 2);
+            self.sink_unused();
+            let e = self.expr(CAP, 2);
+            bound = bound.max(e.bound);
+            self.line(&e.leading());
+            self.scopes.pop();
+            if use_match {
+                self.indent -= 1;
+                self.line("}");
+            }
+            ends.push(self.snapshot()[..before.len()].to_vec());
+        }
+        self.close("};");
+        self.join(&before, &ends, true);
+        self.declare(&name, VarKind::Real, false, bound);
+    }
+
+    /// At the top of the body: `let mut sN = 0.0;`, the sink of unused locals of blocks.
+    fn declare_sink(&mut self) {
+        let name = self.fresh_name("s");
+        self.line(&format!("let mut {name}: f64 = 0.0;"));
+        let id = self.declare(&name, VarKind::Real, true, 0.0);
+        self.vars[id].accumulated = true;
+        self.sink = Some(id);
+    }
+
+    /// Makes the sink an accumulator of the loop just entered.
+    fn claim_sink(&mut self) {
+        if let (Some(id), Some(frame)) = (self.sink, self.frames.last_mut()) {
+            frame.roles.retain(|(v, _)| *v != id);
+            frame.roles.push((id, Role::Accumulator(1.0)));
+        }
+    }
+
+    /// Gives every visible mutable real declared outside the new loop its role in it.
+    fn enter_loop(&mut self, trips: usize) {
+        let mut roles = Vec::new();
+        for id in self.visible() {
+            let v = &self.vars[id];
+            if !v.mutable || v.kind != VarKind::Real {
+                continue;
+            }
+            let role = match self.role(id) {
+                Some(Role::Accumulator(step)) => Role::Accumulator(step),
+                Some(Role::ReadOnly) => Role::ReadOnly,
+                Some(Role::Carried(cap)) => {
+                    if self.rng.chance(0.7) {
+                        Role::Carried(cap)
+                    } else {
+                        Role::ReadOnly
+                    }
+                }
+                // Accumulators are declared at the top level, so that the result can read
+                // them all. Avoided shape (macro bug, `tests/regressions.rs`,
+                // `dead_accumulator`): an accumulator never read after its loop, whose step
+                // multiplies two differentiated values (`m += y * x`), fails to compile
+                // (E0596, cannot borrow as mutable).
+                None => match self.rng.below(10) {
+                    0..=4 => Role::Carried(v.bound.max(1.0)),
+                    5..=7 if v.block == 0 => Role::Accumulator(*self.rng.pick(&[1.0, 0.5])),
+                    _ => Role::ReadOnly,
+                },
+            };
+            roles.push((id, role));
+        }
+        self.frames.push(Frame { trips, roles });
+    }
+
+    /// Closes a loop: carried variables end within their cap, accumulators grew by their steps.
+    fn exit_loop(&mut self) {
+        let frame = self.frames.pop().expect("a loop");
+        let depth = self.frames.len();
+        for (id, role) in frame.roles {
+            if self.vars[id].loop_depth != depth {
+                continue;
+            }
+            match role {
+                Role::Carried(cap) => self.vars[id].bound = cap,
+                Role::Accumulator(_) => {
+                    self.vars[id].bound += self.vars[id].growth;
+                    self.vars[id].growth = 0.0;
+                }
+                Role::ReadOnly => {}
+            }
+        }
+    }
+
+    /// `for i in <range>`: a range form, its largest index, whether indices stay below
+    /// `v.len()`, and the most iterations.
+    fn for_loop(&mut self) {
+        // Upper ends: (text, largest value, below v.len()).
+        let mut ends: Vec<(String, usize, bool)> = vec![
+            ("2".into(), 2, true),
+            ("3".into(), 3, true),
+            ("4".into(), 4, false),
+        ];
+        if self.has_index {
+            ends.push(("k".into(), MAX_INDEX, true));
+            ends.push(("k + 1".into(), MAX_INDEX + 1, false));
+        }
+        if self.has_slice {
+            ends.push(("v.len()".into(), MAX_LEN, true));
+            ends.push(("v.len() - 1".into(), MAX_LEN - 1, true));
+        }
+        for id in self.ints() {
+            if let VarKind::Int { max, below_len } = self.vars[id].kind
+                && self.vars[id].name != "k"
+            {
+                ends.push((self.vars[id].name.clone(), max, below_len));
+            }
+        }
+        let (end, n, below) = self.rng.pick(&ends).clone();
+        let end_op = if end.contains(' ') {
+            format!("({end})")
+        } else {
+            end.clone()
+        };
+        let start = if self.rng.chance(0.2) { "1" } else { "0" };
+        let (range, max, below_len) = match self.rng.below(7) {
+            0 | 1 => (format!("{start}..{end}"), n.saturating_sub(1), below),
+            2 => (
+                format!("({start}..{end}).rev()"),
+                n.saturating_sub(1),
+                below,
+            ),
+            3 => (
+                format!("({start}..{end}).step_by(2)"),
+                n.saturating_sub(1),
+                below,
+            ),
+            4 => (
+                format!("({start}..{end}).rev().step_by(2)"),
+                n.saturating_sub(1),
+                below,
+            ),
+            5 => (
+                format!("({start}..{end}).step_by(3).rev()"),
+                n.saturating_sub(1),
+                below,
+            ),
+            // An inclusive range reaches `end` itself: below the length only if `end` is.
+            _ => (
+                format!("{start}..={end_op}"),
+                n,
+                below && end != "k" && end != "3" && end != "v.len()",
+            ),
+        };
+        let name = ["i", "j", "l"][self.frames.len()];
+        let name = if self.rng.chance(0.1) { "_" } else { name };
+        self.enter_loop(n + 1);
+        self.claim_sink();
+        self.open(&format!("for {name} in {range} {{"));
+        if name != "_" {
+            self.declare(name, VarKind::Int { max, below_len }, false, max as f64);
+        }
+        self.body(1, 4);
+        self.sink_unused();
+        self.close("}");
+        self.exit_loop();
+    }
+
+    /// `while c < n && cond { ..; c += 1; }` with an integer counter.
+    fn while_loop(&mut self) {
+        let counter = self.fresh_name("c");
+        let (end, n) = match self.rng.below(3) {
+            0 if self.has_slice => ("v.len()".to_string(), MAX_LEN),
+            1 if self.has_index => ("k + 1".to_string(), MAX_INDEX + 1),
+            _ => {
+                let n = self.rng.between(1, 4);
+                (n.to_string(), n)
+            }
+        };
+        self.line(&format!("let mut {counter} = 0;"));
+        let extra = if self.rng.chance(0.3) {
+            format!(" && {}", self.comparison(0))
+        } else {
+            String::new()
+        };
+        self.enter_loop(n);
+        self.claim_sink();
+        self.open(&format!("while {counter} < {end}{extra} {{"));
+        // The counter is declared outside the loop but is an integer: no role needed.
+        let below_len = end == "v.len()" || n <= MIN_LEN;
+        let id = self.declare(
+            &counter,
+            VarKind::Int {
+                max: n.saturating_sub(1),
+                below_len,
+            },
+            false,
+            0.0,
+        );
+        self.vars[id].loop_depth = 0;
+        let outer = self.in_while;
+        self.in_while = true;
+        self.body(1, 3);
+        self.sink_unused();
+        self.in_while = outer;
+        self.line(&format!("{counter} += 1;"));
+        self.close("}");
+        self.exit_loop();
+    }
+}
