@@ -35,7 +35,7 @@ pub const MAX_LEN: usize = 6;
 
 /// Whether programs take a slice parameter.
 ///
-/// Avoided shape (macro bug, `tests/regressions.rs`, `slice_element_read_twice`): the same
+/// Formerly avoided, now generated (fixed macro bug, `tests/regressions.rs`, `slice_element_read_twice`): the same
 /// slice element read twice (`let t = v[0]; .. v[0].sin()`, `(x + v[2]) * (x + v[2])`) fails
 /// to compile (E0716, temporary value dropped while borrowed). Random programs do that so
 /// often that no run of 300 compiles; so a program reads each index expression only once,
@@ -48,7 +48,7 @@ const SLICES: bool = true;
 /// Off: avoided shape (macro bugs). A field read in a nested `if` fails to compile (E0596,
 /// `tests/regressions.rs`, `tuple_field_in_branch`); random programs binding tuples whole
 /// also failed with E0716 (temporary value dropped while borrowed), not minimized yet.
-const TUPLE_VALUES: bool = false;
+const TUPLE_VALUES: bool = true;
 
 /// The bound asked of a `let`-bound value or an assigned one.
 const CAP: f64 = 4.0;
@@ -315,7 +315,7 @@ fn lit(v: f64) -> Expr {
 
 /// Parenthesizes every compound subexpression (`x + (0.5 * 0.5)`).
 ///
-/// Avoided shape (macro bug, `tests/regressions.rs`, `unparenthesized_constant_arithmetic`):
+/// Formerly avoided, now generated (fixed macro bug, `tests/regressions.rs`, `unparenthesized_constant_arithmetic`):
 /// arithmetic on constants left unparenthesized inside an expression with a differentiated
 /// value (`x - 0.5 * 0.5`, `z /= 1.0 + 2.0`, `m /= 1.5 + f64::cos(2.0)`) does not compile;
 /// in parentheses it does.
@@ -329,17 +329,6 @@ fn guard(e: Expr) -> Expr {
             ..e
         }
     }
-}
-
-/// `0.5` or `(-0.5)`: what [`lit`] writes.
-fn is_plain_literal(text: &str) -> bool {
-    let t = text
-        .strip_prefix("(-")
-        .and_then(|t| t.strip_suffix(')'))
-        .unwrap_or(text);
-    !t.is_empty()
-        && t.chars()
-            .all(|c| c.is_ascii_digit() || c == '.' || c == 'e' || c == '-')
 }
 
 /// The largest "round" factor at most `r` (`r > 0`), so that scaled bounds stay provable.
@@ -378,7 +367,7 @@ struct Var {
     growth: f64,
     /// Never shadowed.
     ///
-    /// Avoided shape (macro bug, `tests/regressions.rs`, `slice_element_read_twice`): a `let`
+    /// Formerly avoided, now generated (fixed macro bug, `tests/regressions.rs`, `slice_element_read_twice`): a `let`
     /// bound to a bare slice element `v[0]`, then shadowed while `v[0]` is read again,
     /// fails to compile (E0716, temporary value dropped while borrowed).
     pinned: bool,
@@ -430,14 +419,9 @@ struct FnGen<'a> {
     calls: Vec<usize>,
     /// Statements still allowed, so that programs stay small enough to compile quickly.
     budget: usize,
-    /// Inside a comparison: no `if`, `match` or block expressions.
-    ///
-    /// Avoided shape (macro bug, `tests/regressions.rs`, `comparison_with_block_operand`):
-    /// `if x > ({ let b = x; b * b }) {..}` is rejected as a bitwise operator.
-    in_comparison: bool,
     /// Inside a `while` body: no nested loops.
     ///
-    /// Avoided shape (macro bug, `tests/regressions.rs`, `while_counter_in_nested_for`):
+    /// Formerly avoided, now generated (fixed macro bug, `tests/regressions.rs`, `while_counter_in_nested_for`):
     /// a `for` inside a `while` whose body reads the counter in differentiated code fails
     /// to compile (`cannot find value __grad_c_3`).
     in_while: bool,
@@ -465,7 +449,6 @@ impl<'a> FnGen<'a> {
             stops: false,
             calls: Vec::new(),
             budget: 0,
-            in_comparison: false,
             in_while: false,
             sink: None,
             indices: Vec::new(),
@@ -650,14 +633,6 @@ impl<'a> FnGen<'a> {
             self.node(cap, depth - 1)
         };
         let e = self.fit(e, cap);
-        if e.constant && !is_plain_literal(&e.text) {
-            // Avoided shape (macro bugs, `tests/regressions.rs`,
-            // `unparenthesized_constant_arithmetic`, `constant_receiver_or_cast`,
-            // `constant_call_argument`): arithmetic or a primitive on constants only, next to
-            // a differentiated value (`0.5 * 0.5 + x`, `(1.0 + 2.0).powf(x)`), does not
-            // compile. Such a subexpression is replaced by a literal.
-            return lit(0.5f64.min(cap));
-        }
         guard(e)
     }
 
@@ -734,11 +709,8 @@ impl<'a> FnGen<'a> {
                 Expr::atom(self.vars[id].name.clone(), bound)
             }
             2 => {
-                // Avoided shape (see `SLICES`): each element expression is read once.
+                // Element expressions may repeat (see `SLICES`).
                 let index = self.index_expr();
-                if self.indices.contains(&index) {
-                    return lit(0.5f64.min(cap));
-                }
                 self.indices.push(index.clone());
                 Expr::atom(format!("v[{index}]"), PARAM_BOUND)
             }
@@ -774,7 +746,7 @@ impl<'a> FnGen<'a> {
 
     /// Tuples whose fields may be read here: those declared in the current block.
     ///
-    /// Avoided shape (macro bug, `tests/regressions.rs`, `tuple_field_in_branch`): a tuple
+    /// Avoided shape (macro bug: its minimal case, `tests/regressions.rs`, `tuple_field_in_branch`, is fixed, but random programs reading a tuple's fields in a block nested below it, inside loops, still fail to compile with E0716 or E0425): a tuple
     /// field read in differentiated code inside an `if` nested below the tuple's `let`
     /// fails to compile (E0596, cannot borrow as mutable).
     fn pairs(&self) -> Vec<usize> {
@@ -882,11 +854,6 @@ impl<'a> FnGen<'a> {
         }
         if !self.has_index {
             w[10] = 0.0;
-        }
-        if self.in_comparison {
-            w[9] = 0.0;
-            w[10] = 0.0;
-            w[11] = 0.0;
         }
         match self.rng.weighted(&w) {
             0 => {
@@ -1327,11 +1294,7 @@ impl<'a> FnGen<'a> {
     }
 
     fn comparison(&mut self, depth: usize) -> String {
-        let outer = self.in_comparison;
-        self.in_comparison = true;
-        let c = self.comparison_inner(depth);
-        self.in_comparison = outer;
-        c
+        self.comparison_inner(depth)
     }
 
     fn comparison_inner(&mut self, depth: usize) -> String {
@@ -1372,13 +1335,6 @@ impl<'a> FnGen<'a> {
             let e = self.expr(CAP / n as f64, 1);
             terms.push(e);
         }
-        if terms.iter().all(|t| t.constant) {
-            // A constant result is an avoided shape (see `guard`); read a variable instead.
-            let reals = self.readable_reals();
-            let (id, b) = reals[self.rng.below(reals.len())];
-            let v = Expr::atom(self.vars[id].name.clone(), b);
-            terms[0] = self.fit(v, CAP / n as f64);
-        }
         // Constants last: `0.5 + 0.5 + x` would add constants to each other first.
         terms.sort_by_key(|t| t.constant);
         let bound = terms.iter().map(|t| t.bound).sum();
@@ -1399,14 +1355,11 @@ impl<'a> FnGen<'a> {
         }
         self.budget -= 1;
         let can_nest = self.block_depth < MAX_BLOCK_DEPTH;
-        // Avoided shape (macro bug, `tests/regressions.rs`, `local_of_branch_read_in_loop`):
+        // Formerly avoided, now generated (fixed macro bug, `tests/regressions.rs`, `local_of_branch_read_in_loop`):
         // a constant `let` inside an `if` (or a `while` body), read in differentiated code in a
         // `for` nested there, fails to compile (E0425, cannot find value `__grad_t1_3`).
         // Loops are generated only where every enclosing block is a loop.
-        let can_loop = can_nest
-            && self.frames.len() < MAX_LOOP_DEPTH
-            && !self.in_while
-            && self.block_depth == self.frames.len();
+        let can_loop = can_nest && self.frames.len() < MAX_LOOP_DEPTH;
         let weights = [
             3.0, // let
             2.0, // let mut
@@ -1453,10 +1406,10 @@ impl<'a> FnGen<'a> {
                 v.kind == VarKind::Real && !v.pinned && !v.mutable
             })
             .collect();
-        // Avoided shape (macro bug, not minimized yet): a `let`
+        // Formerly avoided, now generated (a fixed macro bug): a `let`
         // in a loop body that shadows an outer name can fail to compile (E0425, cannot find
         // value `__grad_x_19`). Shadowing is generated outside loops only.
-        if !reals.is_empty() && self.frames.is_empty() && self.rng.chance(0.2) {
+        if !reals.is_empty() && self.rng.chance(0.2) {
             let id = *self.rng.pick(&reals);
             return self.vars[id].name.clone();
         }
@@ -1465,33 +1418,20 @@ impl<'a> FnGen<'a> {
 
     /// A `let` initializer inside a loop: never a constant.
     ///
-    /// Avoided shape (macro bug, `tests/regressions.rs`, `local_of_branch_read_in_loop`): a
+    /// Formerly avoided, now generated (fixed macro bug, `tests/regressions.rs`, `local_of_branch_read_in_loop`): a
     /// constant local (`let mut m2: f64 = 1.0;`) in a loop body or branch, read in a loop
     /// nested there, fails to compile (E0425, cannot find value `__grad_m2_5`).
     fn initializer(&mut self, cap: f64, depth: usize) -> Expr {
-        let mut e = self.expr(cap, depth);
-        let mut tries = 0;
-        while e.constant && !self.frames.is_empty() && tries < 8 {
-            e = self.expr(cap, depth.max(1));
-            tries += 1;
-        }
-        if e.constant && !self.frames.is_empty() {
-            let reals = self.readable_reals();
-            let (id, b) = reals[self.rng.below(reals.len())];
-            e = self.fit(Expr::atom(self.vars[id].name.clone(), b), cap);
-        }
-        e
+        self.expr(cap, depth)
     }
 
     fn let_stmt(&mut self) {
         let depth = self.rng.between(1, MAX_EXPR_DEPTH);
-        let mut e = self.initializer(CAP, depth);
-        // Avoided shape (macro bug, `tests/regressions.rs`, `slice_element_read_twice`):
+        let e = self.initializer(CAP, depth);
+        // Formerly avoided, now generated (fixed macro bug, `tests/regressions.rs`, `slice_element_read_twice`):
         // `let t = v[0];` and, later, a method on the same element (`v[0].sin()`) fails to
         // compile (E0716). A `let` never binds a bare slice element.
-        while e.text.starts_with("v[") && e.atomic && e.text.ends_with(']') {
-            e = self.initializer(CAP, depth.max(1));
-        }
+
         let name = self.binding_name("t");
         let ty = if !e.typed || self.rng.chance(0.15) {
             ": f64"

@@ -1,13 +1,8 @@
 //! Macro bugs that the random programs found, each minimized to a small function.
 //!
-//! Every case here failed to *compile*: a compile error cannot be `#[ignore]`d, so they sit
-//! behind the `macro-bugs` feature (`cargo test -p grad-fuzz --features macro-bugs` shows
-//! the errors), and each test also pins the derivative values it must give once it compiles.
-//! Each function fails on its own; in one build rustc stops reporting borrow-check errors
-//! (E0596, E0716) after type errors, so some appear only once others are fixed.
-//! The generator avoids each shape (see the "Avoided shape" notes in `src/generator.rs`);
-//! when a bug is fixed, move its case out of the gated module and lift the avoidance.
-#![cfg(feature = "macro-bugs")]
+//! Every case here once failed to *compile*; each test also pins the derivative values the
+//! function must give. All are fixed; the generator still avoids some of these shapes (see
+//! the "Avoided shape" notes in `src/generator.rs`), to be lifted one at a time.
 #![allow(unused, clippy::all)]
 
 use grad::{Real, differentiable};

@@ -221,8 +221,59 @@ impl Analysis<'_> {
         out
     }
 
-    /// What one `let`'s backward reads.
+    /// What one `let`'s backward reads. A reference to a local (`&t`, `&t.0[i]`) is read
+    /// through the local itself, so the local is what is needed.
     fn let_needs(&self, var: VarId, op: &Op, n: &mut Needs) {
+        let mut own = Needs::default();
+        self.let_needs_direct(var, op, &mut own);
+        for (v, f) in own.0 {
+            match self.local_referent(v) {
+                Some(inputs) => inputs.into_iter().for_each(|i| n.add(i, Form::Value)),
+                None => n.add(v, f),
+            }
+        }
+    }
+
+    /// For a value made by `&local` or `&local.f[i]`: the local and the indices.
+    fn local_referent(&self, v: VarId) -> Option<Vec<VarId>> {
+        self.func_lets().find_map(|(var, op)| {
+            if var != v {
+                return None;
+            }
+            match op {
+                Op::Borrow(x) if self.func.vars[*x].param.is_none() => Some(vec![*x]),
+                Op::Project {
+                    base, borrow: true, ..
+                } if self.func.vars[*base].param.is_none() => Some(op_inputs(op)),
+                _ => None,
+            }
+        })
+    }
+
+    fn func_lets(&self) -> impl Iterator<Item = (VarId, &Op)> {
+        fn walk<'b>(b: &'b Block, out: &mut Vec<(VarId, &'b Op)>) {
+            for s in &b.stmts {
+                match s {
+                    Stmt::Let { var, op } => out.push((*var, op)),
+                    Stmt::Effect { .. } => {}
+                    Stmt::If { arms, .. } => arms.iter().for_each(|a| walk(a, out)),
+                    Stmt::Match { arms, .. } => arms.iter().for_each(|a| walk(&a.body, out)),
+                    Stmt::For { body, .. } => walk(body, out),
+                    Stmt::While {
+                        cond_block, body, ..
+                    } => {
+                        walk(cond_block, out);
+                        walk(body, out);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.func.body, &mut out);
+        out.into_iter()
+    }
+
+    fn let_needs_direct(&self, var: VarId, op: &Op, n: &mut Needs) {
         if !self.active(var) {
             return;
         }

@@ -16,25 +16,45 @@ pub struct Emit<'a> {
     /// For a value made by `&x` of a local: `x`. Rule calls read `&x` directly, so that a
     /// pullback never captures a reference to the forward sweep's locals.
     pub borrow_of: Vec<Option<VarId>>,
+    /// For a value made by `&local.f[i]`: the place, re-borrowed where a rule reads it, for
+    /// the same reason.
+    pub reborrow: Vec<Option<(VarId, Vec<Proj>)>>,
 }
 
-/// The referent of every `Borrow` in a block, by the borrowing value.
-pub fn borrows(b: &Block, out: &mut Vec<Option<VarId>>) {
+/// The referent of every `Borrow`, and the place of every borrowed projection of a local,
+/// in a block, by the borrowing value.
+pub fn borrows(
+    func: &Func,
+    b: &Block,
+    out: &mut Vec<Option<VarId>>,
+    places: &mut Vec<Option<(VarId, Vec<Proj>)>>,
+) {
     for s in &b.stmts {
         match s {
             Stmt::Let {
                 var,
                 op: Op::Borrow(x),
             } => out[*var] = Some(*x),
+            Stmt::Let {
+                var,
+                op:
+                    Op::Project {
+                        base,
+                        path,
+                        borrow: true,
+                    },
+            } if func.vars[*base].param.is_none() => places[*var] = Some((*base, path.clone())),
             Stmt::Let { .. } | Stmt::Effect { .. } => {}
-            Stmt::If { arms, .. } => arms.iter().for_each(|a| borrows(a, out)),
-            Stmt::Match { arms, .. } => arms.iter().for_each(|a| borrows(&a.body, out)),
-            Stmt::For { body, .. } => borrows(body, out),
+            Stmt::If { arms, .. } => arms.iter().for_each(|a| borrows(func, a, out, places)),
+            Stmt::Match { arms, .. } => arms
+                .iter()
+                .for_each(|a| borrows(func, &a.body, out, places)),
+            Stmt::For { body, .. } => borrows(func, body, out, places),
             Stmt::While {
                 cond_block, body, ..
             } => {
-                borrows(cond_block, out);
-                borrows(body, out);
+                borrows(func, cond_block, out, places);
+                borrows(func, body, out, places);
             }
         }
     }
@@ -75,6 +95,12 @@ impl Emit<'_> {
         match o {
             Operand::Var(v) if self.borrow_of[*v].is_some() => {
                 self.var_ref(self.borrow_of[*v].unwrap_or(*v))
+            }
+            Operand::Var(v) if self.reborrow[*v].is_some() => {
+                let (base, path) = self.reborrow[*v].clone().unwrap_or_default();
+                let b = self.name(base);
+                let p = self.path(&path);
+                quote!(&#b #p)
             }
             Operand::Var(v) if self.info(*v).is_ref => self.name(*v).to_token_stream(),
             Operand::Var(v) => {

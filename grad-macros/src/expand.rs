@@ -80,11 +80,13 @@ fn too_deep(tokens: &TokenStream, limit: usize) -> Option<proc_macro2::Span> {
 
 fn emit<'a>(f: &'a Function, func: &'a Func) -> Emit<'a> {
     let mut borrow_of = vec![None; func.vars.len()];
-    crate::emit::borrows(&func.body, &mut borrow_of);
+    let mut reborrow = vec![None; func.vars.len()];
+    crate::emit::borrows(func, &func.body, &mut borrow_of, &mut reborrow);
     Emit {
         f,
         func,
         borrow_of,
+        reborrow,
         rt: names::runtime().to_token_stream(),
     }
 }
