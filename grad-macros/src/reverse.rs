@@ -656,6 +656,18 @@ impl<'a> Rev<'a> {
         }
     }
 
+    /// Before a branch's or loop's reverse: false if no adjoint flows through it at all;
+    /// otherwise the adjoints it adds to from outside are initialized first.
+    fn enter(&mut self, s: &Stmt, out: &mut TokenStream) -> bool {
+        let mut t = Vec::new();
+        self.an.targets(s, &mut t);
+        if t.is_empty() {
+            return false;
+        }
+        self.pre_init(s, out);
+        true
+    }
+
     fn pre_init(&mut self, s: &Stmt, out: &mut TokenStream) {
         for v in self.an.outer_targets(s) {
             self.ensure_adj(v, out);
@@ -670,12 +682,9 @@ impl<'a> Rev<'a> {
         record: VarId,
         out: &mut TokenStream,
     ) {
-        let mut t = Vec::new();
-        self.an.targets(s, &mut t);
-        if t.is_empty() {
+        if !self.enter(s, out) {
             return;
         }
-        self.pre_init(s, out);
         let n = arms.len();
         let en = Emit::arm_enum(n);
         let before = self.adj.clone();
@@ -713,12 +722,9 @@ impl<'a> Rev<'a> {
         stack: VarId,
         out: &mut TokenStream,
     ) {
-        let mut t = Vec::new();
-        self.an.targets(s, &mut t);
-        if t.is_empty() {
+        if !self.enter(s, out) {
             return;
         }
-        self.pre_init(s, out);
         let rt = self.e.rt.clone();
         let live: Vec<&Carried> = carried.iter().filter(|c| self.e.active(c.out)).collect();
         for c in &live {
