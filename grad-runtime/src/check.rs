@@ -12,7 +12,7 @@
 //! ```
 
 use crate::Real;
-use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
+use crate::differentiable::{Differentiable, FlatMut, Tangent, flatten};
 
 /// The number of differentiable components of `x`.
 fn count<P: Differentiable + Clone>(x: &P) -> usize {
@@ -117,15 +117,6 @@ impl std::fmt::Display for GradcheckError {
 
 impl std::error::Error for GradcheckError {}
 
-fn flat_f64<T: Tangent>(t: &T) -> Vec<f64> {
-    let mut out = Vec::new();
-    t.visit(&mut |flat| match flat {
-        Flat::F32(s) => out.extend(s.iter().map(|&v| f64::from(v))),
-        Flat::F64(s) => out.extend_from_slice(s),
-    });
-    out
-}
-
 /// Checks `grad` against central differences of `f` at `x`: every component must satisfy
 /// `|computed - estimate| <= atol + rtol · |estimate|` (PyTorch's `gradcheck` rule).
 pub fn gradcheck<P, R>(
@@ -139,8 +130,8 @@ where
     P: Differentiable + Clone,
     R: Real,
 {
-    let estimate = flat_f64(&finite_difference(f, x));
-    let computed = flat_f64(grad);
+    let estimate = flatten(&finite_difference(f, x));
+    let computed = flatten(grad);
     assert_eq!(
         computed.len(),
         estimate.len(),

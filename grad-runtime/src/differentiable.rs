@@ -58,25 +58,22 @@ pub trait Tangent: Clone {
 
     /// The Euclidean inner product `<self, other>`, accumulated in `f64`.
     fn dot(&self, other: &Self) -> f64 {
-        let mut mine: Vec<f64> = Vec::new();
-        self.visit(&mut |flat| match flat {
-            Flat::F32(s) => mine.extend(s.iter().map(|&v| f64::from(v))),
-            Flat::F64(s) => mine.extend_from_slice(s),
-        });
-        let mut acc = 0.0;
-        let mut at = 0;
-        other.visit(&mut |flat| {
-            let theirs: Vec<f64> = match flat {
-                Flat::F32(s) => s.iter().map(|&v| f64::from(v)).collect(),
-                Flat::F64(s) => s.to_vec(),
-            };
-            for v in theirs {
-                acc += mine[at] * v;
-                at += 1;
-            }
-        });
-        acc
+        flatten(self)
+            .iter()
+            .zip(flatten(other))
+            .map(|(a, b)| a * b)
+            .sum()
     }
+}
+
+/// A tangent's components in visiting order, widened to `f64`.
+pub(crate) fn flatten<T: Tangent>(t: &T) -> Vec<f64> {
+    let mut out = Vec::new();
+    t.visit(&mut |flat| match flat {
+        Flat::F32(s) => out.extend(s.iter().map(|&v| f64::from(v))),
+        Flat::F64(s) => out.extend_from_slice(s),
+    });
+    out
 }
 
 /// The tangent slot of a parameter that is not differentiated.

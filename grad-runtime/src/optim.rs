@@ -14,17 +14,7 @@
 //! assert!((p[0] - 3.0).abs() < 1e-3);
 //! ```
 
-use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
-
-/// A gradient's components, flattened to `f64` in visiting order.
-fn flatten<T: Tangent>(t: &T) -> Vec<f64> {
-    let mut out = Vec::new();
-    t.visit(&mut |flat| match flat {
-        Flat::F32(s) => out.extend(s.iter().map(|&v| f64::from(v))),
-        Flat::F64(s) => out.extend_from_slice(s),
-    });
-    out
-}
+use crate::differentiable::{Differentiable, FlatMut, Tangent, flatten};
 
 /// Calls `f(index, param)` on every parameter component in visiting order.
 fn for_each_param<P: Differentiable + ?Sized>(params: &mut P, mut f: impl FnMut(usize, &mut f64)) {
