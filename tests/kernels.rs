@@ -435,3 +435,99 @@ fn gemm_transposed_views_match_naive() {
     let want = naive(&|i, l| at[l * m + i], &|l, j| b[l * n + j]);
     assert!(c.iter().zip(&want).all(|(x, y)| (x - y).abs() < 1e-12));
 }
+
+/// Every operand shape that broadcasts to `out`: each suffix of `out` (ranks 0 to 3) with
+/// any subset of its axes set to 1.
+fn operand_shapes(out: &[usize]) -> Vec<Vec<usize>> {
+    let mut shapes = Vec::new();
+    for rank in 0..=out.len() {
+        let suffix = &out[out.len() - rank..];
+        for ones in 0..1usize << rank {
+            let shape = (0..rank)
+                .map(|ax| if ones >> ax & 1 == 1 { 1 } else { suffix[ax] })
+                .collect();
+            shapes.push(shape);
+        }
+    }
+    shapes
+}
+
+/// The element of `x` that broadcasting sends to the position `idx` of a result of rank
+/// `idx.len()`: leading axes missing, axes of length 1 stretched.
+fn broadcast_get(x: &grad::Tensor<f64>, idx: &[usize]) -> f64 {
+    let pad = idx.len() - x.ndim();
+    let own: Vec<usize> = (0..x.ndim())
+        .map(|ax| if x.shape()[ax] == 1 { 0 } else { idx[pad + ax] })
+        .collect();
+    x.get(&own)
+}
+
+/// The multi-index of the flat position `flat` in `shape` (C order).
+fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; shape.len()];
+    for ax in (0..shape.len()).rev() {
+        idx[ax] = flat % shape[ax];
+        flat /= shape[ax];
+    }
+    idx
+}
+
+/// Broadcasting on every path, every pair of operand ranks 0..=3, rows crossing the vector
+/// widths: the binary operators (row kernels, a scalar operand, a stretched axis), the
+/// in-place operators, and the backward reduction that sums a broadcast cotangent back to
+/// an operand's shape. Elementwise results are one IEEE operation each, so they must equal
+/// the reference bit for bit; the reduction sums in another order (relative 1e-13).
+#[test]
+fn broadcasting_matches_reference_on_every_path_and_rank() {
+    use grad::__private::op;
+    use grad::Tensor;
+    each_path(|isa| {
+        for inner in [0, 1, 3, 7, 8, 9, 17, 33] {
+            let shapes = operand_shapes(&[2, 3, inner]);
+            for (i, sa) in shapes.iter().enumerate() {
+                for (j, sb) in shapes.iter().enumerate() {
+                    let a = Tensor::<f64>::rand_uniform(sa, -2.0, 2.0, i as u64);
+                    let b = Tensor::<f64>::rand_uniform(sb, 0.5, 2.0, 100 + j as u64);
+                    let shape = grad::broadcast_shapes(sa, sb).expect("suffix shapes broadcast");
+                    let n: usize = shape.iter().product();
+                    let at = |f: usize| unravel(f, &shape);
+                    let want: Vec<f64> = (0..n)
+                        .map(|f| broadcast_get(&a, &at(f)) * broadcast_get(&b, &at(f)))
+                        .collect();
+                    let y = &a * &b;
+                    let case = format!("{isa:?}: {sa:?} * {sb:?}");
+                    assert_eq!(y.shape(), shape.as_slice(), "{case}");
+                    assert_eq!(y.as_slice(), want.as_slice(), "{case}");
+                    if shape.as_slice() == sa.as_slice() {
+                        let mut c = a.clone();
+                        c -= &b;
+                        let want: Vec<f64> = (0..n)
+                            .map(|f| a.as_slice()[f] - broadcast_get(&b, &at(f)))
+                            .collect();
+                        assert_eq!(c.as_slice(), want.as_slice(), "{isa:?}: {sa:?} -= {sb:?}");
+                    }
+                    // d(a * b)/da against a cotangent dy: Σ over the positions that read a[k].
+                    let dy = Tensor::<f64>::rand_uniform(&shape, -1.0, 1.0, 7);
+                    let da = op::Mul.bwd_0(&a, &b, &y, dy.clone());
+                    assert_eq!(da.shape(), sa.as_slice(), "{case}: backward");
+                    let mut want = vec![0.0; a.len()];
+                    for f in 0..n {
+                        let idx = at(f);
+                        let pad = idx.len() - a.ndim();
+                        let k = (0..a.ndim()).fold(0, |k, ax| {
+                            let i = if sa[ax] == 1 { 0 } else { idx[pad + ax] };
+                            k * sa[ax] + i
+                        });
+                        want[k] += dy.as_slice()[f] * broadcast_get(&b, &idx);
+                    }
+                    for (k, (&g, &w)) in da.as_slice().iter().zip(&want).enumerate() {
+                        assert!(
+                            (g - w).abs() <= 1e-13 * w.abs().max(1.0),
+                            "{case}: backward [{k}] {g} against {w}"
+                        );
+                    }
+                }
+            }
+        }
+    });
+}
