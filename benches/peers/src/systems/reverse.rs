@@ -7,7 +7,8 @@
 //! Its S4 gradient is wrong, and the crate is at fault: `f64 / Var` records the derivative
 //! of `c / x` as `-1 / x` where it is `-c / x^2` (reverse 0.2.2, `impl Div<Var> for f64`).
 //! The erf's `1.0 / (1.0 + 0.3275911 * z)` goes through it. `tests::c_over_x` shows the
-//! bug against a finite difference, and that `Var / Var` is right.
+//! bug against a finite difference, and that `Var / Var` is right; with that one line
+//! written `(1.0 + 0.3275911 * z).recip()` the S4 gradient agrees with grad's (3e-15).
 
 use std::f64::consts::FRAC_1_SQRT_2;
 use std::hint::black_box;
