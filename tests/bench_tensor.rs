@@ -1,4 +1,4 @@
-//! The tensor bench cases T2-T4: generated, hand-written and tape gradients agree with each
+//! The tensor bench cases T1-T4: generated, hand-written and tape gradients agree with each
 //! other, and with central finite differences where those are affordable.
 
 #[path = "../benches/tensor/cases.rs"]
@@ -17,6 +17,20 @@ fn close(what: &str, a: &[f64], b: &[f64]) {
         let scale = x.abs().max(y.abs()).max(1e-3);
         assert!((x - y).abs() <= 1e-10 * scale, "{what}[{i}]: {x} vs {y}");
     }
+}
+
+#[test]
+fn t1_gradients_agree() {
+    let a = t1_input();
+    let (v, g) = t1_quickstart_grad(&a);
+    let (hv, h) = t1_handwritten(&a);
+    let (tv, t) = t1_tape(&a);
+    // sum(5 A) at A = [5]: value 25, gradient [5].
+    close("T1 value", &[v, hv, tv], &[25.0, 25.0, 25.0]);
+    close("T1 grad", &g.to_vec(), &[5.0]);
+    close("T1 grad hand", &h.to_vec(), &[5.0]);
+    close("T1 grad tape", &t.to_vec(), &[5.0]);
+    gradcheck(t1_quickstart, &a, &g, 1e-8, 1e-6).unwrap();
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The tensor cases T2..T4: each primal as a user writes it for `#[differentiable]`, its
+//! The tensor cases T1..T4: each primal as a user writes it for `#[differentiable]`, its
 //! hand-written gradient over the same kernels and rules, the same on the tape, and inputs.
 
 use super::tape::Tape;
@@ -6,6 +6,32 @@ use grad::__private::{op, shape_of};
 use grad::{Tensor, differentiable};
 
 pub type T64 = Tensor<f64>;
+
+// ---- T1: the quick start, A = [5.0], sum(A * 5): the cost of one call ---------------------
+
+#[differentiable]
+pub fn t1_quickstart(a: &T64) -> f64 {
+    (a * 5.0).sum()
+}
+
+/// d/dA Σ 5A = 5 in every entry.
+pub fn t1_handwritten(a: &T64) -> (f64, T64) {
+    let value = op::Sum.fwd(&op::Mul.fwd(a, &5.0));
+    (value, Tensor::full(a.shape(), 5.0))
+}
+
+pub fn t1_tape(a: &T64) -> (f64, T64) {
+    let tape = Tape::new();
+    let (av, five) = (tape.var(a.clone()), tape.var(Tensor::scalar(5.0)));
+    let loss = av.mul(five).sum();
+    let g = tape.backward(loss);
+    (loss.value().item(), g[av.index()].clone().expect("reached"))
+}
+
+/// A = [5.0] (value 25, gradient [5.0]).
+pub fn t1_input() -> T64 {
+    Tensor::from_vec(vec![5.0], &[1]).expect("one value")
+}
 
 // ---- T2: logistic regression, X 1024x100, mean BCE of sigmoid(Xw + b) ----------------------
 

@@ -1,4 +1,4 @@
-//! Group `tensor`: T2 logistic regression, T3 MLP, T4 elementwise — the primal, the
+//! Group `tensor`: T1 the quick start, T2 logistic regression, T3 MLP, T4 elementwise — the primal, the
 //! generated gradient, a hand-written gradient over the same kernels, and a tape over the
 //! same kernels; and, printed first, the peak heap of one call of each.
 
@@ -18,10 +18,18 @@ fn mib(bytes: usize) -> f64 {
 /// Prints the peak heap of one call of each variant (a counting allocator).
 fn memory_table() {
     use crate::alloc::peak_of;
+    let a = t1_input();
     let (w, b, x, y) = t2_input();
     let (p, x3, labels) = t3_input();
     let x4 = t4_input();
     let rows = [
+        (
+            "T1",
+            peak_of(|| t1_quickstart(&a)),
+            peak_of(|| t1_quickstart_grad(&a)),
+            peak_of(|| t1_handwritten(&a)),
+            peak_of(|| t1_tape(&a)),
+        ),
         (
             "T2",
             peak_of(|| t2_logistic(&w, b, &x, &y)),
@@ -60,6 +68,28 @@ pub fn bench(c: &mut Criterion) {
     memory_table();
     let mut group = c.benchmark_group("tensor");
     group.sample_size(30);
+
+    let a = t1_input();
+    group.bench_function("T1_quickstart/primal", |bn| {
+        bn.iter(|| {
+            black_box(t1_quickstart(black_box(&a)));
+        })
+    });
+    group.bench_function("T1_quickstart/generated", |bn| {
+        bn.iter(|| {
+            black_box(t1_quickstart_grad(black_box(&a)));
+        })
+    });
+    group.bench_function("T1_quickstart/handwritten", |bn| {
+        bn.iter(|| {
+            black_box(t1_handwritten(black_box(&a)));
+        })
+    });
+    group.bench_function("T1_quickstart/tape", |bn| {
+        bn.iter(|| {
+            black_box(t1_tape(black_box(&a)));
+        })
+    });
 
     let (w, b, x, y) = t2_input();
     group.bench_function("T2_logistic/primal", |bn| {
