@@ -14,7 +14,10 @@ call of the function's value alone ("primal") and of value and gradient together
 
 Each case is written as a user of the library would write it (torch / jax.numpy ops on
 tensors, the library's loss functions where they compute the same function), not as a
-transcription of the Rust loops.
+transcription of the Rust loops: S3 and S5 are vectorized, S4's `if x < 0` is a `where`.
+
+At 2 threads PyTorch's OpenMP workers spin while they wait; on a machine with other load
+this inflates torch's multi-thread times many-fold, so take those rows from a quiet machine.
 
 Before timing a case the runner computes value and gradient once and checks them against
 the reference written by grad (manifest.json): a case that disagrees is reported with
