@@ -189,7 +189,8 @@ impl<T: Real> Binary<$O, Tensor<T>> for Tensor<T> {
     }
 }
 
-/// `tensor ⊗ scalar`: the scalar as a 0-d tensor; its cotangent is the sum over `y`.
+/// `tensor ⊗ scalar`: the scalar is read in every element's partial, never broadcast to a
+/// buffer; its cotangent is the sum over `y` of `dy ⊙ ∂y/∂b`.
 impl<T: Real> Binary<$O, T> for Tensor<T> {
     type Output = Tensor<T>;
     fn fwd(op: &$O, a: &Tensor<T>, b: &T) -> Tensor<T> {
@@ -197,22 +198,39 @@ impl<T: Real> Binary<$O, T> for Tensor<T> {
         let y = kernels::map1_new(a.as_slice(), |a| op.f(a, b));
         Tensor::from_parts(y, a.dims().clone())
     }
-    fn bwd_0(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, dy: Tensor<T>) -> Tensor<T> {
-        <Tensor<T> as Binary<$O, Tensor<T>>>::bwd_0(op, a, &Tensor::scalar(*b), y, dy)
+    fn bwd_0(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, mut dy: Tensor<T>) -> Tensor<T> {
+        check_shape("binary backward", "cotangent", y.shape(), dy.shape());
+        let b = *b;
+        kernels::map3_in_place(dy.as_mut_slice(), a.as_slice(), y.as_slice(), |d, a, y| {
+            d * op.d0(a, b, y)
+        });
+        dy
     }
-    fn bwd_1(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, dy: Tensor<T>) -> T {
-        <Tensor<T> as Binary<$O, Tensor<T>>>::bwd_1(op, a, &Tensor::scalar(*b), y, dy).item()
+    fn bwd_1(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, mut dy: Tensor<T>) -> T {
+        check_shape("binary backward", "cotangent", y.shape(), dy.shape());
+        let b = *b;
+        kernels::map3_in_place(dy.as_mut_slice(), a.as_slice(), y.as_slice(), |d, a, y| {
+            d * op.d1(a, b, y)
+        });
+        kernels::sum(dy.as_slice())
     }
     fn jvp_0(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, da: &Tensor<T>) -> Tensor<T> {
-        <Tensor<T> as Binary<$O, Tensor<T>>>::jvp_0(op, a, &Tensor::scalar(*b), y, da)
+        check_shape("binary tangent", "tangent", a.shape(), da.shape());
+        let b = *b;
+        let mut out = da.clone();
+        kernels::map3_in_place(out.as_mut_slice(), a.as_slice(), y.as_slice(), |d, a, y| {
+            op.d0(a, b, y) * d
+        });
+        out
     }
     fn jvp_1(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, db: &T) -> Tensor<T> {
-        let db = Tensor::scalar(*db);
-        <Tensor<T> as Binary<$O, Tensor<T>>>::jvp_1(op, a, &Tensor::scalar(*b), y, &db)
+        let (b, db) = (*b, *db);
+        let out = kernels::map2_new(a.as_slice(), y.as_slice(), |a, y| op.d1(a, b, y) * db);
+        Tensor::from_parts(out, y.dims().clone())
     }
 }
 
-/// `scalar ⊗ tensor`: the scalar as a 0-d tensor; its cotangent is the sum over `y`.
+/// `scalar ⊗ tensor`: as `tensor ⊗ scalar`, the scalar on the left.
 impl<T: Real> Binary<$O, Tensor<T>> for T {
     type Output = Tensor<T>;
     fn fwd(op: &$O, a: &T, b: &Tensor<T>) -> Tensor<T> {
@@ -220,18 +238,35 @@ impl<T: Real> Binary<$O, Tensor<T>> for T {
         let y = kernels::map1_new(b.as_slice(), |b| op.f(a, b));
         Tensor::from_parts(y, b.dims().clone())
     }
-    fn bwd_0(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, dy: Tensor<T>) -> T {
-        <Tensor<T> as Binary<$O, Tensor<T>>>::bwd_0(op, &Tensor::scalar(*a), b, y, dy).item()
+    fn bwd_0(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, mut dy: Tensor<T>) -> T {
+        check_shape("binary backward", "cotangent", y.shape(), dy.shape());
+        let a = *a;
+        kernels::map3_in_place(dy.as_mut_slice(), b.as_slice(), y.as_slice(), |d, b, y| {
+            d * op.d0(a, b, y)
+        });
+        kernels::sum(dy.as_slice())
     }
-    fn bwd_1(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, dy: Tensor<T>) -> Tensor<T> {
-        <Tensor<T> as Binary<$O, Tensor<T>>>::bwd_1(op, &Tensor::scalar(*a), b, y, dy)
+    fn bwd_1(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, mut dy: Tensor<T>) -> Tensor<T> {
+        check_shape("binary backward", "cotangent", y.shape(), dy.shape());
+        let a = *a;
+        kernels::map3_in_place(dy.as_mut_slice(), b.as_slice(), y.as_slice(), |d, b, y| {
+            d * op.d1(a, b, y)
+        });
+        dy
     }
     fn jvp_0(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, da: &T) -> Tensor<T> {
-        let da = Tensor::scalar(*da);
-        <Tensor<T> as Binary<$O, Tensor<T>>>::jvp_0(op, &Tensor::scalar(*a), b, y, &da)
+        let (a, da) = (*a, *da);
+        let out = kernels::map2_new(b.as_slice(), y.as_slice(), |b, y| op.d0(a, b, y) * da);
+        Tensor::from_parts(out, y.dims().clone())
     }
     fn jvp_1(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, db: &Tensor<T>) -> Tensor<T> {
-        <Tensor<T> as Binary<$O, Tensor<T>>>::jvp_1(op, &Tensor::scalar(*a), b, y, db)
+        check_shape("binary tangent", "tangent", b.shape(), db.shape());
+        let a = *a;
+        let mut out = db.clone();
+        kernels::map3_in_place(out.as_mut_slice(), b.as_slice(), y.as_slice(), |d, b, y| {
+            op.d1(a, b, y) * d
+        });
+        out
     }
 }
     )*};
