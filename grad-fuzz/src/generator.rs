@@ -45,9 +45,9 @@ const SLICES: bool = true;
 /// Whether tuples are bound whole (`let p = (e1, e2);`, read as `p.0`); destructuring
 /// (`let (a, b) = (e1, e2);`) is always generated.
 ///
-/// Off: avoided shape (macro bugs). A field read in a nested `if` fails to compile (E0596,
-/// `tests/regressions.rs`, `tuple_field_in_branch`); random programs binding tuples whole
-/// also failed with E0716 (temporary value dropped while borrowed), not minimized yet.
+/// Formerly avoided, now generated (fixed macro bugs, `tests/regressions.rs`,
+/// `tuple_field_in_branch`, `tuple_field_in_nested_loop`): a field read in a nested `if`
+/// failed to compile (E0596), and one read again in a loop nested there with E0716 or E0425.
 const TUPLE_VALUES: bool = true;
 
 /// The bound asked of a `let`-bound value or an assigned one.
@@ -808,16 +808,16 @@ impl<'a> FnGen<'a> {
         !self.pairs().is_empty()
     }
 
-    /// Tuples whose fields may be read here: those declared in the current block.
+    /// Tuples whose fields may be read here: every visible one, in the block of its `let` or
+    /// in any block nested below it.
     ///
-    /// Avoided shape (macro bug: its minimal case, `tests/regressions.rs`, `tuple_field_in_branch`, is fixed, but random programs reading a tuple's fields in a block nested below it, inside loops, still fail to compile with E0716 or E0425): a tuple
-    /// field read in differentiated code inside an `if` nested below the tuple's `let`
-    /// fails to compile (E0596, cannot borrow as mutable).
+    /// Formerly avoided, now generated (fixed macro bugs, `tests/regressions.rs`,
+    /// `tuple_field_in_branch` and `tuple_field_in_nested_loop`): a field read in a block
+    /// nested below the tuple's `let`, inside loops, failed to compile (E0596, E0716, E0425).
     fn pairs(&self) -> Vec<usize> {
         self.visible()
             .into_iter()
             .filter(|&id| matches!(self.vars[id].kind, VarKind::Pair(..)))
-            .filter(|&id| self.vars[id].block == self.block_depth)
             .collect()
     }
 

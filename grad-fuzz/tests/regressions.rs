@@ -550,3 +550,40 @@ fn stopped_value_of_branch_or_loop() {
     let (_, t) = stopped_value_of_loop_jvp(&x, &d);
     close(t, 2.0);
 }
+
+// ---- tuple_field_in_nested_loop ---------------------------------------------------------------
+// error[E0716]: temporary value dropped while borrowed (spanned on the tuple's `let`), and in
+// other random programs E0425 (cannot find value). A tuple's field read in a branch and again
+// in a loop nested there (`let t = p.1 as f64;`): the loop's reverse recomputes the read from
+// `&p.1`, which the branch's record kept as a reference (and, where it was not kept, could
+// not name). It now keeps `p` and takes `&p.1` again. The generator had avoided reading a
+// tuple's fields below the block of its `let`; it no longer does.
+
+#[differentiable]
+fn tuple_field_in_nested_loop(x: f64, y: f64) -> f64 {
+    let mut s = 0.0;
+    let p = (y * 2.0, x.cbrt());
+    if s > -1.5 {
+        s = p.1.atan();
+        for _ in 0..1 {
+            let t = p.1 as f64;
+            s += t.sin();
+        }
+    }
+    s
+}
+
+#[test]
+fn tuple_field_in_nested_loop_gradient() {
+    // f = atan c + sin c with c = ∛x: ∂x = (1 / (1 + c²) + cos c) / (3 x^(2/3)), ∂y = 0.
+    // At x = 8, c = 2: ∂x = (0.2 + cos 2) / 12.
+    let want = (0.2 + 2f64.cos()) / 12.0;
+    let (v, (dx, dy)) = tuple_field_in_nested_loop_grad(8.0, 1.0);
+    close(v, 2f64.atan() + 2f64.sin());
+    close(dx, want);
+    assert_eq!(dy, 0.0);
+    let (_, pb) = tuple_field_in_nested_loop_vjp(8.0, 1.0);
+    let (px, _) = pb(1.0);
+    close(px, want);
+    close(tuple_field_in_nested_loop_jvp(8.0, 1.0, 1.0, 0.0).1, want);
+}

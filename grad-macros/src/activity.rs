@@ -399,7 +399,11 @@ impl Analysis<'_> {
             {
                 for i in op_inputs(op) {
                     if !defs.contains(&i) && !local.contains(&i) {
-                        n.add(i, Form::Value);
+                        // A `&local.f` is recomputed from the local (see `free_needs`).
+                        match self.local_referent(i) {
+                            Some(inputs) => inputs.into_iter().for_each(|j| n.add(j, Form::Value)),
+                            None => n.add(i, Form::Value),
+                        }
                     }
                 }
             }

@@ -126,7 +126,8 @@ impl Emit<'_> {
     /// A clone of a value (for values used again later; free for scalars).
     pub fn cloned(&self, o: &Operand) -> TokenStream {
         match o {
-            Operand::Var(v) if self.info(*v).is_ref => self.name(*v).to_token_stream(),
+            // A reference is copied; one to a local's place is taken again from the local.
+            Operand::Var(v) if self.info(*v).is_ref => self.by_ref(o),
             Operand::Var(_) => {
                 let r = self.by_ref(o);
                 quote!(::core::clone::Clone::clone(#r))
@@ -202,7 +203,7 @@ impl Emit<'_> {
             }
             Op::Deref(v) => {
                 // `*v` for a `Copy` value; a clone for any other (a `Tensor`, a `DVector`).
-                let n = self.name(*v);
+                let n = self.var_ref(*v);
                 quote!(::core::clone::Clone::clone(#n))
             }
             Op::Tuple(elems) => {
