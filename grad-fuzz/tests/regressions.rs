@@ -1,8 +1,9 @@
-//! Macro bugs that the random programs found, each minimized to a small function.
+//! Macro bugs that the random programs (scalar and tensor) found, each minimized to a small
+//! function.
 //!
 //! Every case here once failed to *compile*; each test also pins the derivative values the
-//! function must give. All are fixed; the generator still avoids some of these shapes (see
-//! the "Avoided shape" notes in `src/generator.rs`), to be lifted one at a time.
+//! function must give. All are fixed, and the generators produce every one of these shapes
+//! again (see the "Formerly avoided" notes in `src/generator.rs`).
 #![allow(unused, clippy::all)]
 
 use grad::{Real, differentiable};
