@@ -3,8 +3,9 @@
 //!
 //! Every program is reached through one flat calling convention, [`Case`]: its scalar
 //! parameters come from `Input::x` in declaration order, its slice (if any) from `Input::v`,
-//! its `usize` (if any) from `Input::k`. Gradients and tangents are flat too: the scalars'
-//! components first, then the slice's.
+//! its tensors (if any) from `Input::t` in declaration order, its `usize` (if any) from
+//! `Input::k`. Gradients and tangents are flat too: the scalars' components first, then the
+//! slice's, then each tensor's elements in row-major order.
 
 use crate::generator::{MAX_INDEX, MAX_LEN, MIN_LEN, PARAM_BOUND};
 use crate::rng::Rng;
@@ -16,33 +17,50 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 pub struct Input {
     pub x: Vec<f64>,
     pub v: Vec<f64>,
+    /// Each tensor parameter's elements, row-major (its shape is the case's).
+    pub t: Vec<Vec<f64>>,
     pub k: usize,
 }
 
 impl Input {
     /// The number of differentiated coordinates.
     fn dim(&self) -> usize {
-        self.x.len() + self.v.len()
+        self.x.len() + self.v.len() + self.t.iter().map(Vec::len).sum::<usize>()
+    }
+
+    /// The flat coordinate `i`, as a place.
+    fn coord_mut(&mut self, mut i: usize) -> &mut f64 {
+        if i < self.x.len() {
+            return &mut self.x[i];
+        }
+        i -= self.x.len();
+        if i < self.v.len() {
+            return &mut self.v[i];
+        }
+        i -= self.v.len();
+        for t in &mut self.t {
+            if i < t.len() {
+                return &mut t[i];
+            }
+            i -= t.len();
+        }
+        panic!("coordinate out of range")
     }
 
     fn coord(&self, i: usize) -> f64 {
-        if i < self.x.len() {
-            self.x[i]
-        } else {
-            self.v[i - self.x.len()]
-        }
+        *self.clone().coord_mut(i)
     }
 
     fn with_coord(&self, i: usize, value: f64) -> Input {
         let mut p = self.clone();
-        if i < p.x.len() {
-            p.x[i] = value;
-        } else {
-            let j = i - p.x.len();
-            p.v[j] = value;
-        }
+        *p.coord_mut(i) = value;
         p
     }
+}
+
+/// A tensor of `shape` holding `data` (for the generated adapters).
+pub fn tensor(data: &[f64], shape: &[usize]) -> grad::Tensor<f64> {
+    grad::Tensor::from_vec(data.to_vec(), shape).expect("data of the shape's size")
 }
 
 /// One generated program behind the flat calling convention.
@@ -52,6 +70,8 @@ pub struct Case {
     pub source: &'static str,
     pub scalars: usize,
     pub slice: bool,
+    /// The shapes of the tensor parameters, in declaration order.
+    pub tensors: &'static [&'static [usize]],
     pub index: bool,
     /// Rounds a differentiated value through `f32`: checked with [`RELAXED`].
     pub relaxed: bool,
@@ -138,7 +158,7 @@ impl Report {
     }
 }
 
-/// A random point: scalars and slice elements in `[-PARAM_BOUND, PARAM_BOUND]`, a slice of
+/// A random point: scalars, slice and tensor elements in `[-PARAM_BOUND, PARAM_BOUND]`, a slice of
 /// `MIN_LEN..=MAX_LEN` elements, `k` in `0..=MAX_INDEX`.
 pub fn random_input(case: &Case, rng: &mut Rng) -> Input {
     let x = (0..case.scalars)
@@ -152,12 +172,21 @@ pub fn random_input(case: &Case, rng: &mut Rng) -> Input {
     } else {
         Vec::new()
     };
+    let t = case
+        .tensors
+        .iter()
+        .map(|shape| {
+            (0..shape.iter().product::<usize>())
+                .map(|_| rng.uniform(-PARAM_BOUND, PARAM_BOUND))
+                .collect()
+        })
+        .collect();
     let k = if case.index {
         rng.between(0, MAX_INDEX)
     } else {
         0
     };
-    Input { x, v, k }
+    Input { x, v, t, k }
 }
 
 /// Checks every case at `points` random points each, derived from `seed`.
@@ -204,8 +233,9 @@ fn describe(case: &Case, input: &Input, point: usize, seed: u64, problems: &[Str
     );
     let _ = writeln!(
         s,
-        "point: scalars {:?} (in declaration order), v = {:?}, k = {}",
-        input.x, input.v, input.k
+        "point: scalars {:?} (in declaration order), v = {:?}, tensors {:?} (row-major, \
+         shapes {:?}), k = {}",
+        input.x, input.v, input.t, case.tensors, input.k
     );
     for p in problems {
         let _ = writeln!(s, "  - {p}");

@@ -57,6 +57,9 @@ pub struct Analysis<'a> {
     /// once, not once per enclosing level.
     needs: RefCell<HashMap<*const Block, Needs>>,
     saved: RefCell<HashMap<*const Block, (Needs, Vec<VarId>)>>,
+    /// Calls whose pullback would outlive a local it borrows: the reverse sweep calls the
+    /// callee's `_vjp` again from the saved arguments instead of keeping the pullback.
+    pub recalled: Vec<VarId>,
 }
 
 impl<'a> Analysis<'a> {
@@ -65,6 +68,7 @@ impl<'a> Analysis<'a> {
             func,
             needs: RefCell::default(),
             saved: RefCell::default(),
+            recalled: Vec::new(),
         }
     }
 }
@@ -245,6 +249,8 @@ impl Analysis<'_> {
                 Op::Project {
                     base, borrow: true, ..
                 } if self.func.vars[*base].param.is_none() => Some(op_inputs(op)),
+                // An alias of a borrow (`stop_gradient(&a)`) refers to what it does.
+                Op::Use(Operand::Var(x)) => self.local_referent(*x),
                 _ => None,
             }
         })
@@ -300,6 +306,11 @@ impl Analysis<'_> {
                 if !self.is_param(*base) {
                     n.add(*base, Form::Value);
                 }
+            }
+            // A recalled call needs every argument (the callee's `_vjp` runs again).
+            Op::Call { args, .. } if self.recalled.contains(&var) => {
+                args.iter()
+                    .for_each(|a| n.add_operand(&a.operand, Form::Value));
             }
             Op::Call { .. } => n.add(var, Form::Pullback),
             Op::Use(_) | Op::Opaque { .. } | Op::Borrow(_) | Op::Deref(_) | Op::Tuple(_) => {}
@@ -357,9 +368,14 @@ impl Analysis<'_> {
                 self.carried_needs(carried, &mut n);
             }
         }
+        // Outer adjoints are zeroed from their values first; for a `&local` or `&local.f[i]`,
+        // from the local (a reference to it must not be kept).
         for v in self.outer_targets(s) {
             if !self.is_param(v) && !matches!(s, Stmt::Let { .. }) {
-                n.add(v, Form::Value);
+                match self.local_referent(v) {
+                    Some(inputs) => inputs.into_iter().for_each(|i| n.add(i, Form::Value)),
+                    None => n.add(v, Form::Value),
+                }
             }
         }
         n
@@ -383,7 +399,11 @@ impl Analysis<'_> {
             {
                 for i in op_inputs(op) {
                     if !defs.contains(&i) && !local.contains(&i) {
-                        n.add(i, Form::Value);
+                        // A `&local.f` is recomputed from the local (see `free_needs`).
+                        match self.local_referent(i) {
+                            Some(inputs) => inputs.into_iter().for_each(|j| n.add(j, Form::Value)),
+                            None => n.add(i, Form::Value),
+                        }
                     }
                 }
             }

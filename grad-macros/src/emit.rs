@@ -44,6 +44,14 @@ pub fn borrows(
                         borrow: true,
                     },
             } if func.vars[*base].param.is_none() => places[*var] = Some((*base, path.clone())),
+            // An alias of a borrow (`stop_gradient(&a)`) is the same borrow.
+            Stmt::Let {
+                var,
+                op: Op::Use(Operand::Var(x)),
+            } => {
+                out[*var] = out[*x];
+                places[*var] = places[*x].clone();
+            }
             Stmt::Let { .. } | Stmt::Effect { .. } => {}
             Stmt::If { arms, .. } => arms.iter().for_each(|a| borrows(func, a, out, places)),
             Stmt::Match { arms, .. } => arms
@@ -118,7 +126,8 @@ impl Emit<'_> {
     /// A clone of a value (for values used again later; free for scalars).
     pub fn cloned(&self, o: &Operand) -> TokenStream {
         match o {
-            Operand::Var(v) if self.info(*v).is_ref => self.name(*v).to_token_stream(),
+            // A reference is copied; one to a local's place is taken again from the local.
+            Operand::Var(v) if self.info(*v).is_ref => self.by_ref(o),
             Operand::Var(_) => {
                 let r = self.by_ref(o);
                 quote!(::core::clone::Clone::clone(#r))
@@ -194,7 +203,7 @@ impl Emit<'_> {
             }
             Op::Deref(v) => {
                 // `*v` for a `Copy` value; a clone for any other (a `Tensor`, a `DVector`).
-                let n = self.name(*v);
+                let n = self.var_ref(*v);
                 quote!(::core::clone::Clone::clone(#n))
             }
             Op::Tuple(elems) => {
@@ -238,7 +247,8 @@ impl Emit<'_> {
             .collect()
     }
 
-    /// A call of `callee` with `_vjp` or `_jvp` appended: `g_vjp(args)`, `recv.m_vjp(args)`.
+    /// A call of `callee` with `_vjp` or `_jvp` appended (`g_vjp(args)`, `recv.m_vjp(args)`),
+    /// or of the primal itself when `suffix` is empty.
     pub fn call(
         &self,
         callee: &Callee,
@@ -248,18 +258,24 @@ impl Emit<'_> {
         span: Span,
     ) -> TokenStream {
         // By value, an argument is cloned: the adjoint may still read it (free for scalars).
-        let arg = |a: &CallArg| {
-            if a.by_ref {
+        // A value made by `&local` is re-borrowed from the local, which is what a reverse
+        // sweep that calls again has kept.
+        let arg = |a: &CallArg| match a.operand {
+            _ if a.by_ref => {
                 let t = self.val(&a.operand);
                 quote!(&#t)
-            } else {
-                self.cloned(&a.operand)
             }
+            Operand::Var(v) if self.borrow_of[v].is_some() || self.reborrow[v].is_some() => {
+                self.by_ref(&a.operand)
+            }
+            _ => self.cloned(&a.operand),
         };
         match callee {
             Callee::Path(path) => {
                 let mut path = path.clone();
-                if let Some(last) = path.segments.last_mut() {
+                if let Some(last) = path.segments.last_mut()
+                    && !suffix.is_empty()
+                {
                     last.ident =
                         format_ident!("{}_{}", last.ident, suffix, span = last.ident.span());
                 }
@@ -267,8 +283,20 @@ impl Emit<'_> {
                 quote_spanned!(span=> #path(#(#a,)* #(#extra),*))
             }
             Callee::Method(m) => {
-                let m = format_ident!("{}_{}", m, suffix, span = m.span());
-                let recv = self.val(&args[0].operand);
+                let m = if suffix.is_empty() {
+                    m.clone()
+                } else {
+                    format_ident!("{}_{}", m, suffix, span = m.span())
+                };
+                let recv = match args[0].operand {
+                    Operand::Var(v)
+                        if self.borrow_of[v].is_some() || self.reborrow[v].is_some() =>
+                    {
+                        let r = self.by_ref(&args[0].operand);
+                        quote!((#r))
+                    }
+                    _ => self.val(&args[0].operand),
+                };
                 let a: Vec<TokenStream> = args[1..].iter().map(arg).collect();
                 quote_spanned!(span=> #recv.#m(#(#a,)* #(#extra),*))
             }

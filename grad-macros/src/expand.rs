@@ -168,7 +168,7 @@ fn tuple_or_bare(items: Vec<TokenStream>) -> TokenStream {
 }
 
 fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
-    let mut rev = Rev::new(emit(f, func));
+    let mut rev = Rev::new(emit(f, func), false);
     rev.plan_fusion();
     let sig = &f.item.sig;
     let name = names::item(&sig.ident, "grad");
@@ -214,7 +214,7 @@ fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
 }
 
 fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
-    let mut rev = Rev::new(emit(f, func));
+    let mut rev = Rev::new(emit(f, func), true);
     let sig = &f.item.sig;
     let name = names::item(&sig.ident, "vjp");
     let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);

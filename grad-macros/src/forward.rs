@@ -308,10 +308,18 @@ impl<'a> Fwd<'a> {
         self.block(b, &mut body);
         let mut vals = Vec::new();
         let inside = crate::emit::defined_in(self.e.func, b);
-        for p in outs {
+        // Tangents first: a constant's zero tangent reads the value that then moves out.
+        for (i, p) in outs.iter().enumerate() {
+            if self.wants(p.out) {
+                let d = names::aux("phi_tangent", i);
+                let t = self.tval(&p.sources[k]);
+                body.extend(quote!(let #d = #t;));
+            }
+        }
+        for (i, p) in outs.iter().enumerate() {
             vals.push(crate::emit::leaving(&self.e, &p.sources[k], &inside));
             if self.wants(p.out) {
-                vals.push(self.tval(&p.sources[k]));
+                vals.push(names::aux("phi_tangent", i).to_token_stream());
             }
         }
         quote!(#body (#(#vals,)*))
@@ -369,11 +377,12 @@ impl<'a> Fwd<'a> {
         for c in carried {
             let (m, dm) = self.mut_names(c);
             let next = crate::emit::leaving(&self.e, &c.next, &inside);
-            t.extend(quote!(#m = #next;));
+            // The tangent first: a constant's zero tangent reads the value that then moves.
             if self.wants(c.out) {
                 let dn = self.tval(&c.next);
                 t.extend(quote!(#dm = #dn;));
             }
+            t.extend(quote!(#m = #next;));
         }
         t
     }

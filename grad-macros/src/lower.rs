@@ -420,7 +420,10 @@ impl<'f> Lower<'f> {
 
     /// Lowers an expression to an operand, appending the statements that compute it.
     fn lower_expr(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
-        if is_simple(e) && !self.expr_active(e) {
+        // `stop_gradient(y)` is inactive but lowered as a call: it is a reference where its
+        // argument is one (`stop_gradient(&a)`, of a `&Tensor` parameter).
+        let stop = matches!(strip(e), Expr::Call(c) if is_stop_gradient(&c.func));
+        if is_simple(e) && !self.expr_active(e) && !stop {
             return self.opaque(e, out);
         }
         match e {
@@ -518,6 +521,21 @@ impl<'f> Lower<'f> {
 
     /// An inactive expression, emitted as written with its locals renamed.
     fn opaque(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        // `&g(..)` of a computed value: the value as a local of its own, then borrowed, so
+        // that a loop's stack or a pullback keeps the value, never a reference to a
+        // temporary of one statement.
+        if let Expr::Reference(r) = strip(e)
+            && r.mutability.is_none()
+            && !is_place(&r.expr)
+        {
+            return match self.opaque(&r.expr, out) {
+                Operand::Var(v) => {
+                    let t = self.temp(r.span(), false, true);
+                    self.push_let(out, t, Op::Borrow(v))
+                }
+                Operand::Const(c) => Operand::Const(quote!(&#c)),
+            };
+        }
         let mut e = e.clone();
         let mut renamer = Renamer {
             l: self,
@@ -693,13 +711,15 @@ impl<'f> Lower<'f> {
         if matches!(name.as_str(), "clone" | "to_owned") && lowered.is_empty() {
             if let Operand::Var(v) = receiver {
                 let active = self.vars[v].active;
-                // Of a `&X` parameter, an owned `X` (as Rust's `clone` gives): it may be
-                // reassigned an owned value later, in a loop or a branch. (A slice's
-                // `to_owned` stays the identity on the slice: its tangent is a `Vec` already.)
-                let ref_param = self.vars[v]
+                // Of a `&X` parameter or a borrowed place (`p.0.clone()`), an owned `X` (as
+                // Rust's `clone` gives): it may be reassigned an owned value later, in a loop
+                // or a branch, and a callee's pullback borrowing it must not borrow the place.
+                // (A slice parameter's `to_owned` stays the identity on the slice: its tangent
+                // is a `Vec` already.)
+                let other_param = self.vars[v]
                     .param
-                    .is_some_and(|i| matches!(self.f.params[i].form, crate::ast::Form::Ref(_)));
-                if self.vars[v].is_ref && ref_param {
+                    .is_some_and(|i| !matches!(self.f.params[i].form, crate::ast::Form::Ref(_)));
+                if self.vars[v].is_ref && !other_param {
                     let t = self.temp(m.method.span(), active, false);
                     return self.push_let(out, t, Op::Deref(v));
                 }

@@ -33,10 +33,14 @@ pub struct Rev<'a> {
 }
 
 impl<'a> Rev<'a> {
-    pub fn new(e: Emit<'a>) -> Self {
+    /// `escape`: the adjoint sweep runs in a returned closure (`_vjp`), so no pullback may
+    /// borrow the function's locals.
+    pub fn new(e: Emit<'a>, escape: bool) -> Self {
         let func = e.func;
+        let mut an = Analysis::new(func);
+        an.recalled = recalled_calls(&e, &an, escape);
         let mut rev = Rev {
-            an: Analysis::new(func),
+            an,
             adj: vec![None; func.vars.len()],
             shapes: Vec::new(),
             loops: HashMap::new(),
@@ -170,6 +174,11 @@ impl<'a> Rev<'a> {
     fn fwd_let(&self, var: VarId, op: &Op, out: &mut TokenStream) {
         let name = self.e.name(var);
         match op {
+            // Recalled in the reverse sweep: the primal gives the value.
+            Op::Call { callee, args, span } if self.an.recalled.contains(&var) => {
+                let call = self.e.call(callee, args, "", &[], *span);
+                out.extend(quote!(let #name = #call;));
+            }
             Op::Call { callee, args, span } => {
                 let pb = names::pullback(self.e.info(var), var);
                 let call = self.e.call(callee, args, "vjp", &[], *span);
@@ -404,6 +413,7 @@ impl<'a> Rev<'a> {
     ) -> TokenStream {
         let mut body = TokenStream::new();
         self.fwd_block(b, &mut body);
+        let rec = self.aux("record");
         let inside = crate::emit::defined_in(self.e.func, b);
         let srcs = outs
             .iter()
@@ -412,7 +422,8 @@ impl<'a> Rev<'a> {
         let t = self.saved_tuple(&saved);
         let en = Emit::arm_enum(n);
         let var = Emit::arm_variant(k);
-        quote!(#body (#(#srcs,)* #en::#var(#t)))
+        // The record first: it clones values that the phi sources then move out.
+        quote!(#body let #rec = #en::#var(#t); (#(#srcs,)* #rec))
     }
 
     fn arms_lhs(&self, outs: &[Phi], record: VarId) -> TokenStream {
@@ -581,15 +592,20 @@ impl<'a> Rev<'a> {
                     }
                 }
             }
-            Op::Call { args, .. } => {
-                let pb = names::pullback(self.e.info(var), var);
+            Op::Call { callee, args, span } => {
                 let parts: Vec<Ident> = (0..args.len()).map(|_| self.aux("ct")).collect();
                 let pat = if parts.len() == 1 {
                     parts[0].to_token_stream()
                 } else {
                     quote!((#(#parts,)*))
                 };
-                out.extend(quote!(let #pat = #pb(#dv);));
+                if self.an.recalled.contains(&var) {
+                    let call = self.e.call(callee, args, "vjp", &[], *span);
+                    out.extend(quote!(let #pat = (#call.1)(#dv);));
+                } else {
+                    let pb = names::pullback(self.e.info(var), var);
+                    out.extend(quote!(let #pat = #pb(#dv);));
+                }
                 for (a, p) in args.iter().zip(parts) {
                     if let Operand::Var(x) = a.operand
                         && self.e.active(x)
@@ -880,6 +896,75 @@ impl<'a> Rev<'a> {
             }
         }
     }
+}
+
+/// The calls whose pullback would borrow a local past its end, which the reverse sweep
+/// calls again (from saved arguments) instead of keeping the pullback.
+///
+/// A callee's `_vjp` taking `&X` returns a pullback that borrows the argument. Where that is
+/// a local of this function (`g(&h)`, `g(&(a * b))`, `g(&t.0)`, a receiver `m.g()`), the
+/// pullback may not be kept where it outlives the local: in `_vjp`'s returned closure (which
+/// must own the local too), on a loop's stack or in a branch's record (the local ends with
+/// its iteration or arm). Only a call at the top of `_grad`'s body, of locals defined there,
+/// keeps its pullback.
+fn recalled_calls(e: &Emit<'_>, an: &Analysis<'_>, escape: bool) -> Vec<VarId> {
+    let func = e.func;
+    let top = an.defs(&func.body);
+    let lasting = |v: VarId| func.vars[v].param.is_some() || top.contains(&v);
+    let mut out = Vec::new();
+    let mut calls = Vec::new();
+    call_lets(&func.body, true, &mut calls);
+    for (var, callee, args, at_top) in calls {
+        if !func.vars[var].active {
+            continue;
+        }
+        let owners = borrowed_locals(e, callee, args);
+        if !owners.is_empty() && (escape || !at_top || !owners.into_iter().all(lasting)) {
+            out.push(var);
+        }
+    }
+    out
+}
+
+/// Every call in a block (at any depth): its value, callee, arguments, and whether it is a
+/// statement of the block itself.
+fn call_lets<'b>(b: &'b Block, top: bool, out: &mut Vec<(VarId, &'b Callee, &'b [CallArg], bool)>) {
+    for s in &b.stmts {
+        match s {
+            Stmt::Let {
+                var,
+                op: Op::Call { callee, args, .. },
+            } => out.push((*var, callee, args, top)),
+            Stmt::Let { .. } | Stmt::Effect { .. } => {}
+            Stmt::If { arms, .. } => arms.iter().for_each(|a| call_lets(a, false, out)),
+            Stmt::Match { arms, .. } => arms.iter().for_each(|a| call_lets(&a.body, false, out)),
+            Stmt::For { body, .. } => call_lets(body, false, out),
+            Stmt::While {
+                cond_block, body, ..
+            } => {
+                call_lets(cond_block, false, out);
+                call_lets(body, false, out);
+            }
+        }
+    }
+}
+
+/// The locals a call lends to its callee: `&v` of an owned value, a value made by `&v` or
+/// `&v.f[i]`, and a method's owned receiver (borrowed by `&self`).
+fn borrowed_locals(e: &Emit<'_>, callee: &Callee, args: &[CallArg]) -> Vec<VarId> {
+    let mut out = Vec::new();
+    for (k, a) in args.iter().enumerate() {
+        let Operand::Var(v) = a.operand else { continue };
+        if let Some(x) = e.borrow_of[v] {
+            out.push(x);
+        } else if let Some((base, _)) = &e.reborrow[v] {
+            out.push(*base);
+        } else if !e.info(v).is_ref && (a.by_ref || (k == 0 && matches!(callee, Callee::Method(_))))
+        {
+            out.push(v);
+        }
+    }
+    out
 }
 
 /// The trip count of `a..b` / `a..=b` (optionally reversed) with integer literal bounds.
