@@ -17,7 +17,9 @@ pub use functions::{
     stop_gradient,
 };
 pub use real::Real;
-pub use tensor::{Dims, Operand, ShapeError, Tensor, broadcast_shapes};
+pub use tensor::{
+    Dims, Operand, ShapeError, Tensor, broadcast_shapes, kept_buffer_bytes, release_buffers,
+};
 
 /// Everything generated code names. Not a public API: it changes without notice.
 #[doc(hidden)]

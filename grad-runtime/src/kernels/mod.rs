@@ -298,11 +298,11 @@ where
 /// A new vector of `f(x[i])`, written once (no zero-fill first).
 pub fn map1_new<T, F>(x: &[T], f: F) -> Vec<T>
 where
-    T: Copy + Send + Sync,
+    T: Copy + Send + Sync + 'static,
     F: Fn(T) -> T + Sync + Send,
 {
     let n = x.len();
-    let mut out = Vec::with_capacity(n);
+    let mut out = crate::tensor::pool::take(n);
     let spare = &mut out.spare_capacity_mut()[..n];
     let isa = Isa::active();
     if n < PAR_THRESHOLD {
@@ -326,12 +326,12 @@ where
 /// If the lengths differ.
 pub fn map2_new<T, F>(a: &[T], b: &[T], f: F) -> Vec<T>
 where
-    T: Copy + Send + Sync,
+    T: Copy + Send + Sync + 'static,
     F: Fn(T, T) -> T + Sync + Send,
 {
     assert_eq!(a.len(), b.len(), "map2_new: lengths differ");
     let n = a.len();
-    let mut out = Vec::with_capacity(n);
+    let mut out = crate::tensor::pool::take(n);
     let spare = &mut out.spare_capacity_mut()[..n];
     let isa = Isa::active();
     if n < PAR_THRESHOLD {

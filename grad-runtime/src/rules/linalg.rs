@@ -7,7 +7,7 @@ use super::{Binary, Linear};
 use crate::kernels;
 use crate::kernels::gemm::{MatRef, gemm};
 use crate::real::Real;
-use crate::tensor::{Dims, Tensor};
+use crate::tensor::{Dims, Tensor, pool};
 
 /// The operands of a matrix product as 2-d `(m, k) · (k, n)`, with numpy's promotion of
 /// 1-d operands (`a` a row, `b` a column), and the result's shape with the promoted axes
@@ -45,7 +45,7 @@ fn product(op: &str, a: &[usize], b: &[usize]) -> Product {
 
 /// `C = A·B` for row-major `A` (`m × k`) and `B` (`k × n`) given as views.
 fn matmul_into<T: Real>(m: usize, k: usize, n: usize, a: MatRef<T>, b: MatRef<T>) -> Vec<T> {
-    let mut c = vec![T::ZERO; m * n];
+    let mut c = pool::filled(m * n, T::ZERO);
     gemm(m, k, n, a, b, T::ZERO, &mut c);
     c
 }
@@ -153,7 +153,7 @@ impl<T: Real> Binary<Dot, Tensor<T>> for Tensor<T> {
 /// The transpose of a row-major `rows × cols` matrix, copied in cache-sized tiles.
 fn transpose_data<T: Real>(x: &[T], rows: usize, cols: usize) -> Vec<T> {
     const TILE: usize = 32;
-    let mut out = vec![T::ZERO; rows * cols];
+    let mut out = pool::filled(rows * cols, T::ZERO);
     for r0 in (0..rows).step_by(TILE) {
         for c0 in (0..cols).step_by(TILE) {
             for r in r0..(r0 + TILE).min(rows) {

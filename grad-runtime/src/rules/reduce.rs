@@ -7,7 +7,7 @@ use super::{Linear, UnaryOut};
 use crate::kernels;
 use crate::real::Real;
 use crate::tensor::shape::{axis_split, remove_axis};
-use crate::tensor::{Dims, Tensor};
+use crate::tensor::{Dims, Tensor, pool};
 
 /// `y = Σ x`. Transpose: `dx = dy · 1` (every element gets `dy`); tangent `Σ dx`.
 impl<T: Real> Linear<Sum> for Tensor<T> {
@@ -42,7 +42,7 @@ impl<T: Real> Linear<Mean> for Tensor<T> {
 
 /// `Σ_k x[o, k, i]` into `out[o, i]`.
 fn sum_along<T: Real>(x: &[T], (outer, n, inner): (usize, usize, usize)) -> Vec<T> {
-    let mut out = vec![T::ZERO; outer * inner];
+    let mut out = pool::filled(outer * inner, T::ZERO);
     if inner == 1 {
         for (o, row) in out.iter_mut().zip(x.chunks_exact(n.max(1))) {
             *o = if n == 0 { T::ZERO } else { kernels::sum(row) };
@@ -61,7 +61,7 @@ fn sum_along<T: Real>(x: &[T], (outer, n, inner): (usize, usize, usize)) -> Vec<
 
 /// `dy[o, i] * scale` repeated along the axis `k`: the transpose of `sum_along`.
 fn spread_along<T: Real>(dy: &[T], (outer, n, inner): (usize, usize, usize), scale: T) -> Vec<T> {
-    let mut out = vec![T::ZERO; outer * n * inner];
+    let mut out = pool::filled(outer * n * inner, T::ZERO);
     for o in 0..outer {
         let src = &dy[o * inner..(o + 1) * inner];
         for k in 0..n {
@@ -156,7 +156,7 @@ impl<T: Real> UnaryOut<MaxAxis> for Tensor<T> {
             x.shape()
         );
         let xs = x.as_slice();
-        let mut y = vec![T::ZERO; outer * inner];
+        let mut y = pool::filled(outer * inner, T::ZERO);
         if inner == 1 {
             for (o, row) in y.iter_mut().zip(xs.chunks_exact(n)) {
                 *o = kernels::max(row);

@@ -7,8 +7,8 @@ use super::tensor::check_shape;
 use crate::kernels;
 use crate::kernels::math::MathFn;
 use crate::real::Real;
-use crate::tensor::Tensor;
 use crate::tensor::shape::axis_split;
+use crate::tensor::{Tensor, pool};
 
 /// Calls `f` on every line along `axis` of `x`, with the matching line of `out` to fill.
 /// Contiguous lines (the last axis) are passed directly; others are gathered and scattered.
@@ -103,7 +103,7 @@ fn for_each_index_line(
 /// `y ⊙ (d - Σ_axis(d ⊙ y))`.
 fn softmax_jvp_like<T: Real>(op: &str, axis: usize, y: &Tensor<T>, d: &Tensor<T>) -> Tensor<T> {
     let (ys, ds) = (y.as_slice(), d.as_slice());
-    let mut out = vec![T::ZERO; ys.len()];
+    let mut out = pool::filled(ys.len(), T::ZERO);
     for_each_index_line(op, y.shape(), axis, |at, n| {
         let mut s = T::ZERO;
         for k in 0..n {
@@ -143,7 +143,7 @@ impl<T: Real> UnaryOut<LogSoftmax> for Tensor<T> {
     fn bwd(op: &LogSoftmax, x: &Tensor<T>, y: &Tensor<T>, dy: Tensor<T>) -> Tensor<T> {
         check_shape("log_softmax backward", "cotangent", x.shape(), dy.shape());
         let (ys, ds) = (y.as_slice(), dy.as_slice());
-        let mut out = vec![T::ZERO; ys.len()];
+        let mut out = pool::filled(ys.len(), T::ZERO);
         for_each_index_line("log_softmax backward", y.shape(), op.0, |at, n| {
             let mut s = T::ZERO;
             for k in 0..n {
@@ -158,7 +158,7 @@ impl<T: Real> UnaryOut<LogSoftmax> for Tensor<T> {
     fn jvp(op: &LogSoftmax, x: &Tensor<T>, y: &Tensor<T>, dx: &Tensor<T>) -> Tensor<T> {
         check_shape("log_softmax tangent", "tangent", x.shape(), dx.shape());
         let (ys, ds) = (y.as_slice(), dx.as_slice());
-        let mut out = vec![T::ZERO; ys.len()];
+        let mut out = pool::filled(ys.len(), T::ZERO);
         for_each_index_line("log_softmax tangent", y.shape(), op.0, |at, n| {
             let mut s = T::ZERO;
             for k in 0..n {

@@ -1,6 +1,6 @@
 //! Tensor constructors: from user data (checked, returning `ShapeError`), filled, and seeded random.
 
-use super::{Dims, ShapeError, Tensor};
+use super::{Dims, ShapeError, Tensor, pool};
 use crate::real::Real;
 
 /// The element count of `shape`, or an error naming `op` if it overflows.
@@ -71,7 +71,7 @@ impl<T: Real> Tensor<T> {
     pub fn full(shape: &[usize], value: T) -> Self {
         let n = count_or_panic("full", shape);
         Tensor {
-            data: vec![value; n],
+            data: pool::filled(n, value),
             shape: Dims::from_slice(shape),
         }
     }
@@ -89,7 +89,7 @@ impl<T: Real> Tensor<T> {
     /// Zeros of `other`'s shape.
     pub fn zeros_like(other: &Tensor<T>) -> Self {
         Tensor {
-            data: vec![T::ZERO; other.len()],
+            data: pool::filled(other.len(), T::ZERO),
             shape: other.dims().clone(),
         }
     }

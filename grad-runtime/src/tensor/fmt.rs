@@ -49,7 +49,7 @@ fn split_cell(cell: &str) -> (&str, Option<&str>) {
     }
 }
 
-struct Layout<'a, T> {
+struct Layout<'a, T: Real> {
     t: &'a Tensor<T>,
     /// Widths of the integer part and of the fractional part (numpy aligns on the point).
     int_width: usize,

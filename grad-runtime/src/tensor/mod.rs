@@ -4,12 +4,14 @@ mod construct;
 mod fmt;
 mod methods;
 mod ops;
+pub(crate) mod pool;
 pub(crate) mod shape;
 
 use crate::real::Real;
 use smallvec::SmallVec;
 
 pub use methods::Operand;
+pub use pool::{kept_buffer_bytes, release_buffers};
 pub use shape::broadcast_shapes;
 
 /// A tensor's dimensions, stored inline up to rank 4 (so saving a shape for a linear rule
@@ -24,10 +26,29 @@ pub type Dims = SmallVec<[usize; 4]>;
 /// `#[differentiable]` code (`exp`, `sum`, `matmul`, `softmax`, ...). Shape errors in
 /// operations panic with a message naming the operation and both shapes; constructors
 /// from user data return [`ShapeError`]. `clone` copies the data.
-#[derive(Clone, PartialEq)]
-pub struct Tensor<T = f32> {
+///
+/// Buffers of 128 KiB and more are recycled: a dropped tensor's buffer is kept by its
+/// thread (at most 16 buffers, 256 MiB) for the next tensor that fits, since fresh large
+/// allocations cost a page fault per 4 KiB on first touch. [`release_buffers`] frees them.
+#[derive(PartialEq)]
+pub struct Tensor<T: Real = f32> {
     data: Vec<T>,
     shape: Dims,
+}
+
+impl<T: Real> Clone for Tensor<T> {
+    fn clone(&self) -> Self {
+        Tensor {
+            data: pool::copied(&self.data),
+            shape: self.shape.clone(),
+        }
+    }
+}
+
+impl<T: Real> Drop for Tensor<T> {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.data));
+    }
 }
 
 /// A shape that does not fit the data or the operation, from a constructor.
@@ -94,8 +115,8 @@ impl<T: Real> Tensor<T> {
     }
 
     /// The elements in row-major order, without copying.
-    pub fn into_vec(self) -> Vec<T> {
-        self.data
+    pub fn into_vec(mut self) -> Vec<T> {
+        std::mem::take(&mut self.data)
     }
 
     /// The only element.

@@ -1,7 +1,7 @@
 //! Broadcasting: the shape rule, elementwise combination of broadcast operands, and
 //! `unbroadcast`, the one place cotangents are reduced back to an input's shape.
 
-use super::{Dims, Tensor};
+use super::{Dims, Tensor, pool};
 use crate::kernels;
 use crate::real::Real;
 
@@ -126,7 +126,7 @@ where
         return Tensor::from_parts(kernels::map1_new(y, |v| f(s, v)), shape);
     }
     let n: usize = shape.iter().product();
-    let mut out = vec![T::ZERO; n];
+    let mut out = pool::filled(n, T::ZERO);
     let inner = shape.last().copied().unwrap_or(1);
     for_each_row(&shape, a.shape(), b.shape(), |r, ra, rb| {
         let o = &mut out[r * inner..(r + 1) * inner];
@@ -209,7 +209,7 @@ pub(crate) fn unbroadcast<T: Real>(dy: Tensor<T>, shape: &[usize]) -> Tensor<T> 
         return Tensor::from_parts(vec![kernels::sum(dy.as_slice())], Dims::from_slice(shape));
     }
     let out_shape = dy.dims().clone();
-    let mut out = vec![T::ZERO; n];
+    let mut out = pool::filled(n, T::ZERO);
     let inner = out_shape.last().copied().unwrap_or(1);
     let d = dy.as_slice();
     // Rows of `dy` against rows of the target (`a` = target, as the broadcast operand).
