@@ -28,8 +28,10 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-/// The peak heap, above what was live before, of running `f` once.
+/// The peak heap, above what was live before, of running `f` once, starting from an empty
+/// buffer pool (the buffers the pool keeps during the call count as live: they are).
 pub fn peak_of<R>(f: impl FnOnce() -> R) -> usize {
+    grad::release_buffers();
     let base = CURRENT.load(Relaxed);
     PEAK.store(base, Relaxed);
     let r = f();

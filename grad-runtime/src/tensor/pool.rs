@@ -10,7 +10,7 @@
 //!
 //! Only buffers of at least [`MIN_BYTES`] are kept (below that the allocator reuses memory
 //! itself); at most [`MAX_BUFFERS`] and [`MAX_BYTES`] per thread, so the memory held back is
-//! bounded; [`release_buffers`] returns it at once, [`kept_buffer_bytes`] tells its size. A buffer taken from here is handed out
+//! bounded (the longest-kept go first); [`release_buffers`] returns it at once, [`kept_buffer_bytes`] tells its size. A buffer taken from here is handed out
 //! empty (`len() == 0`): callers write every element before reading it, or fill it.
 
 use std::any::Any;
@@ -23,7 +23,8 @@ pub const MAX_BUFFERS: usize = 16;
 /// The most bytes kept per thread.
 pub const MAX_BYTES: usize = 256 << 20;
 
-/// One thread's kept buffers, each a `Vec<T>` of some element type behind `dyn Any`.
+/// One thread's kept buffers, oldest first, each a `Vec<T>` of some element type behind
+/// `dyn Any`, with its size in bytes.
 #[derive(Default)]
 struct Pool {
     free: Vec<(usize, Box<dyn Any>)>,
@@ -52,7 +53,7 @@ pub(crate) fn take<T: Copy + 'static>(n: usize) -> Vec<T> {
                 .filter_map(|(i, (_, b))| b.downcast_ref::<Vec<T>>().map(|v| (i, v)))
                 .filter(|(_, v)| fits(v))
                 .min_by_key(|(_, v)| v.capacity())?;
-            let (bytes, buffer) = pool.free.swap_remove(at);
+            let (bytes, buffer) = pool.free.remove(at);
             pool.bytes -= bytes;
             let mut v = *buffer.downcast::<Vec<T>>().ok()?;
             v.clear();
@@ -79,8 +80,9 @@ pub(crate) fn copied<T: Copy + 'static>(x: &[T]) -> Vec<T> {
     v
 }
 
-/// Keeps `v`'s buffer for a later [`take`] if it is large enough and the pool has room;
-/// otherwise frees it.
+/// Keeps `v`'s buffer for a later [`take`] if it is large enough, making room by freeing
+/// the longest-kept buffers (so a workload that moves to other sizes is not stuck with the
+/// old ones); frees it at once if it is small or larger than the whole pool.
 pub(crate) fn give<T: Copy + 'static>(v: Vec<T>) {
     let bytes = bytes_of::<T>(v.capacity());
     if !(MIN_BYTES..=MAX_BYTES).contains(&bytes) {
@@ -88,13 +90,15 @@ pub(crate) fn give<T: Copy + 'static>(v: Vec<T>) {
     }
     // Outside a thread's lifetime (its locals being destroyed) the buffer is simply freed.
     let _ = POOL.try_with(|pool| {
-        if let Ok(mut pool) = pool.try_borrow_mut()
-            && pool.free.len() < MAX_BUFFERS
-            && pool.bytes + bytes <= MAX_BYTES
-        {
-            pool.bytes += bytes;
-            pool.free.push((bytes, Box::new(v)));
+        let Ok(mut pool) = pool.try_borrow_mut() else {
+            return;
+        };
+        while pool.free.len() >= MAX_BUFFERS || pool.bytes + bytes > MAX_BYTES {
+            let (old, _) = pool.free.remove(0);
+            pool.bytes -= old;
         }
+        pool.bytes += bytes;
+        pool.free.push((bytes, Box::new(v)));
     });
 }
 
@@ -167,14 +171,30 @@ mod tests {
     }
 
     #[test]
-    fn the_pool_is_bounded() {
+    fn the_pool_is_bounded_and_keeps_the_newest() {
         release_buffers();
         for _ in 0..MAX_BUFFERS + 5 {
             give(vec![0.0f64; BIG]);
         }
         assert_eq!(kept_buffer_bytes(), MAX_BUFFERS * BIG * 8);
         give(vec![0u8; MAX_BYTES + 1]);
-        assert_eq!(kept_buffer_bytes(), MAX_BUFFERS * BIG * 8);
+        assert_eq!(
+            kept_buffer_bytes(),
+            MAX_BUFFERS * BIG * 8,
+            "too large to keep"
+        );
+        let newest = vec![0.0f64; 4 * BIG];
+        let ptr = newest.as_ptr();
+        give(newest);
+        assert_eq!(
+            kept_buffer_bytes(),
+            (MAX_BUFFERS - 1) * BIG * 8 + 4 * BIG * 8
+        );
+        let taken: Vec<f64> = take(4 * BIG);
+        assert_eq!(taken.as_ptr(), ptr, "the oldest made room");
+        drop(taken);
+        give(vec![0u8; MAX_BYTES]);
+        assert_eq!(kept_buffer_bytes(), MAX_BYTES, "everything older made room");
         release_buffers();
     }
 }
