@@ -9,7 +9,6 @@ mod ad_trait;
 mod candle;
 mod easy_ml;
 mod grad;
-mod hand;
 mod num_dual;
 mod reverse;
 
@@ -28,8 +27,8 @@ pub const RUST: [(&str, bool); 7] = [
 /// Measures `system`'s cases.
 pub fn run(system: &str, r: &Runner) -> Result<()> {
     match system {
-        "grad" => grad::run(r),
-        "hand" => hand::run(r),
+        "grad" => grad::run::<grad::Generated>(r),
+        "hand" => grad::run::<grad::Handwritten>(r),
         "candle" => candle::run(r)?,
         "easy-ml" => easy_ml::run(r),
         "reverse" => reverse::run(r),
