@@ -94,11 +94,13 @@ class DataError(Exception):
 
 
 # ---------------------------------------------------------------------------------------
-# The cases in PyTorch.
+# The cases: those written alike in both libraries once, then each library's own.
 
 
-def torch_cases(torch):
-    F = torch.nn.functional
+def shared_cases(xp, array):
+    """The cases written the same way in PyTorch and JAX: `xp` is `torch` or `jax.numpy`
+    (the same names: where, exp, sqrt, log, cos, sin, tanh, cumsum, sum), `array` makes an
+    f64 array of a list."""
 
     def s1(a):
         return a * 5.0
@@ -107,43 +109,53 @@ def torch_cases(torch):
         return (1.0 - x) ** 2 + 100.0 * (y - x**2) ** 2
 
     def s3(x):
-        # Vectorized over the 1000-vector, as a PyTorch user writes it (one op per term
-        # over all i), while the Rust systems loop over i.
+        # Vectorized over the 1000-vector, as a PyTorch or JAX user writes it (one op per
+        # term over all i), while the Rust systems loop over i.
         head, tail = x[:-1], x[1:]
-        return ((1.0 - head) ** 2 + 100.0 * (tail - head**2) ** 2).sum()
+        return xp.sum((1.0 - head) ** 2 + 100.0 * (tail - head**2) ** 2)
 
     def erf(x):
-        # The `if x < 0` of cases.rs as torch.where: both branches are evaluated (cheap
-        # here), and the gradient flows through the selected one.
+        # The `if x < 0` of cases.rs as `where`: both branches are evaluated (cheap here),
+        # and the gradient flows through the selected one.
         neg = x < 0.0
-        z = torch.where(neg, -x, x)
+        z = xp.where(neg, -x, x)
         t = 1.0 / (1.0 + AS_P * z)
         a1, a2, a3, a4, a5 = AS_A
         poly = t * (a1 + t * (a2 + t * (a3 + t * (a4 + t * a5))))
-        e = 1.0 - poly * torch.exp(-(z * z))
-        return torch.where(neg, -e, e)
+        e = 1.0 - poly * xp.exp(-(z * z))
+        return xp.where(neg, -e, e)
 
     def norm_cdf(x):
         return 0.5 * (1.0 + erf(x * FRAC_1_SQRT_2))
 
     def s4(s, k, r, sigma, t):
-        vol = sigma * torch.sqrt(t)
-        d1 = (torch.log(s / k) + (r + 0.5 * sigma * sigma) * t) / vol
+        vol = sigma * xp.sqrt(t)
+        d1 = (xp.log(s / k) + (r + 0.5 * sigma * sigma) * t) / vol
         d2 = d1 - vol
-        return s * norm_cdf(d1) - k * torch.exp(-r * t) * norm_cdf(d2)
+        return s * norm_cdf(d1) - k * xp.exp(-r * t) * norm_cdf(d2)
 
-    links = torch.tensor(S5_LINKS, dtype=torch.float64)
+    links = array(S5_LINKS)
 
     def s5(theta):
         # Cumulative angles phi_k = theta_0 + ... + theta_k by cumsum over the 6 joints
-        # (vectorized, as a PyTorch user writes it; the Rust systems loop over k).
-        phi = torch.cumsum(theta, 0)
-        x = (links * torch.cos(phi)).sum()
-        y = (links * torch.sin(phi)).sum()
+        # (vectorized; the Rust systems loop over k).
+        phi = xp.cumsum(theta, 0)
+        x = xp.sum(links * xp.cos(phi))
+        y = xp.sum(links * xp.sin(phi))
         return (x - S5_TARGET[0]) ** 2 + (y - S5_TARGET[1]) ** 2
 
     def t1(a):
-        return (a * 5.0).sum()
+        return xp.sum(a * 5.0)
+
+    def t4(x):
+        t = xp.tanh(x)
+        return xp.sum(t * t * xp.exp(-x))
+
+    return {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5, "T1": t1, "T4": t4}
+
+
+def torch_cases(torch):
+    F = torch.nn.functional
 
     def t2(w, b, x, y):
         # PyTorch's mean BCE with logits is the same function as grad's
@@ -156,12 +168,8 @@ def torch_cases(torch):
         logits = h @ w2 + b2
         return F.cross_entropy(logits, labels)
 
-    def t4(x):
-        t = torch.tanh(x)
-        return (t * t * torch.exp(-x)).sum()
-
-    return {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5,
-            "T1": t1, "T2": t2, "T3": t3, "T4": t4}
+    cases = shared_cases(torch, lambda v: torch.tensor(v, dtype=torch.float64))
+    return {**cases, "T2": t2, "T3": t3}
 
 
 def torch_runner(torch, f, arrays, wrt, int_args):
@@ -196,54 +204,10 @@ def torch_runner(torch, f, arrays, wrt, int_args):
 
 
 # ---------------------------------------------------------------------------------------
-# The cases in JAX.
+# JAX's own cases and runner.
 
 
 def jax_cases(jax, jnp):
-    def s1(a):
-        return a * 5.0
-
-    def s2(x, y):
-        return (1.0 - x) ** 2 + 100.0 * (y - x**2) ** 2
-
-    def s3(x):
-        # Vectorized over the 1000-vector, as a JAX user writes it, while the Rust
-        # systems loop over i.
-        head, tail = x[:-1], x[1:]
-        return jnp.sum((1.0 - head) ** 2 + 100.0 * (tail - head**2) ** 2)
-
-    def erf(x):
-        # The `if x < 0` of cases.rs as jnp.where: both branches are evaluated, and the
-        # gradient flows through the selected one.
-        neg = x < 0.0
-        z = jnp.where(neg, -x, x)
-        t = 1.0 / (1.0 + AS_P * z)
-        a1, a2, a3, a4, a5 = AS_A
-        poly = t * (a1 + t * (a2 + t * (a3 + t * (a4 + t * a5))))
-        e = 1.0 - poly * jnp.exp(-(z * z))
-        return jnp.where(neg, -e, e)
-
-    def norm_cdf(x):
-        return 0.5 * (1.0 + erf(x * FRAC_1_SQRT_2))
-
-    def s4(s, k, r, sigma, t):
-        vol = sigma * jnp.sqrt(t)
-        d1 = (jnp.log(s / k) + (r + 0.5 * sigma * sigma) * t) / vol
-        d2 = d1 - vol
-        return s * norm_cdf(d1) - k * jnp.exp(-r * t) * norm_cdf(d2)
-
-    links = jnp.asarray(S5_LINKS, dtype=jnp.float64)
-
-    def s5(theta):
-        # Cumulative angles by cumsum (vectorized; the Rust systems loop over k).
-        phi = jnp.cumsum(theta)
-        x = jnp.sum(links * jnp.cos(phi))
-        y = jnp.sum(links * jnp.sin(phi))
-        return (x - S5_TARGET[0]) ** 2 + (y - S5_TARGET[1]) ** 2
-
-    def t1(a):
-        return jnp.sum(a * 5.0)
-
     def t2(w, b, x, y):
         z = x @ w + b
         return jnp.mean(jax.nn.relu(z) - z * y + jnp.log1p(jnp.exp(-jnp.abs(z))))
@@ -254,12 +218,8 @@ def jax_cases(jax, jnp):
         lsm = jax.nn.log_softmax(logits, axis=-1)
         return -jnp.mean(jnp.take_along_axis(lsm, labels[:, None], axis=1))
 
-    def t4(x):
-        t = jnp.tanh(x)
-        return jnp.sum(t * t * jnp.exp(-x))
-
-    return {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5,
-            "T1": t1, "T2": t2, "T3": t3, "T4": t4}
+    cases = shared_cases(jnp, lambda v: jnp.asarray(v, dtype=jnp.float64))
+    return {**cases, "T2": t2, "T3": t3}
 
 
 def jax_runner(jax, jnp, f, arrays, wrt, int_args):
