@@ -23,7 +23,7 @@
 //! flat calling convention (`grad_fuzz::check::Case`).
 
 use crate::rng::Rng;
-use crate::scope::{Blocks, Frame, Kind, Role, Scope};
+use crate::scope::{Blocks, Frame, Kind, Role, Scope, sum};
 use std::fmt::Write as _;
 
 /// Test points draw each scalar parameter and slice element from `[-PARAM_BOUND, PARAM_BOUND]`.
@@ -1254,12 +1254,7 @@ impl<'a> FnGen<'a> {
         }
         // Constants last: `0.5 + 0.5 + x` would add constants to each other first.
         terms.sort_by_key(|t| t.constant);
-        let bound = terms.iter().map(|t| t.bound).sum();
-        let text = terms
-            .iter()
-            .map(|t| t.leading())
-            .collect::<Vec<_>>()
-            .join(" + ");
+        let (text, bound) = sum(terms.iter().map(|t| (t.leading(), t.bound)));
         Expr::compound(text, bound)
     }
 

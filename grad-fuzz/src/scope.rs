@@ -14,6 +14,13 @@ const MAX_BLOCK_DEPTH: usize = 3;
 /// How deep loops nest.
 const MAX_LOOP_DEPTH: usize = 2;
 
+/// `a + b + ..` of terms given as (text safe in leading position, bound): the function's
+/// result, its bound the sum of theirs.
+pub(crate) fn sum(terms: impl Iterator<Item = (String, f64)>) -> (String, f64) {
+    let (texts, bounds): (Vec<String>, Vec<f64>) = terms.unzip();
+    (texts.join(" + "), bounds.iter().sum())
+}
+
 /// What the shared logic needs to know of a variable's kind.
 pub(crate) trait Kind: Clone {
     /// A readable, assignable value (a real, or a tensor), not an integer or a tuple.
@@ -386,9 +393,9 @@ impl<K: Kind> Scope<K> {
     }
 }
 
-/// A generator of statements. The blocks whose shape the two generators share, the
-/// branches of `if` and `match` statements, are written here from its own statements,
-/// conditions and sink.
+/// A generator of statements. What the two generators share of statements and blocks (the
+/// budget, the branches of `if` and `match`, a loop's frame) is written here, from each
+/// one's own statements, conditions, sink and loop roles.
 pub(crate) trait Blocks {
     type VarKind: Kind;
     /// Whether the bounds after an `if` with an `else`, or after a `match`, are the largest

@@ -26,7 +26,7 @@ use crate::generator::{
     MAX_INDEX, PARAM_BOUND, Param, ParamKind, Program, Shape, nice_factor, programs,
 };
 use crate::rng::Rng;
-use crate::scope::{Blocks, Frame, Role, Scope};
+use crate::scope::{Blocks, Frame, Role, Scope, sum};
 
 /// Tensor dims are drawn from `1..=MAX_DIM`: at most 4x4, so that finite differences over
 /// every element stay cheap.
@@ -1182,12 +1182,7 @@ impl<'a> Gen<'a> {
             terms.push(e);
         }
         terms.sort_by_key(|t| t.untyped);
-        let bound = terms.iter().map(|t| t.bound).sum();
-        let text = terms
-            .iter()
-            .map(|t| t.leading())
-            .collect::<Vec<_>>()
-            .join(" + ");
+        let (text, bound) = sum(terms.iter().map(|t| (t.leading(), t.bound)));
         E::real(text, bound, false)
     }
 
