@@ -8,6 +8,8 @@
 mod generator;
 #[path = "src/rng.rs"]
 mod rng;
+#[path = "src/scope.rs"]
+mod scope;
 #[path = "src/tensor_generator.rs"]
 mod tensor_generator;
 
@@ -28,6 +30,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/generator.rs");
     println!("cargo:rerun-if-changed=src/tensor_generator.rs");
     println!("cargo:rerun-if-changed=src/rng.rs");
+    println!("cargo:rerun-if-changed=src/scope.rs");
     let programs = count("GRAD_FUZZ_PROGRAMS", DEFAULT_PROGRAMS);
     let tensor_programs = count("GRAD_FUZZ_TENSOR_PROGRAMS", DEFAULT_TENSOR_PROGRAMS);
     let seed = std::env::var("GRAD_FUZZ_SEED")

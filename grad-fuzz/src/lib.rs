@@ -10,4 +10,5 @@
 pub mod check;
 pub mod generator;
 pub mod rng;
+mod scope;
 pub mod tensor_generator;

@@ -22,8 +22,11 @@
 //! owned locals are borrowed as operands (`&a * &b`), temporaries are consumed, and a local
 //! is bound from a variable with `.clone()`.
 
-use crate::generator::{MAX_INDEX, PARAM_BOUND, Param, ParamKind, Program, Shape, nice_factor};
+use crate::generator::{
+    MAX_INDEX, PARAM_BOUND, Param, ParamKind, Program, Shape, nice_factor, programs,
+};
 use crate::rng::Rng;
+use crate::scope::{Blocks, Frame, Role, Scope, sum};
 
 /// Tensor dims are drawn from `1..=MAX_DIM`: at most 4x4, so that finite differences over
 /// every element stay cheap.
@@ -32,21 +35,13 @@ pub const MAX_DIM: usize = 4;
 const CAP: f64 = 4.0;
 /// How deep expressions nest.
 const MAX_EXPR_DEPTH: usize = 3;
-/// How deep blocks nest (`if`, `match`, loops).
-const MAX_BLOCK_DEPTH: usize = 3;
-/// How deep loops nest.
-const MAX_LOOP_DEPTH: usize = 2;
 
 /// Generates `count` tensor programs from `seed`, named `tf0, tf1, ...`; program `i` may call
 /// programs `0..i`.
 pub fn generate(count: usize, seed: u64) -> Vec<Program> {
-    let mut rng = Rng::new(seed);
-    let mut programs: Vec<Program> = Vec::with_capacity(count);
-    for i in 0..count {
-        let program = Gen::new(&mut rng, &programs).function(format!("tf{i}"));
-        programs.push(program);
-    }
-    programs
+    programs(count, seed, "tf", |rng, callees, name| {
+        Gen::new(rng, callees).function(name)
+    })
 }
 
 // ---- types and expressions ----------------------------------------------------------------
@@ -221,52 +216,27 @@ enum Kind {
     Int(usize),
 }
 
-#[derive(Clone, Debug)]
-struct Var {
-    name: String,
-    kind: Kind,
-    param: bool,
-    mutable: bool,
-    bound: f64,
-    loop_depth: usize,
-    used: bool,
-    /// For an accumulator: the most its pending steps can add.
-    growth: f64,
-    /// Written in a loop: the result reads it.
-    accumulated: bool,
-}
-
-/// What a loop may do to a mutable variable declared outside it.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Role {
-    /// Read and written; every write keeps each element within the cap.
-    Carried(f64),
-    /// Only `+=`/`-=` of a step within the bound; not read inside the loop.
-    Accumulator(f64),
-    ReadOnly,
-}
-
-struct Frame {
-    trips: usize,
-    roles: Vec<(usize, Role)>,
+impl crate::scope::Kind for Kind {
+    fn is_value(&self) -> bool {
+        matches!(self, Kind::Val(_))
+    }
+    fn int_max(&self) -> Option<usize> {
+        match *self {
+            Kind::Int(max) => Some(max),
+            _ => None,
+        }
+    }
 }
 
 struct Gen<'a> {
     rng: &'a mut Rng,
     callees: &'a [Program],
-    out: String,
-    indent: usize,
-    vars: Vec<Var>,
-    scopes: Vec<Vec<usize>>,
-    frames: Vec<Frame>,
-    block_depth: usize,
-    fresh: usize,
+    scope: Scope<Kind>,
     /// The dims of the parameters: every shape generated is over them.
     dims: Vec<usize>,
     has_index: bool,
     stops: bool,
     calls: Vec<usize>,
-    budget: usize,
     sink: usize,
 }
 
@@ -275,18 +245,11 @@ impl<'a> Gen<'a> {
         Gen {
             rng,
             callees,
-            out: String::new(),
-            indent: 1,
-            vars: Vec::new(),
-            scopes: vec![Vec::new()],
-            frames: Vec::new(),
-            block_depth: 0,
-            fresh: 0,
+            scope: Scope::new(),
             dims: Vec::new(),
             has_index: false,
             stops: false,
             calls: Vec::new(),
-            budget: 0,
             sink: 0,
         }
     }
@@ -311,27 +274,15 @@ impl<'a> Gen<'a> {
             } else {
                 vec![d1, *self.rng.pick(&pool)]
             };
-            params.push(Param {
-                name: t.to_string(),
-                kind: ParamKind::Tensor(Shape::of(&shape)),
-            });
+            params.push(Param::new(t, ParamKind::Tensor(Shape::of(&shape))));
         }
         for s in ["s", "r"][..self.rng.below(3)].iter() {
-            params.push(Param {
-                name: s.to_string(),
-                kind: ParamKind::Scalar,
-            });
+            params.push(Param::new(s, ParamKind::Scalar));
         }
         if self.rng.chance(0.4) {
-            params.push(Param {
-                name: "k".into(),
-                kind: ParamKind::Index,
-            });
+            params.push(Param::new("k", ParamKind::Index));
         }
-        for i in (1..params.len()).rev() {
-            let j = self.rng.below(i + 1);
-            params.swap(i, j);
-        }
+        self.rng.shuffle(&mut params);
         for p in &params {
             let id = match p.kind {
                 ParamKind::Tensor(shape) => {
@@ -340,162 +291,60 @@ impl<'a> Gen<'a> {
                             self.dims.push(d);
                         }
                     }
-                    self.declare(
+                    self.scope.declare(
                         &p.name,
                         Kind::Val(Ty::Tensor(shape.dims().to_vec())),
                         false,
                         PARAM_BOUND,
                     )
                 }
-                ParamKind::Scalar => self.declare(&p.name, Kind::Val(Ty::Real), false, PARAM_BOUND),
+                ParamKind::Scalar => {
+                    self.scope
+                        .declare(&p.name, Kind::Val(Ty::Real), false, PARAM_BOUND)
+                }
                 ParamKind::Index => {
                     self.has_index = true;
-                    self.declare("k", Kind::Int(MAX_INDEX), false, MAX_INDEX as f64)
+                    self.scope
+                        .declare("k", Kind::Int(MAX_INDEX), false, MAX_INDEX as f64)
                 }
                 ParamKind::Slice => unreachable!("tensor programs take no slice"),
             };
-            self.vars[id].param = true;
+            self.scope.vars[id].param = true;
         }
-        let sink = self.fresh_name("s");
-        self.line(&format!("let mut {sink}: f64 = 0.0;"));
-        self.sink = self.declare(&sink, Kind::Val(Ty::Real), true, 0.0);
-        self.vars[self.sink].accumulated = true;
-        self.budget = self.rng.between(3, 10);
+        self.sink = self.scope.declare_sink(Kind::Val(Ty::Real));
+        self.scope.budget = self.rng.between(3, 10);
         for _ in 0..self.rng.between(2, 5) {
             self.statement();
         }
         let ret = self.final_expr();
-        if self.rng.chance(0.1) {
-            self.line(&format!("return {};", ret.text));
-        } else {
-            self.line(&ret.text);
-        }
-        let sig = params
-            .iter()
-            .map(|p| match p.kind {
-                ParamKind::Scalar => format!("{}: f64", p.name),
-                ParamKind::Index => format!("{}: usize", p.name),
-                ParamKind::Tensor(_) => format!("{}: &Tensor<f64>", p.name),
-                ParamKind::Slice => unreachable!(),
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let source = format!(
-            "#[differentiable]\nfn {name}({sig}) -> f64 {{\n{}}}\n",
-            self.out
-        );
-        let mut calls = self.calls;
-        calls.sort_unstable();
-        calls.dedup();
+        self.scope.tail(self.rng, &ret.text);
         Program {
-            name,
-            params,
-            source,
-            calls,
-            ret_bound: ret.bound,
-            relaxed: false,
             stops: self.stops,
-        }
-    }
-
-    fn line(&mut self, text: &str) {
-        for _ in 0..self.indent {
-            self.out.push_str("    ");
-        }
-        self.out.push_str(text);
-        self.out.push('\n');
-    }
-
-    fn declare(&mut self, name: &str, kind: Kind, mutable: bool, bound: f64) -> usize {
-        let id = self.vars.len();
-        self.vars.push(Var {
-            name: name.to_string(),
-            kind,
-            param: false,
-            mutable,
-            bound,
-            loop_depth: self.frames.len(),
-            used: false,
-            growth: 0.0,
-            accumulated: false,
-        });
-        self.scopes.last_mut().expect("a scope").push(id);
-        id
-    }
-
-    fn fresh_name(&mut self, prefix: &str) -> String {
-        self.fresh += 1;
-        format!("{prefix}{}", self.fresh)
-    }
-
-    fn visible(&self) -> Vec<usize> {
-        let mut seen: Vec<&str> = Vec::new();
-        let mut ids = Vec::new();
-        for scope in self.scopes.iter().rev() {
-            for &id in scope.iter().rev() {
-                let name = self.vars[id].name.as_str();
-                if !seen.contains(&name) {
-                    seen.push(name);
-                    ids.push(id);
-                }
-            }
-        }
-        ids
-    }
-
-    fn role(&self, id: usize) -> Option<Role> {
-        if self.vars[id].loop_depth >= self.frames.len() {
-            return None;
-        }
-        let frame = self.frames.last().expect("a loop");
-        Some(
-            frame
-                .roles
-                .iter()
-                .find(|(v, _)| *v == id)
-                .map_or(Role::ReadOnly, |(_, r)| *r),
-        )
-    }
-
-    fn read_bound(&self, id: usize) -> Option<f64> {
-        match self.role(id) {
-            Some(Role::Accumulator(_)) => None,
-            Some(Role::Carried(cap)) => Some(cap),
-            _ => Some(self.vars[id].bound),
+            ..Program::new(name, params, &self.scope.out, self.calls, ret.bound)
         }
     }
 
     /// Readable values of type `ty`, with their bounds.
     fn readable(&self, ty: &Ty) -> Vec<(usize, f64)> {
-        self.visible()
-            .into_iter()
-            .filter(|&id| self.vars[id].kind == Kind::Val(ty.clone()))
-            .filter_map(|id| self.read_bound(id).map(|b| (id, b)))
-            .collect()
+        self.scope.readable(|k| *k == Kind::Val(ty.clone()))
     }
 
     /// Readable tensors of any shape.
     fn tensors(&self) -> Vec<(usize, Vec<usize>, f64)> {
-        self.visible()
+        self.scope
+            .visible()
             .into_iter()
-            .filter_map(|id| match &self.vars[id].kind {
-                Kind::Val(Ty::Tensor(s)) => self.read_bound(id).map(|b| (id, s.clone(), b)),
+            .filter_map(|id| match &self.scope.vars[id].kind {
+                Kind::Val(Ty::Tensor(s)) => self.scope.read_bound(id).map(|b| (id, s.clone(), b)),
                 _ => None,
             })
             .collect()
     }
 
-    fn ints(&self) -> Vec<usize> {
-        self.visible()
-            .into_iter()
-            .filter(|&id| matches!(self.vars[id].kind, Kind::Int(_)))
-            .collect()
-    }
-
     /// A read of a variable.
     fn read(&mut self, id: usize, bound: f64) -> E {
-        self.vars[id].used = true;
-        let v = &self.vars[id];
+        self.scope.vars[id].used = true;
+        let v = &self.scope.vars[id];
         let Kind::Val(ty) = &v.kind else {
             unreachable!("a value")
         };
@@ -505,15 +354,6 @@ impl<'a> Gen<'a> {
             Ty::Tensor(_) => Form::Place,
         };
         E::new(v.name.clone(), ty.clone(), bound, form)
-    }
-
-    /// Prefers values not read yet, so that more of the dataflow reaches the result.
-    fn pick_var(&mut self, vars: &[(usize, f64)]) -> (usize, f64) {
-        let w: Vec<f64> = vars
-            .iter()
-            .map(|(id, _)| if self.vars[*id].used { 1.0 } else { 3.0 })
-            .collect();
-        vars[self.rng.weighted(&w)]
     }
 
     /// Every shape over the program's dims.
@@ -583,7 +423,7 @@ impl<'a> Gen<'a> {
             return self.fit(e, cap);
         }
         if !exact.is_empty() && !self.rng.chance(0.1) {
-            let (id, b) = self.pick_var(&exact);
+            let (id, b) = self.scope.pick_unread(self.rng, &exact);
             let e = self.read(id, b);
             return self.fit(e, cap);
         }
@@ -844,7 +684,7 @@ impl<'a> Gen<'a> {
             }
             14 => {
                 let a = self.tensor(shape, cap.sqrt(), depth);
-                let t = self.fresh_name("b");
+                let t = self.scope.fresh_name("b");
                 let bound = a.bound * a.bound;
                 E::new(
                     format!("{{ let {t} = {}; &{t} * &{t} }}", a.owned()),
@@ -1074,7 +914,7 @@ impl<'a> Gen<'a> {
 
     fn real_leaf(&mut self, cap: f64) -> E {
         let reals = self.readable(&Ty::Real);
-        let ints = self.ints();
+        let ints = self.scope.ints();
         let pairs = self.pair_fields(&Ty::Real);
         let w = [
             1.0,
@@ -1090,15 +930,19 @@ impl<'a> Gen<'a> {
                 lit(if self.rng.chance(0.3) { -m } else { m })
             }
             1 => {
-                let (id, b) = self.pick_var(&reals);
+                let (id, b) = self.scope.pick_unread(self.rng, &reals);
                 self.read(id, b)
             }
             2 => {
                 let id = *self.rng.pick(&ints);
-                let Kind::Int(max) = self.vars[id].kind else {
+                let Kind::Int(max) = self.scope.vars[id].kind else {
                     unreachable!()
                 };
-                E::real(format!("{} as f64", self.vars[id].name), max as f64, false)
+                E::real(
+                    format!("{} as f64", self.scope.vars[id].name),
+                    max as f64,
+                    false,
+                )
             }
             3 => {
                 let (text, b) = self.rng.pick(&pairs).clone();
@@ -1276,7 +1120,7 @@ impl<'a> Gen<'a> {
             args.push(match p.kind {
                 ParamKind::Tensor(s) => self.tensor(s.dims(), PARAM_BOUND, depth.min(1)).arg(),
                 ParamKind::Scalar => self.real(PARAM_BOUND, depth.min(1)).text,
-                ParamKind::Index => self.small_int(),
+                ParamKind::Index => self.scope.small_int(self.rng, MAX_INDEX),
                 ParamKind::Slice => unreachable!(),
             });
         }
@@ -1290,29 +1134,12 @@ impl<'a> Gen<'a> {
         self.fit(e, cap)
     }
 
-    fn small_int(&mut self) -> String {
-        let ints = self.ints();
-        if ints.is_empty() || self.rng.chance(0.3) {
-            return self.rng.below(MAX_INDEX + 1).to_string();
-        }
-        let id = *self.rng.pick(&ints);
-        let Kind::Int(max) = self.vars[id].kind else {
-            unreachable!()
-        };
-        let name = self.vars[id].name.clone();
-        if max <= MAX_INDEX {
-            name
-        } else {
-            format!("{name} % {}", MAX_INDEX + 1)
-        }
-    }
-
     /// Readable tuple fields of type `ty`: their text and bound.
     fn pair_fields(&self, ty: &Ty) -> Vec<(String, f64)> {
         let mut out = Vec::new();
-        for id in self.visible() {
-            if let Kind::Pair(t0, b0, t1, b1) = &self.vars[id].kind {
-                let name = &self.vars[id].name;
+        for id in self.scope.visible() {
+            if let Kind::Pair(t0, b0, t1, b1) = &self.scope.vars[id].kind {
+                let name = &self.scope.vars[id].name;
                 if t0 == ty {
                     out.push((format!("{name}.0"), *b0));
                 }
@@ -1324,39 +1151,14 @@ impl<'a> Gen<'a> {
         out
     }
 
-    /// A condition on reals computed from tensors, or on integers.
-    fn condition(&mut self, depth: usize) -> String {
-        let op = *self.rng.pick(&["<", ">", "<=", ">="]);
-        let ints = self.ints();
-        if !ints.is_empty() && self.rng.chance(0.25) {
-            let id = *self.rng.pick(&ints);
-            let name = self.vars[id].name.clone();
-            return match self.rng.below(2) {
-                0 => format!("{name} % 2 == 0"),
-                _ => format!("{name} {op} {}", self.rng.below(3)),
-            };
-        }
-        let a = self.real(CAP, depth + 1);
-        let c = if self.rng.chance(0.6) {
-            lit(self.rng.uniform(-2.0, 2.0).round() / 2.0)
-        } else {
-            self.real(CAP, depth)
-        };
-        let s = format!("{} {op} {}", a.operand(), c.operand());
-        if self.rng.chance(0.15) {
-            format!("!({s})")
-        } else {
-            s
-        }
-    }
-
     /// The result: accumulators, unread values, and a random real, each within a share.
     fn final_expr(&mut self) -> E {
         let mut ids: Vec<usize> = self
+            .scope
             .visible()
             .into_iter()
             .filter(|&id| {
-                let v = &self.vars[id];
+                let v = &self.scope.vars[id];
                 matches!(v.kind, Kind::Val(_)) && (v.accumulated || (!v.used && !v.param))
             })
             .collect();
@@ -1365,7 +1167,7 @@ impl<'a> Gen<'a> {
         let share = CAP / n as f64;
         let mut terms = Vec::new();
         for id in ids {
-            let b = self.vars[id].bound;
+            let b = self.scope.vars[id].bound;
             let e = self.read(id, b);
             let e = if e.is_tensor() {
                 let b = e.bound;
@@ -1380,56 +1182,11 @@ impl<'a> Gen<'a> {
             terms.push(e);
         }
         terms.sort_by_key(|t| t.untyped);
-        let bound = terms.iter().map(|t| t.bound).sum();
-        let text = terms
-            .iter()
-            .map(|t| t.leading())
-            .collect::<Vec<_>>()
-            .join(" + ");
+        let (text, bound) = sum(terms.iter().map(|t| (t.leading(), t.bound)));
         E::real(text, bound, false)
     }
 
     // ---- statements ----
-
-    fn statement(&mut self) {
-        if self.budget == 0 {
-            self.let_stmt();
-            return;
-        }
-        self.budget -= 1;
-        let can_nest = self.block_depth < MAX_BLOCK_DEPTH;
-        let can_loop = can_nest && self.frames.len() < MAX_LOOP_DEPTH;
-        let w = [
-            3.0, // let
-            1.5, // let mut
-            if self.assignable().is_empty() {
-                0.0
-            } else {
-                3.0
-            }, // assignment
-            0.8, // tuple let
-            if can_nest { 1.2 } else { 0.0 }, // if
-            if can_nest && self.has_index { 0.4 } else { 0.0 }, // match
-            if can_loop { 2.0 } else { 0.0 }, // for
-            if can_loop { 0.4 } else { 0.0 }, // while
-            0.1, // debug_assert!
-        ];
-        match self.rng.weighted(&w) {
-            0 => self.let_stmt(),
-            1 => self.let_mut(),
-            2 => self.assignment(),
-            3 => self.tuple_let(),
-            4 => self.if_stmt(),
-            5 => self.match_stmt(),
-            6 => self.for_loop(),
-            7 => self.while_loop(),
-            _ => {
-                let s = self.any_shape();
-                let t = self.tensor_leaf(&s, CAP);
-                self.line(&format!("debug_assert!({}.sum().is_finite());", t.recv()));
-            }
-        }
-    }
 
     /// A value to bind: a tensor of some shape or a real.
     fn value(&mut self, depth: usize) -> E {
@@ -1445,36 +1202,26 @@ impl<'a> Gen<'a> {
     /// the same type: every shape over the program's dims stays buildable from what is visible.
     fn binding_name(&mut self, prefix: &str, ty: &Ty) -> String {
         let names: Vec<usize> = self
+            .scope
             .visible()
             .into_iter()
             .filter(|&id| {
-                let v = &self.vars[id];
+                let v = &self.scope.vars[id];
                 !v.mutable && v.kind == Kind::Val(ty.clone())
             })
             .collect();
-        if !names.is_empty() && self.rng.chance(0.2) {
-            let id = *self.rng.pick(&names);
-            return self.vars[id].name.clone();
-        }
-        self.fresh_name(prefix)
-    }
-
-    fn let_stmt(&mut self) {
-        let depth = self.rng.between(1, MAX_EXPR_DEPTH);
-        let e = self.value(depth);
-        let name = self.binding_name("t", &e.ty);
-        let ann = if e.untyped { ": f64" } else { "" };
-        self.line(&format!("let {name}{ann} = {};", e.owned()));
-        self.declare(&name, Kind::Val(e.ty.clone()), false, e.bound);
+        self.scope.binding_name(self.rng, prefix, &names)
     }
 
     fn let_mut(&mut self) {
         let depth = self.rng.between(1, 2);
         let e = self.value(depth);
-        let name = self.fresh_name("m");
+        let name = self.scope.fresh_name("m");
         let ann = if e.untyped { ": f64" } else { "" };
-        self.line(&format!("let mut {name}{ann} = {};", e.owned()));
-        self.declare(&name, Kind::Val(e.ty.clone()), true, e.bound);
+        self.scope
+            .line(&format!("let mut {name}{ann} = {};", e.owned()));
+        self.scope
+            .declare(&name, Kind::Val(e.ty.clone()), true, e.bound);
     }
 
     fn tuple_let(&mut self) {
@@ -1490,41 +1237,36 @@ impl<'a> Gen<'a> {
             String::new()
         };
         if self.rng.chance(0.5) {
-            let (p, q) = (self.fresh_name("a"), self.fresh_name("b"));
-            self.line(&format!(
+            let (p, q) = (self.scope.fresh_name("a"), self.scope.fresh_name("b"));
+            self.scope.line(&format!(
                 "let ({p}, {q}){ann} = ({}, {});",
                 a.owned(),
                 b.owned()
             ));
-            self.declare(&p, Kind::Val(a.ty.clone()), false, a.bound);
-            self.declare(&q, Kind::Val(b.ty.clone()), false, b.bound);
+            self.scope
+                .declare(&p, Kind::Val(a.ty.clone()), false, a.bound);
+            self.scope
+                .declare(&q, Kind::Val(b.ty.clone()), false, b.bound);
         } else {
-            let p = self.fresh_name("p");
-            self.line(&format!("let {p}{ann} = ({}, {});", a.owned(), b.owned()));
+            let p = self.scope.fresh_name("p");
+            self.scope
+                .line(&format!("let {p}{ann} = ({}, {});", a.owned(), b.owned()));
             let kind = Kind::Pair(a.ty.clone(), a.bound, b.ty.clone(), b.bound);
-            self.declare(&p, kind, false, 0.0);
+            self.scope.declare(&p, kind, false, 0.0);
         }
-    }
-
-    fn assignable(&self) -> Vec<usize> {
-        self.visible()
-            .into_iter()
-            .filter(|&id| self.vars[id].mutable && matches!(self.vars[id].kind, Kind::Val(_)))
-            .filter(|&id| self.role(id) != Some(Role::ReadOnly))
-            .collect()
     }
 
     /// A write that keeps the variable's role: any value outside loops, a value within the
     /// cap for a carried one, a bounded step for an accumulator.
     fn assignment(&mut self) {
-        let targets = self.assignable();
+        let targets = self.scope.assignable();
         let id = *self.rng.pick(&targets);
-        let name = self.vars[id].name.clone();
-        let Kind::Val(ty) = self.vars[id].kind.clone() else {
+        let name = self.scope.vars[id].name.clone();
+        let Kind::Val(ty) = self.scope.vars[id].kind.clone() else {
             unreachable!()
         };
         let depth = self.rng.between(1, 2);
-        match self.role(id) {
+        match self.scope.role(id) {
             Some(Role::Accumulator(step)) => {
                 let e = self.same_ty_step(&ty, step, depth);
                 let op = if self.rng.chance(0.7) { "+=" } else { "-=" };
@@ -1533,8 +1275,8 @@ impl<'a> Gen<'a> {
                 } else {
                     e.text.clone()
                 };
-                self.line(&format!("{name} {op} {rhs};"));
-                self.grow(id, step);
+                self.scope.line(&format!("{name} {op} {rhs};"));
+                self.scope.grow(id, step);
             }
             Some(Role::Carried(cap)) => self.carried_assignment(id, &ty, cap, depth),
             _ => {
@@ -1548,11 +1290,11 @@ impl<'a> Gen<'a> {
                         (true, _) => e.operand(),
                         _ => e.text.clone(),
                     };
-                    self.line(&format!("{name} += {rhs};"));
-                    self.vars[id].bound += e.bound;
+                    self.scope.line(&format!("{name} += {rhs};"));
+                    self.scope.vars[id].bound += e.bound;
                 } else {
-                    self.line(&format!("{name} = {};", e.owned()));
-                    self.vars[id].bound = e.bound;
+                    self.scope.line(&format!("{name} = {};", e.owned()));
+                    self.scope.vars[id].bound = e.bound;
                 }
             }
         }
@@ -1580,12 +1322,12 @@ impl<'a> Gen<'a> {
     }
 
     fn carried_assignment(&mut self, id: usize, ty: &Ty, cap: f64, depth: usize) {
-        let name = self.vars[id].name.clone();
+        let name = self.scope.vars[id].name.clone();
         let var = self.read(id, cap);
         match self.rng.below(4) {
             0 => {
                 let e = self.of_ty(ty, cap, depth);
-                self.line(&format!("{name} = {};", e.owned()));
+                self.scope.line(&format!("{name} = {};", e.owned()));
             }
             1 => {
                 // A convex mix keeps the cap.
@@ -1594,7 +1336,7 @@ impl<'a> Gen<'a> {
                 let left = binop(&var, "*", &lit(a), cap * a);
                 let right = binop(&e, "*", &lit(1.0 - a), cap);
                 let sum = binop(&left, "+", &right, cap);
-                self.line(&format!("{name} = {};", sum.text));
+                self.scope.line(&format!("{name} = {};", sum.text));
             }
             2 if cap >= 1.0 => {
                 // `h = (h.matmul(w) + b).tanh()` and the like: squashed.
@@ -1623,7 +1365,7 @@ impl<'a> Gen<'a> {
                 } else {
                     e.real_method("tanh", &[], 1.0)
                 };
-                self.line(&format!("{name} = {};", t.text));
+                self.scope.line(&format!("{name} = {};", t.text));
             }
             _ => {
                 let e = self.of_ty(ty, cap, depth);
@@ -1638,180 +1380,7 @@ impl<'a> Gen<'a> {
                 } else {
                     var.real_method(m, &[arg], cap)
                 };
-                self.line(&format!("{name} = {};", t.text));
-            }
-        }
-    }
-
-    fn grow(&mut self, id: usize, step: f64) {
-        let mult: usize = self.frames[self.vars[id].loop_depth..]
-            .iter()
-            .map(|f| f.trips)
-            .product();
-        self.vars[id].growth += mult as f64 * step;
-    }
-
-    /// Adds the current block's unread values to the sink (inside loops and branches), so
-    /// that they reach the result and finite differences see them. For coverage only:
-    /// programs without the sink (dead values in loops and branches) compile and pass
-    /// (150 at each of two seeds).
-    fn sink_unused(&mut self) {
-        let scope = self.scopes.last().cloned().unwrap_or_default();
-        for id in scope {
-            if self.vars[id].used || !matches!(self.vars[id].kind, Kind::Val(_)) {
-                continue;
-            }
-            let b = self.read_bound(id).unwrap_or(self.vars[id].bound);
-            let e = self.read(id, b);
-            let e = if e.is_tensor() {
-                e.real_method("mean", &[], b)
-            } else {
-                e
-            };
-            let e = self.fit(e, 1.0);
-            let sink = self.vars[self.sink].name.clone();
-            self.line(&format!("{sink} += {};", e.text));
-            if self.frames.is_empty() {
-                self.vars[self.sink].bound += e.bound;
-            } else {
-                self.grow(self.sink, 1.0);
-            }
-        }
-    }
-
-    fn open(&mut self, header: &str) {
-        self.line(header);
-        self.indent += 1;
-        self.block_depth += 1;
-        self.scopes.push(Vec::new());
-    }
-
-    fn close(&mut self, footer: &str) {
-        self.scopes.pop();
-        self.block_depth -= 1;
-        self.indent -= 1;
-        self.line(footer);
-    }
-
-    fn body(&mut self, min: usize, max: usize) {
-        for _ in 0..self.rng.between(min, max) {
-            self.statement();
-        }
-    }
-
-    fn snapshot(&self) -> Vec<f64> {
-        self.vars.iter().map(|v| v.bound).collect()
-    }
-
-    fn restore(&mut self, s: &[f64]) {
-        for (v, b) in self.vars.iter_mut().zip(s) {
-            v.bound = *b;
-        }
-    }
-
-    fn join(&mut self, before: &[f64], ends: &[Vec<f64>]) {
-        for i in 0..before.len() {
-            let mut b = before[i];
-            for e in ends {
-                b = b.max(e[i]);
-            }
-            self.vars[i].bound = b;
-        }
-    }
-
-    fn if_stmt(&mut self) {
-        let before = self.snapshot();
-        let mut ends = Vec::new();
-        let arms = self.rng.between(1, 3);
-        for arm in 0..arms {
-            let header = if arm == 0 {
-                format!("if {} {{", self.condition(1))
-            } else if arm + 1 == arms && self.rng.chance(0.7) {
-                "} else {".to_string()
-            } else {
-                format!("}} else if {} {{", self.condition(1))
-            };
-            if arm == 0 {
-                self.open(&header);
-            } else {
-                self.indent -= 1;
-                self.line(&header);
-                self.indent += 1;
-                self.scopes.push(Vec::new());
-            }
-            self.restore(&before);
-            self.body(1, 3);
-            self.sink_unused();
-            ends.push(self.snapshot()[..before.len()].to_vec());
-            self.scopes.pop();
-        }
-        self.scopes.push(Vec::new());
-        self.close("}");
-        self.join(&before, &ends);
-    }
-
-    fn match_stmt(&mut self) {
-        let before = self.snapshot();
-        let mut ends = Vec::new();
-        self.open("match k {");
-        for pat in ["0", "1 | 2", "_"] {
-            self.restore(&before);
-            self.line(&format!("{pat} => {{"));
-            self.indent += 1;
-            self.scopes.push(Vec::new());
-            self.body(1, 2);
-            self.sink_unused();
-            self.scopes.pop();
-            self.indent -= 1;
-            self.line("}");
-            ends.push(self.snapshot()[..before.len()].to_vec());
-        }
-        self.close("}");
-        self.join(&before, &ends);
-    }
-
-    /// Gives every visible mutable value declared outside the new loop its role in it.
-    fn enter_loop(&mut self, trips: usize) {
-        let mut roles = Vec::new();
-        for id in self.visible() {
-            let v = &self.vars[id];
-            if !v.mutable || !matches!(v.kind, Kind::Val(_)) {
-                continue;
-            }
-            let role = if id == self.sink {
-                Role::Accumulator(1.0)
-            } else {
-                match self.role(id) {
-                    Some(r) => r,
-                    None => match self.rng.below(10) {
-                        0..=5 => Role::Carried(v.bound.max(1.0)),
-                        6..=7 => Role::Accumulator(*self.rng.pick(&[1.0, 0.5])),
-                        _ => Role::ReadOnly,
-                    },
-                }
-            };
-            if matches!(role, Role::Carried(_) | Role::Accumulator(_)) && id != self.sink {
-                self.vars[id].accumulated = true;
-            }
-            roles.push((id, role));
-        }
-        self.frames.push(Frame { trips, roles });
-    }
-
-    fn exit_loop(&mut self) {
-        let frame = self.frames.pop().expect("a loop");
-        let depth = self.frames.len();
-        for (id, role) in frame.roles {
-            if self.vars[id].loop_depth != depth {
-                continue;
-            }
-            match role {
-                Role::Carried(cap) => self.vars[id].bound = self.vars[id].bound.max(cap),
-                Role::Accumulator(_) => {
-                    self.vars[id].bound += self.vars[id].growth;
-                    self.vars[id].growth = 0.0;
-                }
-                Role::ReadOnly => {}
+                self.scope.line(&format!("{name} = {};", t.text));
             }
         }
     }
@@ -1835,37 +1404,157 @@ impl<'a> Gen<'a> {
                 format!("1..={end}")
             }
         };
-        let name = ["i", "j"][self.frames.len()];
+        let name = ["i", "j"][self.scope.frames.len()];
         let name = if self.rng.chance(0.3) { "_" } else { name };
-        self.enter_loop(n + 1);
-        self.open(&format!("for {name} in {range} {{"));
+        self.open_loop(n + 1, &format!("for {name} in {range} {{"));
         if name != "_" {
-            self.declare(name, Kind::Int(n), false, n as f64);
+            self.scope.declare(name, Kind::Int(n), false, n as f64);
         }
-        self.body(1, 3);
-        self.sink_unused();
-        self.close("}");
-        self.exit_loop();
+        self.close_loop(1, 3, None);
     }
 
     fn while_loop(&mut self) {
-        let counter = self.fresh_name("c");
+        let counter = self.scope.fresh_name("c");
         let n = self.rng.between(1, 3);
-        self.line(&format!("let mut {counter} = 0;"));
+        self.scope.line(&format!("let mut {counter} = 0;"));
         let extra = if self.rng.chance(0.3) {
             format!(" && {}", self.condition(0))
         } else {
             String::new()
         };
-        self.enter_loop(n);
-        self.open(&format!("while {counter} < {n}{extra} {{"));
-        let id = self.declare(&counter, Kind::Int(n - 1), false, 0.0);
-        self.vars[id].loop_depth = 0;
-        self.body(1, 3);
-        self.sink_unused();
-        self.line(&format!("{counter} += 1;"));
-        self.close("}");
-        self.exit_loop();
+        self.open_loop(n, &format!("while {counter} < {n}{extra} {{"));
+        self.scope.declare_counter(&counter, Kind::Int(n - 1));
+        self.close_loop(1, 3, Some(&counter));
+    }
+}
+
+impl Blocks for Gen<'_> {
+    type VarKind = Kind;
+    const TIGHT_JOIN: bool = false;
+    const KEEP_ENTRY: bool = true;
+
+    fn scope(&mut self) -> &mut Scope<Kind> {
+        &mut self.scope
+    }
+
+    fn rng(&mut self) -> &mut Rng {
+        self.rng
+    }
+
+    fn any_statement(&mut self, can_nest: bool, can_loop: bool) {
+        let w = [
+            3.0, // let
+            1.5, // let mut
+            if self.scope.assignable().is_empty() {
+                0.0
+            } else {
+                3.0
+            }, // assignment
+            0.8, // tuple let
+            if can_nest { 1.2 } else { 0.0 }, // if
+            if can_nest && self.has_index { 0.4 } else { 0.0 }, // match
+            if can_loop { 2.0 } else { 0.0 }, // for
+            if can_loop { 0.4 } else { 0.0 }, // while
+            0.1, // debug_assert!
+        ];
+        match self.rng.weighted(&w) {
+            0 => self.let_stmt(),
+            1 => self.let_mut(),
+            2 => self.assignment(),
+            3 => self.tuple_let(),
+            4 => self.if_stmt(),
+            5 => self.match_stmt(),
+            6 => self.for_loop(),
+            7 => self.while_loop(),
+            _ => {
+                let s = self.any_shape();
+                let t = self.tensor_leaf(&s, CAP);
+                self.scope
+                    .line(&format!("debug_assert!({}.sum().is_finite());", t.recv()));
+            }
+        }
+    }
+
+    fn let_stmt(&mut self) {
+        let depth = self.rng.between(1, MAX_EXPR_DEPTH);
+        let e = self.value(depth);
+        let name = self.binding_name("t", &e.ty);
+        let ann = if e.untyped { ": f64" } else { "" };
+        self.scope
+            .line(&format!("let {name}{ann} = {};", e.owned()));
+        self.scope
+            .declare(&name, Kind::Val(e.ty.clone()), false, e.bound);
+    }
+
+    /// A condition on reals computed from tensors, or on integers.
+    fn condition(&mut self, depth: usize) -> String {
+        let op = *self.rng.pick(&["<", ">", "<=", ">="]);
+        let ints = self.scope.ints();
+        if !ints.is_empty() && self.rng.chance(0.25) {
+            let id = *self.rng.pick(&ints);
+            let name = self.scope.vars[id].name.clone();
+            return match self.rng.below(2) {
+                0 => format!("{name} % 2 == 0"),
+                _ => format!("{name} {op} {}", self.rng.below(3)),
+            };
+        }
+        let a = self.real(CAP, depth + 1);
+        let c = if self.rng.chance(0.6) {
+            lit(self.rng.uniform(-2.0, 2.0).round() / 2.0)
+        } else {
+            self.real(CAP, depth)
+        };
+        let s = format!("{} {op} {}", a.operand(), c.operand());
+        if self.rng.chance(0.15) {
+            format!("!({s})")
+        } else {
+            s
+        }
+    }
+
+    /// Adds the current block's unread values to the sink (inside loops and branches), so
+    /// that they reach the result and finite differences see them. For coverage only:
+    /// programs without the sink (dead values in loops and branches) compile and pass
+    /// (150 at each of two seeds).
+    fn sink_unused(&mut self) {
+        for (id, b) in self.scope.unread_locals() {
+            let e = self.read(id, b);
+            let e = if e.is_tensor() {
+                e.real_method("mean", &[], b)
+            } else {
+                e
+            };
+            let e = self.fit(e, 1.0);
+            self.scope.add_to_sink(self.sink, &e.text, e.bound);
+        }
+    }
+
+    /// Gives every visible mutable value declared outside the new loop its role in it.
+    fn enter_loop(&mut self, trips: usize) {
+        let mut roles = Vec::new();
+        for id in self.scope.visible() {
+            let v = &self.scope.vars[id];
+            if !v.mutable || !matches!(v.kind, Kind::Val(_)) {
+                continue;
+            }
+            let role = if id == self.sink {
+                Role::Accumulator(1.0)
+            } else {
+                match self.scope.role(id) {
+                    Some(r) => r,
+                    None => match self.rng.below(10) {
+                        0..=5 => Role::Carried(v.bound.max(1.0)),
+                        6..=7 => Role::Accumulator(*self.rng.pick(&[1.0, 0.5])),
+                        _ => Role::ReadOnly,
+                    },
+                }
+            };
+            if matches!(role, Role::Carried(_) | Role::Accumulator(_)) && id != self.sink {
+                self.scope.vars[id].accumulated = true;
+            }
+            roles.push((id, role));
+        }
+        self.scope.frames.push(Frame { trips, roles });
     }
 }
 
