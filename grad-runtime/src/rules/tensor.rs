@@ -96,21 +96,28 @@ impl<T: Real, O: ScalarUnary<T> + Sync> Unary<O> for Tensor<T> {
             }
         }
     }
-    fn bwd(op: &O, x: &Tensor<T>, y: &Tensor<T>, mut dy: Tensor<T>) -> Tensor<T> {
+    fn bwd(op: &O, x: &Tensor<T>, y: &Tensor<T>, dy: Tensor<T>) -> Tensor<T> {
         check_shape("pointwise backward", "cotangent", x.shape(), dy.shape());
-        kernels::map3_in_place(dy.as_mut_slice(), x.as_slice(), y.as_slice(), |d, x, y| {
-            d * op.df(x, y)
-        });
-        dy
+        times_partial(dy, x, y, |x, y| op.df(x, y))
     }
     fn jvp(op: &O, x: &Tensor<T>, y: &Tensor<T>, dx: &Tensor<T>) -> Tensor<T> {
         check_shape("pointwise tangent", "tangent", x.shape(), dx.shape());
-        let mut out = dx.clone();
-        kernels::map3_in_place(out.as_mut_slice(), x.as_slice(), y.as_slice(), |d, x, y| {
-            op.df(x, y) * d
-        });
-        out
+        times_partial(dx.clone(), x, y, |x, y| op.df(x, y))
     }
+}
+
+/// `d ⊙ p(x, y)` in `d`'s buffer: a cotangent or tangent of `x`'s shape times the partial
+/// derivative `p` read from the input `x` and the output `y` at each element.
+fn times_partial<T: Real>(
+    mut d: Tensor<T>,
+    x: &Tensor<T>,
+    y: &Tensor<T>,
+    p: impl Fn(T, T) -> T + Sync + Send,
+) -> Tensor<T> {
+    kernels::map3_in_place(d.as_mut_slice(), x.as_slice(), y.as_slice(), |d, x, y| {
+        d * p(x, y)
+    });
+    d
 }
 
 /// `∂y/∂a` (`first`) or `∂y/∂b` at every output element, times `d` (the output cotangent,
@@ -198,30 +205,20 @@ impl<T: Real> Binary<$O, T> for Tensor<T> {
         let y = kernels::map1_new(a.as_slice(), |a| op.f(a, b));
         Tensor::from_parts(y, a.dims().clone())
     }
-    fn bwd_0(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, mut dy: Tensor<T>) -> Tensor<T> {
+    fn bwd_0(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, dy: Tensor<T>) -> Tensor<T> {
         check_shape("binary backward", "cotangent", y.shape(), dy.shape());
         let b = *b;
-        kernels::map3_in_place(dy.as_mut_slice(), a.as_slice(), y.as_slice(), |d, a, y| {
-            d * op.d0(a, b, y)
-        });
-        dy
+        times_partial(dy, a, y, |a, y| op.d0(a, b, y))
     }
-    fn bwd_1(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, mut dy: Tensor<T>) -> T {
+    fn bwd_1(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, dy: Tensor<T>) -> T {
         check_shape("binary backward", "cotangent", y.shape(), dy.shape());
         let b = *b;
-        kernels::map3_in_place(dy.as_mut_slice(), a.as_slice(), y.as_slice(), |d, a, y| {
-            d * op.d1(a, b, y)
-        });
-        kernels::sum(dy.as_slice())
+        kernels::sum(times_partial(dy, a, y, |a, y| op.d1(a, b, y)).as_slice())
     }
     fn jvp_0(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, da: &Tensor<T>) -> Tensor<T> {
         check_shape("binary tangent", "tangent", a.shape(), da.shape());
         let b = *b;
-        let mut out = da.clone();
-        kernels::map3_in_place(out.as_mut_slice(), a.as_slice(), y.as_slice(), |d, a, y| {
-            op.d0(a, b, y) * d
-        });
-        out
+        times_partial(da.clone(), a, y, |a, y| op.d0(a, b, y))
     }
     fn jvp_1(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, db: &T) -> Tensor<T> {
         let (b, db) = (*b, *db);
@@ -238,21 +235,15 @@ impl<T: Real> Binary<$O, Tensor<T>> for T {
         let y = kernels::map1_new(b.as_slice(), |b| op.f(a, b));
         Tensor::from_parts(y, b.dims().clone())
     }
-    fn bwd_0(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, mut dy: Tensor<T>) -> T {
+    fn bwd_0(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, dy: Tensor<T>) -> T {
         check_shape("binary backward", "cotangent", y.shape(), dy.shape());
         let a = *a;
-        kernels::map3_in_place(dy.as_mut_slice(), b.as_slice(), y.as_slice(), |d, b, y| {
-            d * op.d0(a, b, y)
-        });
-        kernels::sum(dy.as_slice())
+        kernels::sum(times_partial(dy, b, y, |b, y| op.d0(a, b, y)).as_slice())
     }
-    fn bwd_1(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, mut dy: Tensor<T>) -> Tensor<T> {
+    fn bwd_1(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, dy: Tensor<T>) -> Tensor<T> {
         check_shape("binary backward", "cotangent", y.shape(), dy.shape());
         let a = *a;
-        kernels::map3_in_place(dy.as_mut_slice(), b.as_slice(), y.as_slice(), |d, b, y| {
-            d * op.d1(a, b, y)
-        });
-        dy
+        times_partial(dy, b, y, |b, y| op.d1(a, b, y))
     }
     fn jvp_0(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, da: &T) -> Tensor<T> {
         let (a, da) = (*a, *da);
@@ -262,11 +253,7 @@ impl<T: Real> Binary<$O, Tensor<T>> for T {
     fn jvp_1(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, db: &Tensor<T>) -> Tensor<T> {
         check_shape("binary tangent", "tangent", b.shape(), db.shape());
         let a = *a;
-        let mut out = db.clone();
-        kernels::map3_in_place(out.as_mut_slice(), b.as_slice(), y.as_slice(), |d, b, y| {
-            op.d1(a, b, y) * d
-        });
-        out
+        times_partial(db.clone(), b, y, |b, y| op.d1(a, b, y))
     }
 }
     )*};
