@@ -256,7 +256,8 @@ impl Analysis<'_> {
         })
     }
 
-    fn func_lets(&self) -> impl Iterator<Item = (VarId, &Op)> {
+    /// Every `let` of the function, at any depth, with its operation.
+    pub fn func_lets(&self) -> impl Iterator<Item = (VarId, &Op)> {
         fn walk<'b>(b: &'b Block, out: &mut Vec<(VarId, &'b Op)>) {
             for s in &b.stmts {
                 match s {

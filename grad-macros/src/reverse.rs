@@ -912,41 +912,20 @@ fn recalled_calls(e: &Emit<'_>, an: &Analysis<'_>, escape: bool) -> Vec<VarId> {
     let top = an.defs(&func.body);
     let lasting = |v: VarId| func.vars[v].param.is_some() || top.contains(&v);
     let mut out = Vec::new();
-    let mut calls = Vec::new();
-    call_lets(&func.body, true, &mut calls);
-    for (var, callee, args, at_top) in calls {
+    for (var, op) in an.func_lets() {
+        let Op::Call { callee, args, .. } = op else {
+            continue;
+        };
         if !func.vars[var].active {
             continue;
         }
+        let at_top = top.contains(&var);
         let owners = borrowed_locals(e, callee, args);
         if !owners.is_empty() && (escape || !at_top || !owners.into_iter().all(lasting)) {
             out.push(var);
         }
     }
     out
-}
-
-/// Every call in a block (at any depth): its value, callee, arguments, and whether it is a
-/// statement of the block itself.
-fn call_lets<'b>(b: &'b Block, top: bool, out: &mut Vec<(VarId, &'b Callee, &'b [CallArg], bool)>) {
-    for s in &b.stmts {
-        match s {
-            Stmt::Let {
-                var,
-                op: Op::Call { callee, args, .. },
-            } => out.push((*var, callee, args, top)),
-            Stmt::Let { .. } | Stmt::Effect { .. } => {}
-            Stmt::If { arms, .. } => arms.iter().for_each(|a| call_lets(a, false, out)),
-            Stmt::Match { arms, .. } => arms.iter().for_each(|a| call_lets(&a.body, false, out)),
-            Stmt::For { body, .. } => call_lets(body, false, out),
-            Stmt::While {
-                cond_block, body, ..
-            } => {
-                call_lets(cond_block, false, out);
-                call_lets(body, false, out);
-            }
-        }
-    }
 }
 
 /// The locals a call lends to its callee: `&v` of an owned value, a value made by `&v` or
