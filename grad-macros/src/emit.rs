@@ -98,6 +98,12 @@ impl Emit<'_> {
         }
     }
 
+    /// Whether `v` was made by borrowing a local (`&h`, `&h.0[i]`): such a value is taken
+    /// again from the local wherever it is passed on.
+    fn borrows_local(&self, v: VarId) -> bool {
+        self.borrow_of[v].is_some() || self.reborrow[v].is_some()
+    }
+
     /// An operand by reference (a value that holds a reference is passed as it is).
     pub fn by_ref(&self, o: &Operand) -> TokenStream {
         match o {
@@ -265,9 +271,7 @@ impl Emit<'_> {
                 let t = self.val(&a.operand);
                 quote!(&#t)
             }
-            Operand::Var(v) if self.borrow_of[v].is_some() || self.reborrow[v].is_some() => {
-                self.by_ref(&a.operand)
-            }
+            Operand::Var(v) if self.borrows_local(v) => self.by_ref(&a.operand),
             _ => self.cloned(&a.operand),
         };
         match callee {
@@ -289,9 +293,7 @@ impl Emit<'_> {
                     format_ident!("{}_{}", m, suffix, span = m.span())
                 };
                 let recv = match args[0].operand {
-                    Operand::Var(v)
-                        if self.borrow_of[v].is_some() || self.reborrow[v].is_some() =>
-                    {
+                    Operand::Var(v) if self.borrows_local(v) => {
                         let r = self.by_ref(&args[0].operand);
                         quote!((#r))
                     }
