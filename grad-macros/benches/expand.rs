@@ -39,7 +39,7 @@ mod fallback;
 mod forward;
 #[path = "../src/ir.rs"]
 mod ir;
-#[path = "../src/lower.rs"]
+#[path = "../src/lower/mod.rs"]
 mod lower;
 #[path = "../src/names.rs"]
 mod names;

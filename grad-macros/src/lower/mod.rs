@@ -1,0 +1,385 @@
+//! Lowering: the syn body → the SSA-like IR, with activity decided as values are made and
+//! every construct outside the differentiable subset reported where it stands.
+
+mod control;
+mod expr;
+mod syntax;
+
+use crate::ast::Function;
+use crate::ctxt::Ctxt;
+use crate::diag;
+use crate::ir::*;
+use crate::names;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Expr, Ident, Pat};
+use syntax::*;
+
+/// The lowering state. It is `Clone` so that a loop body can be lowered speculatively
+/// (to learn which variables it reassigns) and then again for real.
+#[derive(Clone)]
+pub struct Lower<'f> {
+    pub cx: Ctxt,
+    pub vars: Vec<VarInfo>,
+    scopes: Vec<Vec<(String, VarId)>>,
+    /// Values already computed in the enclosing IR blocks, by what computes them: a second
+    /// `x[i]` or `i - 1` names the first, so its adjoint is one accumulation, not two.
+    cse: Vec<Vec<(String, VarId)>>,
+    f: &'f Function,
+}
+
+pub(super) fn unit() -> Operand {
+    Operand::Const(quote!(()))
+}
+
+pub(super) fn is_unit(op: &Operand) -> bool {
+    matches!(op, Operand::Const(t) if t.to_string() == "()")
+}
+
+/// Lowers the function's body.
+pub fn lower(cx: Ctxt, f: &Function) -> (Ctxt, Func) {
+    let mut l = Lower {
+        cx,
+        vars: Vec::new(),
+        scopes: vec![Vec::new()],
+        cse: vec![Vec::new()],
+        f,
+    };
+    let mut params = Vec::new();
+    for (i, p) in f.params.iter().enumerate() {
+        let v = l.new_var(&p.name.to_string(), p.name.span(), p.active, p.is_ref);
+        l.vars[v].param = Some(i);
+        l.bind(&p.name.to_string(), v);
+        params.push(v);
+    }
+    let mut stmts = Vec::new();
+    let ret = l.lower_stmts(&f.item.block.stmts, &mut stmts, true);
+    let ret = match ret {
+        Some(r) if !is_unit(&r) => r,
+        _ => {
+            let span = f
+                .item
+                .block
+                .stmts
+                .last()
+                .map_or(f.item.block.brace_token.span.close(), |s| s.span());
+            if !l.cx.has_errors() {
+                l.cx.error(span, diag::NO_RETURN);
+            }
+            unit()
+        }
+    };
+    let func = Func {
+        vars: l.vars,
+        body: Block { stmts },
+        ret,
+        params,
+    };
+    (l.cx, func)
+}
+
+impl<'f> Lower<'f> {
+    pub(super) fn new_var(&mut self, hint: &str, span: Span, active: bool, is_ref: bool) -> VarId {
+        self.vars.push(VarInfo {
+            hint: hint.to_owned(),
+            span,
+            active,
+            is_ref,
+            param: None,
+        });
+        self.vars.len() - 1
+    }
+
+    pub(super) fn temp(&mut self, span: Span, active: bool, is_ref: bool) -> VarId {
+        self.new_var("t", span, active, is_ref)
+    }
+
+    pub(super) fn lookup(&self, name: &str) -> Option<VarId> {
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+    }
+
+    pub(super) fn bind(&mut self, name: &str, v: VarId) {
+        self.scopes.last_mut().unwrap().push((name.to_owned(), v));
+    }
+
+    /// Rebinds `name` where it was declared; false if it is not a local.
+    pub(super) fn assign(&mut self, name: &str, v: VarId) -> bool {
+        for scope in self.scopes.iter_mut().rev() {
+            if let Some(slot) = scope.iter_mut().rev().find(|(n, _)| n == name) {
+                slot.1 = v;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Every visible name with its current value, innermost binding only.
+    pub(super) fn visible(&self) -> Vec<(String, VarId)> {
+        let mut out: Vec<(String, VarId)> = Vec::new();
+        for (n, v) in self.scopes.iter().rev().flat_map(|s| s.iter().rev()) {
+            if !out.iter().any(|(m, _)| m == n) {
+                out.push((n.clone(), *v));
+            }
+        }
+        out
+    }
+
+    pub(super) fn is_active(&self, op: &Operand) -> bool {
+        op.var().is_some_and(|v| self.vars[v].active)
+    }
+
+    /// The tokens that stand for an operand in emitted code.
+    pub fn operand_tokens(&self, op: &Operand) -> TokenStream {
+        match op {
+            Operand::Var(v) => self.var_tokens(*v),
+            Operand::Const(t) => t.clone(),
+        }
+    }
+
+    pub(super) fn var_tokens(&self, v: VarId) -> TokenStream {
+        self.var_ident(v).to_token_stream()
+    }
+
+    pub(super) fn var_ident(&self, v: VarId) -> Ident {
+        let info = &self.vars[v];
+        match info.param {
+            Some(i) => self.f.params[i].name.clone(),
+            None => names::value(info, v),
+        }
+    }
+
+    pub(super) fn var_expr(&self, v: VarId) -> Expr {
+        Expr::Path(syn::ExprPath {
+            attrs: Vec::new(),
+            qself: None,
+            path: self.var_ident(v).into(),
+        })
+    }
+
+    pub(super) fn push_let(&mut self, out: &mut Vec<Stmt>, var: VarId, op: Op) -> Operand {
+        let key = match &op {
+            Op::Project { base, path, borrow } => Some(self.project_key(*base, path, *borrow)),
+            Op::Opaque {
+                tokens,
+                cheap: true,
+                ..
+            } => Some(format!("opaque {tokens}")),
+            _ => None,
+        };
+        if let Some(key) = key {
+            if let Some(v) = self.cse_lookup(&key) {
+                return Operand::Var(v);
+            }
+            self.cse.last_mut().unwrap().push((key, var));
+        }
+        out.push(Stmt::Let { var, op });
+        Operand::Var(var)
+    }
+
+    // ---- statements -------------------------------------------------------------------
+
+    /// Lowers statements; returns the value of the tail expression (or of a final `return`).
+    pub(super) fn lower_stmts(
+        &mut self,
+        stmts: &[syn::Stmt],
+        out: &mut Vec<Stmt>,
+        fn_body: bool,
+    ) -> Option<Operand> {
+        let n = stmts.len();
+        for (i, stmt) in stmts.iter().enumerate() {
+            let last = i + 1 == n;
+            match stmt {
+                syn::Stmt::Local(local) => self.lower_local(local, out),
+                syn::Stmt::Item(item) => self.cx.error_at(item, diag::ITEM_IN_BODY),
+                syn::Stmt::Macro(m) => self.lower_effect(&m.mac, out),
+                syn::Stmt::Expr(Expr::Return(r), _) => {
+                    if !(last && fn_body) {
+                        self.cx.error(r.return_token.span, diag::RETURN_EARLY);
+                    }
+                    let value = match &r.expr {
+                        Some(e) => self.lower_expr(e, out),
+                        None => unit(),
+                    };
+                    if last {
+                        return Some(value);
+                    }
+                }
+                syn::Stmt::Expr(Expr::Macro(m), _) => {
+                    if last && !fn_body && is_effect(&m.mac) {
+                        self.lower_effect(&m.mac, out);
+                        return Some(unit());
+                    }
+                    self.lower_effect(&m.mac, out);
+                }
+                syn::Stmt::Expr(e, None) if last => return Some(self.lower_expr(e, out)),
+                syn::Stmt::Expr(e, _) => {
+                    self.lower_expr(e, out);
+                }
+            }
+        }
+        None
+    }
+
+    pub(super) fn lower_local(&mut self, local: &syn::Local, out: &mut Vec<Stmt>) {
+        let Some(init) = &local.init else {
+            self.cx.error_at(local, diag::LET_UNINIT);
+            // Bind the names anyway, so their later uses report nothing more.
+            self.bind_placeholders(&local.pat);
+            return;
+        };
+        if let Some((else_token, _)) = &init.diverge {
+            self.cx.error(else_token.span, diag::LET_ELSE);
+            return;
+        }
+        let (pat, ty) = match &local.pat {
+            Pat::Type(pt) => (&*pt.pat, Some((*pt.ty).clone())),
+            p => (p, None),
+        };
+        // `let (a, b) = (e1, e2);` binds element-wise.
+        if let (Pat::Tuple(pt), Expr::Tuple(et)) = (pat, strip(&init.expr))
+            && pt.elems.len() == et.elems.len()
+            && ty.is_none()
+        {
+            let values: Vec<Operand> = et.elems.iter().map(|e| self.lower_expr(e, out)).collect();
+            for (p, v) in pt.elems.iter().zip(values) {
+                self.bind_pattern(p, v, None, out);
+            }
+            return;
+        }
+        let value = self.lower_expr(&init.expr, out);
+        self.bind_pattern(pat, value, ty, out);
+    }
+
+    pub(super) fn bind_placeholders(&mut self, pat: &Pat) {
+        match pat {
+            Pat::Ident(p) => {
+                let v = self.new_var(&p.ident.to_string(), p.ident.span(), false, false);
+                self.bind(&p.ident.to_string(), v);
+            }
+            Pat::Type(t) => self.bind_placeholders(&t.pat),
+            Pat::Tuple(t) => t.elems.iter().for_each(|p| self.bind_placeholders(p)),
+            Pat::Paren(p) => self.bind_placeholders(&p.pat),
+            _ => {}
+        }
+    }
+
+    /// Binds a `let` pattern (a name, `_`, or nested tuples of those) to a value.
+    pub(super) fn bind_pattern(
+        &mut self,
+        pat: &Pat,
+        value: Operand,
+        ty: Option<syn::Type>,
+        out: &mut Vec<Stmt>,
+    ) {
+        match pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                let name = p.ident.to_string();
+                let v = match (&value, ty) {
+                    // A typed constant keeps its annotation so literals infer as written.
+                    (Operand::Const(c), Some(ty)) => {
+                        let v = self.new_var(&name, p.ident.span(), false, false);
+                        let tokens =
+                            quote_spanned!(c.span()=> { let __grad_typed: #ty = #c; __grad_typed });
+                        out.push(Stmt::Let {
+                            var: v,
+                            op: Op::Opaque {
+                                tokens,
+                                uses: vec![],
+                                cheap: true,
+                            },
+                        });
+                        v
+                    }
+                    (Operand::Const(_), None) => {
+                        let v = self.new_var(&name, p.ident.span(), false, false);
+                        self.push_let(out, v, Op::Use(value.clone()));
+                        v
+                    }
+                    (Operand::Var(v), _) => {
+                        // A fresh name for the user's binding, so generated code reads like theirs.
+                        let old = *v;
+                        if self.vars[old].param.is_none() && self.vars[old].hint == "t" {
+                            self.vars[old].hint = name.clone();
+                            self.vars[old].span = p.ident.span();
+                            old
+                        } else {
+                            // `let y = x;` names the same value.
+                            old
+                        }
+                    }
+                };
+                self.bind(&name, v);
+            }
+            Pat::Wild(_) => {}
+            Pat::Paren(p) => self.bind_pattern(&p.pat, value, ty, out),
+            Pat::Tuple(pt) => {
+                let base = match value {
+                    Operand::Var(v) => v,
+                    Operand::Const(c) => {
+                        let v = self.temp(c.span(), false, false);
+                        self.push_let(out, v, Op::Use(Operand::Const(c)));
+                        v
+                    }
+                };
+                for (i, p) in pt.elems.iter().enumerate() {
+                    if matches!(p, Pat::Wild(_)) {
+                        continue;
+                    }
+                    let active = self.vars[base].active;
+                    let t = self.temp(p.span(), active, false);
+                    let member = syn::Member::Unnamed(syn::Index {
+                        index: i as u32,
+                        span: p.span(),
+                    });
+                    self.push_let(
+                        out,
+                        t,
+                        Op::Project {
+                            base,
+                            path: vec![Proj::Field(member)],
+                            borrow: false,
+                        },
+                    );
+                    self.bind_pattern(p, Operand::Var(t), None, out);
+                }
+            }
+            other => self.cx.error_at(other, diag::PATTERN_LET),
+        }
+    }
+
+    pub(super) fn lower_effect(&mut self, mac: &syn::Macro, out: &mut Vec<Stmt>) {
+        if !is_effect(mac) {
+            self.cx.error_at(&mac.path, diag::UNKNOWN_MACRO);
+            return;
+        }
+        let mut binds = Vec::new();
+        let mut mentioned = Vec::new();
+        collect_mentions(mac.tokens.clone(), &mut mentioned);
+        for (name, span) in mentioned {
+            if binds.iter().any(|(i, _): &(Ident, VarId)| i == &name) {
+                continue;
+            }
+            if let Some(v) = self.lookup(&name) {
+                if self.vars[v].param.is_some() {
+                    continue;
+                }
+                // A mention of `r#type` is a raw identifier: `Ident::new` panics on it.
+                let user = match name.strip_prefix("r#") {
+                    Some(raw) => Ident::new_raw(raw, span),
+                    None => Ident::new(&name, span),
+                };
+                binds.push((user, v));
+            }
+        }
+        out.push(Stmt::Effect {
+            tokens: mac.to_token_stream(),
+            binds,
+        });
+    }
+}

@@ -1,0 +1,255 @@
+//! Syntactic questions about syn expressions that lowering asks, and the renaming of the
+//! locals an opaque expression mentions.
+
+use super::Lower;
+use crate::ir::*;
+use crate::names;
+use crate::prims;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::visit_mut::VisitMut;
+use syn::{BinOp, Expr, Pat};
+
+/// Renames the locals an opaque expression mentions to their current values.
+pub(super) struct Renamer<'a, 'f> {
+    pub(super) l: &'a Lower<'f>,
+    pub(super) uses: Vec<VarId>,
+}
+
+impl VisitMut for Renamer<'_, '_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        if let Expr::Path(p) = e
+            && p.qself.is_none()
+            && let Some(id) = p.path.get_ident()
+            && let Some(v) = self.l.lookup(&id.to_string())
+        {
+            if !self.uses.contains(&v) {
+                self.uses.push(v);
+            }
+            *e = self.l.var_expr(v);
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+}
+
+pub(super) fn rename_to(pat: &mut Pat, binds: &[(String, VarId)], vars: &[VarInfo]) {
+    match pat {
+        Pat::Ident(p) => {
+            if let Some((_, v)) = binds.iter().find(|(n, _)| p.ident == n) {
+                p.ident = names::value(&vars[*v], *v);
+            }
+            if let Some((_, sub)) = &mut p.subpat {
+                rename_to(sub, binds, vars);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter_mut().for_each(|p| rename_to(p, binds, vars)),
+        Pat::TupleStruct(t) => t.elems.iter_mut().for_each(|p| rename_to(p, binds, vars)),
+        Pat::Struct(s) => {
+            for f in s.fields.iter_mut() {
+                if f.colon_token.is_none() {
+                    f.colon_token = Some(Default::default());
+                }
+                rename_to(&mut f.pat, binds, vars);
+            }
+        }
+        Pat::Or(o) => o.cases.iter_mut().for_each(|p| rename_to(p, binds, vars)),
+        Pat::Reference(r) => rename_to(&mut r.pat, binds, vars),
+        Pat::Slice(s) => s.elems.iter_mut().for_each(|p| rename_to(p, binds, vars)),
+        Pat::Paren(p) => rename_to(&mut p.pat, binds, vars),
+        _ => {}
+    }
+}
+
+pub(super) fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip(&p.expr),
+        Expr::Group(g) => strip(&g.expr),
+        e => e,
+    }
+}
+
+pub(super) fn is_int_literal(e: &Expr) -> bool {
+    matches!(
+        strip(e),
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(_),
+            ..
+        })
+    )
+}
+
+pub(super) fn is_place(e: &Expr) -> bool {
+    match strip(e) {
+        Expr::Path(p) => p.path.get_ident().is_some(),
+        Expr::Field(f) => is_place(&f.base),
+        Expr::Index(i) => is_place(&i.expr),
+        _ => false,
+    }
+}
+
+/// An expression that may be emitted as written: no control flow, no blocks, no
+/// constructs outside the subset.
+pub(super) fn is_simple(e: &Expr) -> bool {
+    match e {
+        Expr::Lit(_) | Expr::Path(_) => true,
+        Expr::Paren(p) => is_simple(&p.expr),
+        Expr::Group(g) => is_simple(&g.expr),
+        Expr::Binary(b) => {
+            compound_op(&b.op).is_none() && is_simple(&b.left) && is_simple(&b.right)
+        }
+        Expr::Unary(u) => is_simple(&u.expr),
+        Expr::Cast(c) => is_simple(&c.expr),
+        Expr::Field(f) => is_simple(&f.base),
+        Expr::Index(i) => is_simple(&i.expr) && is_simple(&i.index),
+        Expr::Reference(r) => r.mutability.is_none() && is_simple(&r.expr),
+        Expr::Tuple(t) => t.elems.iter().all(is_simple),
+        Expr::Array(a) => a.elems.iter().all(is_simple),
+        Expr::Repeat(r) => is_simple(&r.expr),
+        Expr::MethodCall(m) => is_simple(&m.receiver) && m.args.iter().all(is_simple),
+        Expr::Call(c) => is_simple(&c.func) && c.args.iter().all(is_simple),
+        _ => false,
+    }
+}
+
+/// Every name assigned to (`x = ...`, `x += ...`) anywhere in some statements.
+pub(super) fn assigned_names(stmts: &[syn::Stmt]) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl Finder {
+        fn target(&mut self, e: &Expr) {
+            if let Expr::Path(p) = strip(e)
+                && let Some(id) = p.path.get_ident()
+            {
+                let name = id.to_string();
+                if !self.0.contains(&name) {
+                    self.0.push(name);
+                }
+            }
+        }
+    }
+    impl<'a> syn::visit::Visit<'a> for Finder {
+        fn visit_expr_assign(&mut self, a: &'a syn::ExprAssign) {
+            self.target(&a.left);
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
+            if compound_op(&b.op).is_some() {
+                self.target(&b.left);
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+    }
+    let mut f = Finder(Vec::new());
+    for s in stmts {
+        syn::visit::Visit::visit_stmt(&mut f, s);
+    }
+    f.0
+}
+
+/// Whether an expression calls anything (so recomputing it may cost more than keeping it).
+pub(super) fn has_call(e: &Expr) -> bool {
+    struct Finder(bool);
+    impl<'a> syn::visit::Visit<'a> for Finder {
+        fn visit_expr_call(&mut self, _: &'a syn::ExprCall) {
+            self.0 = true;
+        }
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            if !prims::NONDIFF_METHODS.contains(&m.method.to_string().as_str()) {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    let mut f = Finder(false);
+    syn::visit::Visit::visit_expr(&mut f, e);
+    f.0
+}
+
+pub(super) fn is_comparison(op: &BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::Lt(_)
+            | BinOp::Le(_)
+            | BinOp::Gt(_)
+            | BinOp::Ge(_)
+            | BinOp::Eq(_)
+            | BinOp::Ne(_)
+            | BinOp::And(_)
+            | BinOp::Or(_)
+    )
+}
+
+pub(super) fn arith(op: &BinOp) -> Option<(&'static str, PrimKind)> {
+    Some(match op {
+        BinOp::Add(_) => ("Add", PrimKind::LinearBinary),
+        BinOp::Sub(_) => ("Sub", PrimKind::LinearBinary),
+        BinOp::Mul(_) => ("Mul", PrimKind::Binary),
+        BinOp::Div(_) => ("Div", PrimKind::Binary),
+        _ => return None,
+    })
+}
+
+/// `+=` and friends: the arithmetic they do, and the operator itself.
+pub(super) fn compound_op(op: &BinOp) -> Option<(&'static str, PrimKind, BinOp)> {
+    let plain = match op {
+        BinOp::AddAssign(t) => BinOp::Add(syn::Token![+](t.spans[0])),
+        BinOp::SubAssign(t) => BinOp::Sub(syn::Token![-](t.spans[0])),
+        BinOp::MulAssign(t) => BinOp::Mul(syn::Token![*](t.spans[0])),
+        BinOp::DivAssign(t) => BinOp::Div(syn::Token![/](t.spans[0])),
+        BinOp::RemAssign(t) => BinOp::Rem(syn::Token![%](t.spans[0])),
+        BinOp::BitXorAssign(t) => BinOp::BitXor(syn::Token![^](t.spans[0])),
+        BinOp::BitAndAssign(t) => BinOp::BitAnd(syn::Token![&](t.spans[0])),
+        BinOp::BitOrAssign(t) => BinOp::BitOr(syn::Token![|](t.spans[0])),
+        BinOp::ShlAssign(t) => BinOp::Shl(syn::Token![<<](t.spans[0])),
+        BinOp::ShrAssign(t) => BinOp::Shr(syn::Token![>>](t.spans[0])),
+        _ => return None,
+    };
+    match arith(&plain) {
+        Some((marker, kind)) => Some((marker, kind, plain)),
+        None => Some(("", PrimKind::Unary, plain)),
+    }
+}
+
+pub(super) fn plain_op(op: &BinOp) -> BinOp {
+    *op
+}
+
+pub(super) fn is_stop_gradient(func: &Expr) -> bool {
+    matches!(strip(func), Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == prims::STOP_GRADIENT))
+}
+
+pub(super) fn is_effect(mac: &syn::Macro) -> bool {
+    mac.path
+        .segments
+        .last()
+        .is_some_and(|s| prims::EFFECT_MACROS.contains(&s.ident.to_string().as_str()))
+}
+
+/// Identifiers a macro's tokens mention, including inline format arguments (`{x}`, `{x:?}`).
+pub(super) fn collect_mentions(tokens: TokenStream, out: &mut Vec<(String, Span)>) {
+    for tt in tokens {
+        match tt {
+            TokenTree::Ident(id) => out.push((id.to_string(), id.span())),
+            TokenTree::Group(g) => collect_mentions(g.stream(), out),
+            TokenTree::Literal(lit) => {
+                let s = lit.to_string();
+                if !s.starts_with('"') {
+                    continue;
+                }
+                let mut rest = s.as_str();
+                while let Some(open) = rest.find('{') {
+                    rest = &rest[open + 1..];
+                    if rest.starts_with('{') {
+                        rest = &rest[1..];
+                        continue;
+                    }
+                    let end = rest.find(['}', ':']).unwrap_or(rest.len());
+                    let name = rest[..end].trim();
+                    if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                        out.push((name.to_owned(), lit.span()));
+                    }
+                }
+            }
+            TokenTree::Punct(_) => {}
+        }
+    }
+}
