@@ -27,6 +27,8 @@ mod attr;
 mod check;
 #[path = "../src/ctxt.rs"]
 mod ctxt;
+#[path = "../src/desugar/mod.rs"]
+mod desugar;
 #[path = "../src/diag.rs"]
 mod diag;
 #[path = "../src/emit.rs"]

@@ -33,7 +33,7 @@ pub fn wrt_inactive_type(name: &str) -> String {
     )
 }
 
-pub const CLOSURE: &str = "closures are not supported in #[differentiable] functions; write a separate #[differentiable] function and call it";
+pub const CLOSURE: &str = "a closure here is not supported in #[differentiable] functions; bind it with `let` and call it, or give it to an iterator adaptor (`map`, `filter`, `fold`)";
 pub const LOOP: &str = "`loop` is not supported in #[differentiable] functions; use `while` with a condition, or `for` over a range";
 pub const BREAK: &str = "`break` is not supported in #[differentiable] functions; put the exit condition in a `while` loop's condition";
 pub const CONTINUE: &str = "`continue` is not supported in #[differentiable] functions; guard the rest of the loop body with `if`";
@@ -49,13 +49,49 @@ pub const LET_ELSE: &str = "`let ... else` is not supported in #[differentiable]
 pub const LET_UNINIT: &str = "a `let` without a value is not supported in #[differentiable] functions; give the variable its first value where it is declared";
 pub const PATTERN_LET: &str = "this pattern is not supported in a #[differentiable] `let`; use a name, `_`, or a tuple of those";
 pub const ITEM_IN_BODY: &str = "items (fn, struct, use, ...) inside a #[differentiable] function are not supported; move them out of the function";
+pub const FOR_ITER: &str = "this `for` loop's iterable is not supported in #[differentiable] functions; iterate over a range, or over a slice, `Vec` or array (`x`, `&x`, `x.iter()`, `x.into_iter()`, `x.windows(k)`, `x.chunks(k)`) through `map`, `filter`, `zip`, `enumerate`, `skip`, `take`, `rev`, `step_by`, `copied`, `cloned`";
+pub const ITER_RANGE: &str = "only ranges with a start (`a..b`, `a..=b`, `a..`) can be iterated in #[differentiable] functions";
+pub const ITER_PATTERN: &str = "this pattern is not supported over an iterator in #[differentiable] functions; use a name, `_`, `&name`, or a tuple of those";
+pub const ZIP_ARG: &str = "`zip` takes a slice, `Vec`, array, range or iterator chain in #[differentiable] functions (`x`, `&x`, `x.iter()`, `a..b`)";
+pub const ZIP_FILTER: &str = "a `filter` inside `zip`'s argument is not supported in #[differentiable] functions; filter after the `zip`";
+pub const CLOSURE_RETURN: &str = "`return` inside a closure is not supported in #[differentiable] functions (the closure is inlined); make the closure's body an expression, e.g. with `if`/`else`";
+pub const COLLECT: &str = "`collect` is not supported in #[differentiable] functions yet; reduce the chain with `sum`, `product` or `fold`, or write a `for` loop";
+pub const EXIT_IN_VALUE: &str = "`break`, `continue` or `return` inside an expression whose value is used is not supported in #[differentiable] functions; make the exit a statement of its own (`if c { return x; }`) and compute the value after it";
+pub const EXIT_OUTSIDE_LOOP: &str =
+    "this `break` or `continue` has no enclosing loop with that label";
+pub const CLOSURE_MUTATES: &str = "a closure that assigns to a variable it captures is not supported in #[differentiable] functions (closures are inlined); return the new value from the closure and assign it at the call";
+pub const CLOSURE_ESCAPES: &str = "a closure in a #[differentiable] function may only be called (`g(x)`) or given to an iterator adaptor; it is inlined, so it cannot be stored, passed or returned";
+pub const ITER_UNCONSUMED: &str = "an iterator over differentiated values must be consumed where it is made in #[differentiable] functions: iterate it with `for`, or end the chain with `sum`, `product` or `fold`";
+
+pub fn iter_adaptor(name: &str) -> String {
+    format!(
+        "the iterator adaptor `{name}` is not supported in #[differentiable] functions; the supported ones are `map`, `filter`, `zip`, `enumerate`, `skip`, `take`, `rev`, `step_by`, `copied`, `cloned`, `windows` and `chunks`, or write a `for` loop"
+    )
+}
+
+pub fn iter_after_filter(name: &str) -> String {
+    format!(
+        "`{name}` after `filter` is not supported in #[differentiable] functions; put `filter` after the positional adaptors (`enumerate`, `zip`, `skip`, `take`, `rev`, `step_by`)"
+    )
+}
+
+pub fn iter_end(name: &str) -> String {
+    format!(
+        "`{name}` on an iterator is not supported in #[differentiable] functions; end the chain with `sum`, `product` or `fold` (a maximum is `.fold(f64::NEG_INFINITY, f64::max)`), or iterate it with `for`"
+    )
+}
+
+pub fn closure_params(adaptor: &str, n: usize) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("the closure given to `{adaptor}` takes {n} parameter{s}")
+}
+
 pub const FOR_RANGE: &str = "`for` in a #[differentiable] function iterates over an integer range (`a..b`, `a..=b`, optionally with `.rev()` and `.step_by(k)`); index the collection inside the loop";
 pub const FOR_PATTERN: &str = "the `for` loop variable must be a name or `_`";
 pub const WHILE_LET: &str = "`while let` is not supported in #[differentiable] functions; use `while` with a boolean condition";
 pub const IF_LET: &str = "`if let` is not supported in #[differentiable] functions; use `match` on a non-differentiated value";
 pub const ACTIVE_CONDITION: &str = "this condition depends on a differentiated value in a way that is not a comparison; compare it (`x > 0.0`) or wrap it in `grad::stop_gradient(...)`";
 pub const MATCH_ACTIVE: &str = "`match` on a differentiated value is not supported; match on a non-differentiated value (an integer, an enum), or use `if` with comparisons";
-pub const MATCH_GUARD: &str = "`match` guards are not supported in #[differentiable] functions; move the condition into the arm with `if`";
 pub const STRUCT_LIT: &str = "struct literals are not supported in #[differentiable] functions yet; pass the fields as separate values";
 pub const ARRAY_LIT: &str = "array literals of differentiated values are not supported in #[differentiable] functions yet; use a tuple";
 pub const RANGE_EXPR: &str =

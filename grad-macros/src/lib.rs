@@ -6,6 +6,7 @@ mod attr;
 mod check;
 mod ctxt;
 mod derive;
+mod desugar;
 mod diag;
 mod emit;
 mod expand;

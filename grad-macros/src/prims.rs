@@ -108,6 +108,34 @@ pub const NONDIFF_METHODS: &[&str] = &[
     "partial_cmp",
     "total_cmp",
     "classify",
+    // Iterator questions whose answers are integers or booleans.
+    "count",
+    "any",
+    "all",
+    "position",
+    "rposition",
+];
+
+/// Methods that make an iterator: in differentiable code an iterator is rewritten where it
+/// is consumed (a `for`, or a chain ending in `sum`, `product` or `fold`), so one left over
+/// is an iterator the body keeps, which the macro names.
+pub const ITER_METHODS: &[&str] = &[
+    "iter",
+    "into_iter",
+    "iter_mut",
+    "windows",
+    "chunks",
+    "map",
+    "filter",
+    "zip",
+    "enumerate",
+    "skip",
+    "take",
+    "rev",
+    "step_by",
+    "copied",
+    "cloned",
+    "collect",
 ];
 
 /// Float methods that exist but have no rule: calling one on a differentiated value is an error

@@ -125,21 +125,29 @@ impl<'f> Lower<'f> {
         if self.expr_active(&m.expr) {
             self.cx.error_at(&m.expr, diag::MATCH_ACTIVE);
         }
-        let scrutinee = self.lower_expr(&m.expr, out);
-        let scrutinee = self.operand_tokens(&scrutinee);
+        let scrutinee_op = self.lower_expr(&m.expr, out);
+        let mut scrutinee = self.operand_tokens(&scrutinee_op);
+        // With guards, which arm runs is found first, by a non-differentiated `match` that
+        // evaluates the guards; the arms then match `(arm, scrutinee)`, a guarded arm by
+        // its number and an unguarded one by `_`, so that exhaustiveness reads as written.
+        let guarded = m.arms.iter().any(|a| a.guard.is_some());
+        if guarded {
+            let arm_index = self.match_guards(m, &scrutinee_op, out);
+            let idx = self.operand_tokens(&arm_index);
+            scrutinee = quote!((#idx, #scrutinee));
+        }
         let mut pats = Vec::new();
         let mut sources = Vec::new();
-        for arm in &m.arms {
-            if let Some((if_token, _)) = &arm.guard {
-                self.cx.error(if_token.span, diag::MATCH_GUARD);
-            }
+        for (i, arm) in m.arms.iter().enumerate() {
             let mut pat = arm.pat.clone();
             let mut binds = Vec::new();
             self.rename_pattern(&mut pat, &mut binds);
-            pats.push((
-                pat.to_token_stream(),
-                binds.iter().map(|(_, v)| *v).collect(),
-            ));
+            let pat = match (&arm.guard, guarded) {
+                (Some(_), _) => quote!((#i, #pat)),
+                (None, true) => quote!((_, #pat)),
+                (None, false) => pat.to_token_stream(),
+            };
+            pats.push((pat, binds.iter().map(|(_, v)| *v).collect()));
             sources.push(ArmSource {
                 binds: Some(binds),
                 body: match strip(&arm.body) {
@@ -162,6 +170,35 @@ impl<'f> Lower<'f> {
             record,
         });
         value
+    }
+
+    /// The number of the arm that a guarded `match` runs: `match s { P if g => 0, Q => 1 }`,
+    /// not differentiated (guards are conditions; they may compare differentiated values).
+    fn match_guards(
+        &mut self,
+        m: &syn::ExprMatch,
+        scrutinee: &Operand,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        let s = self.operand_tokens(scrutinee);
+        let mut uses: Vec<Operand> = vec![scrutinee.clone()];
+        let mut arms = Vec::new();
+        for (i, arm) in m.arms.iter().enumerate() {
+            let pat = &arm.pat;
+            match &arm.guard {
+                Some((if_token, g)) => {
+                    let mut g = (**g).clone();
+                    let mut renamer = Renamer::new(self);
+                    pattern_names(pat, &mut renamer.shadow);
+                    syn::visit_mut::VisitMut::visit_expr_mut(&mut renamer, &mut g);
+                    uses.extend(renamer.uses.into_iter().map(Operand::Var));
+                    arms.push(quote!(#pat #if_token #g => #i));
+                }
+                None => arms.push(quote!(#pat => #i)),
+            }
+        }
+        let tokens = quote!(match #s { #(#arms,)* });
+        self.opaque_tokens(tokens, &uses, m.match_token.span, out)
     }
 
     /// Renames the bindings of a `match` pattern to fresh (inactive) values.

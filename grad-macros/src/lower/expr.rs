@@ -55,7 +55,7 @@ impl<'f> Lower<'f> {
         // `stop_gradient(y)` is inactive but lowered as a call: it is a reference where its
         // argument is one (`stop_gradient(&a)`, of a `&Tensor` parameter).
         let stop = matches!(strip(e), Expr::Call(c) if is_stop_gradient(&c.func));
-        if is_simple(e) && !self.expr_active(e) && !stop {
+        if is_simple(e) && !self.expr_active(e) && !stop && !self.mentions_closure(e) {
             return self.opaque(e, out);
         }
         match e {
@@ -146,6 +146,10 @@ impl<'f> Lower<'f> {
         if let Some(id) = p.path.get_ident()
             && let Some(v) = self.lookup(&id.to_string())
         {
+            if self.closures.iter().any(|d| d.var == v) {
+                self.closure_escapes(&Expr::Path(p.clone()));
+                return unit();
+            }
             return Operand::Var(v);
         }
         Operand::Const(p.to_token_stream())
@@ -169,10 +173,7 @@ impl<'f> Lower<'f> {
             };
         }
         let mut e = e.clone();
-        let mut renamer = Renamer {
-            l: self,
-            uses: Vec::new(),
-        };
+        let mut renamer = Renamer::new(self);
         renamer.visit_expr_mut(&mut e);
         let uses = renamer.uses;
         if uses.is_empty() {
@@ -328,6 +329,10 @@ impl<'f> Lower<'f> {
     /// `x.m(args)`: a primitive, a non-differentiated method, or a user method with `m_vjp`.
     pub(super) fn lower_method(&mut self, m: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Operand {
         let name = m.method.to_string();
+        if prims::ITER_METHODS.contains(&name.as_str()) && self.expr_active(&m.receiver) {
+            self.cx.error(m.method.span(), diag::ITER_UNCONSUMED);
+            return unit();
+        }
         let receiver = self.lower_receiver(&m.receiver, out);
         let args: Vec<&Expr> = m.args.iter().collect();
         if let Some(p) = prims::method_prim(&name) {
@@ -489,6 +494,9 @@ impl<'f> Lower<'f> {
             check::unsupported_expr(&mut self.cx, &c.func);
             return unit();
         };
+        if let Some(def) = self.closure_of(&c.func) {
+            return self.inline_closure(def, c, out);
+        }
         let path = &fp.path;
         if is_stop_gradient(&c.func) {
             if c.args.len() != 1 {

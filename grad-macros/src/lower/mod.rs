@@ -1,6 +1,7 @@
 //! Lowering: the syn body → the SSA-like IR, with activity decided as values are made and
 //! every construct outside the differentiable subset reported where it stands.
 
+mod closure;
 mod control;
 mod expr;
 mod syntax;
@@ -26,6 +27,8 @@ pub struct Lower<'f> {
     /// Values already computed in the enclosing IR blocks, by what computes them: a second
     /// `x[i]` or `i - 1` names the first, so its adjoint is one accumulation, not two.
     cse: Vec<Vec<(String, VarId)>>,
+    /// Closures bound by `let`, inlined where they are called.
+    closures: Vec<closure::ClosureDef>,
     f: &'f Function,
 }
 
@@ -44,6 +47,7 @@ pub fn lower(cx: Ctxt, f: &Function) -> (Ctxt, Func) {
         vars: Vec::new(),
         scopes: vec![Vec::new()],
         cse: vec![Vec::new()],
+        closures: Vec::new(),
         f,
     };
     let mut params = Vec::new();
@@ -53,8 +57,9 @@ pub fn lower(cx: Ctxt, f: &Function) -> (Ctxt, Func) {
         l.bind(&p.name.to_string(), v);
         params.push(v);
     }
+    let body = crate::desugar::body(&mut l.cx, f);
     let mut stmts = Vec::new();
-    let ret = l.lower_stmts(&f.item.block.stmts, &mut stmts, true);
+    let ret = l.lower_stmts(&body.stmts, &mut stmts, true);
     let ret = match ret {
         Some(r) if !is_unit(&r) => r,
         _ => {
@@ -241,6 +246,10 @@ impl<'f> Lower<'f> {
             Pat::Type(pt) => (&*pt.pat, Some((*pt.ty).clone())),
             p => (p, None),
         };
+        if let Expr::Closure(c) = strip(&init.expr) {
+            self.define_closure(pat, c);
+            return;
+        }
         // `let (a, b) = (e1, e2);` binds element-wise.
         if let (Pat::Tuple(pt), Expr::Tuple(et)) = (pat, strip(&init.expr))
             && pt.elems.len() == et.elems.len()

@@ -13,6 +13,26 @@ use syn::{BinOp, Expr, Pat};
 pub(super) struct Renamer<'a, 'f> {
     pub(super) l: &'a Lower<'f>,
     pub(super) uses: Vec<VarId>,
+    /// Names bound inside the expression (closure parameters, match-arm bindings, `let`s
+    /// of inner blocks), which are not the function's locals.
+    pub(super) shadow: Vec<String>,
+}
+
+impl<'a, 'f> Renamer<'a, 'f> {
+    pub(super) fn new(l: &'a Lower<'f>) -> Self {
+        Renamer {
+            l,
+            uses: Vec::new(),
+            shadow: Vec::new(),
+        }
+    }
+
+    fn scoped(&mut self, names: Vec<String>, visit: impl FnOnce(&mut Self)) {
+        let depth = self.shadow.len();
+        self.shadow.extend(names);
+        visit(self);
+        self.shadow.truncate(depth);
+    }
 }
 
 impl VisitMut for Renamer<'_, '_> {
@@ -20,6 +40,7 @@ impl VisitMut for Renamer<'_, '_> {
         if let Expr::Path(p) = e
             && p.qself.is_none()
             && let Some(id) = p.path.get_ident()
+            && !self.shadow.iter().any(|s| id == s)
             && let Some(v) = self.l.lookup(&id.to_string())
         {
             if !self.uses.contains(&v) {
@@ -29,6 +50,59 @@ impl VisitMut for Renamer<'_, '_> {
             return;
         }
         syn::visit_mut::visit_expr_mut(self, e);
+    }
+
+    fn visit_expr_closure_mut(&mut self, c: &mut syn::ExprClosure) {
+        let mut names = Vec::new();
+        c.inputs.iter().for_each(|p| pattern_names(p, &mut names));
+        self.scoped(names, |r| r.visit_expr_mut(&mut c.body));
+    }
+
+    fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
+        let mut names = Vec::new();
+        pattern_names(&arm.pat, &mut names);
+        self.scoped(names, |r| {
+            if let Some((_, g)) = &mut arm.guard {
+                r.visit_expr_mut(g);
+            }
+            r.visit_expr_mut(&mut arm.body);
+        });
+    }
+
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        let depth = self.shadow.len();
+        for stmt in &mut b.stmts {
+            self.visit_stmt_mut(stmt);
+            if let syn::Stmt::Local(l) = stmt {
+                pattern_names(&l.pat, &mut self.shadow);
+            }
+        }
+        self.shadow.truncate(depth);
+    }
+}
+
+/// The names a pattern binds (an identifier pattern starting in lower case or `_`; others
+/// are constants or unit variants).
+pub(super) fn pattern_names(pat: &Pat, out: &mut Vec<String>) {
+    match pat {
+        Pat::Ident(p) => {
+            let name = p.ident.to_string();
+            if name.starts_with(|c: char| c.is_lowercase() || c == '_') {
+                out.push(name);
+            }
+            if let Some((_, sub)) = &p.subpat {
+                pattern_names(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| pattern_names(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| pattern_names(p, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| pattern_names(&f.pat, out)),
+        Pat::Or(o) => o.cases.iter().for_each(|p| pattern_names(p, out)),
+        Pat::Reference(r) => pattern_names(&r.pat, out),
+        Pat::Slice(s) => s.elems.iter().for_each(|p| pattern_names(p, out)),
+        Pat::Paren(p) => pattern_names(&p.pat, out),
+        Pat::Type(t) => pattern_names(&t.pat, out),
+        _ => {}
     }
 }
 
@@ -107,6 +181,8 @@ pub(super) fn is_simple(e: &Expr) -> bool {
         Expr::Repeat(r) => is_simple(&r.expr),
         Expr::MethodCall(m) => is_simple(&m.receiver) && m.args.iter().all(is_simple),
         Expr::Call(c) => is_simple(&c.func) && c.args.iter().all(is_simple),
+        // Emitted as written when nothing in it is differentiated (`x.iter().any(|v| ..)`).
+        Expr::Closure(_) => true,
         _ => false,
     }
 }

@@ -280,3 +280,42 @@ impl<I: LoopIndex> DoubleEndedIterator for Steps<I> {
 }
 
 impl<I: LoopIndex> ExactSizeIterator for Steps<I> {}
+
+// ---- iterator index arithmetic ------------------------------------------------------------
+//
+// The attribute rewrites a `for` over an iterator, and an iterator chain ending in `sum`,
+// `product` or `fold`, as a loop over `0..len` that indexes the collection; these give the
+// length and the element of each adaptor the way `core::iter` defines them.
+
+/// The length of `lo..`: unbounded, as long as a `zip` or `take` bounds it.
+#[inline(always)]
+pub fn range_from_len<I: LoopIndex>(_lo: I) -> usize {
+    usize::MAX
+}
+
+/// The `k`-th value of a range starting at `lo`.
+#[inline(always)]
+pub fn range_at<I: LoopIndex>(lo: I, k: usize) -> I {
+    I::from_i128(lo.to_i128() + k as i128)
+}
+
+/// The length of `step_by(step)` over `len` items.
+#[inline(always)]
+pub fn step_len(len: usize, step: usize) -> usize {
+    assert!(step != 0, "assertion failed: step != 0");
+    if len == 0 { 0 } else { (len - 1) / step + 1 }
+}
+
+/// The number of `windows(size)` of `len` items.
+#[inline(always)]
+pub fn windows_len(len: usize, size: usize) -> usize {
+    assert!(size != 0, "window size must be non-zero");
+    (len + 1).saturating_sub(size)
+}
+
+/// The number of `chunks(size)` of `len` items.
+#[inline(always)]
+pub fn chunks_len(len: usize, size: usize) -> usize {
+    assert!(size != 0, "chunk size must be non-zero");
+    len.div_ceil(size)
+}

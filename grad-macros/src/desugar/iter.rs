@@ -1,0 +1,1074 @@
+//! Iterators: a `for` over a collection or an adaptor chain, and a chain ending in `sum`,
+//! `product` or `fold`, rewritten as a loop over `0..len` that indexes the collection.
+//!
+//! A chain is read into a tree of positional adaptors over a source (a slice, `Vec` or
+//! array, a range, `windows`, `chunks`), which gives the element at loop position `k` as
+//! an expression: `x.iter().rev().zip(y)` at `k` is `(&x[n - 1 - k], &y[k])`. `map` folds
+//! into that expression; `filter` (and any `map` after it) becomes an `if` around the rest
+//! of the iteration. Closures of adaptors are inlined: their parameters are bound with
+//! `let`. A window or chunk is not a value but a view of its slice: `w[i]` reads
+//! `x[start + i]` and `w.len()` is its length, so no slice is ever built for it.
+
+use super::Fresh;
+use crate::ast::{Form, Function};
+use crate::ctxt::Ctxt;
+use crate::diag;
+use crate::names;
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Expr, Ident, Pat, Type, parse_quote};
+
+/// The marker a view of a slice stands as until the chain that iterates it is read (or,
+/// if nothing iterates it, until it becomes the slice itself).
+const VIEW_MARKER: &str = "__grad_view";
+
+pub fn rewrite(cx: &mut Ctxt, f: &Function, fresh: &mut Fresh, block: &mut syn::Block) {
+    let refs = f
+        .params
+        .iter()
+        .filter(|p| p.is_ref || matches!(p.form, Form::Slice(_) | Form::Ref(_)))
+        .map(|p| p.name.to_string())
+        .collect();
+    let mut it = Iters {
+        cx,
+        f,
+        fresh,
+        refs,
+        hint: None,
+    };
+    // The body's value has the function's result type.
+    let n = block.stmts.len();
+    for (i, stmt) in block.stmts.iter_mut().enumerate() {
+        if i + 1 == n && matches!(stmt, syn::Stmt::Expr(_, None)) {
+            it.hint = Some(f.ret.clone());
+        }
+        it.visit_stmt_mut(stmt);
+    }
+    Unmark.visit_block_mut(block);
+}
+
+struct Iters<'a> {
+    cx: &'a mut Ctxt,
+    f: &'a Function,
+    fresh: &'a mut Fresh,
+    /// Locals known to hold references, so that `for v in x` binds `&x[k]`, not `x[k]`.
+    refs: Vec<String>,
+    /// The type that the expression about to be visited must have, where the source says it
+    /// (a `let` annotation, the function's result).
+    hint: Option<Type>,
+}
+
+/// A window or chunk of a slice: `len` items of `base` from `start`.
+#[derive(Clone)]
+struct View {
+    base: Expr,
+    start: Expr,
+    len: Expr,
+}
+
+/// An element of an iterator at one loop position.
+#[derive(Clone)]
+enum Elem {
+    /// A value.
+    Val(Expr),
+    /// A reference to this expression (a place, usually).
+    Ref(Expr),
+    View(Box<View>),
+    Tuple(Vec<Elem>),
+}
+
+/// A sequence of positions: how many, and what the adaptors make of position `k`.
+struct Seq {
+    node: Node,
+    /// A local holding the number of items.
+    len: Expr,
+    /// The item type where the source says it (a parameter `&[f64]`) and no adaptor changed it.
+    item_ty: Option<Type>,
+}
+
+enum Node {
+    /// A slice, `Vec` or array, its items by reference or by value.
+    Slice {
+        place: Expr,
+        by_ref: bool,
+    },
+    /// A range from `lo`.
+    Range {
+        lo: Expr,
+    },
+    Windows {
+        base: Expr,
+        size: Expr,
+    },
+    Chunks {
+        base: Expr,
+        size: Expr,
+        total: Expr,
+    },
+    View(View),
+    Skip(Box<Seq>, Expr),
+    Take(Box<Seq>),
+    Rev(Box<Seq>),
+    StepBy(Box<Seq>, Expr),
+    Enumerate(Box<Seq>),
+    Zip(Box<Seq>, Box<Seq>),
+    Map(Box<Seq>, Expr),
+    Copied(Box<Seq>, bool),
+}
+
+/// What the iteration does to an item after the positional part: `filter`, and `map` once a
+/// `filter` has come.
+enum Step {
+    Filter(Expr),
+    Map(Expr),
+}
+
+/// A whole chain: the locals it needs first, its positions, and its steps.
+struct Chain {
+    prelude: Vec<syn::Stmt>,
+    seq: Seq,
+    steps: Vec<Step>,
+}
+
+/// How reading a chain went.
+enum Read {
+    /// Not an iterator this module knows; left to lowering.
+    No,
+    Yes(Box<Chain>),
+    /// An iterator, but with something unsupported, already reported.
+    Failed,
+}
+
+const POSITIONAL: &[&str] = &[
+    "enumerate",
+    "zip",
+    "skip",
+    "take",
+    "rev",
+    "step_by",
+    "copied",
+    "cloned",
+];
+
+/// Iterator methods that end a chain and have no rewrite: each is named in its error.
+const UNSUPPORTED_END: &[&str] = &[
+    "max",
+    "min",
+    "max_by",
+    "min_by",
+    "max_by_key",
+    "min_by_key",
+    "reduce",
+    "last",
+    "nth",
+    "find",
+    "find_map",
+    "try_fold",
+    "for_each",
+    "partition",
+    "unzip",
+    "sum_by",
+];
+
+/// Adaptors with no rewrite.
+const UNSUPPORTED_ADAPTOR: &[&str] = &[
+    "scan",
+    "flat_map",
+    "flatten",
+    "chain",
+    "take_while",
+    "skip_while",
+    "map_while",
+    "peekable",
+    "cycle",
+    "inspect",
+    "filter_map",
+    "fuse",
+    "chunks_exact",
+    "rchunks",
+    "array_windows",
+    "step",
+];
+
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip(&p.expr),
+        Expr::Group(g) => strip(&g.expr),
+        e => e,
+    }
+}
+
+fn is_place(e: &Expr) -> bool {
+    match strip(e) {
+        Expr::Path(p) => p.path.get_ident().is_some() || p.path.is_ident("self"),
+        Expr::Field(f) => is_place(&f.base),
+        Expr::Index(i) => is_place(&i.expr),
+        _ => false,
+    }
+}
+
+fn ident_of(e: &Expr) -> Option<String> {
+    match strip(e) {
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+        _ => None,
+    }
+}
+
+/// `Vec<E>`, `[E; N]`, `[E]` and references to them: `E`, where it is a float type.
+fn item_type(ty: &Type, f: &Function) -> Option<Type> {
+    let inner = match ty {
+        Type::Reference(r) => return item_type(&r.elem, f),
+        Type::Slice(s) => (*s.elem).clone(),
+        Type::Array(a) => (*a.elem).clone(),
+        Type::Path(p) => {
+            let last = p.path.segments.last()?;
+            if last.ident != "Vec" {
+                return None;
+            }
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            match args.args.first()? {
+                syn::GenericArgument::Type(t) => t.clone(),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    crate::ast::is_scalar_type(&inner, &f.type_params).then_some(inner)
+}
+
+impl Iters<'_> {
+    fn rt(&self) -> Ident {
+        names::runtime()
+    }
+
+    fn is_ref_expr(&self, e: &Expr) -> bool {
+        match strip(e) {
+            Expr::Reference(_) => true,
+            Expr::Path(_) => ident_of(e).is_some_and(|n| self.refs.contains(&n)),
+            _ => false,
+        }
+    }
+
+    /// Binds `e` to a fresh local in the prelude and returns the local.
+    fn local(&mut self, what: &str, e: Expr, pre: &mut Vec<syn::Stmt>) -> Expr {
+        let name = self.fresh.name(what);
+        pre.push(parse_quote!(let #name = #e;));
+        parse_quote!(#name)
+    }
+
+    // ---- reading chains ---------------------------------------------------------------
+
+    /// Reads `e` as an iterator. `into`: `e` is where an `IntoIterator` is taken (a `for`
+    /// loop's iterable, `zip`'s argument), so a bare collection or `&collection` counts.
+    fn read(&mut self, e: &Expr, into: bool, pre: &mut Vec<syn::Stmt>) -> Read {
+        let e = strip(e);
+        match e {
+            Expr::MethodCall(m) => self.read_method(m, into, pre),
+            Expr::Range(r) => self.read_range(r, pre),
+            Expr::Call(c) if is_view_marker(&c.func) => match view_of_marker(c) {
+                Some(v) => {
+                    let len = v.len.clone();
+                    Read::Yes(Box::new(Chain {
+                        prelude: Vec::new(),
+                        seq: Seq {
+                            node: Node::View(v),
+                            len,
+                            item_ty: None,
+                        },
+                        steps: Vec::new(),
+                    }))
+                }
+                None => Read::No,
+            },
+            Expr::Reference(r) if into && r.mutability.is_none() => self.source(&r.expr, true, pre),
+            Expr::Path(_) if into && ident_of(e).is_some() => {
+                let by_ref = self.is_ref_expr(e);
+                self.source(e, by_ref, pre)
+            }
+            Expr::Field(_) | Expr::Index(_) if into && is_place(e) => self.source(e, false, pre),
+            _ => Read::No,
+        }
+    }
+
+    fn read_range(&mut self, r: &syn::ExprRange, pre: &mut Vec<syn::Stmt>) -> Read {
+        let rt = self.rt();
+        let Some(lo) = &r.start else {
+            self.cx.error_at(r, diag::ITER_RANGE);
+            return Read::Failed;
+        };
+        let lo = self.local("lo", (**lo).clone(), pre);
+        let len: Expr = match (&r.end, &r.limits) {
+            (Some(hi), syn::RangeLimits::HalfOpen(_)) => {
+                parse_quote!(#rt::range_len(#lo, #hi, false))
+            }
+            (Some(hi), syn::RangeLimits::Closed(_)) => parse_quote!(#rt::range_len(#lo, #hi, true)),
+            (None, _) => parse_quote!(#rt::range_from_len(#lo)),
+        };
+        let len = self.local("n", len, pre);
+        Read::Yes(Box::new(Chain {
+            prelude: Vec::new(),
+            seq: Seq {
+                node: Node::Range { lo },
+                len,
+                item_ty: None,
+            },
+            steps: Vec::new(),
+        }))
+    }
+
+    /// A collection iterated from `e`, by reference or by value.
+    fn source(&mut self, e: &Expr, by_ref: bool, pre: &mut Vec<syn::Stmt>) -> Read {
+        if let Expr::Call(c) = strip(e)
+            && is_view_marker(&c.func)
+        {
+            return self.read(e, true, pre);
+        }
+        let item_ty = ident_of(e)
+            .and_then(|n| self.f.params.iter().find(|p| p.name == n))
+            .and_then(|p| match &p.form {
+                Form::Slice(t) | Form::VecOf(t) | Form::Array(t, _) => {
+                    crate::ast::is_scalar_type(t, &self.f.type_params).then(|| t.clone())
+                }
+                Form::Ref(t) | Form::Value(t) => item_type(t, self.f),
+                Form::Scalar(_) => None,
+            });
+        let place = if is_place(e) {
+            strip(e).clone()
+        } else {
+            self.local("src", strip(e).clone(), pre)
+        };
+        let len = self.local("n", parse_quote!(#place.len()), pre);
+        Read::Yes(Box::new(Chain {
+            prelude: Vec::new(),
+            seq: Seq {
+                node: Node::Slice { place, by_ref },
+                len,
+                item_ty,
+            },
+            steps: Vec::new(),
+        }))
+    }
+
+    fn read_method(
+        &mut self,
+        m: &syn::ExprMethodCall,
+        into: bool,
+        pre: &mut Vec<syn::Stmt>,
+    ) -> Read {
+        let name = m.method.to_string();
+        let rt = self.rt();
+        match (name.as_str(), m.args.len()) {
+            ("iter" | "into_iter", 0) => {
+                // `into_iter` of an iterator is the iterator.
+                match self.read(&m.receiver, false, pre) {
+                    Read::No => {}
+                    other => return other,
+                }
+                let by_ref = name == "iter" || self.is_ref_expr(&m.receiver);
+                return self.source(&m.receiver, by_ref, pre);
+            }
+            ("windows" | "chunks", 1) => {
+                let base = if is_place(&m.receiver) {
+                    strip(&m.receiver).clone()
+                } else {
+                    self.local("src", strip(&m.receiver).clone(), pre)
+                };
+                let size = self.local("size", m.args[0].clone(), pre);
+                let (node, len): (Node, Expr) = if name == "windows" {
+                    (
+                        Node::Windows {
+                            base: base.clone(),
+                            size: size.clone(),
+                        },
+                        parse_quote!(#rt::windows_len(#base.len(), #size)),
+                    )
+                } else {
+                    let total = self.local("total", parse_quote!(#base.len()), pre);
+                    (
+                        Node::Chunks {
+                            base,
+                            size: size.clone(),
+                            total: total.clone(),
+                        },
+                        parse_quote!(#rt::chunks_len(#total, #size)),
+                    )
+                };
+                let len = self.local("n", len, pre);
+                return Read::Yes(Box::new(Chain {
+                    prelude: Vec::new(),
+                    seq: Seq {
+                        node,
+                        len,
+                        item_ty: None,
+                    },
+                    steps: Vec::new(),
+                }));
+            }
+            _ => {}
+        }
+        let known = POSITIONAL.contains(&name.as_str())
+            || name == "map"
+            || name == "filter"
+            || UNSUPPORTED_ADAPTOR.contains(&name.as_str());
+        if !known {
+            return Read::No;
+        }
+        let mut chain = match self.read(&m.receiver, into, pre) {
+            Read::Yes(c) => c,
+            other => return other,
+        };
+        if UNSUPPORTED_ADAPTOR.contains(&name.as_str()) {
+            self.cx.error(m.method.span(), diag::iter_adaptor(&name));
+            return Read::Failed;
+        }
+        let arity = match name.as_str() {
+            "enumerate" | "rev" | "copied" | "cloned" => 0,
+            _ => 1,
+        };
+        if m.args.len() != arity {
+            self.cx
+                .error(m.method.span(), diag::wrong_arity(&name, arity));
+            return Read::Failed;
+        }
+        if !chain.steps.is_empty() && name != "map" && name != "filter" {
+            self.cx
+                .error(m.method.span(), diag::iter_after_filter(&name));
+            return Read::Failed;
+        }
+        if name == "filter" || (name == "map" && !chain.steps.is_empty()) {
+            let arg = m.args[0].clone();
+            chain.steps.push(if name == "filter" {
+                Step::Filter(arg)
+            } else {
+                Step::Map(arg)
+            });
+            return Read::Yes(chain);
+        }
+        let inner = Box::new(chain.seq);
+        let prev = inner.len.clone();
+        let item_ty = inner.item_ty.clone();
+        let (node, len, item_ty) = match name.as_str() {
+            "map" => (Node::Map(inner, m.args[0].clone()), prev, None),
+            "enumerate" => (Node::Enumerate(inner), prev, None),
+            "rev" => (Node::Rev(inner), prev, item_ty),
+            "copied" | "cloned" => (Node::Copied(inner, name == "cloned"), prev, item_ty),
+            "skip" => {
+                let n = self.local("skip", m.args[0].clone(), pre);
+                let len = self.local("n", parse_quote!(#prev.saturating_sub(#n)), pre);
+                (Node::Skip(inner, n), len, item_ty)
+            }
+            "take" => {
+                let a = &m.args[0];
+                let len = self.local("n", parse_quote!(::core::cmp::min(#prev, #a)), pre);
+                (Node::Take(inner), len, item_ty)
+            }
+            "step_by" => {
+                let s = self.local("step", m.args[0].clone(), pre);
+                let len = self.local("n", parse_quote!(#rt::step_len(#prev, #s)), pre);
+                (Node::StepBy(inner, s), len, item_ty)
+            }
+            "zip" => {
+                let other = match self.read(&m.args[0], true, pre) {
+                    Read::Yes(c) if c.steps.is_empty() => c.seq,
+                    Read::Yes(_) => {
+                        self.cx.error_at(&m.args[0], diag::ZIP_FILTER);
+                        return Read::Failed;
+                    }
+                    Read::No => {
+                        self.cx.error_at(&m.args[0], diag::ZIP_ARG);
+                        return Read::Failed;
+                    }
+                    Read::Failed => return Read::Failed,
+                };
+                let b = other.len.clone();
+                let len = self.local("n", parse_quote!(::core::cmp::min(#prev, #b)), pre);
+                (Node::Zip(inner, Box::new(other)), len, None)
+            }
+            _ => unreachable!("every positional adaptor is matched above"),
+        };
+        chain.seq = Seq { node, len, item_ty };
+        Read::Yes(chain)
+    }
+
+    // ---- elements -----------------------------------------------------------------------
+
+    /// The item of `seq` at position `k`.
+    fn elem(&self, seq: &Seq, k: Expr) -> Elem {
+        let rt = self.rt();
+        match &seq.node {
+            Node::Slice { place, by_ref } => {
+                let p: Expr = parse_quote!(#place[#k]);
+                if *by_ref { Elem::Ref(p) } else { Elem::Val(p) }
+            }
+            Node::Range { lo } => Elem::Val(parse_quote!(#rt::range_at(#lo, #k))),
+            Node::Windows { base, size } => Elem::View(Box::new(View {
+                base: base.clone(),
+                start: k,
+                len: size.clone(),
+            })),
+            Node::Chunks { base, size, total } => {
+                let start: Expr = parse_quote!((#k * #size));
+                Elem::View(Box::new(View {
+                    base: base.clone(),
+                    len: parse_quote!(::core::cmp::min(#size, #total - #start)),
+                    start,
+                }))
+            }
+            Node::View(v) => {
+                let (base, start) = (&v.base, &v.start);
+                Elem::Ref(parse_quote!(#base[#start + #k]))
+            }
+            Node::Skip(s, n) => self.elem(s, parse_quote!((#k + #n))),
+            Node::Take(s) => self.elem(s, k),
+            Node::Rev(s) => {
+                let n = &s.len;
+                self.elem(s, parse_quote!((#n - 1 - #k)))
+            }
+            Node::StepBy(s, step) => self.elem(s, parse_quote!((#k * #step))),
+            Node::Enumerate(s) => Elem::Tuple(vec![Elem::Val(k.clone()), self.elem(s, k)]),
+            Node::Zip(a, b) => Elem::Tuple(vec![self.elem(a, k.clone()), self.elem(b, k)]),
+            Node::Map(s, f) => {
+                let item = self.elem(s, k);
+                Elem::Val(self.apply(f, vec![item]))
+            }
+            Node::Copied(s, clone) => deref(self.elem(s, k), *clone),
+        }
+    }
+
+    /// `f(items...)` with a closure inlined: its parameters bound by `let`, its body after.
+    fn apply(&self, f: &Expr, items: Vec<Elem>) -> Expr {
+        match strip(f) {
+            Expr::Closure(c) if c.inputs.len() == items.len() => {
+                let mut stmts: Vec<syn::Stmt> = Vec::new();
+                let mut views = Vec::new();
+                for (pat, item) in c.inputs.iter().zip(items) {
+                    bind(pat, item, &mut stmts, &mut views, &mut Vec::new());
+                }
+                let mut body = (*c.body).clone();
+                ViewSubst { views: &views }.visit_expr_mut(&mut body);
+                let span = c.body.span();
+                syn::parse2(quote_spanned!(span=> { #(#stmts)* #body })).unwrap_or(body)
+            }
+            other => {
+                let args = items.iter().map(elem_expr);
+                parse_quote!(#other(#(#args),*))
+            }
+        }
+    }
+
+    /// Checks a closure given to an adaptor: its parameter count, and that it does not
+    /// return early (its `return` would leave the function once inlined).
+    fn check_closure(&mut self, f: &Expr, adaptor: &str, n: usize) -> bool {
+        if let Expr::Closure(c) = strip(f) {
+            if c.inputs.len() != n {
+                let (a, b) = (&c.or1_token, &c.or2_token);
+                self.cx
+                    .error_at(&quote!(#a #b), diag::closure_params(adaptor, n));
+                return false;
+            }
+            let mut bad = BadPattern(None);
+            for p in &c.inputs {
+                bad.check(p);
+            }
+            if let Some(tokens) = bad.0 {
+                self.cx.error_at(&tokens, diag::ITER_PATTERN);
+                return false;
+            }
+            if let Some(r) = find_return(&c.body) {
+                self.cx.error(r, diag::CLOSURE_RETURN);
+                return false;
+            }
+        }
+        true
+    }
+
+    fn check_chain(&mut self, chain: &Chain) -> bool {
+        let mut ok = true;
+        fn maps(seq: &Seq, out: &mut Vec<Expr>) {
+            match &seq.node {
+                Node::Map(s, f) => {
+                    out.push(f.clone());
+                    maps(s, out);
+                }
+                Node::Skip(s, _)
+                | Node::Take(s)
+                | Node::Rev(s)
+                | Node::StepBy(s, _)
+                | Node::Enumerate(s)
+                | Node::Copied(s, _) => maps(s, out),
+                Node::Zip(a, b) => {
+                    maps(a, out);
+                    maps(b, out);
+                }
+                _ => {}
+            }
+        }
+        let mut fs = Vec::new();
+        maps(&chain.seq, &mut fs);
+        for f in fs {
+            ok &= self.check_closure(&f, "map", 1);
+        }
+        for s in &chain.steps {
+            ok &= match s {
+                Step::Filter(f) => self.check_closure(f, "filter", 1),
+                Step::Map(f) => self.check_closure(f, "map", 1),
+            };
+        }
+        ok
+    }
+
+    /// The statements of one iteration: the steps over the item at `k`, then `finish`.
+    fn iteration(
+        &mut self,
+        chain: &Chain,
+        k: &Ident,
+        finish: impl FnOnce(&mut Self, Elem) -> Vec<syn::Stmt>,
+    ) -> Vec<syn::Stmt> {
+        let item = self.elem(&chain.seq, parse_quote!(#k));
+        self.steps(&chain.steps, item, finish)
+    }
+
+    fn steps(
+        &mut self,
+        steps: &[Step],
+        item: Elem,
+        finish: impl FnOnce(&mut Self, Elem) -> Vec<syn::Stmt>,
+    ) -> Vec<syn::Stmt> {
+        let Some((first, rest)) = steps.split_first() else {
+            return finish(self, item);
+        };
+        match first {
+            Step::Map(f) => {
+                let v = self.apply(f, vec![item]);
+                self.steps(rest, Elem::Val(v), finish)
+            }
+            Step::Filter(f) => {
+                let mut stmts = Vec::new();
+                let item = self.materialize(item, &mut stmts);
+                let cond = self.apply(f, vec![borrow(item.clone())]);
+                let inner = self.steps(rest, item, finish);
+                stmts.push(syn::Stmt::Expr(parse_quote!(if #cond { #(#inner)* }), None));
+                stmts
+            }
+        }
+    }
+
+    /// The item with each computed part bound to a local, so that a `filter` and the rest of
+    /// the iteration read it without computing it twice.
+    fn materialize(&mut self, item: Elem, stmts: &mut Vec<syn::Stmt>) -> Elem {
+        match item {
+            Elem::Val(e) if !is_place(&e) => {
+                let t = self.fresh.name("item");
+                stmts.push(parse_quote!(let #t = #e;));
+                Elem::Val(parse_quote!(#t))
+            }
+            Elem::Tuple(items) => Elem::Tuple(
+                items
+                    .into_iter()
+                    .map(|i| self.materialize(i, stmts))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    // ---- rewrites -----------------------------------------------------------------------
+
+    /// `for pat in chain { body }` → `{ prelude; for k in 0..n { let pat = item; body } }`.
+    fn rewrite_for(&mut self, f: &syn::ExprForLoop) -> Option<Expr> {
+        // A loop this pass wrote, or a range that lowering iterates directly (unless an exit
+        // may end it early: then it is counted, for `exits` to turn into a `while`).
+        let generated =
+            matches!(&*f.pat, Pat::Ident(p) if p.ident.to_string().starts_with("__grad_"));
+        if generated || (is_plain_range(&f.expr) && !super::exits::may_leave(&f.body)) {
+            return None;
+        }
+        let mut pre = Vec::new();
+        let chain = match self.read(&f.expr, true, &mut pre) {
+            Read::Yes(c) => c,
+            Read::No => {
+                self.cx.error_at(&f.expr, diag::FOR_ITER);
+                return Some(parse_quote!({}));
+            }
+            Read::Failed => return Some(parse_quote!({})),
+        };
+        let mut bad = BadPattern(None);
+        bad.check(&f.pat);
+        if let Some(tokens) = bad.0 {
+            self.cx.error_at(&tokens, diag::ITER_PATTERN);
+            return Some(parse_quote!({}));
+        }
+        if !self.check_chain(&chain) {
+            return Some(parse_quote!({}));
+        }
+        let k = self.fresh.name("k");
+        let n = &chain.seq.len;
+        let body = f.body.clone();
+        let pat = (*f.pat).clone();
+        let stmts = self.iteration(&chain, &k, |it, item| {
+            let mut stmts = Vec::new();
+            let mut views = Vec::new();
+            let mut refs = Vec::new();
+            bind(&pat, item, &mut stmts, &mut views, &mut refs);
+            it.refs.extend(refs);
+            let mut body = body;
+            ViewSubst { views: &views }.visit_block_mut(&mut body);
+            stmts.extend(body.stmts);
+            stmts
+        });
+        let label = &f.label;
+        let for_token = f.for_token;
+        let prelude = pre.iter().chain(&chain.prelude);
+        Some(parse_quote!({
+            #(#prelude)*
+            #label #for_token #k in 0..#n { #(#stmts)* }
+        }))
+    }
+
+    /// `chain.sum()`, `chain.product()`, `chain.fold(init, f)` → a block with a loop.
+    fn rewrite_reduction(&mut self, m: &syn::ExprMethodCall, hint: Option<Type>) -> Option<Expr> {
+        let name = m.method.to_string();
+        let reduction = matches!(
+            (name.as_str(), m.args.len()),
+            ("sum" | "product", 0) | ("fold", 2)
+        );
+        let unsupported = UNSUPPORTED_END.contains(&name.as_str()) || name == "collect";
+        if !reduction && !unsupported {
+            return None;
+        }
+        let mut pre = Vec::new();
+        let chain = match self.read(&m.receiver, false, &mut pre) {
+            Read::Yes(c) => c,
+            Read::No => return None,
+            Read::Failed => return Some(parse_quote!(())),
+        };
+        if unsupported {
+            let msg = if name == "collect" {
+                diag::COLLECT.to_owned()
+            } else {
+                diag::iter_end(&name)
+            };
+            self.cx.error(m.method.span(), msg);
+            return Some(parse_quote!(()));
+        }
+        if !self.check_chain(&chain)
+            || (name == "fold" && !self.check_closure(&m.args[1], "fold", 2))
+        {
+            return Some(parse_quote!(()));
+        }
+        let ty = turbofish_type(m).or(hint).or_else(|| {
+            (name != "fold")
+                .then(|| chain.seq.item_ty.clone())
+                .flatten()
+        });
+        let acc = self.fresh.name("acc");
+        let k = self.fresh.name("k");
+        let rt = self.rt();
+        let span = m.method.span();
+        let init: Expr = match name.as_str() {
+            "sum" => syn::parse2(quote_spanned!(span=> ::core::default::Default::default()))
+                .expect("a path call parses"),
+            "product" => syn::parse2(quote_spanned!(span=> #rt::one())).expect("a call parses"),
+            _ => m.args[0].clone(),
+        };
+        let decl: syn::Stmt = match &ty {
+            Some(ty) => parse_quote!(let mut #acc: #ty = #init;),
+            None => parse_quote!(let mut #acc = #init;),
+        };
+        let f = m.args.get(1).cloned();
+        let op = name.clone();
+        let stmts = self.iteration(&chain, &k, |it, item| {
+            let e = match op.as_str() {
+                "sum" => {
+                    let v = elem_expr(&item);
+                    quote!(#acc += #v;)
+                }
+                "product" => {
+                    let v = elem_expr(&item);
+                    quote!(#acc *= #v;)
+                }
+                _ => {
+                    let f = f.expect("fold has two arguments");
+                    let v = it.apply(&f, vec![Elem::Val(parse_quote!(#acc)), item]);
+                    quote!(#acc = #v;)
+                }
+            };
+            vec![syn::parse2(e).expect("an assignment parses")]
+        });
+        let n = &chain.seq.len;
+        let prelude = pre.iter().chain(&chain.prelude);
+        Some(parse_quote!({
+            #(#prelude)*
+            #decl
+            for #k in 0..#n { #(#stmts)* }
+            #acc
+        }))
+    }
+}
+
+impl VisitMut for Iters<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        let hint = self.hint.take();
+        let new = match &*e {
+            Expr::ForLoop(f) => self.rewrite_for(f),
+            Expr::MethodCall(m) => self.rewrite_reduction(m, hint),
+            _ => None,
+        };
+        if let Some(new) = new {
+            *e = new;
+        }
+        visit_mut::visit_expr_mut(self, e);
+    }
+
+    fn visit_local_mut(&mut self, l: &mut syn::Local) {
+        if let Pat::Type(pt) = &l.pat {
+            self.hint = Some((*pt.ty).clone());
+        }
+        if let (Pat::Ident(p), Some(init)) = (&l.pat, &l.init)
+            && matches!(strip(&init.expr), Expr::Reference(_))
+        {
+            self.refs.push(p.ident.to_string());
+        }
+        if let Some(init) = &mut l.init {
+            self.visit_expr_mut(&mut init.expr);
+            if let Some((_, diverge)) = &mut init.diverge {
+                self.visit_expr_mut(diverge);
+            }
+        }
+        self.hint = None;
+    }
+
+    fn visit_expr_return_mut(&mut self, r: &mut syn::ExprReturn) {
+        if let Some(e) = &mut r.expr {
+            self.hint = Some(self.f.ret.clone());
+            self.visit_expr_mut(e);
+        }
+    }
+}
+
+/// `lo..hi`, with `rev()` and `step_by(k)`: lowering iterates it directly.
+fn is_plain_range(e: &Expr) -> bool {
+    match strip(e) {
+        Expr::Range(r) => r.start.is_some() && r.end.is_some(),
+        Expr::MethodCall(m) => {
+            matches!(
+                (m.method.to_string().as_str(), m.args.len()),
+                ("rev", 0) | ("step_by", 1)
+            ) && is_plain_range(&m.receiver)
+        }
+        _ => false,
+    }
+}
+
+fn turbofish_type(m: &syn::ExprMethodCall) -> Option<Type> {
+    let t = m.turbofish.as_ref()?;
+    match t.args.first()? {
+        syn::GenericArgument::Type(ty) if !matches!(ty, Type::Infer(_)) => Some(ty.clone()),
+        _ => None,
+    }
+}
+
+/// The item as an expression.
+fn elem_expr(item: &Elem) -> Expr {
+    match item {
+        Elem::Val(e) => e.clone(),
+        Elem::Ref(e) => parse_quote!(&#e),
+        Elem::View(v) => view_marker(v),
+        Elem::Tuple(items) => {
+            let items = items.iter().map(elem_expr);
+            parse_quote!((#(#items,)*))
+        }
+    }
+}
+
+/// `&item`, as `filter`'s predicate receives it.
+fn borrow(item: Elem) -> Elem {
+    match item {
+        Elem::Val(e) => Elem::Ref(e),
+        Elem::Ref(e) => Elem::Ref(parse_quote!(&#e)),
+        Elem::Tuple(items) => Elem::Tuple(items.into_iter().map(borrow).collect()),
+        view => view,
+    }
+}
+
+/// `copied()` / `cloned()`: the item by value.
+fn deref(item: Elem, clone: bool) -> Elem {
+    match item {
+        Elem::Ref(e) if clone => Elem::Val(parse_quote!(#e.clone())),
+        Elem::Ref(e) => Elem::Val(e),
+        Elem::Val(e) => Elem::Val(parse_quote!(*#e)),
+        other => other,
+    }
+}
+
+/// Binds a loop or closure pattern to an item: `let` statements, views to substitute, and
+/// the names that now hold references.
+fn bind(
+    pat: &Pat,
+    item: Elem,
+    stmts: &mut Vec<syn::Stmt>,
+    views: &mut Vec<(String, View)>,
+    refs: &mut Vec<String>,
+) {
+    match (pat, item) {
+        (Pat::Type(pt), item) => bind(&pt.pat, item, stmts, views, refs),
+        (Pat::Paren(p), item) => bind(&p.pat, item, stmts, views, refs),
+        (Pat::Wild(_), _) => {}
+        (Pat::Ident(p), Elem::View(v)) => views.push((p.ident.to_string(), *v)),
+        (Pat::Ident(p), item) => {
+            if matches!(item, Elem::Ref(_)) {
+                refs.push(p.ident.to_string());
+            }
+            let e = elem_expr(&item);
+            stmts.push(parse_quote!(let #p = #e;));
+        }
+        (Pat::Tuple(t), Elem::Tuple(items)) if t.elems.len() == items.len() => {
+            for (p, i) in t.elems.iter().zip(items) {
+                bind(p, i, stmts, views, refs);
+            }
+        }
+        (Pat::Reference(r), Elem::Ref(e)) => bind(&r.pat, Elem::Val(e), stmts, views, refs),
+        (Pat::Reference(r), Elem::Val(e)) => {
+            bind(&r.pat, Elem::Val(parse_quote!(*#e)), stmts, views, refs)
+        }
+        (Pat::Reference(r), Elem::Tuple(items)) => {
+            let items = items
+                .into_iter()
+                .map(|i| match i {
+                    Elem::Ref(e) => Elem::Val(e),
+                    Elem::Val(e) => Elem::Val(parse_quote!(*#e)),
+                    other => other,
+                })
+                .collect();
+            bind(&r.pat, Elem::Tuple(items), stmts, views, refs)
+        }
+        (pat, item) => {
+            // A tuple pattern against a computed value (a `map` that returns a pair):
+            // destructure it with `let`, which lowering reads.
+            let e = elem_expr(&item);
+            stmts.push(parse_quote!(let #pat = #e;));
+        }
+    }
+}
+
+/// Finds the first pattern that an iterator binding cannot take.
+struct BadPattern(Option<TokenStream>);
+
+impl BadPattern {
+    fn check(&mut self, pat: &Pat) {
+        if self.0.is_some() {
+            return;
+        }
+        match pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {}
+            Pat::Wild(_) => {}
+            Pat::Type(t) => self.check(&t.pat),
+            Pat::Paren(p) => self.check(&p.pat),
+            Pat::Reference(r) if r.mutability.is_none() => self.check(&r.pat),
+            Pat::Tuple(t) => t.elems.iter().for_each(|p| self.check(p)),
+            other => self.0 = Some(other.to_token_stream()),
+        }
+    }
+}
+
+/// The span of a `return` in a closure body, outside nested closures.
+fn find_return(e: &Expr) -> Option<proc_macro2::Span> {
+    struct Finder(Option<proc_macro2::Span>);
+    impl<'a> syn::visit::Visit<'a> for Finder {
+        fn visit_expr_return(&mut self, r: &'a syn::ExprReturn) {
+            self.0.get_or_insert(r.return_token.span);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+    }
+    let mut f = Finder(None);
+    syn::visit::Visit::visit_expr(&mut f, e);
+    f.0
+}
+
+fn view_marker(v: &View) -> Expr {
+    let marker = Ident::new(VIEW_MARKER, proc_macro2::Span::call_site());
+    let (base, start, len) = (&v.base, &v.start, &v.len);
+    parse_quote!(#marker(#base, #start, #len))
+}
+
+fn is_view_marker(f: &Expr) -> bool {
+    matches!(strip(f), Expr::Path(p) if p.path.is_ident(VIEW_MARKER))
+}
+
+fn view_of_marker(c: &syn::ExprCall) -> Option<View> {
+    let mut args = c.args.iter().cloned();
+    Some(View {
+        base: args.next()?,
+        start: args.next()?,
+        len: args.next()?,
+    })
+}
+
+/// Reads of a view: `w[i]` → `base[start + i]`, `w.len()` → its length, and any other use
+/// of `w` → the view's marker (which a chain iterates, or which becomes the slice).
+struct ViewSubst<'v> {
+    views: &'v [(String, View)],
+}
+
+impl ViewSubst<'_> {
+    fn view(&self, e: &Expr) -> Option<&View> {
+        let name = ident_of(e)?;
+        self.views
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+}
+
+impl VisitMut for ViewSubst<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        if self.views.is_empty() {
+            return;
+        }
+        let new: Option<Expr> = match &*e {
+            Expr::Index(i) => self.view(&i.expr).map(|v| {
+                let (base, start, idx) = (&v.base, &v.start, &i.index);
+                parse_quote!(#base[#start + #idx])
+            }),
+            Expr::MethodCall(m) if m.method == "len" && m.args.is_empty() => {
+                self.view(&m.receiver).map(|v| {
+                    let len = &v.len;
+                    parse_quote!((#len))
+                })
+            }
+            Expr::Path(_) => self.view(e).map(view_marker),
+            _ => None,
+        };
+        match new {
+            // The index expression may read views too.
+            Some(mut n) => {
+                if let Expr::Index(i) = &mut n {
+                    self.visit_expr_mut(&mut i.index);
+                }
+                *e = n;
+            }
+            None => visit_mut::visit_expr_mut(self, e),
+        }
+    }
+}
+
+/// What is left of the view markers, that no chain iterated: the slice itself.
+struct Unmark;
+
+impl VisitMut for Unmark {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        visit_mut::visit_expr_mut(self, e);
+        if let Expr::Call(c) = &*e
+            && is_view_marker(&c.func)
+            && let Some(v) = view_of_marker(c)
+        {
+            let (base, start, len) = (&v.base, &v.start, &v.len);
+            *e = parse_quote!((&#base[#start..#start + #len]));
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! Iterators, closures, exits (`break`, `continue`, `loop`, early `return`) and match guards
+//! in differentiable code: every form against central finite differences in f64 at several
+//! points, and forward mode against reverse mode (`jvp(x, v) == <grad(x), v>`).
+
+mod common;
+
+use common::{Rng, close, close_all, fd, fd_slice};
+use grad::{Differentiable, differentiable};
+
+/// `f_grad` agrees with central differences of `f`, and `f_jvp` along random directions
+/// with the gradient, at `x`.
+#[track_caller]
+fn check(
+    x: &[f64],
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    jvp: impl Fn(&[f64], &[f64]) -> (f64, f64),
+) {
+    let (v, g) = grad(x);
+    assert_eq!(v, f(x), "the gradient's value is the function's");
+    close_all(&g, &fd_slice(&f, x), 1e-6);
+    let mut rng = Rng::new(x.len() as u64 + 7);
+    for _ in 0..3 {
+        let dir = rng.vec(x.len(), -1.0, 1.0);
+        let (v2, d) = jvp(x, &dir);
+        assert_eq!(v2, v);
+        let want: f64 = g.iter().zip(&dir).map(|(a, b)| a * b).sum();
+        close(d, want, 1e-10);
+    }
+}
+
+/// A few points of each length, away from kinks.
+fn points(n: usize) -> Vec<Vec<f64>> {
+    let mut rng = Rng::new(n as u64);
+    (0..3).map(|_| rng.vec(n, -2.0, 2.0)).collect()
+}
+
+// ---- `for` over iterators -----------------------------------------------------------------
+
+#[differentiable]
+fn for_forms(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for v in x {
+        s += v * v;
+    }
+    for v in x.iter() {
+        s += *v * 0.5;
+    }
+    for &v in x.iter() {
+        s += v.sin();
+    }
+    for v in x.into_iter() {
+        s += v.exp() * 0.1;
+    }
+    for v in x.iter().take(2) {
+        s += v * 2.0;
+    }
+    s
+}
+
+#[differentiable]
+fn for_adaptors(w: &[f64], d: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (i, (a, b)) in w.iter().zip(d.iter()).enumerate() {
+        s += (i as f64 + 1.0) * a * b;
+    }
+    for (i, v) in w.iter().enumerate().skip(1).take(3) {
+        s += i as f64 * v * v;
+    }
+    for v in d.iter().rev().step_by(2) {
+        s += v.tanh();
+    }
+    for (_, &b) in w.iter().zip(d) {
+        s += b * b * b;
+    }
+    s
+}
+
+#[differentiable]
+fn windows_and_chunks(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for w in x.windows(2) {
+        let d = w[1] - w[0];
+        s += d * d;
+    }
+    for c in x.chunks(3) {
+        let mut p = 1.0;
+        for v in c {
+            p *= v;
+        }
+        s += p * c.len() as f64;
+    }
+    s
+}
+
+#[differentiable]
+fn array_by_value(a: [f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for v in a {
+        s += v * v * v;
+    }
+    s
+}
+
+#[test]
+fn for_over_slices() {
+    for x in points(5) {
+        check(&x, for_forms, for_forms_grad, for_forms_jvp);
+    }
+}
+
+#[test]
+fn for_with_adaptors() {
+    let mut rng = Rng::new(3);
+    for n in [0, 1, 4, 7] {
+        let (w, d) = (rng.vec(n, -1.5, 1.5), rng.vec(n, -1.5, 1.5));
+        let f = |w: &[f64], d: &[f64]| for_adaptors(w, d);
+        let (v, (gw, gd)) = for_adaptors_grad(&w, &d);
+        assert_eq!(v, f(&w, &d));
+        close_all(&gw, &fd_slice(|w| f(w, &d), &w), 1e-6);
+        close_all(&gd, &fd_slice(|d| f(&w, d), &d), 1e-6);
+        let (vw, vd) = (rng.vec(n, -1.0, 1.0), rng.vec(n, -1.0, 1.0));
+        let (_, dv) = for_adaptors_jvp(&w, &d, &vw, &vd);
+        let want: f64 = gw
+            .iter()
+            .zip(&vw)
+            .chain(gd.iter().zip(&vd))
+            .map(|(a, b)| a * b)
+            .sum();
+        close(dv, want, 1e-10);
+    }
+}
+
+#[test]
+fn windows_chunks_views() {
+    // Lengths around the chunk size and below the window size.
+    for n in [0, 1, 2, 3, 5, 7] {
+        let x = Rng::new(n as u64).vec(n, -1.5, 1.5);
+        check(
+            &x,
+            windows_and_chunks,
+            windows_and_chunks_grad,
+            windows_and_chunks_jvp,
+        );
+    }
+}
+
+#[test]
+fn arrays_iterate_by_value() {
+    // d/da_i sum a^3 = 3 a_i^2
+    let (v, g) = array_by_value_grad([1.0, -2.0, 3.0]);
+    assert_eq!(v, 1.0 - 8.0 + 27.0);
+    assert_eq!(g, [3.0, 12.0, 27.0]);
+    let (_, d) = array_by_value_jvp([1.0, -2.0, 3.0], [1.0, 1.0, 1.0]);
+    assert_eq!(d, 42.0);
+}
+
+// ---- chains ending in a reduction ---------------------------------------------------------
+
+#[differentiable]
+fn norm(x: &[f64]) -> f64 {
+    x.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+#[differentiable]
+fn dot(p: &[f64], q: &[f64]) -> f64 {
+    p.iter().zip(q).map(|(a, b)| a * b).sum()
+}
+
+#[differentiable]
+fn chains(x: &[f64]) -> f64 {
+    let pos: f64 = x.iter().filter(|v| **v > 0.0).map(|v| v * 2.0).sum();
+    let prod = x.iter().skip(1).take(3).product::<f64>();
+    let folded = x.iter().rev().step_by(2).fold(1.0, |acc, v| acc * v + 1.0);
+    let weighted: f64 = x.iter().enumerate().map(|(i, v)| i as f64 * v).sum();
+    let idx = (0..x.len()).map(|i| x[i] * x[i]).sum::<f64>();
+    let biggest = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    pos + prod + folded + weighted + idx + biggest
+}
+
+#[test]
+fn reductions() {
+    // |x| = 5 at (3, 4); d|x|/dx = x / |x|
+    let (v, g) = norm_grad(&[3.0, 4.0]);
+    assert_eq!(v, 5.0);
+    close_all(&g, &[0.6, 0.8], 1e-15);
+    let (v, (gp, gq)) = dot_grad(&[1.0, 2.0], &[3.0, 4.0]);
+    assert_eq!((v, gp, gq), (11.0, vec![3.0, 4.0], vec![1.0, 2.0]));
+    for n in [1, 3, 6] {
+        for x in points(n) {
+            check(&x, chains, chains_grad, chains_jvp);
+            check(&x, norm, norm_grad, norm_jvp);
+        }
+    }
+}
+
+#[test]
+fn zip_stops_at_the_shorter() {
+    // Only the first two products count: d/dp = (q0, q1, 0).
+    let (v, (gp, gq)) = dot_grad(&[1.0, 2.0, 5.0], &[3.0, 4.0]);
+    assert_eq!(v, 11.0);
+    assert_eq!((gp, gq), (vec![3.0, 4.0, 0.0], vec![1.0, 2.0]));
+}
+
+// ---- closures ------------------------------------------------------------------------------
+
+#[differentiable]
+fn closures(x: f64, y: f64) -> f64 {
+    let a = x * 2.0;
+    let g = |v: f64| v * a + y;
+    // Shadowing after the closure leaves what it captured unchanged.
+    let a = 100.0;
+    let h = |u, w| u * w;
+    let k = 3;
+    let pick = |i: usize| i + k;
+    g(g(x)) + h(x, a) + pick(1) as f64
+}
+
+#[differentiable]
+fn closures_in_adaptors(x: &[f64], k: f64) -> f64 {
+    let sq = |v: &f64| v * v * k;
+    x.iter().map(sq).sum::<f64>() + x.iter().map(|v| sq(v) * 2.0).sum::<f64>()
+}
+
+#[test]
+fn closures_inline() {
+    // g(v) = 2x v + y, g(g(x)) = 4x³ + 6x + 3 at y = 3: d/dx = 12x² + 6, plus h = 100x.
+    // d/dy: g(g(x)) = 2x(2x² + y) + y: 2x + 1.
+    let (v, (dx, dy)) = closures_grad(1.0, 3.0);
+    assert_eq!(v, 13.0 + 100.0 + 4.0);
+    assert_eq!((dx, dy), (118.0, 3.0));
+    for x in [-1.3, 0.4, 2.0] {
+        let (_, (dx, dy)) = closures_grad(x, 0.7);
+        close(dx, fd(|x| closures(x, 0.7), x), 1e-6);
+        close(dy, fd(|y| closures(x, y), 0.7), 1e-6);
+        let (_, t) = closures_jvp(x, 0.7, 1.0, 0.5);
+        close(t, dx + 0.5 * dy, 1e-12);
+    }
+    let x = [1.0, -2.0, 0.5];
+    let (v, (gx, gk)) = closures_in_adaptors_grad(&x, 1.5);
+    assert_eq!(v, closures_in_adaptors(&x, 1.5));
+    close_all(&gx, &fd_slice(|x| closures_in_adaptors(x, 1.5), &x), 1e-6);
+    close(gk, fd(|k| closures_in_adaptors(&x, k), 1.5), 1e-6);
+}
+
+// ---- exits ---------------------------------------------------------------------------------
+
+/// √a by Newton's iteration, which stops once converged.
+#[differentiable]
+fn newton_sqrt(a: f64) -> f64 {
+    let mut x = a;
+    for _ in 0..50 {
+        let next = 0.5 * (x + a / x);
+        if (next - x).abs() < 1e-13 * a {
+            break;
+        }
+        x = next;
+    }
+    x
+}
+
+#[test]
+fn newton_breaks_when_converged() {
+    // d√a/da = 1 / (2√a)
+    for a in [0.5, 2.0, 9.0, 100.0] {
+        let (v, g) = newton_sqrt_grad(a);
+        close(v, a.sqrt(), 1e-15);
+        close(g, 0.5 / a.sqrt(), 1e-12);
+        let (_, t) = newton_sqrt_jvp(a, 1.0);
+        close(t, 0.5 / a.sqrt(), 1e-12);
+    }
+}
+
+/// Stops at the first element above `limit`: exits at the first, a middle or the last
+/// iteration, or never, by the data.
+#[differentiable]
+fn until_above(x: &[f64], limit: f64) -> f64 {
+    let mut s = 0.0;
+    for v in x {
+        s += v * v;
+        if *v > limit {
+            break;
+        }
+    }
+    s
+}
+
+#[test]
+fn break_at_first_middle_last_never() {
+    // Sum of squares up to and including the first x_i > 1: gradient 2 x_i there, 0 after.
+    let cases: [(&[f64], f64, &[f64]); 4] = [
+        (&[2.0, 0.5, 3.0], 4.0, &[4.0, 0.0, 0.0]),
+        (&[0.5, 2.0, 3.0], 4.25, &[1.0, 4.0, 0.0]),
+        (&[0.5, 0.25, 3.0], 9.3125, &[1.0, 0.5, 6.0]),
+        (&[0.5, 0.25, 0.5], 0.5625, &[1.0, 0.5, 1.0]),
+    ];
+    for (x, value, grad) in cases {
+        let (v, (g, gl)) = until_above_grad(x, 1.0);
+        assert_eq!((v, g.as_slice(), gl), (value, grad, 0.0));
+        close_all(&g, &fd_slice(|x| until_above(x, 1.0), x), 1e-6);
+        let (_, t) = until_above_jvp(x, 1.0, &[1.0, 1.0, 1.0], 0.0);
+        close(t, grad.iter().sum(), 1e-12);
+    }
+}
+
+#[differentiable]
+fn labeled(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    'rows: for i in 0..x.len() {
+        if x[i] < 0.0 {
+            continue;
+        }
+        for j in 0..x.len() {
+            if j > i {
+                continue 'rows;
+            }
+            if x[j] > 1.5 {
+                break 'rows;
+            }
+            s += x[i] * x[j];
+        }
+    }
+    s
+}
+
+#[differentiable]
+fn loop_value(x: f64) -> f64 {
+    let mut s = x;
+    let mut n = 0;
+    let r = loop {
+        s = s * 1.5;
+        n += 1;
+        if s > 10.0 || n == 20 {
+            break s + x;
+        }
+    };
+    r * 2.0
+}
+
+#[differentiable]
+fn early_returns(x: f64, k: u32) -> f64 {
+    if x < 0.0 {
+        return -x * 2.0;
+    }
+    let y = x * x;
+    let mut s = y;
+    for i in 0..k {
+        s = s * x + i as f64;
+        if s > 50.0 {
+            return s.sqrt();
+        }
+        let mut j = 0;
+        while j < 3 {
+            j += 1;
+            if s < -1.0 {
+                return s;
+            }
+        }
+    }
+    if y > 10.0 {
+        return y;
+    }
+    s + x
+}
+
+#[test]
+fn labels_loops_returns() {
+    for x in [
+        vec![1.0, -2.0, 0.7],
+        vec![0.3, 2.0, 0.4],
+        vec![-0.5, 0.2, 1.2, 0.9],
+    ] {
+        check(&x, labeled, labeled_grad, labeled_jvp);
+    }
+    // s = 1.5^n x up to the first above 10, value 2 (s + x): d/dx = 2 (1.5^n + 1).
+    for x in [1.0, 3.0, 0.01, 20.0] {
+        let (v, g) = loop_value_grad(x);
+        assert_eq!(v, loop_value(x));
+        close(g, fd(loop_value, x), 1e-6);
+        close(loop_value_jvp(x, 1.0).1, g, 1e-12);
+    }
+    // Every exit: x < 0, the loop's return (s > 50), the return after it (y > 10), the end.
+    for (x, k) in [(-1.5, 3), (3.0, 4), (3.5, 0), (1.2, 2), (0.5, 5)] {
+        let (v, g) = early_returns_grad(x, k);
+        assert_eq!(v, early_returns(x, k));
+        close(g, fd(|x| early_returns(x, k), x), 1e-6);
+        close(early_returns_jvp(x, k, 1.0, grad::NoTangent).1, g, 1e-12);
+    }
+}
+
+// ---- match guards --------------------------------------------------------------------------
+
+#[differentiable]
+fn guards(x: f64, k: i32) -> f64 {
+    match k {
+        n if n > 2 => x * n as f64,
+        0 => x,
+        n if x > 1.0 => x * x * n as f64,
+        _ => x.sin(),
+    }
+}
+
+#[test]
+fn match_guards() {
+    for (x, k) in [(2.0, 5), (2.0, 0), (2.0, 1), (0.5, 1), (0.5, -3)] {
+        let (v, g) = guards_grad(x, k);
+        assert_eq!(v, guards(x, k));
+        close(g, fd(|x| guards(x, k), x), 1e-6);
+        close(guards_jvp(x, k, 1.0, grad::NoTangent).1, g, 1e-12);
+    }
+}
+
+// ---- generics and methods ------------------------------------------------------------------
+
+#[differentiable]
+fn generic_norm<T: grad::Real>(x: &[T]) -> T {
+    let mut best = T::ZERO;
+    for (i, v) in x.iter().enumerate() {
+        if i > 10 {
+            break;
+        }
+        best = best + *v * *v;
+    }
+    best.sqrt() + x.iter().fold(T::ZERO, |a, v| a + v.exp())
+}
+
+#[derive(Differentiable, Clone)]
+struct Line {
+    w: f64,
+    b: f64,
+}
+
+impl Line {
+    #[differentiable(wrt(self))]
+    fn loss(&self, xs: &[f64], ys: &[f64]) -> f64 {
+        let err = |x: &f64, y: &f64| self.w * x + self.b - y;
+        xs.iter()
+            .zip(ys)
+            .map(|(x, y)| err(x, y) * err(x, y))
+            .sum::<f64>()
+            / xs.len() as f64
+    }
+}
+
+#[test]
+fn generics_and_methods() {
+    let x = [0.3, -1.2, 0.8];
+    check(
+        &x,
+        generic_norm::<f64>,
+        generic_norm_grad::<f64>,
+        generic_norm_jvp::<f64>,
+    );
+    let (v32, g32) = generic_norm_grad::<f32>(&[0.3, -1.2, 0.8]);
+    let (v64, g64) = generic_norm_grad::<f64>(&x);
+    close(v32 as f64, v64, 1e-6);
+    close_all(
+        &g32.iter().map(|g| *g as f64).collect::<Vec<_>>(),
+        &g64,
+        1e-5,
+    );
+
+    // mse = mean (w x + b - y)²: d/dw = 2 mean(e x), d/db = 2 mean(e).
+    let (xs, ys) = ([0.0, 1.0, 2.0], [1.0, 2.5, 5.0]);
+    let line = Line { w: 1.5, b: 0.5 };
+    let (_, g) = line.loss_grad(&xs, &ys);
+    let e: Vec<f64> = xs.iter().zip(&ys).map(|(x, y)| 1.5 * x + 0.5 - y).collect();
+    close(
+        g.w,
+        2.0 * (e[0] * 0.0 + e[1] * 1.0 + e[2] * 2.0) / 3.0,
+        1e-14,
+    );
+    close(g.b, 2.0 * (e[0] + e[1] + e[2]) / 3.0, 1e-14);
+}
