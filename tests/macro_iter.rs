@@ -2,6 +2,10 @@
 //! in differentiable code: every form against central finite differences in f64 at several
 //! points, and forward mode against reverse mode (`jvp(x, v) == <grad(x), v>`).
 
+// The forms are written as users write them, `x.into_iter()` of a slice and `s = s * k`
+// among them: they are what is being tested.
+#![allow(clippy::into_iter_on_ref, clippy::assign_op_pattern)]
+
 mod common;
 
 use common::{Rng, close, close_all, fd, fd_slice};
