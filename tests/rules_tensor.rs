@@ -442,9 +442,10 @@ fn registry() -> Vec<Case> {
         }),
     ));
     // Joins of several tensors, through their hand-written `_vjp` and `_jvp`.
+    type JoinFwd = fn(&[&T64], usize) -> T64;
     type JoinVjp = fn(&[&T64], usize) -> (T64, Box<dyn FnOnce(T64) -> (Vec<T64>, NoTangent)>);
     type JoinJvp = fn(&[&T64], usize, &[&T64], NoTangent) -> (T64, T64);
-    let joins: [(&str, fn(&[&T64], usize) -> T64, JoinVjp, JoinJvp); 2] = [
+    let joins: [(&str, JoinFwd, JoinVjp, JoinJvp); 2] = [
         (
             "cat",
             Tensor::cat,

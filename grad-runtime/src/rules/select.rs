@@ -314,7 +314,7 @@ impl<T: Real> Tensor<T> {
     ///
     /// # Panics
     /// As [`Tensor::cat`]; the pullback, if the cotangent has not the output's shape.
-    #[allow(clippy::type_complexity)]
+    #[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
     pub fn cat_vjp(
         tensors: &[&Tensor<T>],
         axis: usize,
@@ -389,7 +389,7 @@ impl<T: Real> Tensor<T> {
     ///
     /// # Panics
     /// As [`Tensor::stack`]; the pullback, if the cotangent has not the output's shape.
-    #[allow(clippy::type_complexity)]
+    #[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
     pub fn stack_vjp(
         tensors: &[&Tensor<T>],
         axis: usize,
