@@ -226,3 +226,91 @@ fn calls_pass_data_tensors_in_both_modes() {
     assert_eq!(v, (6.0, 5.0));
     assert_eq!(pb((1.0, 1.0)), (3.0 + 1.0, 2.0 + 1.0));
 }
+
+// Element reads, slices and gathers: `get`, `narrow`, `index_select` are linear primitives,
+// their index arguments not differentiated.
+
+#[differentiable]
+fn pick(t: &T64) -> f64 {
+    t.narrow(0, 1, 2).index_select(0, &[1, 1, 0]).get(&[2]) * 3.0
+}
+
+#[differentiable]
+fn embed(table: &T64, w: &T64, ids: &[usize]) -> f64 {
+    // Rows of an embedding table, a repeated id among them, through a nonlinearity.
+    let rows = table.index_select(0, ids);
+    let h = rows.matmul(w).tanh();
+    let window = h.narrow(1, 1, 2);
+    (&window * &window).sum() + h.get(&[0, 0]) * table.get(&[1, 2])
+}
+
+// Forward mode only: in reverse mode an index array built from loop variables
+// (`&[i, j]`) is not yet kept for the adjoint sweep (constant arrays and slice parameters
+// are; `reshape(&[i, n / i])` has the same limitation).
+#[differentiable(forward)]
+fn read_in_loop(t: &T64) -> f64 {
+    // `get` with loop-dependent indices; `narrow` with a computed start.
+    let mut s = 0.0;
+    for i in 0..3 {
+        for j in 0..2 {
+            s += t.get(&[i, j]) * t.get(&[i, j + 1]);
+        }
+    }
+    s + t.narrow(1, 3 - 2, 2).exp().sum()
+}
+
+/// `<g, v>` of two tensors of one shape.
+fn inner(g: &T64, v: &T64) -> f64 {
+    g.to_vec().iter().zip(v.to_vec()).map(|(a, b)| a * b).sum()
+}
+
+#[test]
+fn get_narrow_index_select_by_hand() {
+    // t = [t0, t1, t2, t3]; narrow(0, 1, 2) = [t1, t2]; index_select [1, 1, 0] = [t2, t2, t1];
+    // get(2) = t1, so f = 3 t1 and df/dt = [0, 3, 0, 0].
+    let t = Tensor::from([0.5, -1.5, 2.0, 4.0]);
+    let (v, g) = pick_grad(&t);
+    assert_eq!(v, -4.5);
+    assert_eq!(g.to_vec(), vec![0.0, 3.0, 0.0, 0.0]);
+    let (_, pb) = pick_vjp(&t);
+    assert_eq!(pb(2.0).to_vec(), vec![0.0, 6.0, 0.0, 0.0]);
+    let (_, d) = pick_jvp(&t, &Tensor::from([1.0, 10.0, 100.0, 1000.0]));
+    assert_eq!(d, 30.0);
+}
+
+#[test]
+fn embedding_lookup_against_finite_differences_in_both_modes() {
+    let (table, w) = (rand(&[4, 3], 20), rand(&[3, 5], 21));
+    let ids = [2, 0, 2, 3];
+    let (v, (gt, gw)) = embed_grad(&table, &w, &ids);
+    assert_eq!(v, embed(&table, &w, &ids));
+    gradcheck(|t: &T64| embed(t, &w, &ids), &table, &gt, 1e-7, 1e-6).unwrap();
+    gradcheck(|w: &T64| embed(&table, w, &ids), &w, &gw, 1e-7, 1e-6).unwrap();
+    // Row 1 is never looked up: its gradient comes from `table.get(&[1, 2])` alone.
+    assert_eq!(gt.get(&[1, 0]), 0.0);
+    assert_ne!(gt.get(&[1, 2]), 0.0);
+    // Forward mode along random directions agrees with the gradient.
+    let (dt, dw) = (rand(&[4, 3], 22), rand(&[3, 5], 23));
+    let (_, tan) = embed_jvp(&table, &w, &ids, &dt, &dw, grad::NoTangent);
+    let want = inner(&gt, &dt) + inner(&gw, &dw);
+    assert!(
+        (tan - want).abs() <= 1e-12 * want.abs().max(1.0),
+        "{tan} vs {want}"
+    );
+}
+
+#[test]
+fn reads_with_loop_indices_in_forward_mode() {
+    let t = rand(&[3, 3], 24);
+    let h = 1e-6;
+    for seed in 25..28 {
+        let d = rand(&[3, 3], seed);
+        let (v, tan) = read_in_loop_jvp(&t, &d);
+        assert_eq!(v, read_in_loop(&t));
+        let fd = (read_in_loop(&(&t + &(&d * h))) - read_in_loop(&(&t - &(&d * h)))) / (2.0 * h);
+        assert!(
+            (tan - fd).abs() <= 1e-6 * fd.abs().max(1.0),
+            "{tan} vs {fd}"
+        );
+    }
+}

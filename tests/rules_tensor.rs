@@ -234,6 +234,21 @@ fn registry() -> Vec<Case> {
         linear("mean_axis1", op::MeanAxis(1), x(19)),
         linear("transpose", op::Transpose, x(20)),
         linear("reshape", op::Reshape(vec![2, 6]), x(21)),
+        linear("get", op::Get(vec![1, 2]), x(100)),
+        linear("get 1-d", op::Get([4]), rand(&[6], 101, -1.0, 1.0)),
+        linear("narrow0", op::Narrow(0, 1, 2), x(102)),
+        linear("narrow1", op::Narrow(1, 1, 3), x(103)),
+        linear(
+            "narrow 3-d",
+            op::Narrow(1, 0, 2),
+            rand(&[2, 3, 4], 104, -1.0, 1.0),
+        ),
+        linear(
+            "index_select0",
+            op::IndexSelect(0, vec![2, 0, 2, 2]),
+            x(105),
+        ),
+        linear("index_select1", op::IndexSelect(1, vec![3, 3, 1]), x(106)),
         unary_out("max_axis0", op::MaxAxis(0), x(22)),
         unary_out("max_axis1", op::MaxAxis(1), x(23)),
         unary_out("softmax0", op::Softmax(0), x(24)),
@@ -426,7 +441,70 @@ fn registry() -> Vec<Case> {
             )
         }),
     ));
+    // Joins of several tensors, through their hand-written `_vjp` and `_jvp`.
+    type JoinFwd = fn(&[&T64], usize) -> T64;
+    type JoinVjp = fn(&[&T64], usize) -> (T64, Box<dyn FnOnce(T64) -> (Vec<T64>, NoTangent)>);
+    type JoinJvp = fn(&[&T64], usize, &[&T64], NoTangent) -> (T64, T64);
+    let joins: [(&str, JoinFwd, JoinVjp, JoinJvp); 2] = [
+        (
+            "cat",
+            Tensor::cat,
+            |t, a| {
+                let (y, back) = Tensor::cat_vjp(t, a);
+                (y, Box::new(back))
+            },
+            Tensor::cat_jvp,
+        ),
+        (
+            "stack",
+            Tensor::stack,
+            |t, a| {
+                let (y, back) = Tensor::stack_vjp(t, a);
+                (y, Box::new(back))
+            },
+            Tensor::stack_jvp,
+        ),
+    ];
+    let cat_inputs: [(usize, &[&[usize]]); 3] = [
+        (0, &[&[2, 4], &[3, 4], &[1, 4]]),
+        (1, &[&[3, 2], &[3, 4]]),
+        (0, &[&[3], &[5]]),
+    ];
+    let stack_inputs: [(usize, &[&[usize]]); 3] = [
+        (0, &[&[3, 4], &[3, 4], &[3, 4]]),
+        (2, &[&[3, 4], &[3, 4]]),
+        (1, &[&[5], &[5]]),
+    ];
+    for (j, ((name, f, vjp, jvp), inputs)) in joins
+        .into_iter()
+        .zip([cat_inputs, stack_inputs])
+        .enumerate()
+    {
+        for (i, (axis, shapes)) in inputs.into_iter().enumerate() {
+            let seed = 110 + 10 * (3 * j + i) as u64;
+            let xs: Vec<T64> = shapes
+                .iter()
+                .enumerate()
+                .map(|(k, s)| rand(s, seed + k as u64, -1.0, 1.0))
+                .collect();
+            cases.push(function(
+                &format!("{name} axis {axis} of {shapes:?}"),
+                xs,
+                Box::new(move |xs| f(&refs(xs), axis)),
+                Box::new(move |xs, w| {
+                    let (_, back) = vjp(&refs(xs), axis);
+                    back(w).0
+                }),
+                Box::new(move |xs, ts| jvp(&refs(xs), axis, &refs(ts), NoTangent).1),
+            ));
+        }
+    }
     cases
+}
+
+/// A slice of tensors as the slice of references that `Tensor::cat` and `stack` take.
+fn refs(xs: &[T64]) -> Vec<&T64> {
+    xs.iter().collect()
 }
 
 fn inner(a: &T64, b: &T64) -> f64 {

@@ -76,6 +76,9 @@ method_prims! {
     "t" => "Transpose" Linear;
     "transpose" => "Transpose" Linear;
     "reshape" => "Reshape" Linear (1, "shape");
+    "get" => "Get" Linear (1, "index");
+    "narrow" => "Narrow" Linear (3, "axis, start and length");
+    "index_select" => "IndexSelect" Linear (2, "axis and indices");
     // nalgebra's matrices and vectors only.
     "norm" => "Norm" Unary;
     "norm_squared" => "NormSquared" Unary;

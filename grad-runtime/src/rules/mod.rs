@@ -14,7 +14,7 @@
 //! | [`LinearBinary`] | `+ -` | both inputs' shapes only |
 //! | [`UnaryOut`] | `max_axis softmax log_softmax norm norm_squared` | the input `x` and output `y` (of another type or shape) |
 //!
-//! Tensor rules ([`tensor`], [`reduce`], [`linalg`], [`softmax`]) and those of nalgebra's
+//! Tensor rules ([`tensor`], [`reduce`], [`linalg`], [`softmax`], [`select`]) and those of nalgebra's
 //! matrices ([`nalgebra`](mod@nalgebra)) follow the same shapes;
 //! bilinear ones (`mul`, `matmul`, `dot`) give a part per input, documented with its math
 //! (`dA = dY·Bᵀ`), and every cotangent of a broadcast input is reduced back to that input's
@@ -40,6 +40,7 @@ pub mod nalgebra;
 pub mod op;
 pub mod pointwise;
 pub mod reduce;
+pub mod select;
 pub mod softmax;
 pub mod support;
 pub mod tensor;

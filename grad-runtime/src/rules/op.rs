@@ -265,6 +265,18 @@ linear_markers! {
     Reshape(Vec<usize>);
 }
 
+linear_markers! {
+    /// The element at an index (one coordinate per axis, `&[usize]`, an array or a `Vec`),
+    /// a scalar.
+    Get<I>(I);
+    /// `Narrow(axis, start, len)`: the `len` slices along `axis` from `start` on.
+    #[derive(Copy)]
+    Narrow(usize, usize, usize);
+    /// `IndexSelect(axis, indices)`: the slices along `axis` at `indices`, in their order
+    /// (an embedding lookup); a repeated index repeats its slice.
+    IndexSelect<I>(usize, I);
+}
+
 binary_markers! {
     /// The matrix product, with numpy's rules for 1-d and 2-d operands.
     Matmul;

@@ -115,6 +115,40 @@ impl<T: Real> Tensor<T> {
         op::Reshape(shape.to_vec()).fwd(self)
     }
 
+    /// The `len` slices along `axis` from `start` on (PyTorch's `narrow`), a copy.
+    ///
+    /// ```
+    /// use grad_runtime::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// let y = x.narrow(1, 1, 2);
+    /// assert_eq!(y.shape(), &[2, 2]);
+    /// assert_eq!(y.to_vec(), vec![2.0, 3.0, 5.0, 6.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `axis` is out of range or `start + len` exceeds the axis' size.
+    pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Tensor<T> {
+        op::Narrow(axis, start, len).fwd(self)
+    }
+
+    /// The slices along `axis` at `indices`, in their order (PyTorch's `index_select`; with
+    /// `axis` 0 on a table of rows, an embedding lookup). An index may repeat; in
+    /// `#[differentiable]` code the gradients of its copies add up.
+    ///
+    /// ```
+    /// use grad_runtime::Tensor;
+    /// let table = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]).unwrap();
+    /// let rows = table.index_select(0, &[2, 0, 2]);
+    /// assert_eq!(rows.shape(), &[3, 2]);
+    /// assert_eq!(rows.to_vec(), vec![5.0, 6.0, 1.0, 2.0, 5.0, 6.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `axis` is out of range or an index is not below the axis' size.
+    pub fn index_select(&self, axis: usize, indices: &[usize]) -> Tensor<T> {
+        op::IndexSelect(axis, indices).fwd(self)
+    }
+
     /// `e^x / Σ e^x` along `axis`, computed stably.
     pub fn softmax(&self, axis: usize) -> Tensor<T> {
         op::Softmax(axis).fwd(self)

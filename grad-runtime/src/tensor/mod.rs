@@ -133,21 +133,19 @@ impl<T: Real> Tensor<T> {
         self.data[0]
     }
 
-    /// The element at `index` (one coordinate per dimension).
+    /// The element at `index` (one coordinate per dimension); in `#[differentiable]` code a
+    /// primitive, whose gradient is zero but at `index`.
+    ///
+    /// ```
+    /// use grad_runtime::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// assert_eq!(x.get(&[1, 0]), 4.0);
+    /// ```
     ///
     /// # Panics
     /// If `index` has the wrong length or a coordinate is out of range.
     pub fn get(&self, index: &[usize]) -> T {
-        assert!(
-            index.len() == self.ndim() && index.iter().zip(self.shape()).all(|(i, n)| i < n),
-            "get: index {index:?} is out of range for shape {:?}",
-            self.shape()
-        );
-        let flat = index
-            .iter()
-            .zip(self.shape())
-            .fold(0, |acc, (&i, &n)| acc * n + i);
-        self.data[flat]
+        crate::rules::op::Get(index).fwd(self)
     }
 
     /// The tensor's shape as [`Dims`].
