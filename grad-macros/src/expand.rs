@@ -7,15 +7,18 @@ use crate::diag;
 use crate::emit::Emit;
 use crate::fallback;
 use crate::forward::Fwd;
+use crate::impls;
 use crate::ir::{Func, Operand};
 use crate::lower;
 use crate::names;
 use crate::reverse::Rev;
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
-use syn::ItemFn;
+use syn::{Ident, Item, ItemFn};
 
 /// `#[differentiable(args)] item`, on token streams so that tests can call it directly.
+/// The item is a function or method, or an `impl` block whose marked methods are expanded
+/// (see `impls`).
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut cx = Ctxt::default();
     // syn parses recursively; refuse absurd nesting before it can overflow the stack.
@@ -24,16 +27,41 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
         let errors = cx.to_compile_errors();
         return quote!(#item #errors);
     }
-    let item_fn: ItemFn = match syn::parse2(item.clone()) {
-        Ok(f) => f,
-        Err(_) => {
+    match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(item_fn)) => function(args, item_fn, &[]).into_token_stream(),
+        Ok(Item::Impl(item_impl)) => impls::expand(args, item_impl),
+        _ => {
             cx.error_at(&item, diag::NOT_A_FN);
             let errors = cx.to_compile_errors();
-            return quote!(#item #errors);
+            quote!(#item #errors)
         }
-    };
+    }
+}
+
+/// One function's expansion, in parts, so that an `impl` block can place them apart.
+pub struct Expansion {
+    /// The function as the user wrote it (lint allowances added).
+    pub item: ItemFn,
+    /// `compile_error!`s, if any.
+    pub errors: TokenStream,
+    /// `_grad`, `_vjp`, `_jvp` (or their stubs after an error), and private helpers.
+    pub derived: TokenStream,
+}
+
+impl ToTokens for Expansion {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        self.item.to_tokens(tokens);
+        tokens.extend(self.errors.clone());
+        tokens.extend(self.derived.clone());
+    }
+}
+
+/// `#[differentiable(args)] fn ...`: the function, and its derivatives beside it.
+/// `outer_floats`: the enclosing `impl`'s type parameters bounded by `Real`, where known.
+pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> Expansion {
+    let mut cx = Ctxt::default();
     let attr = attr::parse(&mut cx, args);
-    let f = ast::read(&mut cx, &attr, item_fn);
+    let f = ast::read(&mut cx, &attr, item_fn, outer_floats);
     // (`reverse` on a non-scalar result writes `_vjp` alone: `_grad` needs a scalar to seed.)
     if cx.has_errors() {
         return fallback::emit(&cx, &attr, &f);
@@ -47,17 +75,21 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut item = f.item.clone();
     item.attrs
         .push(syn::parse_quote!(#[allow(clippy::needless_range_loop, dead_code)]));
-    let mut out = quote!(#item);
+    let mut derived = TokenStream::new();
     if attr.modes.reverse() {
         if f.scalar_ret {
-            out.extend(grad_fn(&attr, &f, &func));
+            derived.extend(grad_fn(&attr, &f, &func));
         }
-        out.extend(vjp_fn(&attr, &f, &func));
+        derived.extend(vjp_fn(&attr, &f, &func));
     }
     if attr.modes.forward() {
-        out.extend(jvp_fn(&attr, &f, &func));
+        derived.extend(jvp_fn(&attr, &f, &func));
     }
-    out
+    Expansion {
+        item,
+        errors: TokenStream::new(),
+        derived,
+    }
 }
 
 /// The first group nested more than `limit` deep, found without recursion.

@@ -150,8 +150,6 @@ const NOT_A_FUNCTION: &[&str] = &[
     "struct S { w: f64 }",
     "struct S;",
     "enum E { A, B }",
-    "impl S { fn f(&self) -> f64 { 1.0 } }",
-    "impl<T> Tr for S<T> {}",
     "trait T { fn f(&self, x: f64) -> f64; }",
     "mod m { fn f(x: f64) -> f64 { x } }",
     "use std::f64;",
@@ -458,6 +456,57 @@ const ODD_BUT_NOT_REJECTED: &[(&str, &str)] = &[
 #[test]
 fn not_a_function_is_rejected() {
     check_all_rejected(NOT_A_FUNCTION.iter().map(|item| ("", *item)));
+}
+
+/// `impl` blocks the macro must reject: arguments on the block, a marked method that is
+/// not differentiable, a trait impl whose parameter the inherent impl could not name.
+const REJECTED_IMPLS: &[(&str, &str)] = &[
+    (
+        "wrt(self)",
+        "impl S { #[differentiable] fn f(&self) -> f64 { self.w } }",
+    ),
+    ("reverse", "impl Tr for S {}"),
+    (
+        "",
+        "impl S { #[differentiable] fn f(&self) -> f64 { loop {} } }",
+    ),
+    (
+        "",
+        "impl Tr for S { #[differentiable(wrt(zz))] fn f(&self) -> f64 { self.w } }",
+    ),
+    (
+        "",
+        "impl S { #[differentiable = 1] fn f(&self) -> f64 { self.w } }",
+    ),
+    (
+        "",
+        "impl<T: Real> Tr<T> for S { #[differentiable] fn f(&self, x: T) -> T { x } }",
+    ),
+];
+
+#[test]
+fn bad_impl_blocks_are_rejected() {
+    check_all_rejected(REJECTED_IMPLS.iter().copied());
+}
+
+#[test]
+fn trait_impl_derivatives_go_into_an_inherent_impl() {
+    let item = "impl<T: Real> Tr for S<T> where T: Copy { \
+        #[differentiable(wrt(self))] fn f(&self, x: T) -> T { self.w * x } \
+        fn g(&self) {} }";
+    let out = check("", item).unwrap_or_default();
+    assert!(!out.contains("compile_error"), "{out}");
+    let inherent = out
+        .find("impl < T : Real > S < T > where T : Copy")
+        .expect(&out);
+    let trait_impl = out.find("impl < T : Real > Tr for S < T >").expect(&out);
+    let (f, f_grad) = (
+        out.find("fn f (").expect(&out),
+        out.find("fn f_grad").expect(&out),
+    );
+    assert!(trait_impl < f && f < inherent && inherent < f_grad, "{out}");
+    assert!(out.contains("pub fn f_vjp"), "{out}");
+    assert!(!out.contains("# [differentiable"), "{out}");
 }
 
 #[test]
