@@ -11,6 +11,7 @@ use crate::impls;
 use crate::ir::{Func, Operand};
 use crate::lower;
 use crate::names;
+use crate::recursion;
 use crate::reverse::Rev;
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
@@ -120,6 +121,7 @@ fn emit<'a>(f: &'a Function, func: &'a Func) -> Emit<'a> {
         borrow_of,
         reborrow,
         rt: names::runtime().to_token_stream(),
+        self_vjp: None,
     }
 }
 
@@ -246,13 +248,44 @@ fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
 }
 
 fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
-    let mut rev = Rev::new(emit(f, func), true);
+    if recursion::calls_itself(f, func) {
+        return recursive_vjp_fn(attr, f, func);
+    }
     let sig = &f.item.sig;
     let name = names::item(&sig.ident, "vjp");
+    let (value, pullback) = vjp_parts(attr, f, func, None);
     let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
     let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
+    let (rt_ty, pb_ty) = (ret_tangent(attr, f), pullback_type(attr, f));
+    let use_rt = names::runtime_use(&attr.krate);
+    let doc = format!(
+        "Value and pullback of [`{}`]: the pullback maps the result's cotangent to one cotangent per parameter. Written by `#[differentiable]`.",
+        sig.ident
+    );
+    let attrs = common_attrs(f);
+    quote! {
+        #[doc = #doc]
+        #attrs
+        #vis fn #name<#gen_params>(#inputs) -> (#ret, impl ::core::ops::FnOnce(#rt_ty) -> #pb_ty) #where_clause {
+            #use_rt
+            #value
+            #pullback
+        }
+    }
+}
+
+/// `_vjp`'s body: the forward sweep ending in `let value = ..;`, and the pullback closure
+/// (`self_vjp`: the boxed helper that recursive calls go to, when writing it).
+fn vjp_parts(
+    attr: &Attr,
+    f: &Function,
+    func: &Func,
+    self_vjp: Option<Ident>,
+) -> (TokenStream, TokenStream) {
+    let mut e = emit(f, func);
+    e.self_vjp = self_vjp;
+    let mut rev = Rev::new(e, true);
     let rt_ty = ret_tangent(attr, f);
-    let pb_ty = pullback_type(attr, f);
     let seed = names::aux("seed", 0);
     let value = names::aux("value", 0);
     let mut fwd = TokenStream::new();
@@ -267,26 +300,74 @@ fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     let mut adj = TokenStream::new();
     rev.rev_block(&func.body, &mut adj);
     let cts = tuple_or_bare(cotangents(&rev, func, false));
-    let use_rt = names::runtime_use(&attr.krate);
-    let doc = format!(
-        "Value and pullback of [`{}`]: the pullback maps the result's cotangent to one cotangent per parameter. Written by `#[differentiable]`.",
-        sig.ident
-    );
-    let attrs = common_attrs(f);
-    quote! {
-        #[doc = #doc]
-        #attrs
-        #vis fn #name<#gen_params>(#inputs) -> (#ret, impl ::core::ops::FnOnce(#rt_ty) -> #pb_ty) #where_clause {
-            #use_rt
+    (
+        quote! {
             #prelude
             #fwd
             let #value = #v;
+        },
+        quote! {
             (#value, move |mut #seed: #rt_ty| {
                 #adj
                 #cts
             })
+        },
+    )
+}
+
+/// `_vjp` of a function that calls itself: a hidden helper whose pullback is boxed (its
+/// recursive calls call the helper), and `_vjp` calling it.
+fn recursive_vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
+    let name = names::item(&f.item.sig.ident, "vjp");
+    let boxed = names::boxed_vjp(&f.item.sig.ident);
+    let (value, pullback) = vjp_parts(attr, f, func, Some(boxed.clone()));
+    let mut sig = f.item.sig.clone();
+    recursion::unify_lifetimes(&mut sig);
+    let (inputs, ret, vis) = (&sig.inputs, &f.ret, &f.item.vis);
+    let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
+    let (rt_ty, pb_ty) = (ret_tangent(attr, f), pullback_type(attr, f));
+    let lt = recursion::lifetime();
+    let use_rt = names::runtime_use(&attr.krate);
+    let doc = format!(
+        "Value and pullback of [`{}`]: the pullback maps the result's cotangent to one cotangent per parameter. Written by `#[differentiable]`; `{}` calls itself, so its pullback is boxed.",
+        sig.ident, sig.ident
+    );
+    let attrs = common_attrs(f);
+    // A method's helper is an associated function too: reached through `Self::`.
+    let in_impl = f.params.iter().any(|p| p.is_self) || calls_through_self(func);
+    let target = if in_impl {
+        quote!(Self::#boxed)
+    } else {
+        quote!(#boxed)
+    };
+    let args = f.params.iter().map(|p| &p.name);
+    let (v, pb) = (names::aux("value", 1), names::aux("pullback", 0));
+    quote! {
+        #[doc(hidden)]
+        #attrs
+        #vis fn #boxed<#gen_params>(#inputs) -> (#ret, ::std::boxed::Box<dyn ::core::ops::FnOnce(#rt_ty) -> #pb_ty + #lt>) #where_clause {
+            #use_rt
+            #value
+            let (#v, #pb) = #pullback;
+            (#v, ::std::boxed::Box::new(#pb))
+        }
+
+        #[doc = #doc]
+        #attrs
+        #vis fn #name<#gen_params>(#inputs) -> (#ret, impl ::core::ops::FnOnce(#rt_ty) -> #pb_ty) #where_clause {
+            #target(#(#args),*)
         }
     }
+}
+
+/// Whether a call in the body goes through `Self::` (so the function is in an `impl`).
+fn calls_through_self(func: &Func) -> bool {
+    crate::activity::Analysis::new(func)
+        .func_lets()
+        .any(|(_, op)| {
+            matches!(op, crate::ir::Op::Call { callee: crate::ir::Callee::Path(p), .. }
+                if p.segments.first().is_some_and(|s| s.ident == "Self"))
+        })
 }
 
 fn jvp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {

@@ -16,6 +16,7 @@ mod ir;
 mod lower;
 mod names;
 mod prims;
+mod recursion;
 mod reverse;
 #[cfg(test)]
 mod tests;

@@ -510,6 +510,27 @@ fn trait_impl_derivatives_go_into_an_inherent_impl() {
 }
 
 #[test]
+fn a_function_that_calls_itself_recurses_through_a_boxed_pullback() {
+    let item = "fn fact(x: f64, n: u32) -> f64 { if n == 0 { 1.0 } else { x * fact(x, n - 1) } }";
+    let out = check("", item).unwrap_or_default();
+    assert!(!out.contains("compile_error"), "{out}");
+    // The helper, its recursive call, and `fact_vjp` calling it.
+    assert_eq!(out.matches("__grad_fact_vjp_boxed").count(), 3, "{out}");
+    assert!(out.contains("__grad_fact_vjp_boxed (x , n)"), "{out}");
+    // A method of the same name on another value is another type's: not recursion.
+    let item = "fn loss(&self, x: f64) -> f64 { self.inner.loss(x) * x }";
+    let out = check("wrt(self)", item).unwrap_or_default();
+    assert!(!out.contains("boxed"), "{out}");
+    let item =
+        "fn loss(&self, x: f64, n: u32) -> f64 { if n == 0 { x } else { self.loss(x, n - 1) } }";
+    let out = check("wrt(self)", item).unwrap_or_default();
+    assert!(
+        out.contains("Self :: __grad_loss_vjp_boxed (self , x , n)"),
+        "{out}"
+    );
+}
+
+#[test]
 fn unsupported_functions_are_rejected() {
     check_all_rejected(REJECTED_FUNCTIONS.iter().map(|item| ("", *item)));
 }
