@@ -20,7 +20,20 @@ use syn::{Ident, Item, ItemFn};
 /// `#[differentiable(args)] item`, on token streams so that tests can call it directly.
 /// The item is a function or method, or an `impl` block whose marked methods are expanded
 /// (see `impls`).
+/// (The entry point reads the source file as well, through `differentiable_at`; this is the
+/// core that tests and benches call.)
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
+    differentiable_at(args, item, &|| false)
+}
+
+/// As `differentiable`, given a way to tell that the attribute sits on a lone method of a
+/// trait impl (asked only about functions that could be one: those with no visibility).
+pub fn differentiable_at(
+    args: TokenStream,
+    item: TokenStream,
+    in_trait_impl: &dyn Fn() -> bool,
+) -> TokenStream {
     let mut cx = Ctxt::default();
     // syn parses recursively; refuse absurd nesting before it can overflow the stack.
     if let Some(span) = too_deep(&item, 128) {
@@ -29,6 +42,15 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
         return quote!(#item #errors);
     }
     match syn::parse2::<Item>(item.clone()) {
+        // Its derivatives cannot go into the trait impl: say so, instead of rustc's
+        // "not a member of trait" for each of them.
+        Ok(Item::Fn(item_fn))
+            if matches!(item_fn.vis, syn::Visibility::Inherited) && in_trait_impl() =>
+        {
+            cx.error(proc_macro2::Span::call_site(), diag::LONE_TRAIT_METHOD);
+            let errors = cx.to_compile_errors();
+            quote!(#item_fn #errors)
+        }
         Ok(Item::Fn(item_fn)) => function(args, item_fn, &[]).into_token_stream(),
         Ok(Item::Impl(item_impl)) => impls::expand(args, item_impl),
         _ => {

@@ -18,6 +18,7 @@ mod names;
 mod prims;
 mod recursion;
 mod reverse;
+mod site;
 #[cfg(test)]
 mod tests;
 
@@ -28,7 +29,7 @@ use proc_macro::TokenStream;
 /// type). See the `grad` crate's docs.
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::differentiable(args.into(), item.into()).into()
+    expand::differentiable_at(args.into(), item.into(), &site::attribute_in_trait_impl).into()
 }
 
 /// Derives `grad::Differentiable` for a struct, with a tangent struct `<Name>Tangent` that

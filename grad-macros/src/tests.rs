@@ -510,6 +510,29 @@ fn trait_impl_derivatives_go_into_an_inherent_impl() {
 }
 
 #[test]
+fn a_lone_method_of_a_trait_impl_is_an_error_without_derivatives() {
+    let item: TokenStream = "fn loss(&self, x: f64) -> f64 { self.w * x }"
+        .parse()
+        .unwrap();
+    let args: TokenStream = "wrt(self)".parse().unwrap();
+    let out = crate::expand::differentiable_at(args.clone(), item, &|| true).to_string();
+    assert!(
+        out.contains("compile_error") && out.contains("fn loss"),
+        "{out}"
+    );
+    assert!(!out.contains("loss_grad"), "{out}");
+    // A method with a visibility is never in a trait impl: the site is not even asked.
+    let item: TokenStream = "pub fn loss(&self, x: f64) -> f64 { self.w * x }"
+        .parse()
+        .unwrap();
+    let out = crate::expand::differentiable_at(args, item, &|| panic!("asked")).to_string();
+    assert!(
+        out.contains("loss_grad") && !out.contains("compile_error"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_function_that_calls_itself_recurses_through_a_boxed_pullback() {
     let item = "fn fact(x: f64, n: u32) -> f64 { if n == 0 { 1.0 } else { x * fact(x, n - 1) } }";
     let out = check("", item).unwrap_or_default();
