@@ -39,6 +39,8 @@ mod expand;
 mod fallback;
 #[path = "../src/forward.rs"]
 mod forward;
+#[path = "../src/impls.rs"]
+mod impls;
 #[path = "../src/ir.rs"]
 mod ir;
 #[path = "../src/lower/mod.rs"]
@@ -47,6 +49,8 @@ mod lower;
 mod names;
 #[path = "../src/prims.rs"]
 mod prims;
+#[path = "../src/recursion.rs"]
+mod recursion;
 #[path = "../src/reverse.rs"]
 mod reverse;
 

@@ -48,8 +48,9 @@ pub struct Function {
     pub type_params: Vec<Ident>,
 }
 
-/// Reads the function's signature, recording problems in `cx`.
-pub fn read(cx: &mut Ctxt, attr: &Attr, item: ItemFn) -> Function {
+/// Reads the function's signature, recording problems in `cx`. `outer_floats`: type
+/// parameters of an enclosing `impl` known to be floats (bounded by `Real`).
+pub fn read(cx: &mut Ctxt, attr: &Attr, item: ItemFn, outer_floats: &[Ident]) -> Function {
     let sig = &item.sig;
     if let Some(t) = &sig.asyncness {
         cx.error(t.span, diag::ASYNC);
@@ -63,14 +64,13 @@ pub fn read(cx: &mut Ctxt, attr: &Attr, item: ItemFn) -> Function {
     if let Some(v) = &sig.variadic {
         cx.error_at(v, diag::VARIADIC);
     }
-    let type_params: Vec<Ident> = sig
-        .generics
-        .params
+    let type_params: Vec<Ident> = outer_floats
         .iter()
-        .filter_map(|p| match p {
+        .cloned()
+        .chain(sig.generics.params.iter().filter_map(|p| match p {
             GenericParam::Type(t) => Some(t.ident.clone()),
             _ => None,
-        })
+        }))
         .collect();
 
     let mut params = Vec::new();

@@ -19,7 +19,15 @@ pub const CONST_FN: &str = "`const fn` is not supported with #[differentiable]; 
 pub const UNSAFE_FN: &str = "`unsafe fn` is not supported with #[differentiable]; keep the unsafe part in a separate function with a hand-written `_vjp`, and call it";
 pub const VARIADIC: &str = "variadic functions are not supported with #[differentiable]";
 pub const TOO_DEEP: &str = "this function nests blocks too deeply for #[differentiable] (more than 128 levels); split it into functions";
-pub const NOT_A_FN: &str = "#[differentiable] applies to a function or a method";
+pub const NOT_A_FN: &str = "#[differentiable] applies to a function, a method or an `impl` block";
+pub const LONE_TRAIT_METHOD: &str = "#[differentiable] on a method of a trait impl cannot put the derivatives there (a trait cannot gain methods); put `#[differentiable]` on the `impl` block too, which writes them into an inherent `impl` of the type, and keep this attribute on the method";
+pub const IMPL_ARGS: &str = "#[differentiable] on an `impl` block takes no arguments; put them on the methods, e.g. `#[differentiable(wrt(self))] fn loss(&self, ..)`";
+
+pub fn impl_param_not_in_type(name: &syn::Ident) -> String {
+    format!(
+        "the derivatives of a trait impl's methods go into an inherent `impl` of its type, which cannot name `{name}`: `{name}` appears only in the trait; make it a parameter of the type or of the methods"
+    )
+}
 
 pub fn wrt_unknown(name: &str, params: &str) -> String {
     format!(

@@ -19,6 +19,9 @@ pub struct Emit<'a> {
     /// For a value made by `&local.f[i]`: the place, re-borrowed where a rule reads it, for
     /// the same reason.
     pub reborrow: Vec<Option<(VarId, Vec<Proj>)>>,
+    /// In the boxed `_vjp` helper of a function that calls itself: the helper, which its
+    /// recursive calls call (see `recursion`).
+    pub self_vjp: Option<Ident>,
 }
 
 /// The referent of every `Borrow`, and the place of every borrowed projection of a local,
@@ -280,8 +283,7 @@ impl Emit<'_> {
                 if let Some(last) = path.segments.last_mut()
                     && !suffix.is_empty()
                 {
-                    last.ident =
-                        format_ident!("{}_{}", last.ident, suffix, span = last.ident.span());
+                    last.ident = self.suffixed(&last.ident, callee, args, suffix);
                 }
                 let a: Vec<TokenStream> = args.iter().map(arg).collect();
                 quote_spanned!(span=> #path(#(#a,)* #(#extra),*))
@@ -290,7 +292,7 @@ impl Emit<'_> {
                 let m = if suffix.is_empty() {
                     m.clone()
                 } else {
-                    format_ident!("{}_{}", m, suffix, span = m.span())
+                    self.suffixed(m, callee, args, suffix)
                 };
                 let recv = match args[0].operand {
                     Operand::Var(v) if self.borrows_local(v) => {

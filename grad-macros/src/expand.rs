@@ -7,16 +7,33 @@ use crate::diag;
 use crate::emit::Emit;
 use crate::fallback;
 use crate::forward::Fwd;
+use crate::impls;
 use crate::ir::{Func, Operand};
 use crate::lower;
 use crate::names;
+use crate::recursion;
 use crate::reverse::Rev;
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
-use syn::ItemFn;
+use syn::{Ident, Item, ItemFn};
 
 /// `#[differentiable(args)] item`, on token streams so that tests can call it directly.
+/// The item is a function or method, or an `impl` block whose marked methods are expanded
+/// (see `impls`).
+/// (The entry point reads the source file as well, through `differentiable_at`; this is the
+/// core that tests and benches call.)
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
+    differentiable_at(args, item, &|| false)
+}
+
+/// As `differentiable`, given a way to tell that the attribute sits on a lone method of a
+/// trait impl (asked only about functions that could be one: those with no visibility).
+pub fn differentiable_at(
+    args: TokenStream,
+    item: TokenStream,
+    in_trait_impl: &dyn Fn() -> bool,
+) -> TokenStream {
     let mut cx = Ctxt::default();
     // syn parses recursively; refuse absurd nesting before it can overflow the stack.
     if let Some(span) = too_deep(&item, 128) {
@@ -24,16 +41,50 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
         let errors = cx.to_compile_errors();
         return quote!(#item #errors);
     }
-    let item_fn: ItemFn = match syn::parse2(item.clone()) {
-        Ok(f) => f,
-        Err(_) => {
+    match syn::parse2::<Item>(item.clone()) {
+        // Its derivatives cannot go into the trait impl: say so, instead of rustc's
+        // "not a member of trait" for each of them.
+        Ok(Item::Fn(item_fn))
+            if matches!(item_fn.vis, syn::Visibility::Inherited) && in_trait_impl() =>
+        {
+            cx.error(proc_macro2::Span::call_site(), diag::LONE_TRAIT_METHOD);
+            let errors = cx.to_compile_errors();
+            quote!(#item_fn #errors)
+        }
+        Ok(Item::Fn(item_fn)) => function(args, item_fn, &[]).into_token_stream(),
+        Ok(Item::Impl(item_impl)) => impls::expand(args, item_impl),
+        _ => {
             cx.error_at(&item, diag::NOT_A_FN);
             let errors = cx.to_compile_errors();
-            return quote!(#item #errors);
+            quote!(#item #errors)
         }
-    };
+    }
+}
+
+/// One function's expansion, in parts, so that an `impl` block can place them apart.
+pub struct Expansion {
+    /// The function as the user wrote it (lint allowances added).
+    pub item: ItemFn,
+    /// `compile_error!`s, if any.
+    pub errors: TokenStream,
+    /// `_grad`, `_vjp`, `_jvp` (or their stubs after an error), and private helpers.
+    pub derived: TokenStream,
+}
+
+impl ToTokens for Expansion {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        self.item.to_tokens(tokens);
+        tokens.extend(self.errors.clone());
+        tokens.extend(self.derived.clone());
+    }
+}
+
+/// `#[differentiable(args)] fn ...`: the function, and its derivatives beside it.
+/// `outer_floats`: the enclosing `impl`'s type parameters bounded by `Real`, where known.
+pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> Expansion {
+    let mut cx = Ctxt::default();
     let attr = attr::parse(&mut cx, args);
-    let f = ast::read(&mut cx, &attr, item_fn);
+    let f = ast::read(&mut cx, &attr, item_fn, outer_floats);
     // (`reverse` on a non-scalar result writes `_vjp` alone: `_grad` needs a scalar to seed.)
     if cx.has_errors() {
         return fallback::emit(&cx, &attr, &f);
@@ -47,17 +98,21 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut item = f.item.clone();
     item.attrs
         .push(syn::parse_quote!(#[allow(clippy::needless_range_loop, dead_code)]));
-    let mut out = quote!(#item);
+    let mut derived = TokenStream::new();
     if attr.modes.reverse() {
         if f.scalar_ret {
-            out.extend(grad_fn(&attr, &f, &func));
+            derived.extend(grad_fn(&attr, &f, &func));
         }
-        out.extend(vjp_fn(&attr, &f, &func));
+        derived.extend(vjp_fn(&attr, &f, &func));
     }
     if attr.modes.forward() {
-        out.extend(jvp_fn(&attr, &f, &func));
+        derived.extend(jvp_fn(&attr, &f, &func));
     }
-    out
+    Expansion {
+        item,
+        errors: TokenStream::new(),
+        derived,
+    }
 }
 
 /// The first group nested more than `limit` deep, found without recursion.
@@ -88,6 +143,7 @@ fn emit<'a>(f: &'a Function, func: &'a Func) -> Emit<'a> {
         borrow_of,
         reborrow,
         rt: names::runtime().to_token_stream(),
+        self_vjp: None,
     }
 }
 
@@ -214,13 +270,44 @@ fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
 }
 
 fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
-    let mut rev = Rev::new(emit(f, func), true);
+    if recursion::calls_itself(f, func) {
+        return recursive_vjp_fn(attr, f, func);
+    }
     let sig = &f.item.sig;
     let name = names::item(&sig.ident, "vjp");
+    let (value, pullback) = vjp_parts(attr, f, func, None);
     let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
     let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
+    let (rt_ty, pb_ty) = (ret_tangent(attr, f), pullback_type(attr, f));
+    let use_rt = names::runtime_use(&attr.krate);
+    let doc = format!(
+        "Value and pullback of [`{}`]: the pullback maps the result's cotangent to one cotangent per parameter. Written by `#[differentiable]`.",
+        sig.ident
+    );
+    let attrs = common_attrs(f);
+    quote! {
+        #[doc = #doc]
+        #attrs
+        #vis fn #name<#gen_params>(#inputs) -> (#ret, impl ::core::ops::FnOnce(#rt_ty) -> #pb_ty) #where_clause {
+            #use_rt
+            #value
+            #pullback
+        }
+    }
+}
+
+/// `_vjp`'s body: the forward sweep ending in `let value = ..;`, and the pullback closure
+/// (`self_vjp`: the boxed helper that recursive calls go to, when writing it).
+fn vjp_parts(
+    attr: &Attr,
+    f: &Function,
+    func: &Func,
+    self_vjp: Option<Ident>,
+) -> (TokenStream, TokenStream) {
+    let mut e = emit(f, func);
+    e.self_vjp = self_vjp;
+    let mut rev = Rev::new(e, true);
     let rt_ty = ret_tangent(attr, f);
-    let pb_ty = pullback_type(attr, f);
     let seed = names::aux("seed", 0);
     let value = names::aux("value", 0);
     let mut fwd = TokenStream::new();
@@ -235,26 +322,74 @@ fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     let mut adj = TokenStream::new();
     rev.rev_block(&func.body, &mut adj);
     let cts = tuple_or_bare(cotangents(&rev, func, false));
-    let use_rt = names::runtime_use(&attr.krate);
-    let doc = format!(
-        "Value and pullback of [`{}`]: the pullback maps the result's cotangent to one cotangent per parameter. Written by `#[differentiable]`.",
-        sig.ident
-    );
-    let attrs = common_attrs(f);
-    quote! {
-        #[doc = #doc]
-        #attrs
-        #vis fn #name<#gen_params>(#inputs) -> (#ret, impl ::core::ops::FnOnce(#rt_ty) -> #pb_ty) #where_clause {
-            #use_rt
+    (
+        quote! {
             #prelude
             #fwd
             let #value = #v;
+        },
+        quote! {
             (#value, move |mut #seed: #rt_ty| {
                 #adj
                 #cts
             })
+        },
+    )
+}
+
+/// `_vjp` of a function that calls itself: a hidden helper whose pullback is boxed (its
+/// recursive calls call the helper), and `_vjp` calling it.
+fn recursive_vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
+    let name = names::item(&f.item.sig.ident, "vjp");
+    let boxed = names::boxed_vjp(&f.item.sig.ident);
+    let (value, pullback) = vjp_parts(attr, f, func, Some(boxed.clone()));
+    let mut sig = f.item.sig.clone();
+    recursion::unify_lifetimes(&mut sig);
+    let (inputs, ret, vis) = (&sig.inputs, &f.ret, &f.item.vis);
+    let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
+    let (rt_ty, pb_ty) = (ret_tangent(attr, f), pullback_type(attr, f));
+    let lt = recursion::lifetime();
+    let use_rt = names::runtime_use(&attr.krate);
+    let doc = format!(
+        "Value and pullback of [`{}`]: the pullback maps the result's cotangent to one cotangent per parameter. Written by `#[differentiable]`; `{}` calls itself, so its pullback is boxed.",
+        sig.ident, sig.ident
+    );
+    let attrs = common_attrs(f);
+    // A method's helper is an associated function too: reached through `Self::`.
+    let in_impl = f.params.iter().any(|p| p.is_self) || calls_through_self(func);
+    let target = if in_impl {
+        quote!(Self::#boxed)
+    } else {
+        quote!(#boxed)
+    };
+    let args = f.params.iter().map(|p| &p.name);
+    let (v, pb) = (names::aux("value", 1), names::aux("pullback", 0));
+    quote! {
+        #[doc(hidden)]
+        #attrs
+        #vis fn #boxed<#gen_params>(#inputs) -> (#ret, ::std::boxed::Box<dyn ::core::ops::FnOnce(#rt_ty) -> #pb_ty + #lt>) #where_clause {
+            #use_rt
+            #value
+            let (#v, #pb) = #pullback;
+            (#v, ::std::boxed::Box::new(#pb))
+        }
+
+        #[doc = #doc]
+        #attrs
+        #vis fn #name<#gen_params>(#inputs) -> (#ret, impl ::core::ops::FnOnce(#rt_ty) -> #pb_ty) #where_clause {
+            #target(#(#args),*)
         }
     }
+}
+
+/// Whether a call in the body goes through `Self::` (so the function is in an `impl`).
+fn calls_through_self(func: &Func) -> bool {
+    crate::activity::Analysis::new(func)
+        .func_lets()
+        .any(|(_, op)| {
+            matches!(op, crate::ir::Op::Call { callee: crate::ir::Callee::Path(p), .. }
+                if p.segments.first().is_some_and(|s| s.ident == "Self"))
+        })
 }
 
 fn jvp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {

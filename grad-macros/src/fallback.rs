@@ -4,19 +4,19 @@
 use crate::ast::Function;
 use crate::attr::{Attr, Modes};
 use crate::ctxt::Ctxt;
-use crate::expand::{common_attrs, grad_type, pullback_type, ret_tangent};
+use crate::expand::{Expansion, common_attrs, grad_type, pullback_type, ret_tangent};
 use crate::names;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub fn emit(cx: &Ctxt, attr: &Attr, f: &Function) -> TokenStream {
+pub fn emit(cx: &Ctxt, attr: &Attr, f: &Function) -> Expansion {
     let errors = cx.to_compile_errors();
     let item = &f.item;
     let sig = &item.sig;
     let (vis, inputs, ret) = (&item.vis, &sig.inputs, &f.ret);
     let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
     let attrs = common_attrs(f);
-    let mut out = quote!(#item #errors);
+    let mut out = TokenStream::new();
     if attr.modes != Modes::Forward {
         if f.scalar_ret {
             let name = names::item(&sig.ident, "grad");
@@ -57,5 +57,9 @@ pub fn emit(cx: &Ctxt, attr: &Attr, f: &Function) -> TokenStream {
             }
         });
     }
-    out
+    Expansion {
+        item: item.clone(),
+        errors,
+        derived: out,
+    }
 }

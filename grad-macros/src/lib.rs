@@ -12,20 +12,25 @@ mod emit;
 mod expand;
 mod fallback;
 mod forward;
+mod impls;
 mod ir;
 mod lower;
 mod names;
 mod prims;
+mod recursion;
 mod reverse;
+mod site;
 #[cfg(test)]
 mod tests;
 
 use proc_macro::TokenStream;
 
-/// Writes `f_grad`, `f_vjp` and `f_jvp` beside a function. See the `grad` crate's docs.
+/// Writes `f_grad`, `f_vjp` and `f_jvp` beside a function; on an `impl` block, beside each
+/// method marked `#[differentiable(..)]` (for a trait impl, in an inherent `impl` of the
+/// type). See the `grad` crate's docs.
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::differentiable(args.into(), item.into()).into()
+    expand::differentiable_at(args.into(), item.into(), &site::attribute_in_trait_impl).into()
 }
 
 /// Derives `grad::Differentiable` for a struct, with a tangent struct `<Name>Tangent` that

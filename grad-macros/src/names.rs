@@ -52,6 +52,15 @@ pub fn item(base: &Ident, suffix: &str) -> Ident {
     format_ident!("{}_{}", base, suffix, span = base.span())
 }
 
+/// The hidden helper of a function that calls itself: `f` → `__grad_f_vjp_boxed`.
+pub fn boxed_vjp(base: &Ident) -> Ident {
+    format_ident!(
+        "__grad_{}_vjp_boxed",
+        clean(&base.to_string()),
+        span = base.span()
+    )
+}
+
 /// The tangent parameter of `_jvp` for the parameter `name`.
 pub fn tangent_param(name: &Ident, taken: &[String]) -> Ident {
     let plain = if name == "self" {

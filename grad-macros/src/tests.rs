@@ -150,8 +150,6 @@ const NOT_A_FUNCTION: &[&str] = &[
     "struct S { w: f64 }",
     "struct S;",
     "enum E { A, B }",
-    "impl S { fn f(&self) -> f64 { 1.0 } }",
-    "impl<T> Tr for S<T> {}",
     "trait T { fn f(&self, x: f64) -> f64; }",
     "mod m { fn f(x: f64) -> f64 { x } }",
     "use std::f64;",
@@ -458,6 +456,101 @@ const ODD_BUT_NOT_REJECTED: &[(&str, &str)] = &[
 #[test]
 fn not_a_function_is_rejected() {
     check_all_rejected(NOT_A_FUNCTION.iter().map(|item| ("", *item)));
+}
+
+/// `impl` blocks the macro must reject: arguments on the block, a marked method that is
+/// not differentiable, a trait impl whose parameter the inherent impl could not name.
+const REJECTED_IMPLS: &[(&str, &str)] = &[
+    (
+        "wrt(self)",
+        "impl S { #[differentiable] fn f(&self) -> f64 { self.w } }",
+    ),
+    ("reverse", "impl Tr for S {}"),
+    (
+        "",
+        "impl S { #[differentiable] fn f(&self) -> f64 { loop {} } }",
+    ),
+    (
+        "",
+        "impl Tr for S { #[differentiable(wrt(zz))] fn f(&self) -> f64 { self.w } }",
+    ),
+    (
+        "",
+        "impl S { #[differentiable = 1] fn f(&self) -> f64 { self.w } }",
+    ),
+    (
+        "",
+        "impl<T: Real> Tr<T> for S { #[differentiable] fn f(&self, x: T) -> T { x } }",
+    ),
+];
+
+#[test]
+fn bad_impl_blocks_are_rejected() {
+    check_all_rejected(REJECTED_IMPLS.iter().copied());
+}
+
+#[test]
+fn trait_impl_derivatives_go_into_an_inherent_impl() {
+    let item = "impl<T: Real> Tr for S<T> where T: Copy { \
+        #[differentiable(wrt(self))] fn f(&self, x: T) -> T { self.w * x } \
+        fn g(&self) {} }";
+    let out = check("", item).unwrap_or_default();
+    assert!(!out.contains("compile_error"), "{out}");
+    let inherent = out
+        .find("impl < T : Real > S < T > where T : Copy")
+        .expect(&out);
+    let trait_impl = out.find("impl < T : Real > Tr for S < T >").expect(&out);
+    let (f, f_grad) = (
+        out.find("fn f (").expect(&out),
+        out.find("fn f_grad").expect(&out),
+    );
+    assert!(trait_impl < f && f < inherent && inherent < f_grad, "{out}");
+    assert!(out.contains("pub fn f_vjp"), "{out}");
+    assert!(!out.contains("# [differentiable"), "{out}");
+}
+
+#[test]
+fn a_lone_method_of_a_trait_impl_is_an_error_without_derivatives() {
+    let item: TokenStream = "fn loss(&self, x: f64) -> f64 { self.w * x }"
+        .parse()
+        .unwrap();
+    let args: TokenStream = "wrt(self)".parse().unwrap();
+    let out = crate::expand::differentiable_at(args.clone(), item, &|| true).to_string();
+    assert!(
+        out.contains("compile_error") && out.contains("fn loss"),
+        "{out}"
+    );
+    assert!(!out.contains("loss_grad"), "{out}");
+    // A method with a visibility is never in a trait impl: the site is not even asked.
+    let item: TokenStream = "pub fn loss(&self, x: f64) -> f64 { self.w * x }"
+        .parse()
+        .unwrap();
+    let out = crate::expand::differentiable_at(args, item, &|| panic!("asked")).to_string();
+    assert!(
+        out.contains("loss_grad") && !out.contains("compile_error"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_function_that_calls_itself_recurses_through_a_boxed_pullback() {
+    let item = "fn fact(x: f64, n: u32) -> f64 { if n == 0 { 1.0 } else { x * fact(x, n - 1) } }";
+    let out = check("", item).unwrap_or_default();
+    assert!(!out.contains("compile_error"), "{out}");
+    // The helper, its recursive call, and `fact_vjp` calling it.
+    assert_eq!(out.matches("__grad_fact_vjp_boxed").count(), 3, "{out}");
+    assert!(out.contains("__grad_fact_vjp_boxed (x , n)"), "{out}");
+    // A method of the same name on another value is another type's: not recursion.
+    let item = "fn loss(&self, x: f64) -> f64 { self.inner.loss(x) * x }";
+    let out = check("wrt(self)", item).unwrap_or_default();
+    assert!(!out.contains("boxed"), "{out}");
+    let item =
+        "fn loss(&self, x: f64, n: u32) -> f64 { if n == 0 { x } else { self.loss(x, n - 1) } }";
+    let out = check("wrt(self)", item).unwrap_or_default();
+    assert!(
+        out.contains("Self :: __grad_loss_vjp_boxed (self , x , n)"),
+        "{out}"
+    );
 }
 
 #[test]
