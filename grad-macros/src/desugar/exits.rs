@@ -423,17 +423,30 @@ fn has_loop(e: &Expr) -> bool {
     f.0
 }
 
-/// Whether the body returns anywhere but at its end.
+/// Whether the body returns anywhere but at its end (a final `return` is its value by now).
 fn has_return(block: &Block) -> bool {
-    struct Finder(bool);
+    block.stmts.iter().any(|s| match s {
+        Stmt::Expr(e, _) => first_return(e).is_some(),
+        Stmt::Local(l) => l
+            .init
+            .as_ref()
+            .is_some_and(|i| first_return(&i.expr).is_some()),
+        _ => false,
+    })
+}
+
+/// The first `return` in an expression, outside the closures in it (a closure's `return`
+/// leaves the closure).
+pub fn first_return(e: &Expr) -> Option<Span> {
+    struct Finder(Option<Span>);
     impl<'a> syn::visit::Visit<'a> for Finder {
-        fn visit_expr_return(&mut self, _: &'a syn::ExprReturn) {
-            self.0 = true;
+        fn visit_expr_return(&mut self, r: &'a syn::ExprReturn) {
+            self.0.get_or_insert(r.return_token.span);
         }
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
     }
-    let mut f = Finder(false);
-    syn::visit::Visit::visit_block(&mut f, block);
+    let mut f = Finder(None);
+    syn::visit::Visit::visit_expr(&mut f, e);
     f.0
 }
 

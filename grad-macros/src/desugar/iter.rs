@@ -578,7 +578,7 @@ impl Iters<'_> {
                 self.cx.error_at(&tokens, diag::ITER_PATTERN);
                 return false;
             }
-            if let Some(r) = find_return(&c.body) {
+            if let Some(r) = super::first_return(&c.body) {
                 self.cx.error(r, diag::CLOSURE_RETURN);
                 return false;
             }
@@ -973,20 +973,6 @@ impl BadPattern {
             other => self.0 = Some(other.to_token_stream()),
         }
     }
-}
-
-/// The span of a `return` in a closure body, outside nested closures.
-fn find_return(e: &Expr) -> Option<proc_macro2::Span> {
-    struct Finder(Option<proc_macro2::Span>);
-    impl<'a> syn::visit::Visit<'a> for Finder {
-        fn visit_expr_return(&mut self, r: &'a syn::ExprReturn) {
-            self.0.get_or_insert(r.return_token.span);
-        }
-        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-    }
-    let mut f = Finder(None);
-    syn::visit::Visit::visit_expr(&mut f, e);
-    f.0
 }
 
 fn view_marker(v: &View) -> Expr {

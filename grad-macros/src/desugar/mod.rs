@@ -7,6 +7,8 @@
 mod exits;
 mod iter;
 
+pub use exits::first_return;
+
 use crate::ast::Function;
 use crate::ctxt::Ctxt;
 use proc_macro2::Span;

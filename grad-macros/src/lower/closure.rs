@@ -30,7 +30,7 @@ impl<'f> Lower<'f> {
             self.cx.error(a.span, diag::ASYNC_EXPR);
             return;
         }
-        if let Some(span) = closure_return(&c.body) {
+        if let Some(span) = crate::desugar::first_return(&c.body) {
             self.cx.error(span, diag::CLOSURE_RETURN);
         }
         // A closure that assigns to what it captures would need the assignment to outlive
@@ -131,18 +131,4 @@ fn declared_in(body: &Expr, name: &str) -> bool {
     let mut f = Finder(name, false);
     syn::visit::Visit::visit_expr(&mut f, body);
     f.1
-}
-
-/// The first `return` of a closure body, outside closures nested in it.
-fn closure_return(body: &Expr) -> Option<proc_macro2::Span> {
-    struct Finder(Option<proc_macro2::Span>);
-    impl<'a> syn::visit::Visit<'a> for Finder {
-        fn visit_expr_return(&mut self, r: &'a syn::ExprReturn) {
-            self.0.get_or_insert(r.return_token.span);
-        }
-        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-    }
-    let mut f = Finder(None);
-    syn::visit::Visit::visit_expr(&mut f, body);
-    f.0
 }

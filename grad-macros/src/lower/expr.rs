@@ -44,8 +44,12 @@ impl<'f> Lower<'f> {
                     && (self.expr_active(&m.receiver) || m.args.iter().any(|a| self.expr_active(a)))
             }
             Expr::Call(c) => {
-                !is_stop_gradient(&c.func) && c.args.iter().any(|a| self.expr_active(a))
+                !is_stop_gradient(&c.func)
+                    && (c.args.iter().any(|a| self.expr_active(a))
+                        || (!matches!(strip(&c.func), Expr::Path(_)) && self.expr_active(&c.func)))
             }
+            // A closure is as active as what its body reads.
+            Expr::Closure(c) => self.expr_active(&c.body),
             _ => true,
         }
     }
