@@ -55,6 +55,10 @@ pub fn peak_of<R>(f: impl FnOnce() -> R) -> usize {
 /// What one call allocated on the calling thread: `GlobalAlloc::realloc`'s default,
 /// which this allocator keeps, counts a growth as one more allocation of the new size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(
+    dead_code,
+    reason = "tests/activity.rs includes this file for `peak_of` only"
+)]
 pub struct Allocations {
     pub count: usize,
     pub bytes: usize,
@@ -62,6 +66,10 @@ pub struct Allocations {
 
 /// The allocations made by running `f` once on this thread, its result included (dropped
 /// after counting).
+#[allow(
+    dead_code,
+    reason = "tests/activity.rs includes this file for `peak_of` only"
+)]
 pub fn allocations_of<R>(f: impl FnOnce() -> R) -> Allocations {
     let (count, bytes) = (THREAD_ALLOCS.get(), THREAD_BYTES.get());
     let r = f();
