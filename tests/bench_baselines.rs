@@ -1,15 +1,24 @@
 //! Checks the scalar benchmark baselines (`benches/scalar/`): the hand-written and tape
-//! gradients of S1..S5 against central finite differences of the primal and against each
-//! other, at the bench input and at three other points per case.
+//! gradients of S1..S6 against central finite differences of the primal and against each
+//! other, at the bench input and at three other points per case; and that the iterator
+//! forms of S3 allocate no more than its index form.
 
 // The bench sources, compiled here exactly as the bench binary compiles them.
+#[path = "../benches/alloc.rs"]
+#[allow(dead_code, reason = "`peak_of` is the tensor group's, unused here")]
+mod alloc;
 #[path = "../benches/scalar/cases.rs"]
 mod cases;
 #[path = "../benches/scalar/tape.rs"]
 mod tape;
 
+use alloc::{Allocations, allocations_of};
 use cases::*;
 use tape::*;
+
+/// Counts the allocations of each thread, for `iterator_forms_allocate_like_index_form`.
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 /// Relative tolerance of a gradient against central differences, measured against the
 /// gradient's scale `max(1, max_i |g_i|)` (a per-component relative test would demand
@@ -212,6 +221,142 @@ fn s3_rosenbrock_short_slices() {
         assert_eq!(s3_rosenbrock_tape(x), (0.0, vec![0.0; x.len()]));
         assert_eq!(s3_rosenbrock_grad(x), (0.0, vec![0.0; x.len()]));
     }
+}
+
+/// The iterator forms of S3, each with its generated gradient.
+type S3Form = (
+    &'static str,
+    fn(&[f64]) -> f64,
+    fn(&[f64]) -> (f64, Vec<f64>),
+);
+
+const S3_ITERATOR_FORMS: [S3Form; 3] = [
+    (
+        "S3w windows",
+        s3w_rosenbrock_windows,
+        s3w_rosenbrock_windows_grad,
+    ),
+    ("S3z zip", s3z_rosenbrock_zip, s3z_rosenbrock_zip_grad),
+    ("S3m chain", s3m_rosenbrock_chain, s3m_rosenbrock_chain_grad),
+];
+
+#[test]
+fn s3_iterator_forms_gradients() {
+    let points = [
+        s3_input(),
+        seeded(7, -2.0, 2.0, 42),
+        vec![1.0; 5],
+        vec![-1.2, 1.0],
+    ];
+    for (form, primal, generated) in S3_ITERATOR_FORMS {
+        for x in &points {
+            // The same terms added in the same order: the index form's value, to the bit.
+            assert_eq!(primal(x), s3_rosenbrock(x), "{form} at {x:?}");
+            check(
+                form,
+                x,
+                primal,
+                s3_rosenbrock_handwritten(x),
+                s3_rosenbrock_tape(x),
+                generated(x),
+            );
+            assert_close(
+                &format!("{form} at {x:?}: generated vs index form's generated"),
+                &generated(x).1,
+                &s3_rosenbrock_grad(x).1,
+                EXACT_RTOL,
+            );
+        }
+    }
+}
+
+#[test]
+fn s3_iterator_forms_short_slices() {
+    // `windows(2)` of fewer than two values and `zip` with an empty `skip(1)` yield
+    // nothing: value 0, gradient 0 for each entry.
+    for (form, primal, generated) in S3_ITERATOR_FORMS {
+        for x in [&[][..], &[0.7][..]] {
+            assert_eq!(primal(x), 0.0, "{form} at {x:?}");
+            assert_eq!(generated(x), (0.0, vec![0.0; x.len()]), "{form} at {x:?}");
+        }
+    }
+}
+
+#[test]
+fn iterator_forms_allocate_like_index_form() {
+    let x = s3_input();
+    // Once before counting, so that nothing allocated lazily on a first call counts.
+    let _ = s3_rosenbrock_grad(&x);
+    let index = allocations_of(|| s3_rosenbrock_grad(&x));
+    let gradient = Allocations {
+        count: 1,
+        bytes: x.len() * size_of::<f64>(),
+    };
+    // The index form's gradient allocates at least its result.
+    assert!(
+        index.count >= gradient.count && index.bytes >= gradient.bytes,
+        "S3 index form: {index:?}"
+    );
+    for (form, _, generated) in S3_ITERATOR_FORMS {
+        let _ = generated(&x);
+        let got = allocations_of(|| generated(&x));
+        assert!(
+            got.count <= index.count && got.bytes <= index.bytes,
+            "{form}: {got:?}, the index form {index:?}"
+        );
+    }
+    // S6 allocates the gradient and nothing else, like the hand-written one.
+    let (w, x, y) = s6_input();
+    let _ = s6_dot_loss_grad(&w, &x, y);
+    let generated = allocations_of(|| s6_dot_loss_grad(&w, &x, y));
+    let handwritten = allocations_of(|| s6_dot_loss_handwritten(&w, &x, y));
+    assert_eq!(handwritten, gradient, "S6 handwritten");
+    assert!(
+        generated.count <= handwritten.count && generated.bytes <= handwritten.bytes,
+        "S6 generated: {generated:?}, handwritten {handwritten:?}"
+    );
+}
+
+fn s6_check(w: &[f64], x: &[f64], y: f64) {
+    check(
+        "S6",
+        w,
+        |w| s6_dot_loss(w, x, y),
+        s6_dot_loss_handwritten(w, x, y),
+        s6_dot_loss_tape(w, x, y),
+        s6_dot_loss_grad(w, x, y),
+    );
+}
+
+#[test]
+fn s6_dot_loss_by_hand() {
+    // w = (1, 2), x = (3, 4), y = 10: w . x = 11, r = 1, loss 1; d/dw = 2 r x = (6, 8).
+    let want = (1.0, vec![6.0, 8.0]);
+    assert_eq!(
+        s6_dot_loss_handwritten(&[1.0, 2.0], &[3.0, 4.0], 10.0),
+        want
+    );
+    assert_eq!(s6_dot_loss_grad(&[1.0, 2.0], &[3.0, 4.0], 10.0), want);
+    // `zip` stops at the shorter: w_2 takes no part, its partial is 0.
+    let want = (1.0, vec![6.0, 8.0, 0.0]);
+    assert_eq!(
+        s6_dot_loss_handwritten(&[1.0, 2.0, 5.0], &[3.0, 4.0], 10.0),
+        want
+    );
+    assert_eq!(s6_dot_loss_grad(&[1.0, 2.0, 5.0], &[3.0, 4.0], 10.0), want);
+}
+
+#[test]
+fn s6_dot_loss_gradients() {
+    let (w, x, y) = s6_input();
+    s6_check(&w, &x, y);
+    s6_check(&seeded(7, -2.0, 2.0, 1), &seeded(7, -2.0, 2.0, 2), 0.3);
+    // A perfect fit: r = 0, value 0 and gradient 0. w . x = 1 * 2 + 0.5 * 4 = 4.
+    s6_check(&[1.0, 0.5], &[2.0, 4.0], 4.0);
+    // More weights than features.
+    s6_check(&seeded(5, -1.0, 1.0, 3), &seeded(3, -1.0, 1.0, 4), -1.0);
+    // Nothing to add: w . x = 0, loss y^2, gradient 0.
+    s6_check(&[], &[], 2.0);
 }
 
 fn s4_on_slice(p: &[f64]) -> f64 {

@@ -1,4 +1,5 @@
-//! Group `scalar`: the primal, the generated gradient, a hand-written gradient and a tape.
+//! Group `scalar`: the primal, the generated gradient, a hand-written gradient and a tape;
+//! and, printed first, the allocations of one call of each on the slice cases.
 //!
 //! Ids are `scalar/<case>/<variant>`, variant one of `primal`, `generated`, `handwritten`,
 //! `tape`. Inputs are built outside the timed closures; inputs and outputs go through
@@ -9,7 +10,10 @@
 
 use std::hint::black_box;
 
-use criterion::Criterion;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion};
+
+use crate::alloc::{Allocations, allocations_of};
 
 mod cases;
 mod tape;
@@ -17,7 +21,97 @@ mod tape;
 use cases::*;
 use tape::*;
 
+/// Prints the allocations of one call of each variant of the slice cases: the iterator
+/// forms of S3 should allocate what the index form does (the gradient `Vec`, nothing else).
+fn allocation_table() {
+    let x = s3_input();
+    let (w, x6, y) = s6_input();
+    let s3_primal = |f: fn(&[f64]) -> f64| allocations_of(|| f(&x));
+    let s3_grad = |f: fn(&[f64]) -> (f64, Vec<f64>)| allocations_of(|| f(&x));
+    let s3_hand = s3_grad(s3_rosenbrock_handwritten);
+    let s3_tape = s3_grad(s3_rosenbrock_tape);
+    let rows: [(&str, Allocations, Allocations, Allocations, Allocations); 5] = [
+        (
+            "S3_rosenbrock_n",
+            s3_primal(s3_rosenbrock),
+            s3_grad(s3_rosenbrock_grad),
+            s3_hand,
+            s3_tape,
+        ),
+        (
+            "S3w_rosenbrock_windows",
+            s3_primal(s3w_rosenbrock_windows),
+            s3_grad(s3w_rosenbrock_windows_grad),
+            s3_hand,
+            s3_tape,
+        ),
+        (
+            "S3z_rosenbrock_zip",
+            s3_primal(s3z_rosenbrock_zip),
+            s3_grad(s3z_rosenbrock_zip_grad),
+            s3_hand,
+            s3_tape,
+        ),
+        (
+            "S3m_rosenbrock_chain",
+            s3_primal(s3m_rosenbrock_chain),
+            s3_grad(s3m_rosenbrock_chain_grad),
+            s3_hand,
+            s3_tape,
+        ),
+        (
+            "S6_dot_loss",
+            allocations_of(|| s6_dot_loss(&w, &x6, y)),
+            allocations_of(|| s6_dot_loss_grad(&w, &x6, y)),
+            allocations_of(|| s6_dot_loss_handwritten(&w, &x6, y)),
+            allocations_of(|| s6_dot_loss_tape(&w, &x6, y)),
+        ),
+    ];
+    println!("allocations of one call (count, bytes): case, primal, generated, handwritten, tape");
+    for (case, primal, generated, hand, tape) in rows {
+        let show = |a: Allocations| format!("{} ({} B)", a.count, a.bytes);
+        println!(
+            "{case}: {}, {}, {}, {}",
+            show(primal),
+            show(generated),
+            show(hand),
+            show(tape)
+        );
+    }
+}
+
+/// The four variants of a case of one slice whose baselines are S3's.
+fn s3_form(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    x: &[f64],
+    primal: impl Fn(&[f64]) -> f64,
+    generated: impl Fn(&[f64]) -> (f64, Vec<f64>),
+) {
+    group.bench_function(format!("{id}/primal"), |b| {
+        b.iter(|| {
+            black_box(primal(black_box(x)));
+        })
+    });
+    group.bench_function(format!("{id}/generated"), |b| {
+        b.iter(|| {
+            black_box(generated(black_box(x)));
+        })
+    });
+    group.bench_function(format!("{id}/handwritten"), |b| {
+        b.iter(|| {
+            black_box(s3_rosenbrock_handwritten(black_box(x)));
+        })
+    });
+    group.bench_function(format!("{id}/tape"), |b| {
+        b.iter(|| {
+            black_box(s3_rosenbrock_tape(black_box(x)));
+        })
+    });
+}
+
 pub fn bench(c: &mut Criterion) {
+    allocation_table();
     let mut group = c.benchmark_group("scalar");
 
     let a = s1_input();
@@ -85,6 +179,27 @@ pub fn bench(c: &mut Criterion) {
             black_box(s3_rosenbrock_tape(black_box(&xs)));
         })
     });
+    s3_form(
+        &mut group,
+        "S3w_rosenbrock_windows",
+        &xs,
+        s3w_rosenbrock_windows,
+        s3w_rosenbrock_windows_grad,
+    );
+    s3_form(
+        &mut group,
+        "S3z_rosenbrock_zip",
+        &xs,
+        s3z_rosenbrock_zip,
+        s3z_rosenbrock_zip_grad,
+    );
+    s3_form(
+        &mut group,
+        "S3m_rosenbrock_chain",
+        &xs,
+        s3m_rosenbrock_chain,
+        s3m_rosenbrock_chain_grad,
+    );
 
     let (s, k, r, sigma, t) = s4_input();
     group.bench_function("S4_black_scholes/primal", |b| {
@@ -131,6 +246,32 @@ pub fn bench(c: &mut Criterion) {
     group.bench_function("S5_arm/tape", |b| {
         b.iter(|| {
             black_box(s5_arm_tape(black_box(&theta)));
+        })
+    });
+
+    let (w, x, y) = s6_input();
+    group.bench_function("S6_dot_loss/primal", |b| {
+        b.iter(|| {
+            black_box(s6_dot_loss(black_box(&w), black_box(&x), black_box(y)));
+        })
+    });
+    group.bench_function("S6_dot_loss/generated", |b| {
+        b.iter(|| {
+            black_box(s6_dot_loss_grad(black_box(&w), black_box(&x), black_box(y)));
+        })
+    });
+    group.bench_function("S6_dot_loss/handwritten", |b| {
+        b.iter(|| {
+            black_box(s6_dot_loss_handwritten(
+                black_box(&w),
+                black_box(&x),
+                black_box(y),
+            ));
+        })
+    });
+    group.bench_function("S6_dot_loss/tape", |b| {
+        b.iter(|| {
+            black_box(s6_dot_loss_tape(black_box(&w), black_box(&x), black_box(y)));
         })
     });
 

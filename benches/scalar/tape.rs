@@ -1,5 +1,5 @@
 //! The runtime-tape baseline: a Wengert-list reverse-mode tape over f64, and the cases
-//! S1..S5 written on it.
+//! S1..S6 written on it.
 //!
 //! The tape is what the popular Rust tape crates do: one `Vec` of nodes behind a
 //! `RefCell`, each node holding up to two parent indices and the local partials computed
@@ -328,4 +328,16 @@ pub fn s5_arm_tape(theta: &[f64; 6]) -> (f64, [f64; 6]) {
     let loss = (x - 1.5).powi(2) + (y - 1.2).powi(2);
     let grads = loss.backward();
     (loss.value(), theta.map(|v| grads.wrt(v)))
+}
+
+pub fn s6_dot_loss_tape(w: &[f64], x: &[f64], y: f64) -> (f64, Vec<f64>) {
+    let tape = Tape::new();
+    let w: Vec<Var<'_>> = w.iter().map(|&v| tape.var(v)).collect();
+    let dot = w
+        .iter()
+        .zip(x)
+        .fold(tape.constant(0.0), |sum, (&a, &b)| sum + a * b);
+    let loss = (dot - y).powi(2);
+    let grads = loss.backward();
+    (loss.value(), w.iter().map(|&v| grads.wrt(v)).collect())
 }
