@@ -321,15 +321,15 @@ impl Exits<'_> {
                 while #(#stop)&&* && (#cond) { #reset #(#stmts)* }
             }}),
             Kind::For(pat, iter) => {
-                let Some(n) = count_of(&iter) else {
-                    // The iterator pass turns every `for` it can exit early into `0..n`.
+                let Some((lo, n)) = count_of(&iter) else {
+                    // The iterator pass turns every `for` it can exit early into `lo..hi`.
                     self.cx.error_at(&iter, diag::FOR_ITER);
                     return (parse_quote!({}), Raised::new());
                 };
                 let k = self.fresh.name("it");
                 parse_expr(quote! {{
                     let mut #brk = false;
-                    let mut #k: usize = 0;
+                    let mut #k = #lo;
                     while #(#stop)&&* && #k < #n {
                         let #pat = #k;
                         #k += 1;
@@ -353,13 +353,11 @@ fn parse_expr(tokens: proc_macro2::TokenStream) -> Expr {
     syn::parse2(tokens).expect("generated loop parses")
 }
 
-/// `0..n`: `n`.
-fn count_of(iter: &Expr) -> Option<Expr> {
+/// `lo..hi`: `lo` and `hi`.
+fn count_of(iter: &Expr) -> Option<(Expr, Expr)> {
     match iter {
         Expr::Range(r) if matches!(r.limits, syn::RangeLimits::HalfOpen(_)) => {
-            let lo = r.start.as_deref()?;
-            let is_zero = matches!(lo, Expr::Lit(l) if quote!(#l).to_string() == "0");
-            is_zero.then(|| r.end.as_deref().cloned()).flatten()
+            Some((r.start.as_deref()?.clone(), r.end.as_deref()?.clone()))
         }
         _ => None,
     }

@@ -101,6 +101,7 @@ enum Node {
     Windows {
         base: Expr,
         size: Expr,
+        total: Expr,
     },
     Chunks {
         base: Expr,
@@ -378,16 +379,17 @@ impl Iters<'_> {
                     self.local("src", strip(&m.receiver).clone(), pre)
                 };
                 let size = self.local("size", m.args[0].clone(), pre);
+                let total = self.local("total", parse_quote!(#base.len()), pre);
                 let (node, len): (Node, Expr) = if name == "windows" {
                     (
                         Node::Windows {
                             base: base.clone(),
                             size: size.clone(),
+                            total: total.clone(),
                         },
-                        parse_quote!(#rt::windows_len(#base.len(), #size)),
+                        parse_quote!(#rt::windows_len(#total, #size)),
                     )
                 } else {
-                    let total = self.local("total", parse_quote!(#base.len()), pre);
                     (
                         Node::Chunks {
                             base,
@@ -505,7 +507,7 @@ impl Iters<'_> {
                 if *by_ref { Elem::Ref(p) } else { Elem::Val(p) }
             }
             Node::Range { lo } => Elem::Val(parse_quote!(#rt::range_at(#lo, #k))),
-            Node::Windows { base, size } => Elem::View(Box::new(View {
+            Node::Windows { base, size, .. } => Elem::View(Box::new(View {
                 base: base.clone(),
                 start: k,
                 len: size.clone(),
@@ -622,14 +624,38 @@ impl Iters<'_> {
     }
 
     /// The statements of one iteration: the steps over the item at `k`, then `finish`.
+    /// The statements of one iteration at loop variable `j`: the steps over the item, then
+    /// `finish`.
     fn iteration(
         &mut self,
         chain: &Chain,
-        k: &Ident,
+        j: &Ident,
         finish: impl FnOnce(&mut Self, Elem) -> Vec<syn::Stmt>,
     ) -> Vec<syn::Stmt> {
-        let item = self.elem(&chain.seq, parse_quote!(#k));
+        let (lo, _) = self.bounds(&chain.seq);
+        let k: Expr = if is_zero(&lo) {
+            parse_quote!(#j)
+        } else {
+            parse_quote!((#j - #lo))
+        };
+        let item = self.elem(&chain.seq, k);
         self.steps(&chain.steps, item, finish)
+    }
+
+    /// The range of the loop variable `j`, the position being `j - lo`. Where every source
+    /// is read at a position plus a constant offset (slices, `skip`, `windows`, a `zip` of
+    /// those), `lo` is the largest offset and `hi` is bounded by that source's length, so
+    /// the optimizer sees the reads `x[j - 1]`, `x[j]` in bounds as in a hand-written index
+    /// loop (counting from 0 instead left a bounds check, and a stall, in every iteration).
+    fn bounds(&self, seq: &Seq) -> (Expr, Expr) {
+        let n = &seq.len;
+        match reach(seq) {
+            Some((off, len)) if !is_zero(&off) => {
+                (off.clone(), parse_quote!(::core::cmp::min(#n + #off, #len)))
+            }
+            Some((_, len)) => (parse_quote!(0), parse_quote!(::core::cmp::min(#n, #len))),
+            None => (parse_quote!(0), n.clone()),
+        }
     }
 
     fn steps(
@@ -678,7 +704,7 @@ impl Iters<'_> {
 
     // ---- rewrites -----------------------------------------------------------------------
 
-    /// `for pat in chain { body }` → `{ prelude; for k in 0..n { let pat = item; body } }`.
+    /// `for pat in chain { body }` → `{ prelude; for j in lo..hi { let pat = item; body } }`.
     fn rewrite_for(&mut self, f: &syn::ExprForLoop) -> Option<Expr> {
         // A loop this pass wrote, or a range that lowering iterates directly (unless an exit
         // may end it early: then it is counted, for `exits` to turn into a `while`).
@@ -706,7 +732,7 @@ impl Iters<'_> {
             return Some(parse_quote!({}));
         }
         let k = self.fresh.name("k");
-        let n = &chain.seq.len;
+        let (lo, hi) = self.bounds(&chain.seq);
         let body = f.body.clone();
         let pat = (*f.pat).clone();
         let stmts = self.iteration(&chain, &k, |it, item| {
@@ -725,7 +751,7 @@ impl Iters<'_> {
         let prelude = pre.iter().chain(&chain.prelude);
         Some(parse_quote!({
             #(#prelude)*
-            #label #for_token #k in 0..#n { #(#stmts)* }
+            #label #for_token #k in #lo..#hi { #(#stmts)* }
         }))
     }
 
@@ -799,12 +825,12 @@ impl Iters<'_> {
             };
             vec![syn::parse2(e).expect("an assignment parses")]
         });
-        let n = &chain.seq.len;
+        let (lo, hi) = self.bounds(&chain.seq);
         let prelude = pre.iter().chain(&chain.prelude);
         Some(parse_quote!({
             #(#prelude)*
             #decl
-            for #k in 0..#n { #(#stmts)* }
+            for #k in #lo..#hi { #(#stmts)* }
             #acc
         }))
     }
@@ -848,6 +874,32 @@ impl VisitMut for Iters<'_> {
             self.visit_expr_mut(e);
         }
     }
+}
+
+/// Where a sequence reads its sources at the position plus a constant offset: the largest
+/// offset, and the length of the source read there.
+fn reach(seq: &Seq) -> Option<(Expr, Expr)> {
+    match &seq.node {
+        Node::Slice { .. } => Some((parse_quote!(0), seq.len.clone())),
+        Node::Windows { size, total, .. } => Some((parse_quote!((#size - 1)), total.clone())),
+        Node::Skip(s, n) => {
+            let (off, len) = reach(s)?;
+            Some((if is_zero(&off) { n.clone() } else { parse_quote!((#off + #n)) }, len))
+        }
+        Node::Take(s) | Node::Enumerate(s) | Node::Map(s, _) | Node::Copied(s, _) => reach(s),
+        Node::Zip(a, b) => match (reach(a), reach(b)) {
+            (Some(ra), Some(rb)) if is_zero(&ra.0) => Some(rb),
+            (Some(ra), Some(rb)) if is_zero(&rb.0) => Some(ra),
+            _ => None,
+        },
+        Node::Range { .. } | Node::Chunks { .. } | Node::View(_) | Node::Rev(_) | Node::StepBy(..) => {
+            None
+        }
+    }
+}
+
+fn is_zero(e: &Expr) -> bool {
+    matches!(e, Expr::Lit(l) if quote!(#l).to_string() == "0")
 }
 
 /// `lo..hi`, with `rev()` and `step_by(k)`: lowering iterates it directly.
