@@ -13,36 +13,32 @@
 //! Set `GRAD_EXAMPLE_QUICK=1` for fewer iterations (as CI does).
 
 use grad::differentiable;
+use grad::nalgebra::Vector2;
 use grad::optim::Sgd;
 
 const LINKS: usize = 4;
 const LENGTHS: [f64; LINKS] = [1.0, 0.8, 0.6, 0.4];
 
 /// The position of the arm's tip: each joint adds its angle to the heading, each link moves
-/// the tip along the heading by its length. Differentiable itself, so that `reach` can call
-/// it; it returns a tuple, since an array literal of differentiated values (`[x, y]`) is not
-/// supported in differentiable code yet.
+/// the tip along the heading by its length, a vector built with `Vector2::new` from the
+/// differentiated heading. Differentiable itself, so that `reach` can call it.
 #[differentiable]
-fn tip(angles: &[f64; LINKS]) -> (f64, f64) {
+fn tip(angles: &[f64; LINKS]) -> Vector2<f64> {
     let mut heading = 0.0;
-    let mut x = 0.0;
-    let mut y = 0.0;
-    for k in 0..LINKS {
-        heading += angles[k];
-        x += LENGTHS[k] * heading.cos();
-        y += LENGTHS[k] * heading.sin();
+    let mut tip = Vector2::new(0.0, 0.0);
+    for (length, angle) in LENGTHS.iter().zip(angles) {
+        heading += angle;
+        tip += Vector2::new(heading.cos(), heading.sin()) * *length;
     }
-    (x, y)
+    tip
 }
 
 /// The squared distance of the tip to `target`; `reach_grad` gives its gradient with
 /// respect to the angles, through `tip`'s generated pullback.
 #[differentiable(wrt(angles))]
 fn reach(angles: &[f64; LINKS], target: &[f64; 2]) -> f64 {
-    let (x, y) = tip(angles);
-    let dx = x - target[0];
-    let dy = y - target[1];
-    dx * dx + dy * dy
+    let d = tip(angles) - Vector2::new(target[0], target[1]);
+    d.norm_squared()
 }
 
 /// Gradient descent with momentum from `angles` until the tip is within `tolerance` of
@@ -91,7 +87,8 @@ fn main() {
             }
         );
         let iters = solve(&mut angles, &target, max_iters, tolerance);
-        let (x, y) = tip(&angles);
+        let t = tip(&angles);
+        let (x, y) = (t.x, t.y);
         let error = ((x - target[0]).powi(2) + (y - target[1]).powi(2)).sqrt();
         // Angles are only meaningful modulo a full turn: show them in (-π, π].
         let shown = angles.map(|a| {

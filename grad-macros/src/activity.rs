@@ -165,7 +165,7 @@ impl Analysis<'_> {
             Op::Prim { args, .. } => args.iter().filter_map(Operand::var).collect(),
             Op::Project { base, .. } => vec![*base],
             Op::Borrow(v) | Op::Deref(v) => vec![*v],
-            Op::Tuple(elems) => elems.iter().filter_map(Operand::var).collect(),
+            Op::Build { parts, .. } => parts.iter().filter_map(Operand::var).collect(),
             Op::Call { args, .. } => args.iter().filter_map(|a| a.operand.var()).collect(),
         };
         vars.into_iter().filter(|v| self.active(*v)).collect()
@@ -314,7 +314,7 @@ impl Analysis<'_> {
                     .for_each(|a| n.add_operand(&a.operand, Form::Value));
             }
             Op::Call { .. } => n.add(var, Form::Pullback),
-            Op::Use(_) | Op::Opaque { .. } | Op::Borrow(_) | Op::Deref(_) | Op::Tuple(_) => {}
+            Op::Use(_) | Op::Opaque { .. } | Op::Borrow(_) | Op::Deref(_) | Op::Build { .. } => {}
         }
     }
 
@@ -508,9 +508,9 @@ impl Analysis<'_> {
                 })
             };
             let cheap = match op {
-                Op::Use(_) | Op::Project { .. } | Op::Borrow(_) | Op::Deref(_) | Op::Tuple(_) => {
-                    true
-                }
+                Op::Use(_) | Op::Project { .. } | Op::Borrow(_) | Op::Deref(_) => true,
+                // Rebuilding allocates for a `Vec`; the others are copies.
+                Op::Build { kind, .. } => !matches!(kind, Build::Vec | Build::VecRepeat(_)),
                 Op::Opaque { cheap, .. } => *cheap,
                 Op::Prim { prim, .. } => is_cheap(prim),
                 Op::Call { .. } => false,
@@ -627,7 +627,11 @@ fn op_inputs(op: &Op) -> Vec<VarId> {
             i
         }
         Op::Borrow(v) | Op::Deref(v) => vec![*v],
-        Op::Tuple(e) => e.iter().filter_map(Operand::var).collect(),
+        Op::Build { kind, parts } => parts
+            .iter()
+            .filter_map(Operand::var)
+            .chain(kind.count())
+            .collect(),
         Op::Call { args, .. } => args.iter().filter_map(|a| a.operand.var()).collect(),
     }
 }

@@ -69,6 +69,8 @@ pub const EXIT_OUTSIDE_LOOP: &str =
     "this `break` or `continue` has no enclosing loop with that label";
 pub const CLOSURE_MUTATES: &str = "a closure that assigns to a variable it captures is not supported in #[differentiable] functions (closures are inlined); return the new value from the closure and assign it at the call";
 pub const CLOSURE_ESCAPES: &str = "a closure in a #[differentiable] function may only be called (`g(x)`) or given to an iterator adaptor; it is inlined, so it cannot be stored, passed or returned";
+pub const VEC_MACRO: &str = "`vec!` takes a list of values (`vec![a, b]`) or a value and a count (`vec![e; n]`) in #[differentiable] functions";
+pub const STRUCT_REST: &str = "struct update syntax (`..base`) is not supported in #[differentiable] functions; write every field";
 pub const ITER_UNCONSUMED: &str = "an iterator over differentiated values must be consumed where it is made in #[differentiable] functions: iterate it with `for`, or end the chain with `sum`, `product` or `fold`";
 
 pub fn iter_adaptor(name: &str) -> String {
@@ -101,11 +103,10 @@ pub const IF_LET: &str = "`if let` is not supported in #[differentiable] functio
 pub const ACTIVE_CONDITION: &str = "this condition depends on a differentiated value in a way that is not a comparison; compare it (`x > 0.0`) or wrap it in `grad::stop_gradient(...)`";
 pub const MATCH_ACTIVE: &str = "`match` on a differentiated value is not supported; match on a non-differentiated value (an integer, an enum), or use `if` with comparisons";
 pub const STRUCT_LIT: &str = "struct literals are not supported in #[differentiable] functions yet; pass the fields as separate values";
-pub const ARRAY_LIT: &str = "array literals of differentiated values are not supported in #[differentiable] functions yet; use a tuple";
 pub const RANGE_EXPR: &str =
     "ranges are supported only as the iterator of a `for` loop in #[differentiable] functions";
 pub const UNKNOWN_MACRO: &str = "only `assert!`, `assert_eq!`, `assert_ne!`, `debug_assert!`, `debug_assert_eq!`, `debug_assert_ne!`, `println!`, `print!`, `eprintln!` and `eprint!` may be used in #[differentiable] functions";
-pub const MACRO_EXPR: &str = "macros are not supported as expressions in #[differentiable] functions; build the value before the call and pass it in as a parameter (`assert!`-like and `println!`-like macros may be used as statements)";
+pub const MACRO_EXPR: &str = "macros other than `vec!` are not supported as expressions in #[differentiable] functions; build the value before the call and pass it in as a parameter (`assert!`-like and `println!`-like macros may be used as statements)";
 pub const BITWISE_ACTIVE: &str = "bitwise and remainder operators have no derivative; they may be used only on non-differentiated values";
 pub const UNSUPPORTED_EXPR: &str =
     "this expression is not supported in #[differentiable] functions";

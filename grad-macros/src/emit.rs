@@ -215,11 +215,43 @@ impl Emit<'_> {
                 let n = self.var_ref(*v);
                 quote!(::core::clone::Clone::clone(#n))
             }
-            Op::Tuple(elems) => {
-                let e: Vec<TokenStream> = elems.iter().map(|e| self.cloned(e)).collect();
-                quote!((#(#e,)*))
+            Op::Build { kind, parts } => {
+                let e: Vec<TokenStream> = parts.iter().map(|e| self.cloned(e)).collect();
+                self.build(kind, &e, false)
             }
             Op::Call { .. } => quote!(()),
+        }
+    }
+
+    /// A value built from `parts` (values, or tangents for the tangent of the value).
+    pub fn build(&self, kind: &Build, parts: &[TokenStream], tangent: bool) -> TokenStream {
+        match kind {
+            Build::Tuple => quote!((#(#parts,)*)),
+            Build::Array => quote!([#(#parts),*]),
+            Build::Repeat(n) => {
+                let p = &parts[0];
+                quote!([#p; #n])
+            }
+            Build::Vec => quote!(::std::vec![#(#parts),*]),
+            Build::VecRepeat(n) => {
+                let (p, n) = (&parts[0], self.val(n));
+                quote!(::std::vec![#p; #n])
+            }
+            Build::Struct(path, fields) => {
+                let path = if tangent {
+                    crate::names::tangent_struct(path)
+                } else {
+                    path.clone()
+                };
+                quote!(#path { #(#fields: #parts),* })
+            }
+            Build::Matrix { ctor, slice, .. } => {
+                if *slice {
+                    quote!(#ctor(&[#(#parts),*]))
+                } else {
+                    quote!(#ctor(#(#parts),*))
+                }
+            }
         }
     }
 

@@ -175,9 +175,10 @@ impl<'a> Fwd<'a> {
                 };
                 self.define(var, t, *borrow, out);
             }
-            Op::Tuple(elems) => {
-                let t: Vec<TokenStream> = elems.iter().map(|e| self.tval(e)).collect();
-                self.define(var, quote!((#(#t,)*)), false, out);
+            Op::Build { kind, parts } => {
+                let t: Vec<TokenStream> = parts.iter().map(|e| self.tval(e)).collect();
+                let t = self.e.build(kind, &t, true);
+                self.define(var, t, false, out);
             }
             Op::Prim { prim, args, span } => {
                 let m = self.e.marker(prim, *span);
@@ -436,7 +437,7 @@ fn mark_block(func: &Func, b: &Block, need: &mut Vec<bool>) {
                 Op::Borrow(v) | Op::Deref(v) => mark(&Operand::Var(*v), need),
                 Op::Project { base, .. } => mark(&Operand::Var(*base), need),
                 Op::Prim { args, .. } => args.iter().for_each(|a| mark(a, need)),
-                Op::Tuple(elems) => elems.iter().for_each(|e| mark(e, need)),
+                Op::Build { parts, .. } => parts.iter().for_each(|e| mark(e, need)),
                 Op::Opaque { .. } => {}
             },
             Stmt::Effect { .. } => {}

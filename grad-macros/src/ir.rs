@@ -108,12 +108,48 @@ pub enum Op {
     Borrow(VarId),
     /// `*v`.
     Deref(VarId),
-    Tuple(Vec<Operand>),
+    /// A value built from parts: a tuple, an array, a `Vec`, a struct, a matrix.
+    Build { kind: Build, parts: Vec<Operand> },
     Call {
         callee: Callee,
         args: Vec<CallArg>,
         span: Span,
     },
+}
+
+/// How [`Op::Build`] puts its parts together; the parts' adjoints are the pieces of the
+/// value's adjoint, and the value's tangent is built the same way from the parts' tangents.
+#[derive(Clone, Debug)]
+pub enum Build {
+    /// `(a, b)`
+    Tuple,
+    /// `[a, b]`
+    Array,
+    /// `[e; n]`, `n` a constant expression.
+    Repeat(TokenStream),
+    /// `vec![a, b]`
+    Vec,
+    /// `vec![e; n]`, `n` a (non-differentiated) value.
+    VecRepeat(Operand),
+    /// `Path { f: a, g: b }`: the fields, in the parts' order.
+    Struct(syn::Path, Vec<syn::Member>),
+    /// A fixed-size nalgebra constructor, `Vector3::new(x, y, z)` or
+    /// `Matrix2::from_row_slice(&[..])` (row-major parts), `from_column_slice` (column-major).
+    Matrix {
+        ctor: syn::Path,
+        column_major: bool,
+        slice: bool,
+    },
+}
+
+impl Build {
+    /// The non-differentiated value it reads besides its parts.
+    pub fn count(&self) -> Option<VarId> {
+        match self {
+            Build::VecRepeat(n) => n.var(),
+            _ => None,
+        }
+    }
 }
 
 /// A value merged where control flow joins: one source per arm.

@@ -75,6 +75,17 @@ pub fn tangent_param(name: &Ident, taken: &[String]) -> Ident {
     }
 }
 
+/// The tangent struct of a struct deriving `Differentiable`: `a::Pt` → `a::PtTangent`
+/// (generic arguments left to inference).
+pub fn tangent_struct(path: &syn::Path) -> syn::Path {
+    let mut path = path.clone();
+    if let Some(last) = path.segments.last_mut() {
+        last.ident = format_ident!("{}Tangent", last.ident, span = last.ident.span());
+        last.arguments = syn::PathArguments::None;
+    }
+    path
+}
+
 /// The short name generated code gives the runtime's `__private` module.
 pub fn runtime() -> Ident {
     Ident::new("__grad_rt", Span::call_site())

@@ -583,10 +583,44 @@ impl<'a> Rev<'a> {
                 let p = self.e.path(path);
                 out.extend(quote!(#rt::accumulate(&mut #d #p, #dv);));
             }
-            Op::Tuple(elems) => {
-                let parts: Vec<Ident> = (0..elems.len()).map(|_| self.aux("part")).collect();
-                out.extend(quote!(let (#(#parts,)*) = #dv;));
-                for (e, p) in elems.iter().zip(parts) {
+            Op::Build { kind, parts } => {
+                let names: Vec<Ident> = (0..parts.len()).map(|_| self.aux("part")).collect();
+                let n = parts.len();
+                match kind {
+                    Build::Tuple => out.extend(quote!(let (#(#names,)*) = #dv;)),
+                    Build::Array => out.extend(quote!(let [#(#names),*] = #dv;)),
+                    Build::Vec => {
+                        out.extend(quote!(let [#(#names),*] = #rt::vec_parts::<_, #n>(#dv);))
+                    }
+                    Build::Struct(_, fields) => {
+                        for (f, p) in fields.iter().zip(&names) {
+                            out.extend(quote!(let #p = #dv.#f;));
+                        }
+                    }
+                    Build::Matrix { column_major, .. } => {
+                        let f = if *column_major {
+                            quote!(column_major_parts)
+                        } else {
+                            quote!(row_major_parts)
+                        };
+                        out.extend(quote!(let [#(#names),*] = #rt::#f::<_, _, _, _, #n>(&#dv);));
+                    }
+                    Build::Repeat(_) | Build::VecRepeat(_) => {
+                        // Every copy's adjoint flows back to the one part.
+                        if let Operand::Var(x) = &parts[0]
+                            && self.e.active(*x)
+                        {
+                            let d = self.ensure_adj(*x, out);
+                            out.extend(quote! {
+                                for __grad_piece in #dv {
+                                    #rt::accumulate(&mut #d, __grad_piece);
+                                }
+                            });
+                        }
+                        return;
+                    }
+                }
+                for (e, p) in parts.iter().zip(names) {
                     if let Operand::Var(x) = e {
                         self.contribute(*x, p.to_token_stream(), out);
                     }

@@ -884,7 +884,14 @@ fn reach(seq: &Seq) -> Option<(Expr, Expr)> {
         Node::Windows { size, total, .. } => Some((parse_quote!((#size - 1)), total.clone())),
         Node::Skip(s, n) => {
             let (off, len) = reach(s)?;
-            Some((if is_zero(&off) { n.clone() } else { parse_quote!((#off + #n)) }, len))
+            Some((
+                if is_zero(&off) {
+                    n.clone()
+                } else {
+                    parse_quote!((#off + #n))
+                },
+                len,
+            ))
         }
         Node::Take(s) | Node::Enumerate(s) | Node::Map(s, _) | Node::Copied(s, _) => reach(s),
         Node::Zip(a, b) => match (reach(a), reach(b)) {
@@ -892,9 +899,11 @@ fn reach(seq: &Seq) -> Option<(Expr, Expr)> {
             (Some(ra), Some(rb)) if is_zero(&rb.0) => Some(ra),
             _ => None,
         },
-        Node::Range { .. } | Node::Chunks { .. } | Node::View(_) | Node::Rev(_) | Node::StepBy(..) => {
-            None
-        }
+        Node::Range { .. }
+        | Node::Chunks { .. }
+        | Node::View(_)
+        | Node::Rev(_)
+        | Node::StepBy(..) => None,
     }
 }
 

@@ -39,6 +39,7 @@ impl<'f> Lower<'f> {
             Expr::Tuple(t) => t.elems.iter().any(|e| self.expr_active(e)),
             Expr::Array(a) => a.elems.iter().any(|e| self.expr_active(e)),
             Expr::Repeat(r) => self.expr_active(&r.expr),
+            Expr::Struct(s) => s.fields.iter().any(|f| self.expr_active(&f.expr)),
             Expr::MethodCall(m) => {
                 !prims::NONDIFF_METHODS.contains(&m.method.to_string().as_str())
                     && (self.expr_active(&m.receiver) || m.args.iter().any(|a| self.expr_active(a)))
@@ -102,16 +103,19 @@ impl<'f> Lower<'f> {
                     return self.opaque_tokens(quote!((#(#toks,)*)), &elems, t.span(), out);
                 }
                 let v = self.temp(t.span(), true, false);
-                self.push_let(out, v, Op::Tuple(elems))
+                self.push_let(
+                    out,
+                    v,
+                    Op::Build {
+                        kind: Build::Tuple,
+                        parts: elems,
+                    },
+                )
             }
-            Expr::Array(a) => {
-                self.cx.error_at(a, diag::ARRAY_LIT);
-                unit()
-            }
-            Expr::Repeat(r) => {
-                self.cx.error_at(r, diag::ARRAY_LIT);
-                unit()
-            }
+            Expr::Array(a) => self.lower_array(a, out),
+            Expr::Repeat(r) => self.lower_repeat(r, out),
+            Expr::Struct(s) => self.lower_struct(s, out),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => self.lower_vec(&m.mac, out),
             Expr::If(i) => self.lower_if(i, out),
             Expr::Match(m) => self.lower_match(m, out),
             Expr::Block(b) => {
@@ -500,6 +504,9 @@ impl<'f> Lower<'f> {
         };
         if let Some(def) = self.closure_of(&c.func) {
             return self.inline_closure(def, c, out);
+        }
+        if let Some(built) = self.lower_matrix_ctor(c, out) {
+            return built;
         }
         let path = &fp.path;
         if is_stop_gradient(&c.func) {

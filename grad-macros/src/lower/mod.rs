@@ -1,6 +1,7 @@
 //! Lowering: the syn body → the SSA-like IR, with activity decided as values are made and
 //! every construct outside the differentiable subset reported where it stands.
 
+mod build;
 mod closure;
 mod control;
 mod expr;

@@ -319,3 +319,53 @@ pub fn chunks_len(len: usize, size: usize) -> usize {
     assert!(size != 0, "chunk size must be non-zero");
     len.div_ceil(size)
 }
+
+// ---- values built from parts ----------------------------------------------------------------
+//
+// The adjoint of a value built from parts (`vec![a, b]`, `Vector3::new(x, y, z)`) is cut back
+// into one piece per part, in the order the parts were written.
+
+/// A `Vec`'s `N` elements as an array (the `Vec` was built from `N` parts).
+pub fn vec_parts<T, const N: usize>(v: Vec<T>) -> [T; N] {
+    match <[T; N]>::try_from(v) {
+        Ok(parts) => parts,
+        Err(v) => panic!(
+            "the cotangent of a `vec!` of {N} parts has {} elements",
+            v.len()
+        ),
+    }
+}
+
+/// A matrix's entries in row-major order: the parts of `MatrixN::new(..)`.
+pub fn row_major_parts<T, R, C, S, const N: usize>(m: &nalgebra::Matrix<T, R, C, S>) -> [T; N]
+where
+    T: nalgebra::Scalar + Copy,
+    R: nalgebra::Dim,
+    C: nalgebra::Dim,
+    S: nalgebra::RawStorage<T, R, C>,
+{
+    let (rows, cols) = m.shape();
+    assert_eq!(
+        rows * cols,
+        N,
+        "a matrix built from {N} parts is {rows}x{cols}"
+    );
+    core::array::from_fn(|k| m[(k / cols, k % cols)])
+}
+
+/// A matrix's entries in column-major order: the parts of `from_column_slice(&[..])`.
+pub fn column_major_parts<T, R, C, S, const N: usize>(m: &nalgebra::Matrix<T, R, C, S>) -> [T; N]
+where
+    T: nalgebra::Scalar + Copy,
+    R: nalgebra::Dim,
+    C: nalgebra::Dim,
+    S: nalgebra::RawStorage<T, R, C>,
+{
+    let (rows, cols) = m.shape();
+    assert_eq!(
+        rows * cols,
+        N,
+        "a matrix built from {N} parts is {rows}x{cols}"
+    );
+    core::array::from_fn(|k| m[(k % rows, k / rows)])
+}

@@ -1,0 +1,202 @@
+//! Values built from parts: array literals, `[e; n]`, `vec![..]`, struct literals and
+//! nalgebra's fixed-size constructors. Each lowers to one [`Op::Build`] whose adjoint is cut
+//! back into one piece per part, and whose tangent is built the same way from the parts'.
+//! A value with no differentiated part is emitted as written.
+
+use super::syntax::*;
+use super::{Lower, unit};
+use crate::diag;
+use crate::ir::*;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+use syn::{Expr, Token};
+
+/// nalgebra's fixed-size matrix and vector aliases, whose `new` takes the entries in
+/// row-major order.
+fn is_fixed_matrix(name: &str) -> bool {
+    let dims = |s: &str| {
+        s.split('x')
+            .all(|d| matches!(d, "1" | "2" | "3" | "4" | "5" | "6"))
+    };
+    ["Vector", "RowVector", "Matrix"].iter().any(|p| {
+        name.strip_prefix(p)
+            .is_some_and(|rest| !rest.is_empty() && dims(rest))
+    }) || matches!(name, "SVector" | "SMatrix")
+}
+
+impl<'f> Lower<'f> {
+    /// Lowers the parts and builds: a `Build` where a part is differentiated, else the
+    /// value as written over the parts.
+    fn build(
+        &mut self,
+        kind: Build,
+        parts: Vec<Operand>,
+        written: impl FnOnce(&Self, &[TokenStream]) -> TokenStream,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        let active = parts.iter().any(|p| self.is_active(p));
+        if !active {
+            let toks: Vec<TokenStream> = parts.iter().map(|p| self.operand_tokens(p)).collect();
+            let tokens = written(self, &toks);
+            let mut uses = parts;
+            uses.extend(kind.count().map(Operand::Var));
+            return self.opaque_tokens(tokens, &uses, span, out);
+        }
+        let v = self.temp(span, true, false);
+        self.push_let(out, v, Op::Build { kind, parts })
+    }
+
+    pub(super) fn lower_array(&mut self, a: &syn::ExprArray, out: &mut Vec<Stmt>) -> Operand {
+        let parts = a.elems.iter().map(|e| self.lower_expr(e, out)).collect();
+        self.build(Build::Array, parts, |_, p| quote!([#(#p),*]), a.span(), out)
+    }
+
+    pub(super) fn lower_repeat(&mut self, r: &syn::ExprRepeat, out: &mut Vec<Stmt>) -> Operand {
+        let part = self.lower_expr(&r.expr, out);
+        let n = r.len.to_token_stream();
+        let count = n.clone();
+        self.build(
+            Build::Repeat(n),
+            vec![part],
+            move |_, p| {
+                let p = &p[0];
+                quote!([#p; #count])
+            },
+            r.span(),
+            out,
+        )
+    }
+
+    /// `vec![a, b]` and `vec![e; n]`.
+    pub(super) fn lower_vec(&mut self, mac: &syn::Macro, out: &mut Vec<Stmt>) -> Operand {
+        let span = mac.span();
+        if let Ok(rep) = mac.parse_body_with(|input: syn::parse::ParseStream| {
+            let e: Expr = input.parse()?;
+            input.parse::<Token![;]>()?;
+            let n: Expr = input.parse()?;
+            Ok((e, n))
+        }) {
+            let part = self.lower_expr(&rep.0, out);
+            let n = self.lower_expr(&rep.1, out);
+            let count = n.clone();
+            return self.build(
+                Build::VecRepeat(n),
+                vec![part],
+                move |l, p| {
+                    let (p, n) = (&p[0], l.operand_tokens(&count));
+                    quote!(::std::vec![#p; #n])
+                },
+                span,
+                out,
+            );
+        }
+        match mac.parse_body_with(syn::punctuated::Punctuated::<Expr, Token![,]>::parse_terminated)
+        {
+            Ok(elems) => {
+                let parts = elems.iter().map(|e| self.lower_expr(e, out)).collect();
+                self.build(
+                    Build::Vec,
+                    parts,
+                    |_, p| quote!(::std::vec![#(#p),*]),
+                    span,
+                    out,
+                )
+            }
+            Err(e) => {
+                self.cx.error(e.span(), diag::VEC_MACRO);
+                unit()
+            }
+        }
+    }
+
+    pub(super) fn lower_struct(&mut self, s: &syn::ExprStruct, out: &mut Vec<Stmt>) -> Operand {
+        if let Some(dots) = &s.dot2_token {
+            self.cx.error_at(dots, diag::STRUCT_REST);
+            return unit();
+        }
+        if s.qself.is_some() {
+            self.cx.error_at(&s.path, diag::STRUCT_LIT);
+            return unit();
+        }
+        let fields: Vec<syn::Member> = s.fields.iter().map(|f| f.member.clone()).collect();
+        let parts = s
+            .fields
+            .iter()
+            .map(|f| self.lower_expr(&f.expr, out))
+            .collect();
+        let path = s.path.clone();
+        let written_path = path.clone();
+        let written_fields = fields.clone();
+        self.build(
+            Build::Struct(path, fields),
+            parts,
+            move |_, p| quote!(#written_path { #(#written_fields: #p),* }),
+            s.span(),
+            out,
+        )
+    }
+
+    /// `Vector3::new(x, y, z)`, `Matrix2::from_row_slice(&[..])`: a nalgebra fixed-size
+    /// constructor, if the call is one.
+    pub(super) fn lower_matrix_ctor(
+        &mut self,
+        c: &syn::ExprCall,
+        out: &mut Vec<Stmt>,
+    ) -> Option<Operand> {
+        let Expr::Path(fp) = strip(&c.func) else {
+            return None;
+        };
+        let segs = &fp.path.segments;
+        if segs.len() < 2 || fp.qself.is_some() {
+            return None;
+        }
+        let ty = segs[segs.len() - 2].ident.to_string();
+        let ctor = segs[segs.len() - 1].ident.to_string();
+        if !is_fixed_matrix(&ty) {
+            return None;
+        }
+        let (column_major, slice) = match ctor.as_str() {
+            "new" => (false, false),
+            "from_row_slice" => (false, true),
+            "from_column_slice" => (true, true),
+            _ => return None,
+        };
+        let elems: Vec<&Expr> = if slice {
+            // The slice must be written out (`&[a, b, ..]`) for its parts to be known.
+            match c.args.iter().next().map(strip) {
+                Some(Expr::Reference(r)) if c.args.len() == 1 => match strip(&r.expr) {
+                    Expr::Array(a) => a.elems.iter().collect(),
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        } else {
+            c.args.iter().collect()
+        };
+        if !elems.iter().any(|e| self.expr_active(e)) {
+            return None;
+        }
+        let parts = elems.iter().map(|e| self.lower_expr(e, out)).collect();
+        let path = fp.path.clone();
+        let written = path.clone();
+        Some(self.build(
+            Build::Matrix {
+                ctor: path,
+                column_major,
+                slice,
+            },
+            parts,
+            move |_, p| {
+                if slice {
+                    quote!(#written(&[#(#p),*]))
+                } else {
+                    quote!(#written(#(#p),*))
+                }
+            },
+            c.span(),
+            out,
+        ))
+    }
+}
