@@ -1904,15 +1904,20 @@ impl<'a> FnGen<'a> {
         self.loops.pop();
     }
 
-    /// `let t: f64 = loop { c += 1; ..; if c >= n || cond { break e; } };`: the counter,
-    /// stepped first, ends it after `n` runs whatever the condition and the exits inside.
+    /// `let t: f64 = loop { c += 1; if c > n { break e; } ..; [if cond { break e; }] };`:
+    /// the counter, stepped and tested first, ends it after `n` runs of the body whatever
+    /// the conditions and the `continue`s inside (a test at the end would be skipped by them).
     fn value_loop(&mut self) {
         let counter = self.scope.fresh_name("c");
         let n = self.rng.between(1, 4);
         let name = self.scope.fresh_name("t");
         self.scope.line(&format!("let mut {counter} = 0;"));
-        self.open_loop(n, &format!("let {name}: f64 = loop {{"));
+        self.open_loop(n + 1, &format!("let {name}: f64 = loop {{"));
         self.scope.line(&format!("{counter} += 1;"));
+        let first = self.expr(CAP, 2);
+        self.scope
+            .line(&format!("if {counter} > {n} {{ break {}; }}", first.text));
+        // In the body the counter is at most `n`.
         let below_len = n < MIN_LEN;
         self.scope
             .declare_counter(&counter, VarKind::Int { max: n, below_len });
@@ -1924,22 +1929,19 @@ impl<'a> FnGen<'a> {
         let returns = std::mem::replace(&mut self.returns_ok, false);
         self.body(1, 3);
         self.sink_unused();
-        let extra = if self.rng.chance(0.5) {
-            format!(" || {}", self.condition(0))
-        } else {
-            String::new()
-        };
-        let e = self.expr(CAP, 2);
-        self.scope.line(&format!(
-            "if {counter} >= {n}{extra} {{ break {}; }}",
-            e.text
-        ));
+        let mut bound = first.bound;
+        if self.rng.chance(0.5) {
+            let c = self.condition(0);
+            let e = self.expr(CAP, 2);
+            bound = bound.max(e.bound);
+            self.scope.line(&format!("if {c} {{ break {}; }}", e.text));
+        }
         self.returns_ok = returns;
         let ctl = self.loops.pop().expect("the value loop");
         self.scope.close("};");
         self.scope.exit_loop(Self::KEEP_ENTRY);
         self.scope
-            .declare(&name, VarKind::Real, false, ctl.value_bound.max(e.bound));
+            .declare(&name, VarKind::Real, false, ctl.value_bound.max(bound));
     }
 
     /// `if cond { [a write;] break; }` (or `continue`, `break 'o`, `continue 'o`, `break e`),
