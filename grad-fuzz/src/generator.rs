@@ -568,6 +568,12 @@ struct FnGen<'a> {
     early_bound: f64,
     /// Variables bound to `&f64` (iterator elements): read as `(*e)`.
     refs: Vec<usize>,
+    /// Writing a match guard: no closure calls.
+    ///
+    /// Avoided shape (open macro bug, `tests/regressions.rs`, `closure_called_in_match_guard`):
+    /// a `let`-bound closure called in a match guard fails to compile (E0425, cannot find
+    /// function `__grad_g_N`).
+    in_guard: bool,
 }
 
 impl<'a> FnGen<'a> {
@@ -588,6 +594,7 @@ impl<'a> FnGen<'a> {
             returns_ok: true,
             early_bound: 0.0,
             refs: Vec::new(),
+            in_guard: false,
         }
     }
 
@@ -660,6 +667,9 @@ impl<'a> FnGen<'a> {
 
     /// Visible `let`-bound closures, with their result bounds.
     fn closures(&self) -> Vec<(usize, f64)> {
+        if self.in_guard {
+            return Vec::new();
+        }
         self.scope
             .visible()
             .into_iter()
@@ -2035,7 +2045,9 @@ impl<'a> FnGen<'a> {
         self.scope.open("match k {");
         let q = self.scope.fresh_name("q");
         let r = self.rng.below(3);
+        self.in_guard = true;
         let cmp = self.comparison(0);
+        self.in_guard = false;
         let second = if self.rng.chance(0.5) {
             (format!("{q} if {cmp}"), true)
         } else {
@@ -2214,7 +2226,7 @@ impl Blocks for FnGen<'_> {
         let Some(sink) = self.sink else { return };
         for (id, b) in self.scope.unread_locals() {
             self.scope.vars[id].used = true;
-            let e = Expr::atom(self.scope.vars[id].name.clone(), b);
+            let e = Expr::atom(self.read_text(id), b);
             let e = guard(self.fit(e, 1.0));
             self.scope.add_to_sink(sink, &e.text, e.bound);
         }
