@@ -454,6 +454,27 @@ fn guard(e: Expr) -> Expr {
     }
 }
 
+/// The text of `e`, a literal suffixed `_f64` (so that a closure's accumulator is `f64`).
+fn typed_text(e: &Expr) -> String {
+    if e.typed {
+        e.text.clone()
+    } else if e.atomic
+        && e.text
+            .trim_matches(|c| c == '(' || c == ')')
+            .parse::<f64>()
+            .is_ok()
+    {
+        let t = e.text.trim_matches(|c| c == '(' || c == ')');
+        if t.starts_with('-') {
+            format!("({t}_f64)")
+        } else {
+            format!("{t}_f64")
+        }
+    } else {
+        format!("({} as f64)", e.text)
+    }
+}
+
 /// The largest "round" factor at most `r` (`r > 0`), so that scaled bounds stay provable.
 pub(crate) fn nice_factor(r: f64) -> f64 {
     const NICE: [f64; 14] = [
@@ -474,6 +495,36 @@ enum VarKind {
     },
     /// A tuple of two reals with the bounds of its fields.
     Pair(f64, f64),
+    /// A `let`-bound closure `|u: f64| ..` of one real within `CLOSURE_ARG`, returning
+    /// within `ret`.
+    Closure {
+        ret: f64,
+    },
+}
+
+/// The bound a `let`-bound closure assumes of its argument.
+const CLOSURE_ARG: f64 = 2.0;
+
+/// What an open loop accepts as an exit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum LoopKind {
+    /// `for`: `break` and `continue`.
+    For,
+    /// `while c < n { ..; c += 1; }`: `break` only (a `continue` would skip the counter's step).
+    While,
+    /// `let t = loop { c += 1; ..; if c >= n || .. { break e; } };`: `break e` and `continue`
+    /// (the counter steps first); nothing leaves it for an outer loop.
+    Value,
+}
+
+/// An open loop, for the `break`/`continue` statements inside it.
+#[derive(Clone, Debug)]
+struct LoopCtl {
+    kind: LoopKind,
+    /// `'oN`, on some outermost loops.
+    label: Option<String>,
+    /// For `LoopKind::Value`: the largest bound of a `break e` so far.
+    value_bound: f64,
 }
 
 impl Kind for VarKind {
@@ -508,6 +559,21 @@ struct FnGen<'a> {
     sink: Option<usize>,
     /// Slice index expressions already read (see `SLICES`).
     indices: Vec<String>,
+    /// The loops open at the current statement, innermost last; emptied inside a block
+    /// whose value is used (`let t = if ..`), which no `break` may leave.
+    loops: Vec<LoopCtl>,
+    /// Whether an early `return` may be written here: not in a block whose value is used.
+    returns_ok: bool,
+    /// The largest bound of an early `return e`.
+    early_bound: f64,
+    /// Variables bound to `&f64` (iterator elements): read as `(*e)`.
+    refs: Vec<usize>,
+    /// Writing a match guard: no closure calls.
+    ///
+    /// Avoided shape (open macro bug, `tests/regressions.rs`, `closure_called_in_match_guard`):
+    /// a `let`-bound closure called in a match guard fails to compile (E0425, cannot find
+    /// function `__grad_g_N`).
+    in_guard: bool,
 }
 
 impl<'a> FnGen<'a> {
@@ -524,6 +590,11 @@ impl<'a> FnGen<'a> {
             in_while: false,
             sink: None,
             indices: Vec::new(),
+            loops: Vec::new(),
+            returns_ok: true,
+            early_bound: 0.0,
+            refs: Vec::new(),
+            in_guard: false,
         }
     }
 
@@ -570,12 +641,43 @@ impl<'a> FnGen<'a> {
         Program {
             relaxed: self.relaxed,
             stops: self.stops,
-            ..Program::new(name, params, &self.scope.out, self.calls, ret.bound)
+            ..Program::new(
+                name,
+                params,
+                &self.scope.out,
+                self.calls,
+                ret.bound.max(self.early_bound),
+            )
         }
     }
 
     fn readable_reals(&self) -> Vec<(usize, f64)> {
         self.scope.readable(|k| *k == VarKind::Real)
+    }
+
+    /// How a read of variable `id` is written: its name, or `(*e)` for an `&f64`.
+    fn read_text(&self, id: usize) -> String {
+        let name = &self.scope.vars[id].name;
+        if self.refs.contains(&id) {
+            format!("(*{name})")
+        } else {
+            name.clone()
+        }
+    }
+
+    /// Visible `let`-bound closures, with their result bounds.
+    fn closures(&self) -> Vec<(usize, f64)> {
+        if self.in_guard {
+            return Vec::new();
+        }
+        self.scope
+            .visible()
+            .into_iter()
+            .filter_map(|id| match self.scope.vars[id].kind {
+                VarKind::Closure { ret } => Some((id, ret)),
+                _ => None,
+            })
+            .collect()
     }
 
     // ---- expressions ----
@@ -636,11 +738,12 @@ impl<'a> FnGen<'a> {
         let reals = self.readable_reals();
         let ints = self.scope.ints();
         let weights = [
-            1.0,                                      // literal
-            if reals.is_empty() { 0.0 } else { 6.0 }, // variable
-            if self.has_slice { 2.0 } else { 0.0 },   // slice element
-            if ints.is_empty() { 0.0 } else { 0.7 },  // integer cast
-            if self.has_pairs() { 0.8 } else { 0.0 }, // tuple field
+            1.0,                                                // literal
+            if reals.is_empty() { 0.0 } else { 6.0 },           // variable
+            if self.has_slice { 2.0 } else { 0.0 },             // slice element
+            if ints.is_empty() { 0.0 } else { 0.7 },            // integer cast
+            if self.has_pairs() { 0.8 } else { 0.0 },           // tuple field
+            if self.closures().is_empty() { 0.0 } else { 2.0 }, // closure call
         ];
         match self.rng.weighted(&weights) {
             0 => {
@@ -656,8 +759,9 @@ impl<'a> FnGen<'a> {
             1 => {
                 let (id, bound) = self.scope.pick_unread(self.rng, &reals);
                 self.scope.vars[id].used = true;
-                Expr::atom(self.scope.vars[id].name.clone(), bound)
+                Expr::atom(self.read_text(id), bound)
             }
+            5 => self.closure_call(cap),
             2 => {
                 // Element expressions may repeat (see `SLICES`).
                 let index = self.index_expr();
@@ -783,7 +887,7 @@ impl<'a> FnGen<'a> {
     }
 
     fn node(&mut self, cap: f64, depth: usize) -> Expr {
-        const PRODUCTIONS: [f64; 14] = [
+        const PRODUCTIONS: [f64; 15] = [
             3.0,  // + -
             2.5,  // *
             1.2,  // /
@@ -798,6 +902,7 @@ impl<'a> FnGen<'a> {
             0.2,  // block expression
             0.15, // rounding (piecewise constant)
             0.4,  // powf
+            0.5,  // iterator chain over the slice, ending in a reduction
         ];
         let mut w = PRODUCTIONS;
         if self.callees.is_empty() {
@@ -805,6 +910,9 @@ impl<'a> FnGen<'a> {
         }
         if !self.has_index {
             w[10] = 0.0;
+        }
+        if !self.has_slice {
+            w[14] = 0.0;
         }
         match self.rng.weighted(&w) {
             0 => {
@@ -888,8 +996,154 @@ impl<'a> FnGen<'a> {
                 let b = a.bound + 1.0;
                 self.method(a, m, &[], b)
             }
-            _ => self.powf(cap, depth),
+            13 => self.powf(cap, depth),
+            _ => self.reduction(cap, depth),
         }
+    }
+
+    /// Declares the closure parameters of a reduction in a new scope (`&f64` ones read as
+    /// `(*e)`), runs `f`, and closes the scope.
+    fn in_closure_scope<T>(
+        &mut self,
+        params: &[(&str, VarKind, f64, bool)],
+        f: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        self.scope.scopes.push(Vec::new());
+        for &(name, kind, bound, is_ref) in params {
+            let id = self.scope.declare(name, kind, false, bound);
+            self.scope.vars[id].pinned = true;
+            if is_ref {
+                self.refs.push(id);
+            }
+        }
+        let out = f(self);
+        self.scope.scopes.pop();
+        out
+    }
+
+    /// An iterator chain over `v` ending in `sum::<f64>()`, `product::<f64>()` or `fold`,
+    /// its closure's body from the expression machinery, bounded by the slice's length times
+    /// the body's bound (a sum), by 1 (a product of factors within 1) or by the fold's cap.
+    fn reduction(&mut self, cap: f64, depth: usize) -> Expr {
+        let depth = depth.min(1);
+        let e = self.scope.fresh_name("e");
+        let n = MAX_LEN as f64;
+        // The source: (text, element name pattern, closure params).
+        let mut src = "v.iter()".to_string();
+        for _ in 0..self.rng.below(2) {
+            let a = *self
+                .rng
+                .pick(&[".skip(1)", ".take(3)", ".rev()", ".step_by(2)"]);
+            src.push_str(a);
+        }
+        let real = VarKind::Real;
+        let (text, bound) = match self.rng.below(7) {
+            0 | 1 => {
+                let body = self
+                    .in_closure_scope(&[(&e, real, PARAM_BOUND, true)], |g| g.expr(cap / n, depth));
+                (
+                    format!("{src}.map(|{e}| {}).sum::<f64>()", body.text),
+                    body.bound * n,
+                )
+            }
+            2 => {
+                // Indices from `enumerate` are below the slice's length.
+                let i = self.scope.fresh_name("n");
+                let idx = VarKind::Int {
+                    max: MAX_LEN - 1,
+                    below_len: true,
+                };
+                let params = [(i.as_str(), idx, 0.0, false), (&e, real, PARAM_BOUND, true)];
+                let body = self.in_closure_scope(&params, |g| g.expr(cap / n, depth));
+                (
+                    format!(
+                        "{src}.enumerate().map(|({i}, {e})| {}).sum::<f64>()",
+                        body.text
+                    ),
+                    body.bound * n,
+                )
+            }
+            3 => {
+                let b = self.scope.fresh_name("e");
+                let params = [
+                    (e.as_str(), real, PARAM_BOUND, true),
+                    (&b, real, PARAM_BOUND, true),
+                ];
+                let body = self.in_closure_scope(&params, |g| g.expr(cap / n, depth));
+                (
+                    format!(
+                        "{src}.zip(v.iter().skip(1)).map(|({e}, {b})| {}).sum::<f64>()",
+                        body.text
+                    ),
+                    body.bound * n,
+                )
+            }
+            4 => {
+                // Factors within 1: the product stays within 1.
+                let body =
+                    self.in_closure_scope(&[(&e, real, PARAM_BOUND, true)], |g| g.expr(1.0, depth));
+                (
+                    format!("{src}.map(|{e}| {}).product::<f64>()", body.text),
+                    1.0,
+                )
+            }
+            5 => {
+                // A carried fold: every step keeps the accumulator within `c`.
+                let c = cap.min(CAP);
+                let init = self.expr(c, depth);
+                let init = Expr::atom(typed_text(&init), init.bound);
+                let acc = self.scope.fresh_name("acc");
+                let a = *self.rng.pick(&[0.5, 0.25, 0.75]);
+                let params = [
+                    (acc.as_str(), real, c, false),
+                    (&e, real, PARAM_BOUND, true),
+                ];
+                let body = self.in_closure_scope(&params, |g| g.expr(c, depth));
+                (
+                    format!(
+                        "{src}.fold({}, |{acc}, {e}| {a:?} * {acc} + {:?} * {})",
+                        init.text,
+                        1.0 - a,
+                        body.operand()
+                    ),
+                    c,
+                )
+            }
+            _ => {
+                // An accumulating fold: the steps add up to at most `cap`.
+                let acc = self.scope.fresh_name("acc");
+                // The accumulator is not declared to the step: it does not read it.
+                let body = self.in_closure_scope(&[(&e, real, PARAM_BOUND, true)], |g| {
+                    g.expr(cap / (n + 1.0), depth)
+                });
+                let init = self.expr(cap / (n + 1.0), 0);
+                let init = typed_text(&init);
+                (
+                    format!(
+                        "{src}.fold({init}, |{acc}, {e}| {acc} + {})",
+                        body.operand()
+                    ),
+                    cap,
+                )
+            }
+        };
+        let e = Expr::atom(text, bound);
+        self.fit(e, cap)
+    }
+
+    /// `g(e)` or `g(g(e))` of a `let`-bound closure.
+    fn closure_call(&mut self, cap: f64) -> Expr {
+        let closures = self.closures();
+        let (id, ret) = self.scope.pick_unread(self.rng, &closures);
+        self.scope.vars[id].used = true;
+        let name = self.scope.vars[id].name.clone();
+        let arg = self.expr(CLOSURE_ARG, 1);
+        let mut e = Expr::atom(format!("{name}({})", arg.text), ret);
+        if self.rng.chance(0.3) {
+            let inner = self.fit(e, CLOSURE_ARG);
+            e = Expr::atom(format!("{name}({})", inner.text), ret);
+        }
+        self.fit(e, cap)
     }
 
     /// A one-input primitive, its argument shaped to lie in the primitive's domain.
@@ -1422,6 +1676,9 @@ impl<'a> FnGen<'a> {
 
     /// `let y = if c { ..; e } else { ..; e };` or the same with `match k`.
     fn let_block_expr(&mut self) {
+        // No exit leaves a block whose value is used.
+        let loops = std::mem::take(&mut self.loops);
+        let returns = std::mem::replace(&mut self.returns_ok, false);
         let before = self.scope.snapshot();
         let mut ends = Vec::new();
         let name = self.binding_name("t");
@@ -1463,6 +1720,8 @@ impl<'a> FnGen<'a> {
         self.scope.close("};");
         self.scope.join(&before, &ends, true);
         self.scope.declare(&name, VarKind::Real, false, bound);
+        self.loops = loops;
+        self.returns_ok = returns;
     }
 
     /// Makes the sink an accumulator of the loop just entered.
@@ -1535,12 +1794,292 @@ impl<'a> FnGen<'a> {
         };
         let name = ["i", "j", "l"][self.scope.frames.len()];
         let name = if self.rng.chance(0.1) { "_" } else { name };
-        self.open_loop(n + 1, &format!("for {name} in {range} {{"));
+        let label = self.loop_label();
+        let prefix = label.as_ref().map_or(String::new(), |l| format!("{l}: "));
+        self.open_loop(n + 1, &format!("{prefix}for {name} in {range} {{"));
         if name != "_" {
             self.scope
                 .declare(name, VarKind::Int { max, below_len }, false, max as f64);
         }
+        self.loops.push(LoopCtl {
+            kind: LoopKind::For,
+            label,
+            value_bound: 0.0,
+        });
         self.close_loop(1, 4, None);
+        self.loops.pop();
+    }
+
+    /// A label for a loop about to open: on some outermost loops only.
+    fn loop_label(&mut self) -> Option<String> {
+        if self.scope.frames.is_empty() && self.rng.chance(0.35) {
+            Some(format!("'{}", self.scope.fresh_name("o")))
+        } else {
+            None
+        }
+    }
+
+    /// `for` over the slice parameter, through a random adaptor chain: its elements (`&f64`,
+    /// read as `(*e)`, or `f64` through `&e` and `copied`), an `enumerate` index, a `zip`
+    /// with the slice's tail, or `windows(2)`/`chunks(n)` read as `w[0]`, `w[1]`, `c[0]`.
+    fn iter_loop(&mut self) {
+        let label = self.loop_label();
+        let prefix = label.as_ref().map_or(String::new(), |l| format!("{l}: "));
+        let mut chain = String::new();
+        for _ in 0..self.rng.below(3) {
+            let a = *self
+                .rng
+                .pick(&[".rev()", ".skip(1)", ".take(3)", ".step_by(2)"]);
+            chain.push_str(a);
+        }
+        let e = self.scope.fresh_name("e");
+        let real = VarKind::Real;
+        // (name, kind, read through a reference)
+        let mut vars: Vec<(String, VarKind, bool)> = Vec::new();
+        let header = match self.rng.below(8) {
+            0 => {
+                vars.push((e.clone(), real, true));
+                let src = *self.rng.pick(&["v", "v.iter()", "v.into_iter()"]);
+                format!("for {e} in {src}")
+            }
+            1 => {
+                vars.push((e.clone(), real, true));
+                format!("for {e} in v.iter(){chain}")
+            }
+            2 => {
+                vars.push((e.clone(), real, false));
+                format!("for &{e} in v.iter(){chain}")
+            }
+            3 => {
+                vars.push((e.clone(), real, false));
+                format!("for {e} in v.iter(){chain}.copied()")
+            }
+            4 => {
+                let n = self.scope.fresh_name("n");
+                let idx = VarKind::Int {
+                    max: MAX_LEN - 1,
+                    below_len: true,
+                };
+                vars.push((n.clone(), idx, false));
+                if self.rng.chance(0.5) {
+                    vars.push((e.clone(), real, true));
+                    format!("for ({n}, {e}) in v.iter(){chain}.enumerate()")
+                } else {
+                    vars.push((e.clone(), real, false));
+                    format!("for ({n}, &{e}) in v.iter().enumerate(){chain}")
+                }
+            }
+            5 => {
+                let b = self.scope.fresh_name("e");
+                vars.push((b.clone(), real, true));
+                if self.rng.chance(0.3) {
+                    format!("for (_, {b}) in v.iter(){chain}.zip(v.iter().skip(1))")
+                } else {
+                    vars.push((e.clone(), real, true));
+                    format!("for ({e}, {b}) in v.iter(){chain}.zip(v.iter().skip(1))")
+                }
+            }
+            6 => {
+                let w = self.scope.fresh_name("w");
+                vars.push((format!("{w}[0]"), real, false));
+                vars.push((format!("{w}[1]"), real, false));
+                format!("for {w} in v.windows(2)")
+            }
+            _ => {
+                let c = self.scope.fresh_name("c");
+                let size = self.rng.between(1, 3);
+                let rev = if self.rng.chance(0.3) { ".rev()" } else { "" };
+                vars.push((format!("{c}[0]"), real, false));
+                format!("for {c} in v.chunks({size}){rev}")
+            }
+        };
+        self.open_loop(MAX_LEN, &format!("{prefix}{header} {{"));
+        for (name, kind, is_ref) in vars {
+            let bound = match kind {
+                VarKind::Int { max, .. } => max as f64,
+                _ => PARAM_BOUND,
+            };
+            let id = self.scope.declare(&name, kind, false, bound);
+            self.scope.vars[id].pinned = true;
+            if is_ref {
+                self.refs.push(id);
+            }
+        }
+        self.loops.push(LoopCtl {
+            kind: LoopKind::For,
+            label,
+            value_bound: 0.0,
+        });
+        self.close_loop(1, 4, None);
+        self.loops.pop();
+    }
+
+    /// `let t: f64 = loop { c += 1; if c > n { break e; } ..; [if cond { break e; }] };`:
+    /// the counter, stepped and tested first, ends it after `n` runs of the body whatever
+    /// the conditions and the `continue`s inside (a test at the end would be skipped by them).
+    fn value_loop(&mut self) {
+        let counter = self.scope.fresh_name("c");
+        let n = self.rng.between(1, 4);
+        let name = self.scope.fresh_name("t");
+        self.scope.line(&format!("let mut {counter} = 0;"));
+        self.open_loop(n + 1, &format!("let {name}: f64 = loop {{"));
+        self.scope.line(&format!("{counter} += 1;"));
+        let first = self.expr(CAP, 2);
+        self.scope
+            .line(&format!("if {counter} > {n} {{ break {}; }}", first.text));
+        // In the body the counter is at most `n`.
+        let below_len = n < MIN_LEN;
+        self.scope
+            .declare_counter(&counter, VarKind::Int { max: n, below_len });
+        self.loops.push(LoopCtl {
+            kind: LoopKind::Value,
+            label: None,
+            value_bound: 0.0,
+        });
+        let returns = std::mem::replace(&mut self.returns_ok, false);
+        self.body(1, 3);
+        self.sink_unused();
+        let mut bound = first.bound;
+        if self.rng.chance(0.5) {
+            let c = self.condition(0);
+            let e = self.expr(CAP, 2);
+            bound = bound.max(e.bound);
+            self.scope.line(&format!("if {c} {{ break {}; }}", e.text));
+        }
+        self.returns_ok = returns;
+        let ctl = self.loops.pop().expect("the value loop");
+        self.scope.close("};");
+        self.scope.exit_loop(Self::KEEP_ENTRY);
+        self.scope
+            .declare(&name, VarKind::Real, false, ctl.value_bound.max(bound));
+    }
+
+    /// `if cond { [a write;] break; }` (or `continue`, `break 'o`, `continue 'o`, `break e`),
+    /// for the innermost loop or a labeled one around it.
+    fn exit_stmt(&mut self) {
+        let inner = self.loops.last().expect("a loop").clone();
+        let mut exits: Vec<String> = Vec::new();
+        match inner.kind {
+            LoopKind::For => exits.extend(["break;".to_string(), "continue;".to_string()]),
+            LoopKind::While => exits.push("break;".to_string()),
+            LoopKind::Value => exits.push("continue;".to_string()),
+        }
+        if inner.kind != LoopKind::Value {
+            for ctl in self.loops[..self.loops.len() - 1].iter().rev() {
+                if ctl.kind == LoopKind::Value {
+                    break;
+                }
+                if let Some(l) = &ctl.label {
+                    exits.push(format!("break {l};"));
+                    if ctl.kind == LoopKind::For {
+                        exits.push(format!("continue {l};"));
+                    }
+                }
+            }
+        }
+        let labeled: Vec<String> = exits.iter().filter(|e| e.contains('\'')).cloned().collect();
+        let exit = if inner.kind == LoopKind::Value && self.rng.chance(0.6) {
+            None
+        } else if !labeled.is_empty() && self.rng.chance(0.5) {
+            Some(self.rng.pick(&labeled).clone())
+        } else {
+            Some(self.rng.pick(&exits).clone())
+        };
+        let before = self.scope.snapshot();
+        let cond = self.condition(1);
+        self.scope.open(&format!("if {cond} {{"));
+        if self.scope.can_nest() && !self.scope.assignable().is_empty() && self.rng.chance(0.3) {
+            self.assignment();
+        }
+        match exit {
+            Some(exit) => self.scope.line(&exit),
+            None => {
+                let e = self.expr(CAP, 2);
+                let ctl = self.loops.last_mut().expect("a loop");
+                ctl.value_bound = ctl.value_bound.max(e.bound);
+                self.scope.line(&format!("break {};", e.text));
+            }
+        }
+        let end = self.scope.branch_end(&before);
+        self.scope.close("}");
+        self.scope.join(&before, &[end], false);
+    }
+
+    /// `if cond { return e; }`, anywhere but in a block whose value is used.
+    fn early_return(&mut self) {
+        let cond = self.condition(1);
+        let e = self.expr(CAP, 2);
+        self.early_bound = self.early_bound.max(e.bound);
+        self.scope.open(&format!("if {cond} {{"));
+        self.scope.line(&format!("return {};", e.text));
+        self.scope.close("}");
+    }
+
+    /// `let g = |u: f64| body;`, its body reading only immutable variables (see
+    /// `Scope::closure_mode`); called later by `closure_call`.
+    fn closure_let(&mut self) {
+        let g = self.scope.fresh_name("g");
+        let u = self.scope.fresh_name("u");
+        let outer = std::mem::replace(&mut self.scope.closure_mode, true);
+        let depth = self.rng.between(1, MAX_EXPR_DEPTH);
+        let body = self.in_closure_scope(&[(&u, VarKind::Real, CLOSURE_ARG, false)], |g| {
+            g.expr(CAP, depth)
+        });
+        self.scope.closure_mode = outer;
+        if self.rng.chance(0.3) {
+            self.scope
+                .line(&format!("let {g} = |{u}: f64| -> f64 {{ {} }};", body.text));
+        } else {
+            self.scope
+                .line(&format!("let {g} = |{u}: f64| {};", body.text));
+        }
+        self.scope
+            .declare(&g, VarKind::Closure { ret: body.bound }, false, 0.0);
+    }
+
+    /// `match k { q if q > 2 => .., 0 => .., q if cond => .., _ => .. }`: guards on the
+    /// integer and on comparisons of reals; arms bind `q` and read it.
+    fn guarded_match(&mut self) {
+        let before = self.scope.snapshot();
+        let mut ends = Vec::new();
+        self.scope.open("match k {");
+        let q = self.scope.fresh_name("q");
+        let r = self.rng.below(3);
+        self.in_guard = true;
+        let cmp = self.comparison(0);
+        self.in_guard = false;
+        let second = if self.rng.chance(0.5) {
+            (format!("{q} if {cmp}"), true)
+        } else {
+            (format!("1 | 2 if {cmp}"), false)
+        };
+        let arms = [
+            (format!("{q} if {q} > {r}"), true),
+            ("0".to_string(), false),
+            second,
+            ("_".to_string(), false),
+        ];
+        for (pat, binds) in arms {
+            self.scope.restore(&before);
+            self.scope.line(&format!("{pat} => {{"));
+            self.scope.indent += 1;
+            self.scope.scopes.push(Vec::new());
+            if binds {
+                let kind = VarKind::Int {
+                    max: MAX_INDEX,
+                    below_len: false,
+                };
+                self.scope.declare(&q, kind, false, MAX_INDEX as f64);
+            }
+            self.body(1, 2);
+            self.sink_unused();
+            self.scope.scopes.pop();
+            self.scope.indent -= 1;
+            self.scope.line("}");
+            ends.push(self.scope.branch_end(&before));
+        }
+        self.scope.close("}");
+        self.scope.join(&before, &ends, true);
     }
 
     /// `while c < n && cond { ..; c += 1; }` with an integer counter.
@@ -1560,14 +2099,22 @@ impl<'a> FnGen<'a> {
         } else {
             String::new()
         };
-        self.open_loop(n, &format!("while {counter} < {end}{extra} {{"));
+        let label = self.loop_label();
+        let prefix = label.as_ref().map_or(String::new(), |l| format!("{l}: "));
+        self.open_loop(n, &format!("{prefix}while {counter} < {end}{extra} {{"));
         let below_len = end == "v.len()" || n <= MIN_LEN;
         let max = n.saturating_sub(1);
         self.scope
             .declare_counter(&counter, VarKind::Int { max, below_len });
         let outer = self.in_while;
         self.in_while = true;
+        self.loops.push(LoopCtl {
+            kind: LoopKind::While,
+            label,
+            value_bound: 0.0,
+        });
         self.close_loop(1, 3, Some(&counter));
+        self.loops.pop();
         self.in_while = outer;
     }
 }
@@ -1605,6 +2152,12 @@ impl Blocks for FnGen<'_> {
             if can_loop { 0.5 } else { 0.0 }, // while loop
             if can_nest { 0.6 } else { 0.0 }, // let = if/match with blocks
             0.15, // debug_assert!
+            if can_loop && self.has_slice { 1.0 } else { 0.0 }, // for over the slice
+            if can_loop { 0.4 } else { 0.0 }, // let = loop { .. break e; }
+            if self.loops.is_empty() { 0.0 } else { 1.2 }, // if c { break/continue }
+            if self.returns_ok { 0.3 } else { 0.0 }, // if c { return e; }
+            0.5, // let g = |u: f64| ..;
+            if can_nest && self.has_index { 0.4 } else { 0.0 }, // match guards
         ];
         match self.rng.weighted(&weights) {
             0 => self.let_stmt(),
@@ -1616,6 +2169,12 @@ impl Blocks for FnGen<'_> {
             6 => self.for_loop(),
             7 => self.while_loop(),
             8 => self.let_block_expr(),
+            10 => self.iter_loop(),
+            11 => self.value_loop(),
+            12 => self.exit_stmt(),
+            13 => self.early_return(),
+            14 => self.closure_let(),
+            15 => self.guarded_match(),
             _ => {
                 let reals = self.readable_reals();
                 if let Some(&(id, _)) = reals.last() {
@@ -1667,7 +2226,7 @@ impl Blocks for FnGen<'_> {
         let Some(sink) = self.sink else { return };
         for (id, b) in self.scope.unread_locals() {
             self.scope.vars[id].used = true;
-            let e = Expr::atom(self.scope.vars[id].name.clone(), b);
+            let e = Expr::atom(self.read_text(id), b);
             let e = guard(self.fit(e, 1.0));
             self.scope.add_to_sink(sink, &e.text, e.bound);
         }

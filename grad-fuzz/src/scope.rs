@@ -78,6 +78,9 @@ pub(crate) struct Var<K> {
     /// (`m += y * x;` with `m` unused) failed to compile (E0596); programs without the sink
     /// compile and pass (300 at each of two seeds).
     pub accumulated: bool,
+    /// A loop counter (`let mut c = 0; while c < n { ..; c += 1; }`): written by its loop,
+    /// so a `let`-bound closure may not capture it.
+    pub counter: bool,
 }
 
 /// The function being written: its text so far, its variables, and the blocks and loops
@@ -93,6 +96,9 @@ pub(crate) struct Scope<K> {
     fresh: usize,
     /// Statements still allowed, so that programs stay small enough to compile quickly.
     pub budget: usize,
+    /// Writing the body of a `let`-bound closure: mutable variables and counters are not
+    /// visible (a closure that borrows one, called after it is written, does not compile).
+    pub closure_mode: bool,
 }
 
 impl<K: Kind> Scope<K> {
@@ -107,6 +113,7 @@ impl<K: Kind> Scope<K> {
             block_depth: 0,
             fresh: 0,
             budget: 0,
+            closure_mode: false,
         }
     }
 
@@ -181,6 +188,7 @@ impl<K: Kind> Scope<K> {
             growth: 0.0,
             pinned: false,
             accumulated: false,
+            counter: false,
         });
         self.scopes.last_mut().expect("a scope").push(id);
         id
@@ -191,6 +199,7 @@ impl<K: Kind> Scope<K> {
     pub fn declare_counter(&mut self, name: &str, kind: K) {
         let id = self.declare(name, kind, false, 0.0);
         self.vars[id].loop_depth = 0;
+        self.vars[id].counter = true;
     }
 
     /// At the top of the body: `let mut sN: f64 = 0.0;`, the accumulator that unused locals
@@ -238,7 +247,10 @@ impl<K: Kind> Scope<K> {
                 let name = self.vars[id].name.as_str();
                 if !seen.contains(&name) {
                     seen.push(name);
-                    ids.push(id);
+                    let v = &self.vars[id];
+                    if !(self.closure_mode && (v.mutable || v.counter)) {
+                        ids.push(id);
+                    }
                 }
             }
         }
