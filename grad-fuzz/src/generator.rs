@@ -568,12 +568,6 @@ struct FnGen<'a> {
     early_bound: f64,
     /// Variables bound to `&f64` (iterator elements): read as `(*e)`.
     refs: Vec<usize>,
-    /// Writing a match guard: no closure calls.
-    ///
-    /// Avoided shape (open macro bug, `tests/regressions.rs`, `closure_called_in_match_guard`):
-    /// a `let`-bound closure called in a match guard fails to compile (E0425, cannot find
-    /// function `__grad_g_N`).
-    in_guard: bool,
 }
 
 impl<'a> FnGen<'a> {
@@ -594,7 +588,6 @@ impl<'a> FnGen<'a> {
             returns_ok: true,
             early_bound: 0.0,
             refs: Vec::new(),
-            in_guard: false,
         }
     }
 
@@ -667,9 +660,6 @@ impl<'a> FnGen<'a> {
 
     /// Visible `let`-bound closures, with their result bounds.
     fn closures(&self) -> Vec<(usize, f64)> {
-        if self.in_guard {
-            return Vec::new();
-        }
         self.scope
             .visible()
             .into_iter()
@@ -2045,9 +2035,7 @@ impl<'a> FnGen<'a> {
         self.scope.open("match k {");
         let q = self.scope.fresh_name("q");
         let r = self.rng.below(3);
-        self.in_guard = true;
         let cmp = self.comparison(0);
-        self.in_guard = false;
         let second = if self.rng.chance(0.5) {
             (format!("{q} if {cmp}"), true)
         } else {

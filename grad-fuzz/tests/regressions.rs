@@ -6,7 +6,7 @@
 //! again (see the "Formerly avoided" notes in `src/generator.rs`).
 #![allow(unused, clippy::all)]
 
-use grad::{Real, differentiable};
+use grad::{NoTangent, Real, differentiable};
 
 fn close(got: f64, want: f64) {
     assert!(
@@ -589,15 +589,12 @@ fn tuple_field_in_nested_loop_gradient() {
     close(tuple_field_in_nested_loop_jvp(8.0, 1.0, 1.0, 0.0).1, want);
 }
 
-// ---- OPEN: closure_called_in_match_guard ----------------------------------------------------
+// ---- closure_called_in_match_guard ----------------------------------------------------------
 // Found by the scalar generator at GRAD_FUZZ_SEED=11 (300 programs, `f124`), minimized.
-// rustc: error[E0425]: cannot find function `__grad_g_N` in this scope (pointing at the
-// closure's `let`). A `let`-bound closure called in a match guard does not compile; called in
-// an arm, an `if` condition or a loop it does. The generator avoids this shape (see
-// `in_guard` in `src/generator.rs`). Not fixed yet: the function is compiled only with
-// `--features open-bugs`, and the test is ignored.
+// rustc: error[E0425]: cannot find function `__grad_g_N` in this scope. A guard was emitted as
+// written, and the closure it calls had been inlined away. Fixed: a guard that calls a closure
+// (and reads none of the arm's bindings) is lowered before the `match`.
 
-#[cfg(feature = "open-bugs")]
 #[differentiable]
 fn closure_called_in_match_guard(x: f64, y: f64, k: usize) -> f64 {
     let mut s = 0.0;
@@ -614,18 +611,19 @@ fn closure_called_in_match_guard(x: f64, y: f64, k: usize) -> f64 {
 }
 
 #[test]
-#[ignore = "open macro bug: a closure called in a match guard does not compile (run with --features open-bugs)"]
 fn closure_called_in_match_guard_compiles() {
-    #[cfg(feature = "open-bugs")]
-    {
-        // k = 1, x y > 0: s = x (ds/dx = 1, ds/dy = 0); k = 0: s = y.
-        let (v, (gx, gy, _)) = closure_called_in_match_guard_grad(1.5, 2.0, 1);
-        close(v, 1.5);
-        close(gx, 1.0);
-        close(gy, 0.0);
-        let (v, (gx, gy, _)) = closure_called_in_match_guard_grad(1.5, 2.0, 0);
-        close(v, 2.0);
-        close(gx, 0.0);
-        close(gy, 1.0);
+    // k = 1, x y > 0: s = x (ds/dx = 1, ds/dy = 0); k = 0, or x y < 0: s = y.
+    for (x, y, k, want, gx, gy) in [
+        (1.5, 2.0, 1, 1.5, 1.0, 0.0),
+        (1.5, 2.0, 0, 2.0, 0.0, 1.0),
+        (-1.5, 2.0, 2, 2.0, 0.0, 1.0),
+    ] {
+        let (v, (dx, dy)) = closure_called_in_match_guard_grad(x, y, k);
+        close(v, want);
+        close(dx, gx);
+        close(dy, gy);
+        let (v, t) = closure_called_in_match_guard_jvp(x, y, k, 1.0, 1.0, NoTangent);
+        close(v, want);
+        close(t, gx + gy);
     }
 }

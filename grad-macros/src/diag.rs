@@ -68,6 +68,7 @@ pub const EXIT_IN_VALUE: &str = "`break`, `continue` or `return` inside an expre
 pub const EXIT_OUTSIDE_LOOP: &str =
     "this `break` or `continue` has no enclosing loop with that label";
 pub const CLOSURE_MUTATES: &str = "a closure that assigns to a variable it captures is not supported in #[differentiable] functions (closures are inlined); return the new value from the closure and assign it at the call";
+pub const CLOSURE_IN_GUARD: &str = "a closure called in a `match` guard that reads the arm's bindings is not supported in #[differentiable] functions; move the test into the arm with `if`";
 pub const CLOSURE_ESCAPES: &str = "a closure in a #[differentiable] function may only be called (`g(x)`) or given to an iterator adaptor; it is inlined, so it cannot be stored, passed or returned";
 pub const VEC_MACRO: &str = "`vec!` takes a list of values (`vec![a, b]`) or a value and a count (`vec![e; n]`) in #[differentiable] functions";
 pub const STRUCT_REST: &str = "struct update syntax (`..base`) is not supported in #[differentiable] functions; write every field";

@@ -186,6 +186,22 @@ impl<'f> Lower<'f> {
         for (i, arm) in m.arms.iter().enumerate() {
             let pat = &arm.pat;
             match &arm.guard {
+                Some((if_token, g)) if self.mentions_closure(g) => {
+                    // A closure is inlined, which an opaque guard cannot hold: the guard is
+                    // evaluated before the `match` instead (guards are conditions without
+                    // effects), which needs it not to read the arm's bindings.
+                    let mut binds = Vec::new();
+                    pattern_names(pat, &mut binds);
+                    if mentions_any(g, &binds) {
+                        self.cx.error_at(&**g, diag::CLOSURE_IN_GUARD);
+                        arms.push(quote!(#pat => #i));
+                        continue;
+                    }
+                    let c = self.lower_condition(g, out);
+                    let t = self.operand_tokens(&c);
+                    uses.push(c);
+                    arms.push(quote!(#pat #if_token #t => #i));
+                }
                 Some((if_token, g)) => {
                     let mut g = (**g).clone();
                     let mut renamer = Renamer::new(self);

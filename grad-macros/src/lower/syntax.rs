@@ -81,6 +81,21 @@ impl VisitMut for Renamer<'_, '_> {
     }
 }
 
+/// Whether an expression names any of `names`.
+pub(super) fn mentions_any(e: &Expr, names: &[String]) -> bool {
+    struct Finder<'n>(&'n [String], bool);
+    impl<'a> syn::visit::Visit<'a> for Finder<'_> {
+        fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
+            if let Some(id) = p.path.get_ident() {
+                self.1 |= self.0.iter().any(|n| id == n);
+            }
+        }
+    }
+    let mut f = Finder(names, false);
+    syn::visit::Visit::visit_expr(&mut f, e);
+    f.1
+}
+
 /// The names a pattern binds (an identifier pattern starting in lower case or `_`; others
 /// are constants or unit variants).
 pub(super) fn pattern_names(pat: &Pat, out: &mut Vec<String>) {
