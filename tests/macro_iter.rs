@@ -511,3 +511,41 @@ fn pullbacks_match_gradients() {
     close(px, seed * dx, 1e-14);
     close(py, seed * dy, 1e-14);
 }
+
+// ---- the reverse sweep replays only what ran ------------------------------------------------
+
+static PULLBACKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The identity, with a hand-written pullback that counts its runs.
+fn counted(x: f64) -> f64 {
+    x
+}
+
+fn counted_vjp(x: f64) -> (f64, impl FnOnce(f64) -> f64) {
+    (x, |d| {
+        PULLBACKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        d
+    })
+}
+
+/// Halves `x` until it is below 1, at most 50 times.
+#[differentiable(reverse)]
+fn halve_until_small(x: f64) -> f64 {
+    let mut y = x;
+    for _ in 0..50 {
+        if y < 1.0 {
+            break;
+        }
+        y = counted(y) * 0.5;
+    }
+    y
+}
+
+#[test]
+fn break_replays_only_the_iterations_that_ran() {
+    // 40 → 20 → 10 → 5 → 2.5 → 1.25 → 0.625: 6 halvings, d/dx = 2⁻⁶.
+    PULLBACKS.store(0, std::sync::atomic::Ordering::Relaxed);
+    let (v, g) = halve_until_small_grad(40.0);
+    assert_eq!((v, g), (0.625, 1.0 / 64.0));
+    assert_eq!(PULLBACKS.load(std::sync::atomic::Ordering::Relaxed), 6);
+}
