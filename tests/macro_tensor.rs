@@ -244,19 +244,18 @@ fn embed(table: &T64, w: &T64, ids: &[usize]) -> f64 {
     (&window * &window).sum() + h.get(&[0, 0]) * table.get(&[1, 2])
 }
 
-// Forward mode only: in reverse mode an index array built from loop variables
-// (`&[i, j]`) is not yet kept for the adjoint sweep (constant arrays and slice parameters
-// are; `reshape(&[i, n / i])` has the same limitation).
-#[differentiable(forward)]
-fn read_in_loop(t: &T64) -> f64 {
-    // `get` with loop-dependent indices; `narrow` with a computed start.
+// Index arrays built from loop variables (`&[i, j]`): the marker keeps the array itself, so
+// the reverse sweep has it in every iteration (it once kept a reference to a temporary).
+#[differentiable]
+fn read_in_loop(t: &T64, k: usize) -> f64 {
+    // `get` with loop-dependent indices; `narrow` with a computed start; a computed shape.
     let mut s = 0.0;
     for i in 0..3 {
         for j in 0..2 {
             s += t.get(&[i, j]) * t.get(&[i, j + 1]);
         }
     }
-    s + t.narrow(1, 3 - 2, 2).exp().sum()
+    s + t.narrow(1, 3 - 2, 2).exp().sum() + t.reshape(&[k, 9 / k]).sum_axis(1).get(&[k - 1])
 }
 
 /// `<g, v>` of two tensors of one shape.
@@ -300,17 +299,29 @@ fn embedding_lookup_against_finite_differences_in_both_modes() {
 }
 
 #[test]
-fn reads_with_loop_indices_in_forward_mode() {
+fn reads_with_loop_indices_in_both_modes() {
     let t = rand(&[3, 3], 24);
+    let (v, g) = read_in_loop_grad(&t, 3);
+    assert_eq!(v, read_in_loop(&t, 3));
+    gradcheck(|t: &T64| read_in_loop(t, 3), &t, &g, 1e-7, 1e-6).unwrap();
+    let (_, pb) = read_in_loop_vjp(&t, 3);
+    let (g2, _) = pb(1.0);
+    assert_eq!(g2.to_vec(), g.to_vec());
     let h = 1e-6;
     for seed in 25..28 {
         let d = rand(&[3, 3], seed);
-        let (v, tan) = read_in_loop_jvp(&t, &d);
-        assert_eq!(v, read_in_loop(&t));
-        let fd = (read_in_loop(&(&t + &(&d * h))) - read_in_loop(&(&t - &(&d * h)))) / (2.0 * h);
+        let (v, tan) = read_in_loop_jvp(&t, 3, &d, grad::NoTangent);
+        assert_eq!(v, read_in_loop(&t, 3));
+        let fd =
+            (read_in_loop(&(&t + &(&d * h)), 3) - read_in_loop(&(&t - &(&d * h)), 3)) / (2.0 * h);
         assert!(
             (tan - fd).abs() <= 1e-6 * fd.abs().max(1.0),
             "{tan} vs {fd}"
+        );
+        let want = inner(&g, &d);
+        assert!(
+            (tan - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "{tan} vs {want}"
         );
     }
 }

@@ -437,10 +437,20 @@ impl<'f> Lower<'f> {
         }
         let mut extra = Vec::new();
         for a in &args[diff_args..] {
+            // `&[i, j]` written out: the marker keeps the array itself, so that a pullback or
+            // a loop's reverse sweep holds a value, not a reference to a temporary.
+            let a = match strip(a) {
+                Expr::Reference(r)
+                    if r.mutability.is_none() && matches!(strip(&r.expr), Expr::Array(_)) =>
+                {
+                    &*r.expr
+                }
+                a => a,
+            };
             let o = self.lower_expr(a, out);
             if self.is_active(&o) {
                 self.cx
-                    .error_at(*a, diag::nondiff_arg(p.method, p.extra_what));
+                    .error_at(a, diag::nondiff_arg(p.method, p.extra_what));
             }
             extra.push(o);
         }
