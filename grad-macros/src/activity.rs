@@ -82,6 +82,12 @@ impl Analysis<'_> {
         self.func.vars[v].param.is_some()
     }
 
+    /// Whether a write makes a new version of `v`.
+    fn written(&self, v: VarId) -> bool {
+        self.func_lets()
+            .any(|(_, op)| matches!(op, Op::Write { base, .. } if *base == v))
+    }
+
     /// Values a block defines directly (not inside its nested blocks).
     pub fn defs(&self, block: &Block) -> Vec<VarId> {
         let mut out = Vec::new();
@@ -167,6 +173,7 @@ impl Analysis<'_> {
             Op::Borrow(v) | Op::Deref(v) => vec![*v],
             Op::Build { parts, .. } => parts.iter().filter_map(Operand::var).collect(),
             Op::Call { args, .. } => args.iter().filter_map(|a| a.operand.var()).collect(),
+            Op::Write { base, value, .. } => std::iter::once(*base).chain(value.var()).collect(),
         };
         vars.into_iter().filter(|v| self.active(*v)).collect()
     }
@@ -304,8 +311,18 @@ impl Analysis<'_> {
                         n.add_operand(o, Form::Value);
                     }
                 }
-                if !self.is_param(*base) {
+                // A local's adjoint starts as zeros of its shape, unless a write of it (later
+                // in the function, so earlier in the reverse sweep) hands its adjoint down.
+                if !self.is_param(*base) && !self.written(*base) {
                     n.add(*base, Form::Value);
+                }
+            }
+            // The adjoint of a write is cut at the written place: only its indices are read.
+            Op::Write { path, .. } => {
+                for p in path {
+                    if let Proj::Index(o) = p {
+                        n.add_operand(o, Form::Value);
+                    }
                 }
             }
             // A recalled call needs every argument (the callee's `_vjp` runs again).
@@ -513,7 +530,7 @@ impl Analysis<'_> {
                 Op::Build { kind, .. } => !matches!(kind, Build::Vec | Build::VecRepeat(_)),
                 Op::Opaque { cheap, .. } => *cheap,
                 Op::Prim { prim, .. } => is_cheap(prim),
-                Op::Call { .. } => false,
+                Op::Call { .. } | Op::Write { .. } => false,
             };
             let inputs = op_inputs(op);
             if cheap && inputs_ok(inputs, &recomputable) {
@@ -608,7 +625,7 @@ fn is_cheap(prim: &Prim) -> bool {
     )
 }
 
-fn op_inputs(op: &Op) -> Vec<VarId> {
+pub fn op_inputs(op: &Op) -> Vec<VarId> {
     match op {
         Op::Use(o) => o.var().into_iter().collect(),
         Op::Opaque { uses, .. } => uses.clone(),
@@ -633,6 +650,18 @@ fn op_inputs(op: &Op) -> Vec<VarId> {
             .chain(kind.count())
             .collect(),
         Op::Call { args, .. } => args.iter().filter_map(|a| a.operand.var()).collect(),
+        Op::Write {
+            base, path, value, ..
+        } => {
+            let mut i = vec![*base];
+            i.extend(value.var());
+            for p in path {
+                if let Proj::Index(o) = p {
+                    i.extend(o.var());
+                }
+            }
+            i
+        }
     }
 }
 

@@ -63,7 +63,7 @@ pub const ITER_PATTERN: &str = "this pattern is not supported over an iterator i
 pub const ZIP_ARG: &str = "`zip` takes a slice, `Vec`, array, range or iterator chain in #[differentiable] functions (`x`, `&x`, `x.iter()`, `a..b`)";
 pub const ZIP_FILTER: &str = "a `filter` inside `zip`'s argument is not supported in #[differentiable] functions; filter after the `zip`";
 pub const CLOSURE_RETURN: &str = "`return` inside a closure is not supported in #[differentiable] functions (the closure is inlined); make the closure's body an expression, e.g. with `if`/`else`";
-pub const COLLECT: &str = "`collect` is not supported in #[differentiable] functions yet; reduce the chain with `sum`, `product` or `fold`, or write a `for` loop";
+pub const COLLECT: &str = "`collect` in #[differentiable] functions collects into a `Vec`: write `collect::<Vec<_>>()` or annotate the `let` (`let v: Vec<f64> = ..`)";
 pub const EXIT_IN_VALUE: &str = "`break`, `continue` or `return` inside an expression whose value is used is not supported in #[differentiable] functions; make the exit a statement of its own (`if c { return x; }`) and compute the value after it";
 pub const EXIT_OUTSIDE_LOOP: &str =
     "this `break` or `continue` has no enclosing loop with that label";
@@ -72,6 +72,7 @@ pub const CLOSURE_IN_GUARD: &str = "a closure called in a `match` guard that rea
 pub const CLOSURE_ESCAPES: &str = "a closure in a #[differentiable] function may only be called (`g(x)`) or given to an iterator adaptor; it is inlined, so it cannot be stored, passed or returned";
 pub const VEC_MACRO: &str = "`vec!` takes a list of values (`vec![a, b]`) or a value and a count (`vec![e; n]`) in #[differentiable] functions";
 pub const STRUCT_REST: &str = "struct update syntax (`..base`) is not supported in #[differentiable] functions; write every field";
+pub const WRITE_THROUGH_REF: &str = "writes through a reference (a `&` parameter, `self`) are not supported in #[differentiable] functions; copy the value into a local (`let mut c = x.to_vec();`) and write that, or return the new value";
 pub const ITER_UNCONSUMED: &str = "an iterator over differentiated values must be consumed where it is made in #[differentiable] functions: iterate it with `for`, or end the chain with `sum`, `product` or `fold`";
 
 pub fn iter_adaptor(name: &str) -> String {

@@ -220,6 +220,27 @@ impl Emit<'_> {
                 self.build(kind, &e, false)
             }
             Op::Call { .. } => quote!(()),
+            Op::Write {
+                base,
+                path,
+                value,
+                push,
+                moves,
+            } => {
+                let b = if *moves {
+                    self.name(*base).to_token_stream()
+                } else {
+                    self.cloned(&Operand::Var(*base))
+                };
+                let v = self.cloned(value);
+                let w = names::aux("written", 0);
+                if *push {
+                    quote!({ let mut #w = #b; #w.push(#v); #w })
+                } else {
+                    let p = self.path(path);
+                    quote!({ let mut #w = #b; #w #p = #v; #w })
+                }
+            }
         }
     }
 

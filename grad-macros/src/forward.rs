@@ -217,6 +217,43 @@ impl<'a> Fwd<'a> {
                 }
                 self.define(var, sum, false, out);
             }
+            Op::Write {
+                base,
+                path,
+                value,
+                push,
+                moves,
+            } => {
+                // The base's tangent with the written place's set: moved where the base is. A
+                // constant base (perhaps moved into the new version) has zeros of the new
+                // version's shape.
+                let tv = self.tval(value);
+                let w = names::aux("written", 0);
+                let p = self.e.path(path);
+                let t = if !self.e.active(*base) {
+                    let zeros = {
+                        let r = self.e.var_ref(var);
+                        quote!(#rt::zero_tangent(#r))
+                    };
+                    if *push {
+                        quote!({ let mut #w = #zeros; let __grad_last = #w.len() - 1; #w[__grad_last] = #tv; #w })
+                    } else {
+                        quote!({ let mut #w = #zeros; #w #p = #tv; #w })
+                    }
+                } else {
+                    let tb = if *moves && !self.tan_ref[*base] {
+                        self.tname(*base).to_token_stream()
+                    } else {
+                        self.tval(&Operand::Var(*base))
+                    };
+                    if *push {
+                        quote!({ let mut #w = #tb; #w.push(#tv); #w })
+                    } else {
+                        quote!({ let mut #w = #tb; #w #p = #tv; #w })
+                    }
+                };
+                self.define(var, t, false, out);
+            }
             Op::Opaque { .. } | Op::Call { .. } => {}
         }
     }
@@ -438,6 +475,10 @@ fn mark_block(func: &Func, b: &Block, need: &mut Vec<bool>) {
                 Op::Project { base, .. } => mark(&Operand::Var(*base), need),
                 Op::Prim { args, .. } => args.iter().for_each(|a| mark(a, need)),
                 Op::Build { parts, .. } => parts.iter().for_each(|e| mark(e, need)),
+                Op::Write { base, value, .. } => {
+                    mark(&Operand::Var(*base), need);
+                    mark(value, need);
+                }
                 Op::Opaque { .. } => {}
             },
             Stmt::Effect { .. } => {}

@@ -115,6 +115,16 @@ pub enum Op {
         args: Vec<CallArg>,
         span: Span,
     },
+    /// A local with one place set (`c[i] = e`, `p.x = e`), or with a value pushed at its end
+    /// (`v.push(e)`: `push`, an empty `path`): a new version of the local. The old version
+    /// is moved into the new one where nothing else takes it (`moves`), else copied.
+    Write {
+        base: VarId,
+        path: Vec<Proj>,
+        value: Operand,
+        push: bool,
+        moves: bool,
+    },
 }
 
 /// How [`Op::Build`] puts its parts together; the parts' adjoints are the pieces of the

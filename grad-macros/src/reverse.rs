@@ -532,6 +532,15 @@ impl<'a> Rev<'a> {
         if !self.e.active(var) {
             return;
         }
+        // A written local hands its adjoint down to the version before even when nothing
+        // reached this one: the reads of that version need an adjoint to add to, and it may
+        // have been moved into this one.
+        if let Op::Write { base, .. } = op
+            && self.e.active(*base)
+            && self.adj[var].is_none()
+        {
+            self.ensure_adj(var, out);
+        }
         let Some(dv) = self.adj[var].take() else {
             return;
         };
@@ -625,6 +634,34 @@ impl<'a> Rev<'a> {
                         self.contribute(*x, p.to_token_stream(), out);
                     }
                 }
+            }
+            Op::Write {
+                base,
+                path,
+                value,
+                push,
+                ..
+            } => {
+                // The new version's adjoint is the old one's, but at the written place, which
+                // the written value takes (and leaves zero).
+                let rest = self.aux("rest");
+                let piece = self.aux("piece");
+                if *push {
+                    out.extend(quote! {
+                        let mut #rest = #dv;
+                        let #piece = #rt::pop_piece(&mut #rest);
+                    });
+                } else {
+                    let p = self.e.path(path);
+                    out.extend(quote! {
+                        let mut #rest = #dv;
+                        let #piece = #rt::take_piece(&mut #rest #p);
+                    });
+                }
+                if let Operand::Var(x) = value {
+                    self.contribute(*x, piece.to_token_stream(), out);
+                }
+                self.contribute(*base, rest.to_token_stream(), out);
             }
             Op::Call { callee, args, span } => {
                 let parts: Vec<Ident> = (0..args.len()).map(|_| self.aux("ct")).collect();

@@ -124,6 +124,8 @@ enum Node {
 enum Step {
     Filter(Expr),
     Map(Expr),
+    /// `copied()` / `cloned()`.
+    Deref(bool),
 }
 
 /// A whole chain: the locals it needs first, its positions, and its steps.
@@ -436,6 +438,10 @@ impl Iters<'_> {
                 .error(m.method.span(), diag::wrong_arity(&name, arity));
             return Read::Failed;
         }
+        if !chain.steps.is_empty() && (name == "copied" || name == "cloned") {
+            chain.steps.push(Step::Deref(name == "cloned"));
+            return Read::Yes(chain);
+        }
         if !chain.steps.is_empty() && name != "map" && name != "filter" {
             self.cx
                 .error(m.method.span(), diag::iter_after_filter(&name));
@@ -618,6 +624,7 @@ impl Iters<'_> {
             ok &= match s {
                 Step::Filter(f) => self.check_closure(f, "filter", 1),
                 Step::Map(f) => self.check_closure(f, "map", 1),
+                Step::Deref(_) => true,
             };
         }
         ok
@@ -672,6 +679,7 @@ impl Iters<'_> {
                 let v = self.apply(f, vec![item]);
                 self.steps(rest, Elem::Val(v), finish)
             }
+            Step::Deref(clone) => self.steps(rest, deref(item, *clone), finish),
             Step::Filter(f) => {
                 let mut stmts = Vec::new();
                 let item = self.materialize(item, &mut stmts);
@@ -762,7 +770,8 @@ impl Iters<'_> {
             (name.as_str(), m.args.len()),
             ("sum" | "product", 0) | ("fold", 2)
         );
-        let unsupported = UNSUPPORTED_END.contains(&name.as_str()) || name == "collect";
+        let reduction = reduction || (name == "collect" && m.args.is_empty());
+        let unsupported = UNSUPPORTED_END.contains(&name.as_str());
         if !reduction && !unsupported {
             return None;
         }
@@ -773,12 +782,11 @@ impl Iters<'_> {
             Read::Failed => return Some(parse_quote!(())),
         };
         if unsupported {
-            let msg = if name == "collect" {
-                diag::COLLECT.to_owned()
-            } else {
-                diag::iter_end(&name)
-            };
-            self.cx.error(m.method.span(), msg);
+            self.cx.error(m.method.span(), diag::iter_end(&name));
+            return Some(parse_quote!(()));
+        }
+        if name == "collect" && !collects_vec(m, hint.as_ref()) {
+            self.cx.error(m.method.span(), diag::COLLECT);
             return Some(parse_quote!(()));
         }
         if !self.check_chain(&chain)
@@ -786,7 +794,7 @@ impl Iters<'_> {
         {
             return Some(parse_quote!(()));
         }
-        let ty = turbofish_type(m).or(hint).or_else(|| {
+        let ty = turbofish_type(m).or(hint.clone()).or_else(|| {
             (name != "fold")
                 .then(|| chain.seq.item_ty.clone())
                 .flatten()
@@ -795,9 +803,16 @@ impl Iters<'_> {
         let k = self.fresh.name("k");
         let rt = self.rt();
         let span = m.method.span();
+        let ty = if name == "collect" {
+            turbofish_type(m).or(hint)
+        } else {
+            ty
+        };
+        let n_items = chain.seq.len.clone();
         let init: Expr = match name.as_str() {
             "sum" => syn::parse2(quote_spanned!(span=> ::core::default::Default::default()))
                 .expect("a path call parses"),
+            "collect" => parse_quote!(::std::vec::Vec::with_capacity(#n_items)),
             "product" => syn::parse2(quote_spanned!(span=> #rt::one())).expect("a call parses"),
             _ => m.args[0].clone(),
         };
@@ -816,6 +831,10 @@ impl Iters<'_> {
                 "product" => {
                     let v = elem_expr(&item);
                     quote!(#acc *= #v;)
+                }
+                "collect" => {
+                    let v = elem_expr(&item);
+                    quote!(#acc.push(#v);)
                 }
                 _ => {
                     let f = f.expect("fold has two arguments");
@@ -909,6 +928,14 @@ fn reach(seq: &Seq) -> Option<(Expr, Expr)> {
 
 fn is_zero(e: &Expr) -> bool {
     matches!(e, Expr::Lit(l) if quote!(#l).to_string() == "0")
+}
+
+/// `collect` into a `Vec`: a turbofish `::<Vec<_>>` or a `Vec<..>` the context gives.
+fn collects_vec(m: &syn::ExprMethodCall, hint: Option<&Type>) -> bool {
+    let is_vec = |t: &Type| matches!(t, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec"));
+    turbofish_type(m)
+        .as_ref()
+        .map_or_else(|| hint.is_some_and(is_vec), is_vec)
 }
 
 /// `lo..hi`, with `rev()` and `step_by(k)`: lowering iterates it directly.

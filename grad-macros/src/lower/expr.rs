@@ -337,6 +337,9 @@ impl<'f> Lower<'f> {
     /// `x.m(args)`: a primitive, a non-differentiated method, or a user method with `m_vjp`.
     pub(super) fn lower_method(&mut self, m: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Operand {
         let name = m.method.to_string();
+        if name == "push" && self.lower_push(m, out) {
+            return unit();
+        }
         if prims::ITER_METHODS.contains(&name.as_str()) && self.expr_active(&m.receiver) {
             self.cx.error(m.method.span(), diag::ITER_UNCONSUMED);
             return unit();
@@ -357,6 +360,25 @@ impl<'f> Lower<'f> {
             let mut ops = vec![receiver];
             ops.extend(lowered.into_iter().map(|a| a.operand));
             return self.opaque_tokens(quote!(#r.#method #turbofish(#(#a),*)), &ops, m.span(), out);
+        }
+        // `x.to_vec()` of a slice: an owned copy, through the runtime's `to_vec` and its
+        // derivatives (the identity), so that the copy may be written in place.
+        if name == "to_vec" && lowered.is_empty() {
+            let t = self.temp(m.method.span(), true, false);
+            let rt = crate::names::runtime();
+            return self.push_let(
+                out,
+                t,
+                Op::Call {
+                    callee: Callee::Path(syn::parse_quote!(#rt::to_vec)),
+                    args: vec![CallArg {
+                        operand: receiver,
+                        by_ref: false,
+                        span: m.receiver.span(),
+                    }],
+                    span: m.method.span(),
+                },
+            );
         }
         // `x.clone()` is `x`'s value: its derivative is the identity.
         if matches!(name.as_str(), "clone" | "to_owned") && lowered.is_empty() {
@@ -651,7 +673,7 @@ impl<'f> Lower<'f> {
         let name = match strip(lhs) {
             Expr::Path(p) if p.path.get_ident().is_some() => p.path.get_ident().unwrap().clone(),
             Expr::Index(_) | Expr::Field(_) => {
-                self.cx.error_at(lhs, diag::ASSIGN_PLACE);
+                self.lower_write(lhs, op, rhs, out);
                 return;
             }
             Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => {

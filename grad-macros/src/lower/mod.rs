@@ -6,6 +6,7 @@ mod closure;
 mod control;
 mod expr;
 mod syntax;
+mod write;
 
 use crate::ast::Function;
 use crate::ctxt::Ctxt;
@@ -76,12 +77,13 @@ pub fn lower(cx: Ctxt, f: &Function) -> (Ctxt, Func) {
             unit()
         }
     };
-    let func = Func {
+    let mut func = Func {
         vars: l.vars,
         body: Block { stmts },
         ret,
         params,
     };
+    write::settle_moves(&mut func);
     (l.cx, func)
 }
 

@@ -207,6 +207,12 @@ pub(super) fn assigned_names(stmts: &[syn::Stmt]) -> Vec<String> {
     struct Finder(Vec<String>);
     impl Finder {
         fn target(&mut self, e: &Expr) {
+            // `c[i] = e` and `p.x = e` make a new version of `c`, `p`.
+            let e = match strip(e) {
+                Expr::Index(i) => return self.target(&i.expr),
+                Expr::Field(f) => return self.target(&f.base),
+                e => e,
+            };
             if let Expr::Path(p) = strip(e)
                 && let Some(id) = p.path.get_ident()
             {
@@ -227,6 +233,12 @@ pub(super) fn assigned_names(stmts: &[syn::Stmt]) -> Vec<String> {
                 self.target(&b.left);
             }
             syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            if m.method == "push" {
+                self.target(&m.receiver);
+            }
+            syn::visit::visit_expr_method_call(self, m);
         }
     }
     let mut f = Finder(Vec::new());

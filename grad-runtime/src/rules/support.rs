@@ -336,6 +336,37 @@ pub fn vec_parts<T, const N: usize>(v: Vec<T>) -> [T; N] {
     }
 }
 
+/// The adjoint at a written place, taken out of the local's adjoint (which keeps zero there:
+/// the value written over did not reach the result).
+pub fn take_piece<T: Tangent>(place: &mut T) -> T {
+    let piece = place.clone();
+    set_zero(place);
+    piece
+}
+
+/// The adjoint of the value a `push` appended: the last element of the `Vec`'s adjoint.
+pub fn pop_piece<T>(v: &mut Vec<T>) -> T {
+    match v.pop() {
+        Some(piece) => piece,
+        None => panic!("the adjoint of a pushed-to `Vec` is empty"),
+    }
+}
+
+/// `x.to_vec()` in differentiable code: an owned copy of a slice, to write in place.
+pub fn to_vec<T: Clone>(x: &[T]) -> Vec<T> {
+    x.to_vec()
+}
+
+/// [`to_vec`]'s value and pullback: the identity on the cotangent.
+pub fn to_vec_vjp<T: Clone, C>(x: &[T]) -> (Vec<T>, impl FnOnce(Vec<C>) -> Vec<C>) {
+    (x.to_vec(), |d| d)
+}
+
+/// [`to_vec`]'s value and tangent: the tangent copied.
+pub fn to_vec_jvp<T: Clone, C: Clone>(x: &[T], dx: &[C]) -> (Vec<T>, Vec<C>) {
+    (x.to_vec(), dx.to_vec())
+}
+
 /// A matrix's entries in row-major order: the parts of `MatrixN::new(..)`.
 pub fn row_major_parts<T, R, C, S, const N: usize>(m: &nalgebra::Matrix<T, R, C, S>) -> [T; N]
 where

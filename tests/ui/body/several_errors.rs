@@ -1,6 +1,6 @@
-// Several problems in one function are all reported in one build: a closure that escapes,
-// an unsupported iterator adaptor, an unknown macro and an element assignment, each on its
-// own token.
+// Several problems in one function are all reported in one build: a closure that escapes
+// and an unsupported iterator adaptor, each on its own token (the element write and the
+// `vec!` beside them are supported).
 use grad::differentiable;
 
 #[differentiable]

@@ -1,0 +1,261 @@
+//! Local state written in place: `c[i] = e`, `c[i] op= e`, `p.x = e` on a local, and
+//! `v.push(e)`. Each makes a new version of the local ([`Op::Write`]); the version before
+//! is moved into it where nothing else takes it, so a loop of writes costs what it costs in
+//! the function itself, and the adjoint is cut at the written place.
+
+use super::Lower;
+use super::syntax::*;
+use crate::diag;
+use crate::ir::*;
+use quote::quote;
+use syn::spanned::Spanned;
+use syn::{BinOp, Expr};
+
+impl<'f> Lower<'f> {
+    /// `place = rhs` or `place op= rhs`, where `place` is a local with projections.
+    pub(super) fn lower_write(
+        &mut self,
+        lhs: &Expr,
+        op: Option<(&'static str, PrimKind, BinOp)>,
+        rhs: &Expr,
+        out: &mut Vec<Stmt>,
+    ) {
+        let mut path_exprs = Vec::new();
+        let mut cur = strip(lhs);
+        loop {
+            match cur {
+                Expr::Field(f) => {
+                    path_exprs.push(Err(f.member.clone()));
+                    cur = strip(&f.base);
+                }
+                Expr::Index(i) => {
+                    path_exprs.push(Ok(&*i.index));
+                    cur = strip(&i.expr);
+                }
+                _ => break,
+            }
+        }
+        let Some(name) = (match cur {
+            Expr::Path(p) => p.path.get_ident().cloned(),
+            _ => None,
+        }) else {
+            self.cx.error_at(lhs, diag::ASSIGN_PLACE);
+            return;
+        };
+        let Some(base) = self.lookup(&name.to_string()) else {
+            self.cx.error(name.span(), diag::UNKNOWN_VAR_ASSIGN);
+            return;
+        };
+        if self.vars[base].is_ref || self.vars[base].param.is_some_and(|_| name == "self") {
+            self.cx.error_at(lhs, diag::WRITE_THROUGH_REF);
+            return;
+        }
+        // Rust evaluates the assigned value first, then the place's indices.
+        let value = self.lower_expr(rhs, out);
+        path_exprs.reverse();
+        let path: Vec<Proj> = path_exprs
+            .into_iter()
+            .map(|p| match p {
+                Ok(index) => Proj::Index(self.lower_expr(index, out)),
+                Err(member) => Proj::Field(member),
+            })
+            .collect();
+        let value = match op {
+            None => value,
+            Some((marker, kind, binop)) => {
+                let t = self.temp(lhs.span(), self.vars[base].active, false);
+                let old = self.push_let(
+                    out,
+                    t,
+                    Op::Project {
+                        base,
+                        path: path.clone(),
+                        borrow: false,
+                    },
+                );
+                let active =
+                    !is_int_literal(rhs) && (self.is_active(&old) || self.is_active(&value));
+                if active && marker.is_empty() {
+                    self.cx.error_at(&binop, diag::BITWISE_ACTIVE);
+                }
+                if active && !marker.is_empty() {
+                    let prim = Prim {
+                        marker,
+                        generic: None,
+                        extra: vec![],
+                        kind,
+                    };
+                    self.prim(prim, vec![old, value], binop.span(), out)
+                } else {
+                    let (l, r) = (self.operand_tokens(&old), self.operand_tokens(&value));
+                    self.opaque_tokens(quote!(#l #binop #r), &[old, value], lhs.span(), out)
+                }
+            }
+        };
+        self.write(&name.to_string(), base, path, value, false, lhs.span(), out);
+    }
+
+    /// `v.push(e)` on a local `v`.
+    pub(super) fn lower_push(&mut self, m: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> bool {
+        let Expr::Path(p) = strip(&m.receiver) else {
+            return false;
+        };
+        let Some(name) = p.path.get_ident() else {
+            return false;
+        };
+        let Some(base) = self.lookup(&name.to_string()) else {
+            return false;
+        };
+        if m.args.len() != 1 || self.vars[base].is_ref || self.vars[base].param.is_some() {
+            return false;
+        }
+        let value = self.lower_expr(&m.args[0], out);
+        if !self.is_active(&value) && !self.vars[base].active {
+            return false;
+        }
+        self.write(
+            &name.to_string(),
+            base,
+            Vec::new(),
+            value,
+            true,
+            m.span(),
+            out,
+        );
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &mut self,
+        name: &str,
+        base: VarId,
+        path: Vec<Proj>,
+        value: Operand,
+        push: bool,
+        span: proc_macro2::Span,
+        out: &mut Vec<Stmt>,
+    ) {
+        // Another name for the same version (`let d = c;`) still reads it after the write:
+        // then the write copies.
+        let aliased = self.visible().iter().filter(|(_, v)| *v == base).count() > 1;
+        let active = self.vars[base].active || self.is_active(&value);
+        let v = self.new_var(name, span, active, false);
+        out.push(Stmt::Let {
+            var: v,
+            op: Op::Write {
+                base,
+                path,
+                value,
+                push,
+                moves: !aliased,
+            },
+        });
+        self.assign(name, v);
+    }
+}
+
+/// Lets a write move the version it writes only where nothing else takes that version:
+/// every other use of it is a read of an element (`c[j]`) by value.
+pub(super) fn settle_moves(func: &mut Func) {
+    let mut takes = vec![0usize; func.vars.len()];
+    count_takes(&func.body, &mut takes);
+    if let Operand::Var(r) = &func.ret {
+        takes[*r] += 1;
+    }
+    set_moves(&mut func.body, &takes);
+}
+
+fn count_takes(b: &Block, takes: &mut [usize]) {
+    let operand = |o: &Operand, takes: &mut [usize]| {
+        if let Operand::Var(v) = o {
+            takes[*v] += 1;
+        }
+    };
+    for s in &b.stmts {
+        match s {
+            Stmt::Let { op, .. } => match op {
+                Op::Project {
+                    borrow: false,
+                    path,
+                    ..
+                } => {
+                    for p in path {
+                        if let Proj::Index(o) = p {
+                            operand(o, takes);
+                        }
+                    }
+                }
+                op => {
+                    for v in crate::activity::op_inputs(op) {
+                        takes[v] += 1;
+                    }
+                }
+            },
+            Stmt::Effect { binds, .. } => binds.iter().for_each(|(_, v)| takes[*v] += 1),
+            Stmt::If {
+                cond, arms, outs, ..
+            } => {
+                operand(cond, takes);
+                arms.iter().for_each(|a| count_takes(a, takes));
+                outs.iter()
+                    .for_each(|p| p.sources.iter().for_each(|o| operand(o, takes)));
+            }
+            Stmt::Match { arms, outs, .. } => {
+                arms.iter().for_each(|a| count_takes(&a.body, takes));
+                outs.iter()
+                    .for_each(|p| p.sources.iter().for_each(|o| operand(o, takes)));
+            }
+            Stmt::For {
+                range,
+                body,
+                carried,
+                ..
+            } => {
+                operand(&range.lo, takes);
+                operand(&range.hi, takes);
+                count_takes(body, takes);
+                for c in carried {
+                    operand(&c.init, takes);
+                    operand(&c.next, takes);
+                }
+            }
+            Stmt::While {
+                cond_block,
+                cond,
+                body,
+                carried,
+                ..
+            } => {
+                count_takes(cond_block, takes);
+                operand(cond, takes);
+                count_takes(body, takes);
+                for c in carried {
+                    operand(&c.init, takes);
+                    operand(&c.next, takes);
+                }
+            }
+        }
+    }
+}
+
+fn set_moves(b: &mut Block, takes: &[usize]) {
+    for s in &mut b.stmts {
+        match s {
+            Stmt::Let {
+                op: Op::Write { base, moves, .. },
+                ..
+            } => *moves &= takes[*base] == 1,
+            Stmt::Let { .. } | Stmt::Effect { .. } => {}
+            Stmt::If { arms, .. } => arms.iter_mut().for_each(|a| set_moves(a, takes)),
+            Stmt::Match { arms, .. } => arms.iter_mut().for_each(|a| set_moves(&mut a.body, takes)),
+            Stmt::For { body, .. } => set_moves(body, takes),
+            Stmt::While {
+                cond_block, body, ..
+            } => {
+                set_moves(cond_block, takes);
+                set_moves(body, takes);
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Local state written in place: element writes `c[i] = e` and `c[i] op= e` on local
+//! arrays and `Vec`s (in loops and branches, over elements read before, at indices computed
+//! at run time), field writes on local structs, `Vec::new()` / `with_capacity` with `push`,
+//! and `collect`, against central finite differences in f64 and forward against reverse.
+
+// `Vec::with_capacity` then `push` is what is tested, not a `vec![..]`.
+#![allow(clippy::vec_init_then_push)]
+
+mod common;
+
+use common::{Rng, close, close_all, fd, fd_slice};
+use grad::{Differentiable, differentiable};
+
+/// Gradient against central differences and the tangent along random directions against
+/// the gradient.
+#[track_caller]
+fn check(
+    x: &[f64],
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    jvp: impl Fn(&[f64], &[f64]) -> (f64, f64),
+) {
+    let (v, g) = grad(x);
+    assert_eq!(v, f(x));
+    close_all(&g, &fd_slice(&f, x), 1e-6);
+    let mut rng = Rng::new(x.len() as u64 + 3);
+    for _ in 0..3 {
+        let dir = rng.vec(x.len(), -1.0, 1.0);
+        let (v2, d) = jvp(x, &dir);
+        assert_eq!(v2, v);
+        close(d, g.iter().zip(&dir).map(|(a, b)| a * b).sum(), 1e-10);
+    }
+}
+
+#[differentiable]
+fn overwrites(x: f64, y: f64) -> f64 {
+    let mut c = [x, y, 0.0];
+    c[2] = c[0] * c[1];
+    c[0] += y;
+    c[1] = 5.0;
+    c[2] *= c[0];
+    c[1] -= x;
+    c[0] /= y;
+    c[0] * c[1] + c[2]
+}
+
+#[test]
+fn writes_over_elements_read_before() {
+    // c = [(x + y)/y, 5 - x, xy(x + y)]: f = (x + y)(5 - x)/y + xy(x + y).
+    let f = |x: f64, y: f64| (x + y) * (5.0 - x) / y + x * y * (x + y);
+    for (x, y) in [(2.0, 3.0), (-1.0, 0.5)] {
+        let (v, (gx, gy)) = overwrites_grad(x, y);
+        close(v, f(x, y), 1e-14);
+        close(gx, fd(|x| f(x, y), x), 1e-6);
+        close(gy, fd(|y| f(x, y), y), 1e-6);
+        close(overwrites_jvp(x, y, 1.0, -1.0).1, gx - gy, 1e-12);
+    }
+}
+
+/// An explicit 1-d heat equation: a new row of cells per step, written element by element.
+#[differentiable]
+fn heat(u0: &[f64], k: f64) -> f64 {
+    let n = u0.len();
+    let mut c = u0.to_vec();
+    for _ in 0..20 {
+        let mut next = vec![0.0; n];
+        next[0] = c[0];
+        next[n - 1] = c[n - 1];
+        for i in 1..n - 1 {
+            next[i] = c[i] + k * (c[i - 1] - 2.0 * c[i] + c[i + 1]);
+        }
+        c = next;
+    }
+    let mut s = 0.0;
+    for (i, v) in c.iter().enumerate() {
+        s += v * v * (i as f64 + 1.0);
+    }
+    s
+}
+
+/// The same in place: one buffer, each cell overwritten after its old value was kept.
+#[differentiable]
+fn heat_in_place(u0: &[f64], k: f64) -> f64 {
+    let n = u0.len();
+    let mut c = u0.to_vec();
+    for _ in 0..20 {
+        let mut left = c[0];
+        for i in 1..n - 1 {
+            let here = c[i];
+            c[i] = here + k * (left - 2.0 * here + c[i + 1]);
+            left = here;
+        }
+    }
+    c.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn heat_equations() {
+    let u0 = Rng::new(5).vec(9, 0.0, 2.0);
+    check(
+        &u0,
+        |u| heat(u, 0.2),
+        |u| {
+            let (v, (g, _)) = heat_grad(u, 0.2);
+            (v, g)
+        },
+        |u, d| heat_jvp(u, 0.2, d, 0.0),
+    );
+    check(
+        &u0,
+        |u| heat_in_place(u, 0.2),
+        |u| {
+            let (v, (g, _)) = heat_in_place_grad(u, 0.2);
+            (v, g)
+        },
+        |u, d| heat_in_place_jvp(u, 0.2, d, 0.0),
+    );
+    let (_, (_, gk)) = heat_grad(&u0, 0.2);
+    close(gk, fd(|k| heat(&u0, k), 0.2), 1e-6);
+    let (_, pb) = heat_in_place_vjp(&u0, 0.2);
+    let (gu, gk) = pb(2.0);
+    let (_, (gu1, gk1)) = heat_in_place_grad(&u0, 0.2);
+    close_all(&gu, &gu1.iter().map(|g| 2.0 * g).collect::<Vec<_>>(), 1e-14);
+    close(gk, 2.0 * gk1, 1e-14);
+}
+
+#[differentiable]
+fn branches_and_runtime_indices(x: &[f64], k: usize) -> f64 {
+    let mut c = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        let j = (i * k + 1) % x.len();
+        if x[i] > 0.0 {
+            c[j] += x[i] * x[i];
+        } else {
+            c[j] = c[i] - x[i];
+        }
+    }
+    let mut s = 0.0;
+    for v in &c {
+        s += v * 1.5;
+    }
+    s + c[k % c.len()] * x[0]
+}
+
+#[test]
+fn writes_in_branches_at_computed_indices() {
+    for k in [1, 2, 3] {
+        for x in [vec![0.5, -1.0, 2.0, 0.3], vec![-0.2, 1.1, -0.7, 0.9, 1.4]] {
+            check(
+                &x,
+                |x| branches_and_runtime_indices(x, k),
+                |x| branches_and_runtime_indices_grad(x, k),
+                |x, d| branches_and_runtime_indices_jvp(x, k, d, grad::NoTangent),
+            );
+        }
+    }
+}
+
+#[differentiable]
+fn pushes(x: &[f64]) -> f64 {
+    let mut v = Vec::new();
+    for i in 0..x.len() {
+        v.push(x[i] * x[i]);
+    }
+    let mut w = Vec::with_capacity(2);
+    w.push(x[0]);
+    w.push(3.0);
+    if x[0] > 0.0 {
+        v[0] = 3.0 * x[0];
+    }
+    let doubled: Vec<f64> = x.iter().map(|a| a * 2.0).collect();
+    let evens = x.iter().filter(|a| **a > 0.0).copied().collect::<Vec<_>>();
+    let mut t = 0.0;
+    for e in evens {
+        t += e * e * e;
+    }
+    v[0] + v[v.len() - 1] * w[0] + doubled[1] * w[1] + t
+}
+
+#[test]
+fn push_and_collect() {
+    // v = [x0², x1², x2²] with v0 = 3 x0 where x0 > 0; w = [x0, 3]; doubled = 2x.
+    let (v, g) = pushes_grad(&[1.0, 2.0, -3.0]);
+    assert_eq!(v, 3.0 + 9.0 * 1.0 + 4.0 * 3.0 + 1.0 + 8.0);
+    // d/dx0 = 3 + x2² + 3x0²; d/dx1 = 6 + 3x1²; d/dx2 = 2 x2 x0.
+    assert_eq!(g, vec![3.0 + 9.0 + 3.0, 6.0 + 12.0, -6.0]);
+    for x in [vec![0.4, -1.2, 0.8], vec![-0.5, 0.7, 1.3, -2.0]] {
+        check(&x, pushes, pushes_grad, pushes_jvp);
+    }
+}
+
+#[derive(Differentiable, Clone)]
+struct State {
+    pos: f64,
+    vel: f64,
+}
+
+#[differentiable]
+fn fields(x: f64, y: f64) -> f64 {
+    let mut s = State { pos: x, vel: y };
+    for _ in 0..4 {
+        s.pos += 0.1 * s.vel;
+        s.vel -= 0.1 * s.pos;
+    }
+    let mut grid = vec![vec![0.0; 2]; 2];
+    grid[1][0] = s.pos * s.vel;
+    grid[0][1] = x;
+    s.pos + grid[1][0] + grid[0][1] * grid[1][1]
+}
+
+#[test]
+fn field_and_nested_writes() {
+    for (x, y) in [(1.0, 0.5), (-0.3, 2.0)] {
+        let (v, (gx, gy)) = fields_grad(x, y);
+        assert_eq!(v, fields(x, y));
+        close(gx, fd(|x| fields(x, y), x), 1e-6);
+        close(gy, fd(|y| fields(x, y), y), 1e-6);
+        close(fields_jvp(x, y, 0.5, 1.0).1, 0.5 * gx + gy, 1e-12);
+    }
+}
