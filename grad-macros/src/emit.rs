@@ -46,7 +46,11 @@ pub fn borrows(
                         path,
                         borrow: true,
                     },
-            } if func.vars[*base].param.is_none() => places[*var] = Some((*base, path.clone())),
+                // A place of a local, or of a parameter owned by the function (`x: Vec<f64>`,
+                // `x: [f64; 3]`): a pullback that moved the owner cannot also keep a borrow of it.
+            } if func.vars[*base].param.is_none() || !func.vars[*base].is_ref => {
+                places[*var] = Some((*base, path.clone()))
+            }
             // An alias of a borrow (`stop_gradient(&a)`) is the same borrow.
             Stmt::Let {
                 var,

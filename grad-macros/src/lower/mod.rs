@@ -205,6 +205,13 @@ impl<'f> Lower<'f> {
             match stmt {
                 syn::Stmt::Local(local) => self.lower_local(local, out),
                 syn::Stmt::Item(item) => self.cx.error_at(item, diag::ITEM_IN_BODY),
+                // `vec![..]` as the body's value (a statement macro to syn).
+                syn::Stmt::Macro(m) if m.mac.path.is_ident("vec") => {
+                    let v = self.lower_vec(&m.mac, out);
+                    if last && m.semi_token.is_none() {
+                        return Some(v);
+                    }
+                }
                 syn::Stmt::Macro(m) => self.lower_effect(&m.mac, out),
                 syn::Stmt::Expr(Expr::Return(r), _) => {
                     if !(last && fn_body) {
@@ -216,6 +223,12 @@ impl<'f> Lower<'f> {
                     };
                     if last {
                         return Some(value);
+                    }
+                }
+                syn::Stmt::Expr(Expr::Macro(m), semi) if m.mac.path.is_ident("vec") => {
+                    let v = self.lower_vec(&m.mac, out);
+                    if last && semi.is_none() {
+                        return Some(v);
                     }
                 }
                 syn::Stmt::Expr(Expr::Macro(m), _) => {
