@@ -4,6 +4,9 @@
 //! finite differences in f64 and forward mode against reverse mode. Results of each form
 //! (array, `Vec`, tuple, struct, tensor, nalgebra vector) are checked the same way.
 
+// `&Vec<f64>` is one of the parameter forms under test.
+#![allow(clippy::ptr_arg)]
+
 mod common;
 
 use common::{close, close_all, fd};
