@@ -167,3 +167,27 @@ fn nalgebra_constructors() {
         close_all(&[pt, pr], &[2.0 * gt, 2.0 * gr], 1e-14);
     }
 }
+
+#[differentiable]
+fn dvector_of_vec(x: &[f64]) -> f64 {
+    let v: Vec<f64> = x.iter().map(|a| a * a).collect();
+    let d = grad::nalgebra::DVector::from_vec(v);
+    d.norm() + d[0]
+}
+
+#[test]
+fn dvector_from_a_vec() {
+    // |x²| + x0²: d/dx_i = 2 x_i³ / |x²| + 2 x0 [i = 0].
+    let x = [1.0, -2.0, 0.5];
+    let n = x.iter().map(|a| a * a * a * a).sum::<f64>().sqrt();
+    let want: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, a)| 2.0 * a * a * a / n + if i == 0 { 2.0 * a } else { 0.0 })
+        .collect();
+    let (v, g) = dvector_of_vec_grad(&x);
+    close(v, n + 1.0, 1e-14);
+    close_all(&g, &want, 1e-14);
+    let (_, t) = dvector_of_vec_jvp(&x, &[1.0, 0.0, 1.0]);
+    close(t, want[0] + want[2], 1e-14);
+}

@@ -138,6 +138,42 @@ impl<'f> Lower<'f> {
         )
     }
 
+    /// `DVector::from_vec(v)` of a differentiated `Vec`: the runtime's `dvector_from_vec`,
+    /// whose derivatives move the entries between the two (no copy).
+    pub(super) fn lower_dvector_from_vec(
+        &mut self,
+        c: &syn::ExprCall,
+        out: &mut Vec<Stmt>,
+    ) -> Option<Operand> {
+        let Expr::Path(fp) = strip(&c.func) else {
+            return None;
+        };
+        let segs = &fp.path.segments;
+        let is_it = segs.len() >= 2
+            && segs[segs.len() - 2].ident == "DVector"
+            && segs[segs.len() - 1].ident == "from_vec"
+            && c.args.len() == 1;
+        if !is_it || !self.expr_active(&c.args[0]) {
+            return None;
+        }
+        let v = self.lower_expr(&c.args[0], out);
+        let t = self.temp(c.span(), true, false);
+        let rt = crate::names::runtime();
+        Some(self.push_let(
+            out,
+            t,
+            Op::Call {
+                callee: Callee::Path(syn::parse_quote!(#rt::dvector_from_vec)),
+                args: vec![CallArg {
+                    operand: v,
+                    by_ref: false,
+                    span: c.args[0].span(),
+                }],
+                span: c.span(),
+            },
+        ))
+    }
+
     /// `Vector3::new(x, y, z)`, `Matrix2::from_row_slice(&[..])`: a nalgebra fixed-size
     /// constructor, if the call is one.
     pub(super) fn lower_matrix_ctor(

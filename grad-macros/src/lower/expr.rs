@@ -537,7 +537,10 @@ impl<'f> Lower<'f> {
         if let Some(def) = self.closure_of(&c.func) {
             return self.inline_closure(def, c, out);
         }
-        if let Some(built) = self.lower_matrix_ctor(c, out) {
+        if let Some(built) = self
+            .lower_matrix_ctor(c, out)
+            .or_else(|| self.lower_dvector_from_vec(c, out))
+        {
             return built;
         }
         let path = &fp.path;

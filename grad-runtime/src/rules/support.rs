@@ -367,6 +367,34 @@ pub fn to_vec_jvp<T: Clone, C: Clone>(x: &[T], dx: &[C]) -> (Vec<T>, Vec<C>) {
     (x.to_vec(), dx.to_vec())
 }
 
+/// `DVector::from_vec(v)` in differentiable code.
+pub fn dvector_from_vec<T: nalgebra::Scalar>(v: Vec<T>) -> nalgebra::DVector<T> {
+    nalgebra::DVector::from_vec(v)
+}
+
+/// [`dvector_from_vec`]'s value and pullback: the vector's entries, moved back into a `Vec`.
+pub fn dvector_from_vec_vjp<T: nalgebra::Scalar, C: nalgebra::Scalar>(
+    v: Vec<T>,
+) -> (
+    nalgebra::DVector<T>,
+    impl FnOnce(nalgebra::DVector<C>) -> Vec<C>,
+) {
+    (nalgebra::DVector::from_vec(v), |d: nalgebra::DVector<C>| {
+        d.data.into()
+    })
+}
+
+/// [`dvector_from_vec`]'s value and tangent.
+pub fn dvector_from_vec_jvp<T: nalgebra::Scalar, C: nalgebra::Scalar>(
+    v: Vec<T>,
+    dv: Vec<C>,
+) -> (nalgebra::DVector<T>, nalgebra::DVector<C>) {
+    (
+        nalgebra::DVector::from_vec(v),
+        nalgebra::DVector::from_vec(dv),
+    )
+}
+
 /// A matrix's entries in row-major order: the parts of `MatrixN::new(..)`.
 pub fn row_major_parts<T, R, C, S, const N: usize>(m: &nalgebra::Matrix<T, R, C, S>) -> [T; N]
 where
