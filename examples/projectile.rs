@@ -38,10 +38,12 @@ fn step(s: [f64; 4], k: f64, dt: f64) -> [f64; 4] {
 /// (m/s, radians) lands and `target` (m), with drag coefficient `k` (1/m).
 #[differentiable]
 fn miss(launch: [f64; 2], k: f64, target: f64) -> f64 {
-    // Named first: `launch[1].cos()` on an array parameter taken by value does not compile
-    // yet (the pullback of `_vjp` keeps a borrow of the parameter's element).
-    let (speed, angle) = (launch[0], launch[1]);
-    let mut s = [0.0, 0.0, speed * angle.cos(), speed * angle.sin()];
+    let mut s = [
+        0.0,
+        0.0,
+        launch[0] * launch[1].cos(),
+        launch[0] * launch[1].sin(),
+    ];
     for _ in 0..MAX_STEPS {
         let before = s;
         s = step(s, k, DT);
