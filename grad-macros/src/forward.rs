@@ -416,8 +416,21 @@ impl<'a> Fwd<'a> {
             let (m, dm) = self.mut_names(c);
             let next = crate::emit::leaving(&self.e, &c.next, &inside);
             // The tangent first: a constant's zero tangent reads the value that then moves.
+            // A tangent made in this iteration, and carried by this variable alone, moves
+            // (a copy per iteration would cost a whole row for a written `Vec`).
             if self.wants(c.out) {
-                let dn = self.tval(&c.next);
+                let dn = match c.next {
+                    Operand::Var(v)
+                        if inside.contains(&v)
+                            && self.e.active(v)
+                            && !self.tan_ref[v]
+                            && self.tan[v].is_some()
+                            && carried.iter().filter(|d| d.next.var() == Some(v)).count() == 1 =>
+                    {
+                        self.tname(v).to_token_stream()
+                    }
+                    _ => self.tval(&c.next),
+                };
                 t.extend(quote!(#dm = #dn;));
             }
             t.extend(quote!(#m = #next;));

@@ -56,6 +56,16 @@ pub trait Tangent: Clone {
     /// Calls `f` on each flat run of components mutably, in the order of [`Tangent::visit`].
     fn visit_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>));
 
+    /// `self`, leaving zeros in its place: the adjoint at a place that a write covered.
+    fn take(&mut self) -> Self {
+        let taken = self.clone();
+        self.visit_mut(&mut |flat| match flat {
+            FlatMut::F32(s) => s.fill(0.0),
+            FlatMut::F64(s) => s.fill(0.0),
+        });
+        taken
+    }
+
     /// The Euclidean inner product `<self, other>`, accumulated in `f64`.
     fn dot(&self, other: &Self) -> f64 {
         flatten(self)
@@ -116,6 +126,10 @@ macro_rules! scalar_differentiable {
             }
             fn dot(&self, other: &$t) -> f64 {
                 *self as f64 * *other as f64
+            }
+            #[inline(always)]
+            fn take(&mut self) -> $t {
+                core::mem::replace(self, 0.0)
             }
         }
     )*};

@@ -339,9 +339,7 @@ pub fn vec_parts<T, const N: usize>(v: Vec<T>) -> [T; N] {
 /// The adjoint at a written place, taken out of the local's adjoint (which keeps zero there:
 /// the value written over did not reach the result).
 pub fn take_piece<T: Tangent>(place: &mut T) -> T {
-    let piece = place.clone();
-    set_zero(place);
-    piece
+    place.take()
 }
 
 /// The adjoint of the value a `push` appended: the last element of the `Vec`'s adjoint.
