@@ -1,5 +1,5 @@
 //! Checks the scalar benchmark baselines (`benches/scalar/`): the hand-written and tape
-//! gradients of S1..S6 against central finite differences of the primal and against each
+//! gradients of S1..S7 against central finite differences of the primal and against each
 //! other, at the bench input and at three other points per case; and that the iterator
 //! forms of S3 allocate no more than its index form.
 
@@ -441,4 +441,48 @@ fn s5_arm_gradients() {
             (gv, gg.to_vec()),
         );
     }
+}
+
+fn s7_check(u0: &[f64], k: f64, steps: usize) {
+    check(
+        &format!("S7 (k {k}, {steps} steps)"),
+        u0,
+        |u| s7_heat(u, k, steps),
+        s7_heat_handwritten(u0, k, steps),
+        s7_heat_tape(u0, k, steps),
+        s7_heat_grad(u0, k, steps),
+    );
+}
+
+#[test]
+fn s7_heat_by_hand() {
+    // Three cells, one step: c' = (u0, u1 + k (u0 - 2 u1 + u2), u2). With u = (1, 2, 4) and
+    // k = 0.25: c' = (1, 2.25, 4), loss 1 + 2 * 2.25^2 + 3 * 16 = 59.125.
+    // dloss/dc' = 2 (i + 1) c' = (2, 9, 24); A^T of it: (2 + 9k, 9 (1 - 2k), 24 + 9k)
+    // = (4.25, 4.5, 26.25).
+    let want = (59.125, vec![4.25, 4.5, 26.25]);
+    let u0 = [1.0, 2.0, 4.0];
+    assert_eq!(s7_heat(&u0, 0.25, 1), want.0);
+    assert_eq!(s7_heat_handwritten(&u0, 0.25, 1), want);
+    assert_eq!(s7_heat_tape(&u0, 0.25, 1), want);
+    assert_eq!(s7_heat_grad(&u0, 0.25, 1), want);
+    // No step: the loss of u0 itself, gradient 2 (i + 1) u0.
+    let want = (1.0 + 8.0 + 48.0, vec![2.0, 8.0, 24.0]);
+    assert_eq!(s7_heat_handwritten(&u0, 0.25, 0), want);
+    assert_eq!(s7_heat_grad(&u0, 0.25, 0), want);
+}
+
+#[test]
+fn s7_heat_gradients() {
+    // Small rows and few steps against central differences, every edge case of the
+    // reverse stencil: no interior cell (1, 2), one (3), two (4), and more.
+    for n in [1, 2, 3, 4, 5, 9] {
+        let u0 = seeded(n, 0.0, 2.0, n as u64);
+        for (k, steps) in [(0.25, 1), (0.2, 3), (0.45, 6)] {
+            s7_check(&u0, k, steps);
+        }
+    }
+    // The bench input: 1000 cells, 100 steps.
+    let (u0, k, steps) = s7_input();
+    s7_check(&u0, k, steps);
 }

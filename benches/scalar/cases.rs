@@ -1,4 +1,4 @@
-//! The scalar cases S1..S6: each primal as a user writes it for `#[differentiable]`, its
+//! The scalar cases S1..S7: each primal as a user writes it for `#[differentiable]`, its
 //! hand-written reverse-mode gradient, and the fixed inputs the benches and tests use.
 //!
 //! S1..S5 stay inside the index-loop subset of DESIGN.md §3 (`let`, `let mut`, `+=`, `for`
@@ -6,7 +6,8 @@
 //! differentiable functions, paths to constants): no iterators, closures or macros. S3w,
 //! S3z and S3m are S3 again through iterators and closures, and S6 is a `zip`/`map`/`sum`
 //! chain, to show that the index loops the macro rewrites those into cost what S3's loop
-//! costs. The hand-written gradients are free Rust, written as fast as a careful person
+//! costs. S7 writes local state in place (`next[i] = ..`, then `c = next`) in a loop of
+//! steps. The hand-written gradients are free Rust, written as fast as a careful person
 //! would write them.
 
 use grad::differentiable;
@@ -312,4 +313,96 @@ pub fn s6_input() -> (Vec<f64>, Vec<f64>, f64) {
     let w = (0..1000).map(|i| 0.5 - 0.001 * i as f64).collect();
     let x = (0..1000).map(|i| 1.0 + 0.002 * (i % 7) as f64).collect();
     (w, x, 1.0)
+}
+
+// ---------------------------------------------------------------------------------------
+// S7: an explicit 1-d heat equation, a new row of cells per step written element by element,
+// loss sum_i (i + 1) c_i^2 of the final row, differentiated with respect to the first row.
+
+/// S7 primal: `steps` explicit steps of the heat equation with diffusion number `k` over the
+/// cells `u0` (at least one), the end cells held fixed; the loss weights each final cell's
+/// square by its position.
+#[differentiable(wrt(u0))]
+pub fn s7_heat(u0: &[f64], k: f64, steps: usize) -> f64 {
+    let n = u0.len();
+    let mut c = u0.to_vec();
+    for _ in 0..steps {
+        let mut next = vec![0.0; n];
+        next[0] = c[0];
+        next[n - 1] = c[n - 1];
+        for i in 1..n - 1 {
+            next[i] = c[i] + k * (c[i - 1] - 2.0 * c[i] + c[i + 1]);
+        }
+        c = next;
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += (i as f64 + 1.0) * c[i] * c[i];
+    }
+    s
+}
+
+/// S7 value and gradient with respect to `u0` by hand. A step is linear in the cells,
+/// `c' = A c`, so the reverse sweep is `lambda <- A^T lambda` from `lambda = dloss/dc_T =
+/// 2 (i + 1) c_T`, and reads no state but the final one: two rows forward, two rows
+/// backward (the forward pair reused), plus the gradient.
+pub fn s7_heat_handwritten(u0: &[f64], k: f64, steps: usize) -> (f64, Vec<f64>) {
+    let n = u0.len();
+    let mut c = u0.to_vec();
+    let mut next = vec![0.0; n];
+    for _ in 0..steps {
+        next[0] = c[0];
+        next[n - 1] = c[n - 1];
+        for i in 1..n - 1 {
+            next[i] = c[i] + k * (c[i - 1] - 2.0 * c[i] + c[i + 1]);
+        }
+        std::mem::swap(&mut c, &mut next);
+    }
+    let mut value = 0.0;
+    // d/dc_i (i + 1) c_i^2 = 2 (i + 1) c_i, written over the final row in place.
+    for (i, ci) in c.iter_mut().enumerate() {
+        let w = i as f64 + 1.0;
+        value += w * *ci * *ci;
+        *ci *= 2.0 * w;
+    }
+    let (mut lambda, mut prev) = (c, next);
+    for _ in 0..steps {
+        s7_heat_adjoint_step(&lambda, k, &mut prev);
+        std::mem::swap(&mut lambda, &mut prev);
+    }
+    (value, lambda)
+}
+
+/// One step of the reverse sweep, `mu = A^T lambda`. Interior cell i sends `(1 - 2k)` of
+/// itself and `k` of each neighbour forward; an end cell sends itself. So
+/// `mu_j = lambda_j + k (l_{j-1} - 2 l_j + l_{j+1})` over interior j with `l` the interior
+/// lambdas (zero at the ends), and `mu_0 = lambda_0 + k lambda_1`, `mu_{n-1} = lambda_{n-1}
+/// + k lambda_{n-2}`.
+fn s7_heat_adjoint_step(lambda: &[f64], k: f64, mu: &mut [f64]) {
+    let n = lambda.len();
+    if n < 3 {
+        // No interior cell: every cell is held, A = I.
+        mu.copy_from_slice(lambda);
+        return;
+    }
+    mu[0] = lambda[0] + k * lambda[1];
+    mu[n - 1] = lambda[n - 1] + k * lambda[n - 2];
+    // Interior cells next to an end: the end's lambda is not an interior one.
+    let right = if n > 3 { lambda[2] } else { 0.0 };
+    mu[1] = lambda[1] + k * (right - 2.0 * lambda[1]);
+    if n > 3 {
+        mu[n - 2] = lambda[n - 2] + k * (lambda[n - 3] - 2.0 * lambda[n - 2]);
+    }
+    for j in 2..n - 2 {
+        mu[j] = lambda[j] + k * (lambda[j - 1] - 2.0 * lambda[j] + lambda[j + 1]);
+    }
+}
+
+/// S7 input: 1000 cells, u0_i = 1 + 0.5 sin(0.02 i), diffusion number k = 0.25 (stable
+/// below 0.5), 100 steps.
+pub fn s7_input() -> (Vec<f64>, f64, usize) {
+    let u0 = (0..1000)
+        .map(|i| 1.0 + 0.5 * (0.02 * i as f64).sin())
+        .collect();
+    (u0, 0.25, 100)
 }

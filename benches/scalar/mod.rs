@@ -1,5 +1,6 @@
 //! Group `scalar`: the primal, the generated gradient, a hand-written gradient and a tape;
-//! and, printed first, the allocations of one call of each on the slice cases.
+//! and, printed first, the allocations of one call of each on the slice cases and the peak
+//! heap of one call of each on S7.
 //!
 //! Ids are `scalar/<case>/<variant>`, variant one of `primal`, `generated`, `handwritten`,
 //! `tape`. Inputs are built outside the timed closures; inputs and outputs go through
@@ -13,7 +14,7 @@ use std::hint::black_box;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion};
 
-use crate::alloc::{Allocations, allocations_of};
+use crate::alloc::{Allocations, allocations_of, peak_of};
 
 mod cases;
 mod tape;
@@ -80,6 +81,33 @@ fn allocation_table() {
     }
 }
 
+/// Prints the peak heap (above what was live before) and the allocations of one call of
+/// each S7 variant: the issue-11 question of what the generated gradient keeps for its
+/// reverse sweep, where the hand-written one keeps no state but the final row.
+fn heat_memory_table() {
+    let (u0, k, steps) = s7_input();
+    let measure = |f: &dyn Fn() -> f64| {
+        let peak = peak_of(f);
+        (peak, allocations_of(f))
+    };
+    let rows: [(&str, (usize, Allocations)); 4] = [
+        ("primal", measure(&|| s7_heat(&u0, k, steps))),
+        ("generated", measure(&|| s7_heat_grad(&u0, k, steps).0)),
+        (
+            "handwritten",
+            measure(&|| s7_heat_handwritten(&u0, k, steps).0),
+        ),
+        ("tape", measure(&|| s7_heat_tape(&u0, k, steps).0)),
+    ];
+    println!(
+        "S7_heat ({} cells, {steps} steps), one call: variant, peak heap bytes, allocations (count, bytes)",
+        u0.len()
+    );
+    for (variant, (peak, a)) in rows {
+        println!("S7_heat {variant}: {peak} B, {} ({} B)", a.count, a.bytes);
+    }
+}
+
 /// The four variants of a case of one slice whose baselines are S3's.
 fn s3_form(
     group: &mut BenchmarkGroup<'_, WallTime>,
@@ -112,6 +140,7 @@ fn s3_form(
 
 pub fn bench(c: &mut Criterion) {
     allocation_table();
+    heat_memory_table();
     let mut group = c.benchmark_group("scalar");
 
     let a = s1_input();
@@ -272,6 +301,32 @@ pub fn bench(c: &mut Criterion) {
     group.bench_function("S6_dot_loss/tape", |b| {
         b.iter(|| {
             black_box(s6_dot_loss_tape(black_box(&w), black_box(&x), black_box(y)));
+        })
+    });
+
+    let (u0, k, steps) = s7_input();
+    group.bench_function("S7_heat/primal", |b| {
+        b.iter(|| {
+            black_box(s7_heat(black_box(&u0), black_box(k), black_box(steps)));
+        })
+    });
+    group.bench_function("S7_heat/generated", |b| {
+        b.iter(|| {
+            black_box(s7_heat_grad(black_box(&u0), black_box(k), black_box(steps)));
+        })
+    });
+    group.bench_function("S7_heat/handwritten", |b| {
+        b.iter(|| {
+            black_box(s7_heat_handwritten(
+                black_box(&u0),
+                black_box(k),
+                black_box(steps),
+            ));
+        })
+    });
+    group.bench_function("S7_heat/tape", |b| {
+        b.iter(|| {
+            black_box(s7_heat_tape(black_box(&u0), black_box(k), black_box(steps)));
         })
     });
 

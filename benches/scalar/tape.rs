@@ -1,5 +1,5 @@
 //! The runtime-tape baseline: a Wengert-list reverse-mode tape over f64, and the cases
-//! S1..S6 written on it.
+//! S1..S7 written on it.
 //!
 //! The tape is what the popular Rust tape crates do: one `Vec` of nodes behind a
 //! `RefCell`, each node holding up to two parent indices and the local partials computed
@@ -340,4 +340,25 @@ pub fn s6_dot_loss_tape(w: &[f64], x: &[f64], y: f64) -> (f64, Vec<f64>) {
     let loss = (dot - y).powi(2);
     let grads = loss.backward();
     (loss.value(), w.iter().map(|&v| grads.wrt(v)).collect())
+}
+
+pub fn s7_heat_tape(u0: &[f64], k: f64, steps: usize) -> (f64, Vec<f64>) {
+    let tape = Tape::new();
+    let u0: Vec<Var<'_>> = u0.iter().map(|&v| tape.var(v)).collect();
+    let n = u0.len();
+    let mut c = u0.clone();
+    for _ in 0..steps {
+        // The end cells are carried over as they are: a handle copy, no node.
+        let mut next = c.clone();
+        for i in 1..n - 1 {
+            next[i] = c[i] + k * (c[i - 1] - 2.0 * c[i] + c[i + 1]);
+        }
+        c = next;
+    }
+    let mut s = tape.constant(0.0);
+    for (i, &ci) in c.iter().enumerate() {
+        s += (i as f64 + 1.0) * ci * ci;
+    }
+    let grads = s.backward();
+    (s.value(), u0.iter().map(|&v| grads.wrt(v)).collect())
 }
