@@ -1,7 +1,8 @@
 //! Writes `$OUT_DIR/random_programs.rs`: `GRAD_FUZZ_PROGRAMS` random scalar differentiable
 //! programs (default 300), and `$OUT_DIR/random_tensor_programs.rs`:
 //! `GRAD_FUZZ_TENSOR_PROGRAMS` random tensor programs (default 100), both from
-//! `GRAD_FUZZ_SEED` (default fixed), for `tests/random_programs.rs` and
+//! `GRAD_FUZZ_SEED` (default fixed; `GRAD_FUZZ_BUILDS=1` adds local arrays and `Vec`s to the
+//! scalar programs), for `tests/random_programs.rs` and
 //! `tests/random_tensor_programs.rs`.
 
 #[path = "src/generator.rs"]
@@ -27,6 +28,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=GRAD_FUZZ_PROGRAMS");
     println!("cargo:rerun-if-env-changed=GRAD_FUZZ_TENSOR_PROGRAMS");
     println!("cargo:rerun-if-env-changed=GRAD_FUZZ_SEED");
+    println!("cargo:rerun-if-env-changed=GRAD_FUZZ_BUILDS");
     println!("cargo:rerun-if-changed=src/generator.rs");
     println!("cargo:rerun-if-changed=src/tensor_generator.rs");
     println!("cargo:rerun-if-changed=src/rng.rs");
@@ -37,7 +39,9 @@ fn main() {
         .ok()
         .map(|s| parse_seed(&s))
         .unwrap_or(DEFAULT_SEED);
-    let source = generator::render(&generator::generate(programs, seed), seed);
+    // Arrays, Vecs and vector-valued helpers in scalar programs: opt-in (open macro bugs).
+    let builds = std::env::var("GRAD_FUZZ_BUILDS").is_ok_and(|s| s.trim() == "1");
+    let source = generator::render(&generator::generate_with(programs, seed, builds), seed);
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("random_programs.rs"), source).expect("write the programs");
     let tensor_seed = seed ^ TENSOR_SEED_MIX;

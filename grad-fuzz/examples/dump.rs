@@ -1,7 +1,15 @@
+//! Prints generated programs: `dump [count] [seed] [tensor]` (scalar programs unless the
+//! third argument is `tensor`; `GRAD_FUZZ_BUILDS=1` for scalar programs with arrays).
 fn main() {
     let n: usize = std::env::args().nth(1).map_or(20, |s| s.parse().unwrap());
     let seed: u64 = std::env::args().nth(2).map_or(1, |s| s.parse().unwrap());
-    let p = grad_fuzz::generator::generate(n, seed);
+    let tensor = std::env::args().nth(3).is_some_and(|s| s == "tensor");
+    let p = if tensor {
+        grad_fuzz::tensor_generator::generate(n, seed)
+    } else {
+        let builds = std::env::var("GRAD_FUZZ_BUILDS").is_ok_and(|s| s.trim() == "1");
+        grad_fuzz::generator::generate_with(n, seed, builds)
+    };
     for q in &p {
         println!("{}", q.source);
     }

@@ -180,9 +180,20 @@ impl Program {
 }
 
 /// Generates `count` programs from `seed`; program `i` may call programs `0..i`.
+#[allow(dead_code)] // `build.rs` calls `generate_with`.
 pub fn generate(count: usize, seed: u64) -> Vec<Program> {
+    generate_with(count, seed, false)
+}
+
+/// The same, with `builds`: local arrays and `Vec`s built from active values, element
+/// writes, `collect`, `to_vec` and a vector-valued helper per program (opt-in: the macro
+/// still fails to compile several of those shapes, see `RELIABILITY.md`; the default run
+/// stays green without them).
+pub fn generate_with(count: usize, seed: u64, builds: bool) -> Vec<Program> {
     programs(count, seed, "f", |rng, callees, name| {
-        FnGen::new(rng, callees).function(name)
+        let mut g = FnGen::new(rng, callees);
+        g.builds = builds;
+        g.function(name)
     })
 }
 
@@ -500,7 +511,37 @@ enum VarKind {
     Closure {
         ret: f64,
     },
+    /// A local array `[f64; N]` or `Vec<f64>` of at least `min` and at most `max` elements
+    /// (`fixed`: exactly `min`, known statically), every element within the variable's bound.
+    Arr {
+        min: usize,
+        max: usize,
+        fixed: bool,
+        vec: bool,
+        /// Built or grown by `push`: read and written only in the function's top block.
+        ///
+        /// Open macro bug (not minimized yet, see RELIABILITY.md): a `Vec` built by
+        /// `Vec::new()`/`with_capacity` and `push`, read in a nested block (a branch of a
+        /// `let t = if ..` holding a `loop`, an `else if` inside a loop) failed to compile
+        /// (E0596, cannot borrow as mutable; once E0282); small cases of the same shape
+        /// compile, so it is kept at the top level.
+        pushed: bool,
+    },
 }
+
+/// Whether `Vec::new()` / `Vec::with_capacity(n)` with pushes, and `r.push(e)` on a local
+/// `Vec`, are generated.
+///
+/// Open macro bugs (`tests/regressions.rs`, `pushes_then_read`, `push_in_loop_in_loop`):
+/// valid programs with pushes fail to compile, even in the top block (`let mut r: Vec<f64> =
+/// Vec::new(); r.push(2.5); r.push(s1); r[r.len() - 1].clamp(-1.0, 1.0) + ..`: E0596,
+/// cannot borrow as mutable; with a `for _ in 0..2 { r.push(..) }` first: E0596 or E0382).
+const PUSHES: bool = false;
+
+/// The bound a generated vector-valued helper (`fN_h(s: [f64; 2], a: f64) -> [f64; 2]`)
+/// assumes of its inputs and keeps its outputs within, so that `s = fN_h(s, e)` carries an
+/// array through a loop.
+const HELPER_BOUND: f64 = 2.0;
 
 /// The bound a `let`-bound closure assumes of its argument.
 const CLOSURE_ARG: f64 = 2.0;
@@ -568,6 +609,16 @@ struct FnGen<'a> {
     early_bound: f64,
     /// Variables bound to `&f64` (iterator elements): read as `(*e)`.
     refs: Vec<usize>,
+    /// The name of this program's vector-valued helper, if it has one.
+    helper: Option<String>,
+    /// Writing the elements of a `vec![..]` literal: no iterator chain.
+    ///
+    /// Open macro bug (`tests/regressions.rs`, `reduction_in_vec_literal`): a reduction
+    /// `v.iter().map(..).sum::<f64>()` inside `vec![..]` is rejected ("an iterator over
+    /// differentiated values must be consumed where it is made"); in `[..]` it compiles.
+    in_vec_literal: bool,
+    /// Whether local arrays, `Vec`s and the helper are generated (see `generate_with`).
+    builds: bool,
 }
 
 impl<'a> FnGen<'a> {
@@ -588,6 +639,9 @@ impl<'a> FnGen<'a> {
             returns_ok: true,
             early_bound: 0.0,
             refs: Vec::new(),
+            helper: None,
+            in_vec_literal: false,
+            builds: false,
         }
     }
 
@@ -623,6 +677,14 @@ impl<'a> FnGen<'a> {
                 }
             }
         }
+        let helper_src = if self.builds && self.rng.chance(0.25) {
+            let h = format!("{name}_h");
+            let src = self.helper_fn(&h);
+            self.helper = Some(h);
+            src
+        } else {
+            String::new()
+        };
         self.sink = Some(self.scope.declare_sink(VarKind::Real));
         self.scope.budget = self.rng.between(3, 14);
         let top = self.rng.between(2, 6);
@@ -631,17 +693,129 @@ impl<'a> FnGen<'a> {
         }
         let ret = self.final_expr();
         self.scope.tail(self.rng, &ret.text);
+        let program = Program::new(
+            name,
+            params,
+            &self.scope.out,
+            self.calls,
+            ret.bound.max(self.early_bound),
+        );
         Program {
             relaxed: self.relaxed,
             stops: self.stops,
-            ..Program::new(
-                name,
-                params,
-                &self.scope.out,
-                self.calls,
-                ret.bound.max(self.early_bound),
-            )
+            source: helper_src + &program.source,
+            ..program
         }
+    }
+
+    /// `#[differentiable] fn name(s: [f64; 2], a: f64) -> [f64; 2]`: a vector-valued
+    /// function of an array, its body a few `let`s and an array literal, every element
+    /// within `HELPER_BOUND` given inputs within it. Checked through the program calling it.
+    fn helper_fn(&mut self, name: &str) -> String {
+        let mut g = FnGen::new(&mut *self.rng, &[]);
+        // Open macro bug (`tests/regressions.rs`, `method_on_array_parameter_element`): a
+        // method call on an element of an array parameter (`s[0].atan()`) does not compile
+        // (E0597, `s[_]` does not live long enough). The helper reads its elements once,
+        // into locals, through arithmetic (which compiles), and works on those.
+        g.scope.line("let s0 = s[0] * 1.0;");
+        g.scope.line("let s1 = s[1] * 1.0;");
+        g.scope.declare("s0", VarKind::Real, false, HELPER_BOUND);
+        g.scope.declare("s1", VarKind::Real, false, HELPER_BOUND);
+        g.scope.declare("a", VarKind::Real, false, HELPER_BOUND);
+        let lets = g.rng.below(3);
+        for _ in 0..lets {
+            g.let_stmt();
+        }
+        let e0 = g.expr(HELPER_BOUND, 2);
+        let e1 = g.expr(HELPER_BOUND, 2);
+        g.scope.line(&format!("[{}, {}]", e0.text, e1.text));
+        self.relaxed |= g.relaxed;
+        self.stops |= g.stops;
+        format!(
+            "#[differentiable]\nfn {name}(s: [f64; 2], a: f64) -> [f64; 2] {{\n{}}}\n",
+            g.scope.out
+        )
+    }
+
+    /// Visible local arrays and Vecs whose elements may be read here (none in a `let`-bound
+    /// closure's body), with the bounds of their elements.
+    fn arrays(&self) -> Vec<(usize, f64)> {
+        if self.scope.closure_mode {
+            return Vec::new();
+        }
+        self.scope
+            .visible()
+            .into_iter()
+            .filter(|&id| match self.scope.vars[id].kind {
+                VarKind::Arr { pushed, .. } => !pushed || self.scope.block_depth == 0,
+                _ => false,
+            })
+            .map(|id| (id, self.scope.vars[id].bound))
+            .collect()
+    }
+
+    /// Mutable visible arrays and Vecs, which may be written here.
+    fn writable_arrays(&self) -> Vec<usize> {
+        self.arrays()
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|&id| self.scope.vars[id].mutable)
+            .collect()
+    }
+
+    /// Whether a write to variable `id` may raise its bound: no loop opened since its
+    /// declaration (a write in a loop around it would have to hold the bound invariant).
+    fn free(&self, id: usize) -> bool {
+        self.scope.vars[id].loop_depth >= self.scope.frames.len()
+    }
+
+    /// An in-range index into array `id`: a literal below its shortest length, its last
+    /// element, or an integer in scope, as it is when it stays below that length, else
+    /// reduced (`(i * 3 + 1) % n`, `(i + j) % r.len()`).
+    ///
+    /// A write's index does not read the length: `r[r.len() - 1] += e` on a `Vec` borrows
+    /// `r` mutably before the index is computed (E0502, in Rust itself); it reduces modulo
+    /// the shortest length instead.
+    fn array_index(&mut self, id: usize, write: bool) -> String {
+        let VarKind::Arr {
+            min, fixed, vec, ..
+        } = self.scope.vars[id].kind
+        else {
+            unreachable!("an array")
+        };
+        let name = self.scope.vars[id].name.clone();
+        let no_len = write && vec;
+        let len = if fixed || no_len {
+            min.to_string()
+        } else {
+            format!("{name}.len()")
+        };
+        let ints = self.scope.ints();
+        if ints.is_empty() || self.rng.chance(0.3) {
+            return match self.rng.below(3) {
+                0 if !no_len => format!("{name}.len() - 1"),
+                _ => self.rng.below(min).to_string(),
+            };
+        }
+        let i = *self.rng.pick(&ints);
+        let max = self.scope.vars[i].kind.int_max().expect("an integer");
+        let i = self.scope.vars[i].name.clone();
+        let j = *self.rng.pick(&ints);
+        let j = self.scope.vars[j].name.clone();
+        match self.rng.below(4) {
+            0 if max < min => i,
+            1 => format!("({i} * 3 + 1) % {len}"),
+            2 => format!("({i} + {j}) % {len}"),
+            _ => format!("{i} % {len}"),
+        }
+    }
+
+    /// `r[idx]`, an element of a local array.
+    fn array_read(&mut self, id: usize) -> Expr {
+        self.scope.vars[id].used = true;
+        let idx = self.array_index(id, false);
+        let name = self.scope.vars[id].name.clone();
+        Expr::atom(format!("{name}[{idx}]"), self.scope.vars[id].bound)
     }
 
     fn readable_reals(&self) -> Vec<(usize, f64)> {
@@ -734,6 +908,7 @@ impl<'a> FnGen<'a> {
             if ints.is_empty() { 0.0 } else { 0.7 },            // integer cast
             if self.has_pairs() { 0.8 } else { 0.0 },           // tuple field
             if self.closures().is_empty() { 0.0 } else { 2.0 }, // closure call
+            if self.arrays().is_empty() { 0.0 } else { 3.0 },   // array element
         ];
         match self.rng.weighted(&weights) {
             0 => {
@@ -752,6 +927,12 @@ impl<'a> FnGen<'a> {
                 Expr::atom(self.read_text(id), bound)
             }
             5 => self.closure_call(cap),
+            6 => {
+                let arrays = self.arrays();
+                let (id, _) = self.scope.pick_unread(self.rng, &arrays);
+                let e = self.array_read(id);
+                self.fit(e, cap)
+            }
             2 => {
                 // Element expressions may repeat (see `SLICES`).
                 let index = self.index_expr();
@@ -901,7 +1082,7 @@ impl<'a> FnGen<'a> {
         if !self.has_index {
             w[10] = 0.0;
         }
-        if !self.has_slice {
+        if !self.has_slice || self.in_vec_literal {
             w[14] = 0.0;
         }
         match self.rng.weighted(&w) {
@@ -1486,8 +1667,18 @@ impl<'a> FnGen<'a> {
             .into_iter()
             .filter(|(id, _)| self.scope.vars[*id].accumulated)
             .collect();
-        let n = self.rng.between(1, 3) + accumulators.len();
+        let unread: Vec<usize> = self
+            .arrays()
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|&id| !self.scope.vars[id].used)
+            .collect();
+        let n = self.rng.between(1, 3) + accumulators.len() + unread.len();
         let mut terms = Vec::new();
+        for id in unread {
+            let e = self.array_read(id);
+            terms.push(self.fit(e, CAP / n as f64));
+        }
         for (id, b) in accumulators {
             let e = Expr::atom(self.scope.vars[id].name.clone(), b);
             terms.push(self.fit(e, CAP / n as f64));
@@ -1664,6 +1855,341 @@ impl<'a> FnGen<'a> {
         self.scope.line(&format!("{name} {op} {};", e.text));
     }
 
+    /// Declares a local array or Vec built by `array_let`.
+    fn declare_array(&mut self, name: &str, kind: VarKind, mutable: bool, bound: f64) {
+        self.scope.declare(name, kind, mutable, bound);
+    }
+
+    /// A local array or Vec built from active values: `[e1, e2, ..]`, `[e; n]`,
+    /// `vec![e1, ..]`, `vec![e; n]` (`n` sometimes `v.len()` or `k + 1`), `Vec::new()` or
+    /// `Vec::with_capacity(n)` and pushes (sometimes in a loop), a `collect` of a chain over
+    /// the slice, `v.to_vec()`, or a call of the program's vector-valued helper.
+    fn array_let(&mut self) {
+        let name = self.scope.fresh_name("r");
+        let arr = |min, max, vec| VarKind::Arr {
+            min,
+            max,
+            fixed: min == max,
+            vec,
+            pushed: false,
+        };
+        // See `VarKind::Arr::pushed`: some forms only in the top block.
+        let top = if self.scope.block_depth == 0 {
+            1.0
+        } else {
+            0.0
+        };
+        let w = [
+            2.0,                                    // [a, b, c]
+            top,                                    // [e; n]
+            1.5,                                    // vec![a, b]
+            top,                                    // vec![e; n]
+            if PUSHES { 1.5 * top } else { 0.0 },   // Vec::new() + push
+            if self.has_slice { top } else { 0.0 }, // collect
+            // Open macro bug: `let mut r = v.to_vec();` in a `for` over the slice, read in an
+            // `if` condition before a `break`, failed to compile (E0282, type annotations
+            // needed): only in the top block.
+            if self.has_slice { 0.7 * top } else { 0.0 }, // to_vec
+            if self.helper.is_some() { 2.0 } else { 0.0 }, // helper call
+        ];
+        match self.rng.weighted(&w) {
+            0 | 2 => {
+                let vec = self.rng.chance(0.5);
+                let n = self.rng.between(2, 4);
+                self.in_vec_literal = vec;
+                let es: Vec<Expr> = (0..n).map(|_| self.expr(CAP, 2)).collect();
+                self.in_vec_literal = false;
+                let bound = es.iter().map(|e| e.bound).fold(0.0, f64::max);
+                let items = es.iter().map(|e| e.text.clone()).collect::<Vec<_>>();
+                let open = if vec { "vec![" } else { "[" };
+                // A literal of untyped floats only would be `{float}`: annotate.
+                let ty = if es.iter().any(|e| e.typed) {
+                    String::new()
+                } else if vec {
+                    ": Vec<f64>".into()
+                } else {
+                    format!(": [f64; {n}]")
+                };
+                self.scope.line(&format!(
+                    "let mut {name}{ty} = {open}{}];",
+                    items.join(", ")
+                ));
+                self.declare_array(&name, arr(n, n, vec), true, bound);
+            }
+            1 | 3 => {
+                let vec = self.rng.chance(0.5);
+                self.in_vec_literal = vec;
+                let e = self.expr(CAP, 2);
+                self.in_vec_literal = false;
+                let (len, min, max) = match self.rng.below(4) {
+                    0 if vec && self.has_slice => ("v.len()".to_string(), MIN_LEN, MAX_LEN),
+                    1 if vec && self.has_index => ("k + 1".to_string(), 1, MAX_INDEX + 1),
+                    _ => {
+                        let n = self.rng.between(1, 4);
+                        (n.to_string(), n, n)
+                    }
+                };
+                let open = if vec { "vec![" } else { "[" };
+                let ty = if e.typed {
+                    String::new()
+                } else if vec {
+                    ": Vec<f64>".into()
+                } else {
+                    format!(": [f64; {len}]")
+                };
+                self.scope
+                    .line(&format!("let mut {name}{ty} = {open}{}; {len}];", e.text));
+                let mut kind = arr(min, max, vec);
+                if let VarKind::Arr { fixed, pushed, .. } = &mut kind {
+                    // `vec![e; k + 1]` has a length known only at run time.
+                    *fixed = min == max && len.parse::<usize>().is_ok();
+                    *pushed = true;
+                }
+                self.declare_array(&name, kind, true, e.bound);
+            }
+            4 => {
+                let ctor = if self.rng.chance(0.5) {
+                    "Vec::new()".to_string()
+                } else {
+                    format!("Vec::with_capacity({})", self.rng.between(1, 4))
+                };
+                self.scope
+                    .line(&format!("let mut {name}: Vec<f64> = {ctor};"));
+                let mut bound: f64 = 0.0;
+                let mut count = 0;
+                // Open macro bug (`tests/regressions.rs`, `push_in_loop_in_loop`): pushes in a
+                // `for` inside another loop, then a push after it, do not compile (E0382,
+                // borrow of moved value). Pushes in a loop only outside loops.
+                if self.scope.frames.is_empty() && self.rng.chance(0.4) {
+                    let n = self.rng.between(1, 3);
+                    let e = self.expr(CAP, 2);
+                    self.scope
+                        .line(&format!("for _ in 0..{n} {{ {name}.push({}); }}", e.text));
+                    bound = e.bound;
+                    count += n;
+                }
+                for _ in 0..self.rng.between(1 - count.min(1), 3) {
+                    let e = self.expr(CAP, 2);
+                    self.scope.line(&format!("{name}.push({});", e.text));
+                    bound = bound.max(e.bound);
+                    count += 1;
+                }
+                let kind = VarKind::Arr {
+                    min: count,
+                    max: count,
+                    fixed: true,
+                    vec: true,
+                    pushed: true,
+                };
+                self.declare_array(&name, kind, true, bound);
+            }
+            5 => {
+                let e = self.scope.fresh_name("e");
+                let (adapt, min, max) = match self.rng.below(3) {
+                    0 => ("", MIN_LEN, MAX_LEN),
+                    1 => (".rev()", MIN_LEN, MAX_LEN),
+                    _ => (".skip(1)", MIN_LEN - 1, MAX_LEN - 1),
+                };
+                let body = self.in_closure_scope(&[(&e, VarKind::Real, PARAM_BOUND, true)], |g| {
+                    g.expr(CAP, 2)
+                });
+                let chain = format!("v.iter(){adapt}.map(|{e}| {})", body.text);
+                let mutable = self.rng.chance(0.5);
+                let m = if mutable { "mut " } else { "" };
+                if self.rng.chance(0.5) {
+                    self.scope
+                        .line(&format!("let {m}{name}: Vec<f64> = {chain}.collect();"));
+                } else {
+                    self.scope
+                        .line(&format!("let {m}{name} = {chain}.collect::<Vec<_>>();"));
+                }
+                let kind = VarKind::Arr {
+                    min,
+                    max,
+                    fixed: false,
+                    vec: true,
+                    pushed: true,
+                };
+                self.declare_array(&name, kind, mutable, body.bound);
+            }
+            6 => {
+                self.scope.line(&format!("let mut {name} = v.to_vec();"));
+                self.declare_array(&name, arr(MIN_LEN, MAX_LEN, true), true, PARAM_BOUND);
+            }
+            _ => {
+                let call = self.helper_call(None);
+                self.scope.line(&format!("let mut {name} = {call};"));
+                self.declare_array(&name, arr(2, 2, false), true, HELPER_BOUND);
+            }
+        }
+    }
+
+    /// `fN_h(s, a)`: the state `s` an array of two variable `state` (if its elements are
+    /// within the helper's bound) or an array literal built in place.
+    fn helper_call(&mut self, state: Option<usize>) -> String {
+        let h = self.helper.clone().expect("a helper");
+        let s = match state {
+            Some(id) if self.scope.vars[id].bound <= HELPER_BOUND => {
+                self.scope.vars[id].used = true;
+                self.scope.vars[id].name.clone()
+            }
+            _ => {
+                let a = self.expr(HELPER_BOUND, 1);
+                let b = self.expr(HELPER_BOUND, 1);
+                format!("[{}, {}]", a.text, b.text)
+            }
+        };
+        let a = self.expr(HELPER_BOUND, 1);
+        format!("{h}({s}, {})", a.text)
+    }
+
+    /// A write to an element of a local array or Vec (`r[i] = e`, `r[i] op= e`, a mix of
+    /// elements read before), a push onto a Vec, or a write of the whole array (a literal
+    /// of its own elements, or the helper's step): within its bound where a loop opened
+    /// since its declaration, else raising it.
+    fn array_write(&mut self) {
+        let targets = self.writable_arrays();
+        let id = *self.rng.pick(&targets);
+        // Reads inside its own write do not count: an array written last stays unread, so
+        // that the sink reads it after.
+        //
+        // Open macro bug (`tests/regressions.rs`, `dead_vec_in_branch_in_loop`): a local
+        // array written in a branch inside a loop and never read after its last write does
+        // not compile (E0425, cannot find value `__grad_r_N`). The sink reads it.
+        let used = self.scope.vars[id].used;
+        self.array_write_to(id);
+        self.scope.vars[id].used = used;
+    }
+
+    fn array_write_to(&mut self, id: usize) {
+        let VarKind::Arr {
+            min,
+            max,
+            fixed,
+            vec,
+            ..
+        } = self.scope.vars[id].kind
+        else {
+            unreachable!("an array")
+        };
+        let name = self.scope.vars[id].name.clone();
+        let free = self.free(id);
+        let bound = self.scope.vars[id].bound;
+        let cap = if free { CAP } else { bound.min(CAP) };
+        let depth = self.rng.between(1, 2);
+        let w = [
+            3.0, // element write
+            if PUSHES && vec && self.scope.block_depth == 0 {
+                0.8
+            } else {
+                0.0
+            }, // push
+            if fixed { 0.8 } else { 0.0 }, // whole literal
+            if fixed && !vec && min == 2 && self.helper.is_some() && (free || bound >= HELPER_BOUND)
+            {
+                2.0
+            } else {
+                0.0
+            }, // helper step
+        ];
+        match self.rng.weighted(&w) {
+            0 => {
+                let idx = self.array_index(id, true);
+                let target = format!("{name}[{idx}]");
+                match self.rng.below(7) {
+                    0 | 1 => {
+                        let e = self.expr(cap, depth);
+                        self.scope.line(&format!("{target} = {};", e.text));
+                        self.scope.vars[id].bound = bound.max(e.bound);
+                    }
+                    2 => {
+                        // Overwrites an element with a mix of elements read before.
+                        let a = *self.rng.pick(&[0.5, 0.25, 0.75]);
+                        let other = self.array_read(id);
+                        let e = self.expr(cap, depth);
+                        self.scope.line(&format!(
+                            "{target} = {a:?} * {} + {:?} * {};",
+                            other.text,
+                            1.0 - a,
+                            e.operand()
+                        ));
+                        self.scope.vars[id].bound = bound.max(e.bound);
+                    }
+                    3 => {
+                        let e = self.expr(1.0, depth);
+                        self.compound_assign(&target, "*=", &e);
+                    }
+                    4 => {
+                        let d = self.denominator(depth - 1);
+                        let twice =
+                            Expr::compound(format!("2.0 * {}", d.operand()), 10.0).typed_by(&[&d]);
+                        self.compound_assign(&target, "/=", &twice);
+                    }
+                    _ if free => {
+                        let e = self.expr(CAP, depth);
+                        let op = if self.rng.chance(0.5) { "+=" } else { "-=" };
+                        self.compound_assign(&target, op, &e);
+                        self.scope.vars[id].bound = bound + e.bound;
+                    }
+                    _ => {
+                        let e = self.expr(cap, depth);
+                        let m = if self.rng.chance(0.5) { "max" } else { "min" };
+                        self.scope
+                            .line(&format!("{target} = {target}.{m}({});", e.text));
+                    }
+                }
+            }
+            1 => {
+                let e = self.expr(cap, depth);
+                self.scope.line(&format!("{name}.push({});", e.text));
+                self.scope.vars[id].bound = bound.max(e.bound);
+                // Its length is known only at run time now (a push in a loop or a branch).
+                self.scope.vars[id].kind = VarKind::Arr {
+                    min,
+                    max: usize::MAX,
+                    fixed: false,
+                    vec,
+                    pushed: true,
+                };
+                let _ = max;
+            }
+            2 => {
+                let mut items = Vec::new();
+                let mut b: f64 = 0.0;
+                self.in_vec_literal = vec;
+                for _ in 0..min {
+                    let e = if self.rng.chance(0.5) {
+                        self.array_read(id)
+                    } else {
+                        let a = *self.rng.pick(&[0.5, 0.25, 0.75]);
+                        let other = self.array_read(id);
+                        let e = self.expr(cap, 1);
+                        Expr::compound(
+                            format!("{a:?} * {} + {:?} * {}", other.text, 1.0 - a, e.operand()),
+                            bound.max(e.bound),
+                        )
+                    };
+                    b = b.max(e.bound);
+                    items.push(e.text);
+                }
+                self.in_vec_literal = false;
+                let open = if vec { "vec![" } else { "[" };
+                self.scope
+                    .line(&format!("{name} = {open}{}];", items.join(", ")));
+                self.scope.vars[id].bound = b.max(if free { 0.0 } else { bound });
+            }
+            _ => {
+                let call = self.helper_call(Some(id));
+                self.scope.line(&format!("{name} = {call};"));
+                self.scope.vars[id].bound = if free {
+                    HELPER_BOUND
+                } else {
+                    bound.max(HELPER_BOUND)
+                };
+            }
+        }
+    }
+
     /// `let y = if c { ..; e } else { ..; e };` or the same with `match k`.
     fn let_block_expr(&mut self) {
         // No exit leaves a block whose value is used.
@@ -1744,6 +2270,17 @@ impl<'a> FnGen<'a> {
                 && self.scope.vars[id].name != "k"
             {
                 ends.push((self.scope.vars[id].name.clone(), max, below_len));
+            }
+        }
+        for (id, _) in self.arrays() {
+            if let VarKind::Arr { min, max, .. } = self.scope.vars[id].kind
+                && max != usize::MAX
+                && self.rng.chance(0.5)
+            {
+                let name = self.scope.vars[id].name.clone();
+                // Indices below its length: below `v.len()` too when it is no longer.
+                let _ = min;
+                ends.push((format!("{name}.len()"), max, max <= MIN_LEN));
             }
         }
         let (end, n, below) = self.rng.pick(&ends).clone();
@@ -2146,6 +2683,12 @@ impl Blocks for FnGen<'_> {
             if self.returns_ok { 0.3 } else { 0.0 }, // if c { return e; }
             0.5, // let g = |u: f64| ..;
             if can_nest && self.has_index { 0.4 } else { 0.0 }, // match guards
+            if self.builds { 1.2 } else { 0.0 }, // let mut r = [..] / vec![..] / Vec::new() + push / collect / to_vec / helper
+            if self.writable_arrays().is_empty() {
+                0.0
+            } else {
+                3.0
+            }, // r[i] = e, r[i] op= e, r.push(e), r = [..], r = fN_h(r, e)
         ];
         match self.rng.weighted(&weights) {
             0 => self.let_stmt(),
@@ -2163,6 +2706,8 @@ impl Blocks for FnGen<'_> {
             13 => self.early_return(),
             14 => self.closure_let(),
             15 => self.guarded_match(),
+            16 => self.array_let(),
+            17 => self.array_write(),
             _ => {
                 let reals = self.readable_reals();
                 if let Some(&(id, _)) = reals.last() {
@@ -2217,6 +2762,16 @@ impl Blocks for FnGen<'_> {
             let e = Expr::atom(self.read_text(id), b);
             let e = guard(self.fit(e, 1.0));
             self.scope.add_to_sink(sink, &e.text, e.bound);
+        }
+        // Arrays of this block not read yet: one element reaches the sink.
+        let scope = self.scope.scopes.last().cloned().unwrap_or_default();
+        for id in scope {
+            let v = &self.scope.vars[id];
+            if matches!(v.kind, VarKind::Arr { .. }) && !v.used {
+                let e = self.array_read(id);
+                let e = guard(self.fit(e, 1.0));
+                self.scope.add_to_sink(sink, &e.text, e.bound);
+            }
         }
     }
 

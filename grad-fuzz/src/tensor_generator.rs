@@ -514,6 +514,8 @@ impl<'a> Gen<'a> {
             0.3,                           // if expression
             0.2,                           // block expression
             0.04,                          // stop_gradient
+            0.7,                           // narrow
+            0.7,                           // index_select
         ];
         let ty = Ty::Tensor(shape.to_vec());
         match self.rng.weighted(&weights) {
@@ -693,6 +695,8 @@ impl<'a> Gen<'a> {
                     Form::Temp,
                 )
             }
+            16 => self.narrow(shape, cap, depth),
+            17 => self.index_select(shape, cap, depth),
             _ => {
                 let a = self.tensor(shape, cap, depth);
                 self.stops = true;
@@ -713,6 +717,79 @@ impl<'a> Gen<'a> {
                 }
             }
         }
+    }
+
+    /// An index below `d` (a `usize` expression): a literal, or an integer in scope (a loop
+    /// index, a counter, `k`), as it is when it stays below `d`, else reduced `% d`
+    /// (sometimes `(i * 3 + 1) % d`).
+    fn index_below(&mut self, d: usize) -> String {
+        let ints = self.scope.ints();
+        if d == 1 || ints.is_empty() || self.rng.chance(0.35) {
+            return self.rng.below(d).to_string();
+        }
+        let id = *self.rng.pick(&ints);
+        let name = self.scope.vars[id].name.clone();
+        let max = crate::scope::Kind::int_max(&self.scope.vars[id].kind).expect("an integer");
+        match self.rng.below(3) {
+            0 if max < d => name,
+            1 => format!("({name} * 3 + 1) % {d}"),
+            _ => format!("{name} % {d}"),
+        }
+    }
+
+    /// The shape `shape` with its axis `axis` widened to a dim `>= shape[axis]` of the
+    /// program's (there is always one: `shape[axis]` itself is).
+    fn widened(&mut self, shape: &[usize], axis: usize) -> Vec<usize> {
+        let len = shape[axis];
+        let wider: Vec<usize> = self.dims.iter().copied().filter(|&d| d >= len).collect();
+        let mut src = shape.to_vec();
+        src[axis] = *self.rng.pick(&wider);
+        src
+    }
+
+    /// `a.narrow(axis, start, len)` of a tensor as long or longer along `axis`, its start a
+    /// literal or an integer in scope reduced to fit.
+    fn narrow(&mut self, shape: &[usize], cap: f64, depth: usize) -> E {
+        let axis = self.rng.below(shape.len());
+        let src = self.widened(shape, axis);
+        let len = shape[axis];
+        let start = self.index_below(src[axis] - len + 1);
+        let a = self.tensor(&src, cap, depth);
+        let bound = a.bound;
+        a.method(
+            "narrow",
+            &[axis.to_string(), start, len.to_string()],
+            Ty::Tensor(shape.to_vec()),
+            bound,
+        )
+    }
+
+    /// `a.index_select(axis, &[..])` picking `shape[axis]` slices (repeats allowed) of a
+    /// tensor with any dim along `axis`.
+    fn index_select(&mut self, shape: &[usize], cap: f64, depth: usize) -> E {
+        let axis = self.rng.below(shape.len());
+        let mut src = shape.to_vec();
+        src[axis] = *self.rng.pick(&self.dims.clone());
+        let idx: Vec<String> = (0..shape[axis])
+            .map(|_| self.index_below(src[axis]))
+            .collect();
+        let a = self.tensor(&src, cap, depth);
+        let bound = a.bound;
+        a.method(
+            "index_select",
+            &[axis.to_string(), format!("&[{}]", idx.join(", "))],
+            Ty::Tensor(shape.to_vec()),
+            bound,
+        )
+    }
+
+    /// `a.get(&[i, j])`: one element of a tensor of any shape, at literal or computed indices.
+    fn get(&mut self, cap: f64, depth: usize) -> E {
+        let s = self.any_shape();
+        let idx: Vec<String> = s.iter().map(|&d| self.index_below(d)).collect();
+        let a = self.tensor(&s, cap, depth);
+        let bound = a.bound;
+        a.method("get", &[format!("&[{}]", idx.join(", "))], Ty::Real, bound)
     }
 
     /// A pointwise primitive of a tensor of `shape`, its argument shaped to lie in its domain.
@@ -969,6 +1046,7 @@ impl<'a> Gen<'a> {
             if self.callees.is_empty() { 0.0 } else { 1.2 }, // call
             0.3,                                             // if expression
             0.02,                                            // stop_gradient
+            1.2,                                             // get
         ];
         match self.rng.weighted(&w) {
             0 => {
@@ -1039,6 +1117,7 @@ impl<'a> Gen<'a> {
                     false,
                 )
             }
+            9 => self.get(cap, depth),
             _ => {
                 let a = self.real(cap, depth);
                 self.stops = true;

@@ -627,3 +627,90 @@ fn closure_called_in_match_guard_compiles() {
         close(t, gx + gy);
     }
 }
+
+// ---- OPEN: local arrays and Vecs ------------------------------------------------------------
+// Found by the scalar generator with `GRAD_FUZZ_BUILDS=1` (local arrays, `Vec`s, element
+// writes, a vector-valued helper), at the default seed, 120 and 300 programs, minimized.
+// Valid programs that do not compile yet; compiled only with `--features open-bugs`, and the
+// tests are ignored. The generator avoids each shape (see `src/generator.rs`), and builds are
+// opt-in there while more such failures remain (RELIABILITY.md).
+
+// rustc: error[E0597]: `s[_]` does not live long enough. A method call on an element of an
+// array parameter; `s[0] * s[0]` and `let t = 0.5 - s[0];` compile.
+#[cfg(feature = "open-bugs")]
+#[differentiable]
+fn method_on_array_parameter_element(s: [f64; 2], a: f64) -> [f64; 2] {
+    [s[0].atan(), a]
+}
+
+// rustc: error[E0425]: cannot find value `__grad_r_N` in this scope. A `Vec` built in a branch
+// inside a loop, its element overwritten from itself, never read afterwards.
+#[cfg(feature = "open-bugs")]
+#[differentiable]
+fn dead_vec_in_branch_in_loop(x: f64, y: f64) -> f64 {
+    let mut s = 0.0;
+    for _ in 0..2 {
+        if x > 0.0 {
+            let mut r: Vec<f64> = Vec::new();
+            r.push(x);
+            r[0] = 0.5 * r[0] + y;
+        }
+        s += x;
+    }
+    s
+}
+
+// rustc: error[E0382]: borrow of moved value (the `Vec`). Pushes in a `for` inside another
+// loop, then a push after it; the same at the top level (no outer loop) compiles.
+#[cfg(feature = "open-bugs")]
+#[differentiable]
+fn push_in_loop_in_loop(x: f64, v: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for c in v.chunks(2) {
+        let mut r: Vec<f64> = Vec::with_capacity(2);
+        for _ in 0..1 {
+            r.push(c[0] * x);
+        }
+        r.push(x);
+        s += r[1];
+    }
+    s
+}
+
+// The macro rejects it: "an iterator over differentiated values must be consumed where it is
+// made in #[differentiable] functions" -- but `sum` consumes it. Only inside `vec![..]`: the
+// same chain in an array literal `[x, ..]` compiles.
+#[cfg(feature = "open-bugs")]
+#[differentiable]
+fn reduction_in_vec_literal(x: f64, v: &[f64]) -> f64 {
+    let r = vec![x, v.iter().map(|e| e * x).sum::<f64>()];
+    r[1]
+}
+
+#[test]
+#[ignore = "open macro bugs: local arrays and Vecs (run with --features open-bugs)"]
+fn local_arrays_and_vecs_compile() {
+    #[cfg(feature = "open-bugs")]
+    {
+        // [atan(s0), a]: d/ds0 of the first output is 1 / (1 + s0²).
+        let (r, pb) = method_on_array_parameter_element_vjp([1.0, 2.0], 3.0);
+        close(r[0], 1f64.atan());
+        let (gs, ga) = pb([1.0, 0.0]);
+        close(gs[0], 0.5);
+        close(ga, 0.0);
+        // r is dead: s = 2x.
+        let (v, (gx, gy)) = dead_vec_in_branch_in_loop_grad(1.5, 2.0);
+        close(v, 3.0);
+        close(gx, 2.0);
+        close(gy, 0.0);
+        // s = x per chunk: 2 chunks of [1, 2, 3].
+        let (v, (gx, _)) = push_in_loop_in_loop_grad(0.5, &[1.0, 2.0, 3.0]);
+        close(v, 1.0);
+        close(gx, 2.0);
+        // r[1] = x Σv.
+        let (v, (gx, gv)) = reduction_in_vec_literal_grad(2.0, &[1.0, 2.0]);
+        close(v, 6.0);
+        close(gx, 3.0);
+        close(gv[1], 2.0);
+    }
+}
