@@ -628,23 +628,51 @@ fn closure_called_in_match_guard_compiles() {
     }
 }
 
-// ---- OPEN: local arrays and Vecs ------------------------------------------------------------
+// ---- local arrays and Vecs ----------------------------------------------------------------
 // Found by the scalar generator with `GRAD_FUZZ_BUILDS=1` (local arrays, `Vec`s, element
 // writes, a vector-valued helper), at the default seed, 120 and 300 programs, minimized.
-// Valid programs that do not compile yet; compiled only with `--features open-bugs`, and the
-// tests are ignored. The generator avoids each shape (see `src/generator.rs`), and builds are
-// opt-in there while more such failures remain (RELIABILITY.md).
+// The first two are fixed; the last two are valid programs that do not compile yet, compiled
+// only with `--features open-bugs` and ignored. The generator avoids all four shapes (see
+// `src/generator.rs`), and builds are opt-in there while failures remain (RELIABILITY.md).
 
-// rustc: error[E0597]: `s[_]` does not live long enough. A method call on an element of an
-// array parameter; `s[0] * s[0]` and `let t = 0.5 - s[0];` compile.
-#[cfg(feature = "open-bugs")]
+// Was: rustc error[E0597]: `s[_]` does not live long enough. A method call on an element of
+// an array parameter. Fixed: a borrowed element of a parameter the function owns is taken
+// again from the parameter, not kept as a reference the pullback captures.
 #[differentiable]
 fn method_on_array_parameter_element(s: [f64; 2], a: f64) -> [f64; 2] {
     [s[0].atan(), a]
 }
 
-// rustc: error[E0425]: cannot find value `__grad_r_N` in this scope. A `Vec` built in a branch
-// inside a loop, its element overwritten from itself, never read afterwards.
+// Was: the macro's "an iterator ... must be consumed where it is made" inside `vec![..]`.
+// Fixed: the iterator pass rewrites the values of a `vec!` too.
+#[differentiable]
+fn reduction_in_vec_literal(x: f64, v: &[f64]) -> f64 {
+    let r = vec![x, v.iter().map(|e| e * x).sum::<f64>()];
+    r[1]
+}
+
+#[test]
+fn array_parameter_elements_and_vec_values() {
+    // [atan(s0), a]: d/ds0 of the first output is 1 / (1 + s0²).
+    let (r, pb) = method_on_array_parameter_element_vjp([1.0, 2.0], 3.0);
+    close(r[0], 1f64.atan());
+    let (gs, ga) = pb([1.0, 0.0]);
+    close(gs[0], 0.5);
+    close(ga, 0.0);
+    let (_, t) = method_on_array_parameter_element_jvp([1.0, 2.0], 3.0, [1.0, 0.0], 1.0);
+    close(t[0], 0.5);
+    close(t[1], 1.0);
+    // r[1] = x Σv.
+    let (v, (gx, gv)) = reduction_in_vec_literal_grad(2.0, &[1.0, 2.0]);
+    close(v, 6.0);
+    close(gx, 3.0);
+    close(gv[1], 2.0);
+}
+
+// OPEN: rustc error[E0425]: cannot find value `__grad_r_N` in this scope. A `Vec` built in a
+// branch inside a loop, its element overwritten from itself, never read afterwards: the
+// reverse sweep makes the dead version's zero adjoint from its value, which the loop did not
+// keep.
 #[cfg(feature = "open-bugs")]
 #[differentiable]
 fn dead_vec_in_branch_in_loop(x: f64, y: f64) -> f64 {
@@ -660,8 +688,8 @@ fn dead_vec_in_branch_in_loop(x: f64, y: f64) -> f64 {
     s
 }
 
-// rustc: error[E0382]: borrow of moved value (the `Vec`). Pushes in a `for` inside another
-// loop, then a push after it; the same at the top level (no outer loop) compiles.
+// OPEN: rustc error[E0382]: borrow of moved value (the `Vec`). Pushes in a `for` inside
+// another loop, then a push after it; the same at the top level (no outer loop) compiles.
 #[cfg(feature = "open-bugs")]
 #[differentiable]
 fn push_in_loop_in_loop(x: f64, v: &[f64]) -> f64 {
@@ -677,27 +705,11 @@ fn push_in_loop_in_loop(x: f64, v: &[f64]) -> f64 {
     s
 }
 
-// The macro rejects it: "an iterator over differentiated values must be consumed where it is
-// made in #[differentiable] functions" -- but `sum` consumes it. Only inside `vec![..]`: the
-// same chain in an array literal `[x, ..]` compiles.
-#[cfg(feature = "open-bugs")]
-#[differentiable]
-fn reduction_in_vec_literal(x: f64, v: &[f64]) -> f64 {
-    let r = vec![x, v.iter().map(|e| e * x).sum::<f64>()];
-    r[1]
-}
-
 #[test]
-#[ignore = "open macro bugs: local arrays and Vecs (run with --features open-bugs)"]
-fn local_arrays_and_vecs_compile() {
+#[ignore = "open macro bugs: local Vecs in nested loops and branches (run with --features open-bugs)"]
+fn local_vecs_in_nested_loops_compile() {
     #[cfg(feature = "open-bugs")]
     {
-        // [atan(s0), a]: d/ds0 of the first output is 1 / (1 + s0²).
-        let (r, pb) = method_on_array_parameter_element_vjp([1.0, 2.0], 3.0);
-        close(r[0], 1f64.atan());
-        let (gs, ga) = pb([1.0, 0.0]);
-        close(gs[0], 0.5);
-        close(ga, 0.0);
         // r is dead: s = 2x.
         let (v, (gx, gy)) = dead_vec_in_branch_in_loop_grad(1.5, 2.0);
         close(v, 3.0);
@@ -707,10 +719,5 @@ fn local_arrays_and_vecs_compile() {
         let (v, (gx, _)) = push_in_loop_in_loop_grad(0.5, &[1.0, 2.0, 3.0]);
         close(v, 1.0);
         close(gx, 2.0);
-        // r[1] = x Σv.
-        let (v, (gx, gv)) = reduction_in_vec_literal_grad(2.0, &[1.0, 2.0]);
-        close(v, 6.0);
-        close(gx, 3.0);
-        close(gv[1], 2.0);
     }
 }

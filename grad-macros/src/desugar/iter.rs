@@ -869,6 +869,28 @@ impl VisitMut for Iters<'_> {
         visit_mut::visit_expr_mut(self, e);
     }
 
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        // `vec![..]`'s values are expressions too (`vec![x, v.iter().sum::<f64>()]`).
+        if !m.path.is_ident("vec") {
+            return;
+        }
+        type List = syn::punctuated::Punctuated<Expr, syn::Token![,]>;
+        let repeat = m.parse_body_with(|input: syn::parse::ParseStream| {
+            let e: Expr = input.parse()?;
+            input.parse::<syn::Token![;]>()?;
+            let n: Expr = input.parse()?;
+            Ok((e, n))
+        });
+        if let Ok((mut e, mut n)) = repeat {
+            self.visit_expr_mut(&mut e);
+            self.visit_expr_mut(&mut n);
+            m.tokens = quote!(#e; #n);
+        } else if let Ok(mut elems) = m.parse_body_with(List::parse_terminated) {
+            elems.iter_mut().for_each(|e| self.visit_expr_mut(e));
+            m.tokens = quote!(#elems);
+        }
+    }
+
     fn visit_local_mut(&mut self, l: &mut syn::Local) {
         if let Pat::Type(pt) = &l.pat {
             self.hint = Some((*pt.ty).clone());
