@@ -667,10 +667,18 @@ pub fn op_inputs(op: &Op) -> Vec<VarId> {
 
 /// Every read of a value inside a statement (one entry per read).
 fn stmt_uses(s: &Stmt, out: &mut Vec<VarId>) {
-    let block = |b: &Block, out: &mut Vec<VarId>| b.stmts.iter().for_each(|s| stmt_uses(s, out));
+    stmt_reads(s, op_inputs, out);
+}
+
+/// Every read of a value inside a statement, a `let` reading what `let_reads` says of its
+/// operation (one entry per read).
+pub fn stmt_reads(s: &Stmt, let_reads: fn(&Op) -> Vec<VarId>, out: &mut Vec<VarId>) {
+    let block = |b: &Block, out: &mut Vec<VarId>| {
+        b.stmts.iter().for_each(|s| stmt_reads(s, let_reads, out))
+    };
     let operand = |o: &Operand, out: &mut Vec<VarId>| out.extend(o.var());
     match s {
-        Stmt::Let { op, .. } => out.extend(op_inputs(op)),
+        Stmt::Let { op, .. } => out.extend(let_reads(op)),
         Stmt::Effect { binds, .. } => out.extend(binds.iter().map(|(_, v)| *v)),
         Stmt::If {
             cond, arms, outs, ..

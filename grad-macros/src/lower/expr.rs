@@ -695,28 +695,7 @@ impl<'f> Lower<'f> {
         let value = self.lower_expr(rhs, out);
         let new = match op {
             None => value,
-            Some((marker, kind, binop)) => {
-                let left = Operand::Var(old);
-                let active =
-                    !is_int_literal(rhs) && (self.is_active(&left) || self.is_active(&value));
-                // `%=`, `^=`, `<<=`, ... have no rule (an empty marker): same error as `%`.
-                if active && marker.is_empty() {
-                    self.cx.error_at(&binop, diag::BITWISE_ACTIVE);
-                }
-                if active && !marker.is_empty() {
-                    let prim = Prim {
-                        marker,
-                        generic: None,
-                        extra: vec![],
-                        kind,
-                    };
-                    self.prim(prim, vec![left, value], binop.span(), out)
-                } else {
-                    let (l, r) = (self.operand_tokens(&left), self.operand_tokens(&value));
-                    let plain = plain_op(&binop);
-                    self.opaque_tokens(quote!(#l #plain #r), &[left, value], lhs.span(), out)
-                }
-            }
+            Some(op) => self.compound(Operand::Var(old), op, value, rhs, lhs.span(), out),
         };
         let v = match new {
             Operand::Var(v) => v,
@@ -733,5 +712,35 @@ impl<'f> Lower<'f> {
             v
         };
         self.assign(&name.to_string(), v);
+    }
+
+    /// `left op rhs` of a compound assignment (`x += e`, `c[i] *= e`), `value` being `rhs`
+    /// lowered: a primitive where a side is differentiated, else the plain operation.
+    pub(super) fn compound(
+        &mut self,
+        left: Operand,
+        (marker, kind, binop): (&'static str, PrimKind, BinOp),
+        value: Operand,
+        rhs: &Expr,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        let active = !is_int_literal(rhs) && (self.is_active(&left) || self.is_active(&value));
+        // `%=`, `^=`, `<<=`, ... have no rule (an empty marker): same error as `%`.
+        if active && marker.is_empty() {
+            self.cx.error_at(&binop, diag::BITWISE_ACTIVE);
+        }
+        if active && !marker.is_empty() {
+            let prim = Prim {
+                marker,
+                generic: None,
+                extra: vec![],
+                kind,
+            };
+            self.prim(prim, vec![left, value], binop.span(), out)
+        } else {
+            let (l, r) = (self.operand_tokens(&left), self.operand_tokens(&value));
+            self.opaque_tokens(quote!(#l #binop #r), &[left, value], span, out)
+        }
     }
 }

@@ -312,10 +312,6 @@ pub(super) fn compound_op(op: &BinOp) -> Option<(&'static str, PrimKind, BinOp)>
     }
 }
 
-pub(super) fn plain_op(op: &BinOp) -> BinOp {
-    *op
-}
-
 pub(super) fn is_stop_gradient(func: &Expr) -> bool {
     matches!(strip(func), Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == prims::STOP_GRADIENT))
 }

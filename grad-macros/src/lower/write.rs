@@ -7,7 +7,6 @@ use super::Lower;
 use super::syntax::*;
 use crate::diag;
 use crate::ir::*;
-use quote::quote;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr};
 
@@ -62,7 +61,7 @@ impl<'f> Lower<'f> {
             .collect();
         let value = match op {
             None => value,
-            Some((marker, kind, binop)) => {
+            Some(op) => {
                 let t = self.temp(lhs.span(), self.vars[base].active, false);
                 let old = self.push_let(
                     out,
@@ -73,23 +72,7 @@ impl<'f> Lower<'f> {
                         borrow: false,
                     },
                 );
-                let active =
-                    !is_int_literal(rhs) && (self.is_active(&old) || self.is_active(&value));
-                if active && marker.is_empty() {
-                    self.cx.error_at(&binop, diag::BITWISE_ACTIVE);
-                }
-                if active && !marker.is_empty() {
-                    let prim = Prim {
-                        marker,
-                        generic: None,
-                        extra: vec![],
-                        kind,
-                    };
-                    self.prim(prim, vec![old, value], binop.span(), out)
-                } else {
-                    let (l, r) = (self.operand_tokens(&old), self.operand_tokens(&value));
-                    self.opaque_tokens(quote!(#l #binop #r), &[old, value], lhs.span(), out)
-                }
+                self.compound(old, op, value, rhs, lhs.span(), out)
             }
         };
         self.write(&name.to_string(), base, path, value, false, lhs.span(), out);
@@ -159,83 +142,33 @@ impl<'f> Lower<'f> {
 /// every other use of it is a read of an element (`c[j]`) by value.
 pub(super) fn settle_moves(func: &mut Func) {
     let mut takes = vec![0usize; func.vars.len()];
-    count_takes(&func.body, &mut takes);
-    if let Operand::Var(r) = &func.ret {
-        takes[*r] += 1;
+    let mut reads = Vec::new();
+    for s in &func.body.stmts {
+        crate::activity::stmt_reads(s, taken_by, &mut reads);
+    }
+    reads.extend(func.ret.var());
+    for v in reads {
+        takes[v] += 1;
     }
     set_moves(&mut func.body, &takes);
 }
 
-fn count_takes(b: &Block, takes: &mut [usize]) {
-    let operand = |o: &Operand, takes: &mut [usize]| {
-        if let Operand::Var(v) = o {
-            takes[*v] += 1;
-        }
-    };
-    for s in &b.stmts {
-        match s {
-            Stmt::Let { op, .. } => match op {
-                Op::Project {
-                    borrow: false,
-                    path,
-                    ..
-                } => {
-                    for p in path {
-                        if let Proj::Index(o) = p {
-                            operand(o, takes);
-                        }
-                    }
-                }
-                op => {
-                    for v in crate::activity::op_inputs(op) {
-                        takes[v] += 1;
-                    }
-                }
-            },
-            Stmt::Effect { binds, .. } => binds.iter().for_each(|(_, v)| takes[*v] += 1),
-            Stmt::If {
-                cond, arms, outs, ..
-            } => {
-                operand(cond, takes);
-                arms.iter().for_each(|a| count_takes(a, takes));
-                outs.iter()
-                    .for_each(|p| p.sources.iter().for_each(|o| operand(o, takes)));
-            }
-            Stmt::Match { arms, outs, .. } => {
-                arms.iter().for_each(|a| count_takes(&a.body, takes));
-                outs.iter()
-                    .for_each(|p| p.sources.iter().for_each(|o| operand(o, takes)));
-            }
-            Stmt::For {
-                range,
-                body,
-                carried,
-                ..
-            } => {
-                operand(&range.lo, takes);
-                operand(&range.hi, takes);
-                count_takes(body, takes);
-                for c in carried {
-                    operand(&c.init, takes);
-                    operand(&c.next, takes);
-                }
-            }
-            Stmt::While {
-                cond_block,
-                cond,
-                body,
-                carried,
-                ..
-            } => {
-                count_takes(cond_block, takes);
-                operand(cond, takes);
-                count_takes(body, takes);
-                for c in carried {
-                    operand(&c.init, takes);
-                    operand(&c.next, takes);
-                }
-            }
-        }
+/// What an operation takes of the values it reads: all of them, but for an element read by
+/// value (`c[j]`), which takes only its indices.
+fn taken_by(op: &Op) -> Vec<VarId> {
+    match op {
+        Op::Project {
+            borrow: false,
+            path,
+            ..
+        } => path
+            .iter()
+            .filter_map(|p| match p {
+                Proj::Index(o) => o.var(),
+                Proj::Field(_) => None,
+            })
+            .collect(),
+        op => crate::activity::op_inputs(op),
     }
 }
 
