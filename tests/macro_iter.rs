@@ -8,30 +8,8 @@
 
 mod common;
 
-use common::{Rng, close, close_all, fd, fd_slice};
+use common::{Rng, check, close, close_all, fd, fd_slice};
 use grad::{Differentiable, differentiable};
-
-/// `f_grad` agrees with central differences of `f`, and `f_jvp` along random directions
-/// with the gradient, at `x`.
-#[track_caller]
-fn check(
-    x: &[f64],
-    f: impl Fn(&[f64]) -> f64,
-    grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
-    jvp: impl Fn(&[f64], &[f64]) -> (f64, f64),
-) {
-    let (v, g) = grad(x);
-    assert_eq!(v, f(x), "the gradient's value is the function's");
-    close_all(&g, &fd_slice(&f, x), 1e-6);
-    let mut rng = Rng::new(x.len() as u64 + 7);
-    for _ in 0..3 {
-        let dir = rng.vec(x.len(), -1.0, 1.0);
-        let (v2, d) = jvp(x, &dir);
-        assert_eq!(v2, v);
-        let want: f64 = g.iter().zip(&dir).map(|(a, b)| a * b).sum();
-        close(d, want, 1e-10);
-    }
-}
 
 /// A few points of each length, away from kinks.
 fn points(n: usize) -> Vec<Vec<f64>> {

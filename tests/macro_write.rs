@@ -8,29 +8,8 @@
 
 mod common;
 
-use common::{Rng, close, close_all, fd, fd_slice};
+use common::{Rng, check, close, close_all, fd};
 use grad::{Differentiable, differentiable};
-
-/// Gradient against central differences and the tangent along random directions against
-/// the gradient.
-#[track_caller]
-fn check(
-    x: &[f64],
-    f: impl Fn(&[f64]) -> f64,
-    grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
-    jvp: impl Fn(&[f64], &[f64]) -> (f64, f64),
-) {
-    let (v, g) = grad(x);
-    assert_eq!(v, f(x));
-    close_all(&g, &fd_slice(&f, x), 1e-6);
-    let mut rng = Rng::new(x.len() as u64 + 3);
-    for _ in 0..3 {
-        let dir = rng.vec(x.len(), -1.0, 1.0);
-        let (v2, d) = jvp(x, &dir);
-        assert_eq!(v2, v);
-        close(d, g.iter().zip(&dir).map(|(a, b)| a * b).sum(), 1e-10);
-    }
-}
 
 #[differentiable]
 fn overwrites(x: f64, y: f64) -> f64 {

@@ -236,15 +236,26 @@ impl Emit<'_> {
                 } else {
                     self.cloned(&Operand::Var(*base))
                 };
-                let v = self.cloned(value);
-                let w = names::aux("written", 0);
-                if *push {
-                    quote!({ let mut #w = #b; #w.push(#v); #w })
-                } else {
-                    let p = self.path(path);
-                    quote!({ let mut #w = #b; #w #p = #v; #w })
-                }
+                self.written(b, path, *push, self.cloned(value))
             }
+        }
+    }
+
+    /// `base` with `value` written at `path`, or pushed: the forward of [`Op::Write`], and
+    /// its tangent over the base's tangent.
+    pub fn written(
+        &self,
+        base: TokenStream,
+        path: &[Proj],
+        push: bool,
+        value: TokenStream,
+    ) -> TokenStream {
+        let w = names::aux("written", 0);
+        if push {
+            quote!({ let mut #w = #base; #w.push(#value); #w })
+        } else {
+            let p = self.path(path);
+            quote!({ let mut #w = #base; #w #p = #value; #w })
         }
     }
 

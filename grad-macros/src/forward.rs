@@ -246,11 +246,7 @@ impl<'a> Fwd<'a> {
                     } else {
                         self.tval(&Operand::Var(*base))
                     };
-                    if *push {
-                        quote!({ let mut #w = #tb; #w.push(#tv); #w })
-                    } else {
-                        quote!({ let mut #w = #tb; #w #p = #tv; #w })
-                    }
+                    self.e.written(tb, path, *push, tv)
                 };
                 self.define(var, t, false, out);
             }

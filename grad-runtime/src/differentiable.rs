@@ -59,10 +59,7 @@ pub trait Tangent: Clone {
     /// `self`, leaving zeros in its place: the adjoint at a place that a write covered.
     fn take(&mut self) -> Self {
         let taken = self.clone();
-        self.visit_mut(&mut |flat| match flat {
-            FlatMut::F32(s) => s.fill(0.0),
-            FlatMut::F64(s) => s.fill(0.0),
-        });
+        crate::rules::support::set_zero(self);
         taken
     }
 

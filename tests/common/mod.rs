@@ -48,6 +48,28 @@ pub fn close_all(got: &[f64], want: &[f64], tol: f64) {
     }
 }
 
+/// `f_grad` (here `grad`) agrees with central differences of `f` at `x`, and `f_jvp` (`jvp`)
+/// along random directions with the gradient's inner product.
+#[track_caller]
+pub fn check(
+    x: &[f64],
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    jvp: impl Fn(&[f64], &[f64]) -> (f64, f64),
+) {
+    let (v, g) = grad(x);
+    assert_eq!(v, f(x), "the gradient's value is the function's");
+    close_all(&g, &fd_slice(&f, x), 1e-6);
+    let mut rng = Rng::new(x.len() as u64 + 7);
+    for _ in 0..3 {
+        let dir = rng.vec(x.len(), -1.0, 1.0);
+        let (v2, d) = jvp(x, &dir);
+        assert_eq!(v2, v);
+        let want: f64 = g.iter().zip(&dir).map(|(a, b)| a * b).sum();
+        close(d, want, 1e-10);
+    }
+}
+
 /// A small seeded generator (xorshift64*), so tests are reproducible.
 pub struct Rng(u64);
 

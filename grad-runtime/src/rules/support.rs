@@ -401,17 +401,25 @@ where
     C: nalgebra::Dim,
     S: nalgebra::RawStorage<T, R, C>,
 {
-    let (rows, cols) = m.shape();
-    assert_eq!(
-        rows * cols,
-        N,
-        "a matrix built from {N} parts is {rows}x{cols}"
-    );
-    core::array::from_fn(|k| m[(k / cols, k % cols)])
+    matrix_parts(m, |k, _, cols| (k / cols, k % cols))
 }
 
 /// A matrix's entries in column-major order: the parts of `from_column_slice(&[..])`.
 pub fn column_major_parts<T, R, C, S, const N: usize>(m: &nalgebra::Matrix<T, R, C, S>) -> [T; N]
+where
+    T: nalgebra::Scalar + Copy,
+    R: nalgebra::Dim,
+    C: nalgebra::Dim,
+    S: nalgebra::RawStorage<T, R, C>,
+{
+    matrix_parts(m, |k, rows, _| (k % rows, k / rows))
+}
+
+/// The `N` entries of a matrix, the `k`-th at `at(k, rows, cols)`.
+fn matrix_parts<T, R, C, S, const N: usize>(
+    m: &nalgebra::Matrix<T, R, C, S>,
+    at: impl Fn(usize, usize, usize) -> (usize, usize),
+) -> [T; N]
 where
     T: nalgebra::Scalar + Copy,
     R: nalgebra::Dim,
@@ -424,5 +432,5 @@ where
         N,
         "a matrix built from {N} parts is {rows}x{cols}"
     );
-    core::array::from_fn(|k| m[(k % rows, k / rows)])
+    core::array::from_fn(|k| m[at(k, rows, cols)])
 }
