@@ -11,6 +11,8 @@ use std::collections::HashMap;
 pub enum Form {
     /// Only its shape (linear rules).
     Shape,
+    /// Only a zero of its layout, where its adjoint starts (see the runtime's `zeros`).
+    Zeros,
     /// The value itself.
     Value,
     /// The pullback of the call that made it.
@@ -29,8 +31,9 @@ impl Needs {
             .iter_mut()
             .find(|(w, f)| *w == v && (*f == Form::Pullback) == pullback)
         {
+            // Two different partial needs are met by the value.
             Some((_, f)) => {
-                if form == Form::Value {
+                if *f != form {
                     *f = Form::Value;
                 }
             }
@@ -76,6 +79,10 @@ impl<'a> Analysis<'a> {
 impl Analysis<'_> {
     fn active(&self, v: VarId) -> bool {
         self.func.vars[v].active
+    }
+
+    fn operand_active(&self, o: &Operand) -> bool {
+        matches!(o, Operand::Var(v) if self.active(*v))
     }
 
     fn is_param(&self, v: VarId) -> bool {
@@ -232,6 +239,59 @@ impl Analysis<'_> {
         out
     }
 
+    /// The outer targets whose adjoints must exist before `s`'s reverse runs: all but a
+    /// loop's carried initial values that receive nothing but the final carried adjoint,
+    /// after the loop (which then starts them, instead of adding to zeros).
+    pub fn pre_targets(&self, s: &Stmt) -> Vec<VarId> {
+        let mut out = self.outer_targets(s);
+        if let Stmt::For { body, carried, .. } | Stmt::While { body, carried, .. } = s {
+            let mut inner = Vec::new();
+            body.stmts.iter().for_each(|s| self.targets(s, &mut inner));
+            for i in carried.iter().filter_map(|c| c.init.var()) {
+                let reached = inner.contains(&i) || carried.iter().any(|c| c.next.var() == Some(i));
+                if !reached {
+                    out.retain(|v| *v != i);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether a loop may move `v` into its carried state instead of cloning it: a local
+    /// read once in the whole function (by that loop), whose value no reverse reads.
+    pub fn movable_init(&self, v: VarId) -> bool {
+        let info = &self.func.vars[v];
+        if info.param.is_some() || info.is_ref {
+            return false;
+        }
+        let mut reads = Vec::new();
+        self.func
+            .body
+            .stmts
+            .iter()
+            .for_each(|s| stmt_uses(s, &mut reads));
+        reads.extend(self.func.ret.var());
+        if reads.iter().filter(|r| **r == v).count() != 1 {
+            return false;
+        }
+        fn needed(an: &Analysis, b: &Block, v: VarId) -> bool {
+            an.block_needs(b)
+                .0
+                .iter()
+                .any(|(w, f)| *w == v && *f != Form::Pullback)
+                || b.stmts.iter().any(|s| match s {
+                    Stmt::If { arms, .. } => arms.iter().any(|a| needed(an, a, v)),
+                    Stmt::Match { arms, .. } => arms.iter().any(|a| needed(an, &a.body, v)),
+                    Stmt::For { body, .. } => needed(an, body, v),
+                    Stmt::While {
+                        cond_block, body, ..
+                    } => needed(an, cond_block, v) || needed(an, body, v),
+                    Stmt::Let { .. } | Stmt::Effect { .. } => false,
+                })
+        }
+        !needed(self, &self.func.body, v)
+    }
+
     /// What one `let`'s backward reads. A reference to a local (`&t`, `&t.0[i]`) is read
     /// through the local itself, so the local is what is needed.
     fn let_needs(&self, var: VarId, op: &Op, n: &mut Needs) {
@@ -292,10 +352,19 @@ impl Analysis<'_> {
             return;
         }
         match op {
+            // Each input's rule reads the other input and this one's shape.
+            Op::Prim { prim, args, .. } if prim.kind == PrimKind::Bilinear => {
+                for (k, a) in args.iter().enumerate() {
+                    if self.operand_active(a) {
+                        n.add_operand(a, Form::Shape);
+                        n.add_operand(&args[1 - k], Form::Value);
+                    }
+                }
+            }
             Op::Prim { prim, args, .. } => {
                 let form = match prim.kind {
                     PrimKind::Unary | PrimKind::Binary => Form::Value,
-                    PrimKind::Linear | PrimKind::LinearBinary => Form::Shape,
+                    PrimKind::Bilinear | PrimKind::Linear | PrimKind::LinearBinary => Form::Shape,
                 };
                 args.iter().for_each(|a| n.add_operand(a, form));
                 prim.extra
@@ -314,7 +383,7 @@ impl Analysis<'_> {
                 // A local's adjoint starts as zeros of its shape, unless a write of it (later
                 // in the function, so earlier in the reverse sweep) hands its adjoint down.
                 if !self.is_param(*base) && !self.written(*base) {
-                    n.add(*base, Form::Value);
+                    n.add(*base, Form::Zeros);
                 }
             }
             // The adjoint of a write is cut at the written place: only its indices are read.
@@ -386,13 +455,13 @@ impl Analysis<'_> {
                 self.carried_needs(carried, &mut n);
             }
         }
-        // Outer adjoints are zeroed from their values first; for a `&local` or `&local.f[i]`,
-        // from the local (a reference to it must not be kept).
-        for v in self.outer_targets(s) {
+        // Outer adjoints are zeroed first; for a `&local` or `&local.f[i]`, from the local
+        // (a reference to it must not be kept).
+        for v in self.pre_targets(s) {
             if !self.is_param(v) && !matches!(s, Stmt::Let { .. }) {
                 match self.local_referent(v) {
                     Some(inputs) => inputs.into_iter().for_each(|i| n.add(i, Form::Value)),
-                    None => n.add(v, Form::Value),
+                    None => n.add(v, Form::Zeros),
                 }
             }
         }
@@ -430,7 +499,7 @@ impl Analysis<'_> {
 
     fn carried_needs(&self, carried: &[Carried], n: &mut Needs) {
         for c in carried.iter().filter(|c| self.active(c.out)) {
-            n.add(c.out, Form::Value);
+            n.add(c.out, Form::Zeros);
         }
     }
 
@@ -509,7 +578,7 @@ impl Analysis<'_> {
             let mut t = Vec::new();
             body.stmts.iter().for_each(|s| self.targets(s, &mut t));
             if !t.contains(&c.inner) && c.next.var() != Some(c.inner) {
-                needed.add(c.inner, Form::Value);
+                needed.add(c.inner, Form::Zeros);
             }
         }
         // Recomputable: a `let` in this body whose op is cheap and whose inputs are all
@@ -537,13 +606,15 @@ impl Analysis<'_> {
                 recomputable.push(*var);
             }
         }
-        // Recompute only what is needed, with what it is computed from.
+        // Recompute only what is needed in full, with what it is computed from. A value
+        // whose shape alone is read keeps its shape, which costs nothing for a scalar:
+        // recomputing it could keep far more alive (`c[i]` needs all of `c`).
         let mut recompute: Vec<VarId> = Vec::new();
         let mut stack: Vec<VarId> = needed
             .0
             .iter()
+            .filter(|(v, f)| matches!(f, Form::Value | Form::Pullback) && recomputable.contains(v))
             .map(|(v, _)| *v)
-            .filter(|v| recomputable.contains(v))
             .collect();
         while let Some(v) = stack.pop() {
             if recompute.contains(&v) {

@@ -194,7 +194,7 @@ impl<'a> Fwd<'a> {
                             let x = self.e.by_ref(&args[0]);
                             quote!(#m.jvp(#x, #y, #dk))
                         }
-                        PrimKind::Binary => {
+                        PrimKind::Binary | PrimKind::Bilinear => {
                             let (a, b) = (self.e.by_ref(&args[0]), self.e.by_ref(&args[1]));
                             let f = format_ident!("jvp_{}", k);
                             quote!(#m.#f(#a, #b, #y, #dk))

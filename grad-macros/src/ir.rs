@@ -48,6 +48,9 @@ pub enum Proj {
 pub enum PrimKind {
     Unary,
     Binary,
+    /// Linear in each input separately (`a * b`): the rule for one input reads the other
+    /// input's value and this one's shape only.
+    Bilinear,
     Linear,
     LinearBinary,
 }

@@ -30,6 +30,13 @@ pub fn deriv(info: &VarInfo, v: VarId) -> Ident {
 }
 
 /// The shape of `v`, saved where a loop's reverse sweep needs only that.
+pub fn layout(info: &VarInfo, v: VarId) -> Ident {
+    local(
+        format!("__grad_layout_{}_{}", clean(&info.hint), v),
+        info.span,
+    )
+}
+
 pub fn shape(info: &VarInfo, v: VarId) -> Ident {
     local(
         format!("__grad_shape_{}_{}", clean(&info.hint), v),

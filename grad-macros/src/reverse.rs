@@ -18,6 +18,8 @@ pub struct Rev<'a> {
     adj: Vec<Option<Ident>>,
     /// Values bound only as their saved shape in the region being emitted.
     shapes: Vec<VarId>,
+    /// Values whose kept layout (see `Form::Zeros`) is bound in the current loop body.
+    layouts: Vec<VarId>,
     /// Per loop (by its stack id): what an iteration keeps, and what the reverse recomputes.
     loops: HashMap<VarId, (Needs, Vec<VarId>)>,
     /// Top-level loops whose reverse runs inside the forward sweep (`_grad` only).
@@ -43,6 +45,7 @@ impl<'a> Rev<'a> {
             an,
             adj: vec![None; func.vars.len()],
             shapes: Vec::new(),
+            layouts: Vec::new(),
             loops: HashMap::new(),
             fused: Vec::new(),
             records: Vec::new(),
@@ -143,6 +146,13 @@ impl<'a> Rev<'a> {
                 let r = self.e.var_ref(*v);
                 quote!(#rt::shape_of(#r))
             }
+            Form::Zeros => {
+                let r = self.e.var_ref(*v);
+                quote!({
+                    use #rt::{ByLayout as _, ByZeros as _};
+                    (&#rt::KeepZeros(#r)).keep()
+                })
+            }
             Form::Pullback => names::pullback(self.e.info(*v), *v).to_token_stream(),
         });
         quote!((#(#items,)*))
@@ -158,6 +168,10 @@ impl<'a> Rev<'a> {
                 Form::Shape => {
                     self.shapes.push(*v);
                     names::shape(self.e.info(*v), *v).to_token_stream()
+                }
+                Form::Zeros => {
+                    self.layouts.push(*v);
+                    names::layout(self.e.info(*v), *v).to_token_stream()
                 }
                 Form::Pullback => names::pullback(self.e.info(*v), *v).to_token_stream(),
             })
@@ -369,7 +383,10 @@ impl<'a> Rev<'a> {
         );
         for c in carried {
             let m = self.carried_mut(c);
-            let init = self.e.cloned(&c.init);
+            let init = match c.init {
+                Operand::Var(v) if self.an.movable_init(v) => self.e.name(v).to_token_stream(),
+                _ => self.e.cloned(&c.init),
+            };
             let inner = self.e.name(c.inner);
             let next = crate::emit::leaving(&self.e, &c.next, &inside);
             let out = self.e.name(c.out);
@@ -482,6 +499,17 @@ impl<'a> Rev<'a> {
         }
     }
 
+    /// A zero adjoint for `v`: from its kept layout inside a loop's reverse, else from it.
+    fn zeros(&self, v: VarId) -> TokenStream {
+        let rt = &self.e.rt;
+        if self.layouts.contains(&v) {
+            let l = names::layout(self.e.info(v), v);
+            return quote!(#rt::zeros_from(&#l));
+        }
+        let r = self.e.var_ref(v);
+        quote!(#rt::zero_tangent(#r))
+    }
+
     /// Initializes `v`'s adjoint to zero if nothing has reached it yet.
     fn ensure_adj(&mut self, v: VarId, out: &mut TokenStream) -> Ident {
         if let Some(d) = &self.adj[v] {
@@ -507,7 +535,8 @@ impl<'a> Rev<'a> {
             });
             self.whole.insert(v, whole);
         } else {
-            out.extend(quote!(let mut #d = #rt::zero_tangent(#r);));
+            let z = self.zeros(v);
+            out.extend(quote!(let mut #d = #z;));
         }
         self.adj[v] = Some(d.clone());
         d
@@ -571,6 +600,16 @@ impl<'a> Rev<'a> {
                             let (a, b) = (self.e.by_ref(&args[0]), self.e.by_ref(&args[1]));
                             let f = quote::format_ident!("bwd_{}", k);
                             quote!(#m.#f(#a, #b, #y, #dy))
+                        }
+                        PrimKind::Bilinear if *k == 0 => {
+                            let a = self.e.shape(&args[0], &self.shapes);
+                            let b = self.e.by_ref(&args[1]);
+                            quote!(#m.bwd_0_by(#a, #b, #dy))
+                        }
+                        PrimKind::Bilinear => {
+                            let a = self.e.by_ref(&args[0]);
+                            let b = self.e.shape(&args[1], &self.shapes);
+                            quote!(#m.bwd_1_by(#a, #b, #dy))
                         }
                         PrimKind::Linear => {
                             let x = self.e.shape(&args[0], &self.shapes);
@@ -756,7 +795,7 @@ impl<'a> Rev<'a> {
     }
 
     fn pre_init(&mut self, s: &Stmt, out: &mut TokenStream) {
-        for v in self.an.outer_targets(s) {
+        for v in self.an.pre_targets(s) {
             self.ensure_adj(v, out);
         }
     }
@@ -775,7 +814,7 @@ impl<'a> Rev<'a> {
         let n = arms.len();
         let en = Emit::arm_enum(n);
         let before = self.adj.clone();
-        let shapes_before = self.shapes.len();
+        let shapes_before = (self.shapes.len(), self.layouts.len());
         let mut cases = Vec::new();
         for (k, (b, binds)) in arms.iter().enumerate() {
             self.adj = before.clone();
@@ -788,7 +827,8 @@ impl<'a> Rev<'a> {
                 }
             }
             self.rev_block(b, &mut body);
-            self.shapes.truncate(shapes_before);
+            self.shapes.truncate(shapes_before.0);
+        self.layouts.truncate(shapes_before.1);
             let var = Emit::arm_variant(k);
             cases.push(quote!(#en::#var(#pat) => { #body }));
         }
@@ -812,22 +852,18 @@ impl<'a> Rev<'a> {
         if !self.enter(s, out) {
             return;
         }
-        let rt = self.e.rt.clone();
         let live: Vec<&Carried> = carried.iter().filter(|c| self.e.active(c.out)).collect();
         for c in &live {
             let dc = self.carried_adj(c);
             let init = match self.adj[c.out].take() {
                 Some(d) => d.to_token_stream(),
-                None => {
-                    let r = self.e.var_ref(c.out);
-                    quote!(#rt::zero_tangent(#r))
-                }
+                None => self.zeros(c.out),
             };
             out.extend(quote!(let mut #dc = #init;));
         }
         let (saved, recompute) = self.loops[&stack].clone();
         let before = self.adj.clone();
-        let shapes_before = self.shapes.len();
+        let shapes_before = (self.shapes.len(), self.layouts.len());
         let mut b = TokenStream::new();
         if !saved.0.is_empty() {
             let pat = self.saved_pattern(&saved);
@@ -861,13 +897,14 @@ impl<'a> Rev<'a> {
             match self.adj[c.inner].clone() {
                 Some(d) => b.extend(quote!(#dc = #d;)),
                 None => {
-                    let r = self.e.var_ref(c.inner);
-                    b.extend(quote!(#dc = #rt::zero_tangent(#r);));
+                    let z = self.zeros(c.inner);
+                    b.extend(quote!(#dc = #z;));
                 }
             }
         }
         self.adj = before;
-        self.shapes.truncate(shapes_before);
+        self.shapes.truncate(shapes_before.0);
+        self.layouts.truncate(shapes_before.1);
         out.extend(quote!(#head { #b }));
         for c in &live {
             if let Operand::Var(i) = c.init {

@@ -28,6 +28,7 @@ pub mod __private {
     pub use crate::real::Real;
     pub use crate::rules::op;
     pub use crate::rules::support::*;
+    pub use crate::rules::zeros::{ByLayout, ByZeros, KeepZeros, zeros_from};
     pub use crate::rules::{
         Binary, Linear, LinearBinary, ShapeOf, Shaped, TangentOf, Unary, UnaryOut,
     };

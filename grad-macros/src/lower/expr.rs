@@ -442,7 +442,7 @@ impl<'f> Lower<'f> {
         out: &mut Vec<Stmt>,
     ) -> Operand {
         let diff_args = match p.kind {
-            PrimKind::Binary | PrimKind::LinearBinary => 1,
+            PrimKind::Binary | PrimKind::Bilinear | PrimKind::LinearBinary => 1,
             PrimKind::Unary | PrimKind::Linear => 0,
         };
         if args.len() != diff_args + p.extra {

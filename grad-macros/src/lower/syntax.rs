@@ -285,7 +285,7 @@ pub(super) fn arith(op: &BinOp) -> Option<(&'static str, PrimKind)> {
     Some(match op {
         BinOp::Add(_) => ("Add", PrimKind::LinearBinary),
         BinOp::Sub(_) => ("Sub", PrimKind::LinearBinary),
-        BinOp::Mul(_) => ("Mul", PrimKind::Binary),
+        BinOp::Mul(_) => ("Mul", PrimKind::Bilinear),
         BinOp::Div(_) => ("Div", PrimKind::Binary),
         _ => return None,
     })

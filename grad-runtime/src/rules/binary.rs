@@ -1,7 +1,7 @@
 //! Scalar rules of the two-input primitives: the primal and its partial derivatives, written once.
 
 use super::op::*;
-use super::{Binary, LinearBinary};
+use super::{Bilinear, Binary, LinearBinary};
 use crate::real::Real;
 use core::marker::PhantomData;
 
@@ -84,6 +84,17 @@ binary_rules! {
     // PyTorch's conventions: ∂/∂a is 0 where b = 0; ∂/∂b is 0 where a = 0 and b >= 0.
     Powf:  |a, b| a.powf(b),       |a, b, _| if b == T::ZERO { T::ZERO } else { b * a.powf(b - T::ONE) },
                                    |a, b, y| if a == T::ZERO && b >= T::ZERO { T::ZERO } else { y * a.ln() };
+}
+
+impl<T: Real> Bilinear<Mul, T> for T {
+    #[inline(always)]
+    fn bwd_0_by(_: &Mul, _: &PhantomData<T>, b: &T, dy: T) -> T {
+        dy * *b
+    }
+    #[inline(always)]
+    fn bwd_1_by(_: &Mul, a: &T, _: &PhantomData<T>, dy: T) -> T {
+        dy * *a
+    }
 }
 
 macro_rules! linear_binary_rules {

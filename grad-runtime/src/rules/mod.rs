@@ -44,6 +44,7 @@ pub mod select;
 pub mod softmax;
 pub mod support;
 pub mod tensor;
+pub mod zeros;
 
 use crate::differentiable::Differentiable;
 
@@ -141,6 +142,26 @@ pub trait Linear<O>: Differentiable + Shaped + Sized {
     fn bwd(op: &O, x: &Self::Shape, dy: TangentOf<Self::Output>) -> TangentOf<Self>;
     /// `dy = op(dx)`.
     fn jvp(op: &O, x: &Self::Shape, dx: &TangentOf<Self>) -> TangentOf<Self::Output>;
+}
+
+/// A product: linear in each input separately (`a * b`), so the rule for one input reads the
+/// other input's value and only this input's shape. The reverse sweep keeps no more: for
+/// `2.0 * c[i]` it keeps nothing of `c`.
+pub trait Bilinear<O, Rhs: Differentiable + Shaped>: Binary<O, Rhs> + Shaped {
+    /// `da = dy * ∂y/∂a`, reduced to `a`'s shape, from `b`.
+    fn bwd_0_by(
+        op: &O,
+        a: &Self::Shape,
+        b: &Rhs,
+        dy: TangentOf<Self::Output>,
+    ) -> TangentOf<Self>;
+    /// `db = dy * ∂y/∂b`, reduced to `b`'s shape, from `a`.
+    fn bwd_1_by(
+        op: &O,
+        a: &Self,
+        b: &Rhs::Shape,
+        dy: TangentOf<Self::Output>,
+    ) -> TangentOf<Rhs>;
 }
 
 /// A primitive linear in each of two inputs separately (`a + b`, `a - b`), whose rules read

@@ -32,11 +32,12 @@ use super::op::{
 };
 use super::support::InactiveTangent;
 use super::tensor::check_shape;
-use super::{Binary, Linear, LinearBinary, Shaped, UnaryOut};
+use super::{Bilinear, Binary, Linear, LinearBinary, Shaped, UnaryOut};
 use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
 use crate::real::Real;
 use ::nalgebra::allocator::Allocator;
 use ::nalgebra::{DefaultAllocator, Dim, OMatrix, RealField};
+use core::marker::PhantomData;
 
 /// Panics unless two matrices (or a matrix and a shape) have the same number of rows and columns.
 #[track_caller]
@@ -378,6 +379,86 @@ where
     }
     fn jvp_1(_: &Mul, a: &Self, _: &T, _: &Self, ds: &T) -> Self {
         scale_fwd(*ds, a)
+    }
+}
+
+/// The matrix product from the other input and this one's dimensions.
+impl<T, R1, C1, C2> Bilinear<Mul, OMatrix<T, C1, C2>> for OMatrix<T, R1, C1>
+where
+    T: Real + RealField,
+    R1: Dim,
+    C1: Dim,
+    C2: Dim,
+    DefaultAllocator: Allocator<R1, C1> + Allocator<C1, C2> + Allocator<R1, C2> + Allocator<C2, C1>,
+{
+    fn bwd_0_by(
+        _: &Mul,
+        a: &(R1, C1),
+        b: &OMatrix<T, C1, C2>,
+        dy: OMatrix<T, R1, C2>,
+    ) -> Self {
+        check_dims(
+            "matrix product backward",
+            "cotangent",
+            (a.0.value(), b.ncols()),
+            dy.shape(),
+        );
+        dy * b.transpose()
+    }
+    fn bwd_1_by(
+        _: &Mul,
+        a: &Self,
+        b: &(C1, C2),
+        dy: OMatrix<T, R1, C2>,
+    ) -> OMatrix<T, C1, C2> {
+        check_dims(
+            "matrix product backward",
+            "cotangent",
+            (a.nrows(), b.1.value()),
+            dy.shape(),
+        );
+        a.tr_mul(&dy)
+    }
+}
+
+/// `s·dY` in `dY`'s buffer, `dY` of the dimensions `dims`.
+fn scaled<T: Real, R: Dim, C: Dim>(s: T, dims: &(R, C), mut dy: OMatrix<T, R, C>) -> OMatrix<T, R, C>
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    check_dims(
+        "scalar product backward",
+        "cotangent",
+        (dims.0.value(), dims.1.value()),
+        dy.shape(),
+    );
+    dy.as_mut_slice().iter_mut().for_each(|d| *d = s * *d);
+    dy
+}
+
+/// `s·B` from the other input and this one's dimensions.
+impl<T: Real, R: Dim, C: Dim> Bilinear<Mul, OMatrix<T, R, C>> for T
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    fn bwd_0_by(_: &Mul, _: &PhantomData<T>, b: &OMatrix<T, R, C>, dy: OMatrix<T, R, C>) -> T {
+        scale_bwd_scalar(b, &dy)
+    }
+    fn bwd_1_by(_: &Mul, s: &T, b: &(R, C), dy: OMatrix<T, R, C>) -> OMatrix<T, R, C> {
+        scaled(*s, b, dy)
+    }
+}
+
+/// `A·s` from the other input and this one's dimensions.
+impl<T: Real, R: Dim, C: Dim> Bilinear<Mul, T> for OMatrix<T, R, C>
+where
+    DefaultAllocator: Allocator<R, C>,
+{
+    fn bwd_0_by(_: &Mul, a: &(R, C), s: &T, dy: Self) -> Self {
+        scaled(*s, a, dy)
+    }
+    fn bwd_1_by(_: &Mul, a: &Self, _: &PhantomData<T>, dy: Self) -> T {
+        scale_bwd_scalar(a, &dy)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The primitives as marker values; their inherent methods are what generated code calls.
 
-use super::{Binary, Linear, LinearBinary, ShapeOf, TangentOf, Unary, UnaryOut};
+use super::{Bilinear, Binary, Linear, LinearBinary, ShapeOf, Shaped, TangentOf, Unary, UnaryOut};
 use crate::differentiable::Differentiable;
 use core::marker::PhantomData;
 
@@ -150,6 +150,29 @@ binary_markers! {
     Atan2;
     /// `sqrt(a² + b²)`.
     Hypot;
+}
+
+impl Mul {
+    /// The backward part for the first input, from the second input and the first's shape.
+    #[inline(always)]
+    pub fn bwd_0_by<A: Bilinear<Self, B>, B: Differentiable + Shaped>(
+        &self,
+        a: &ShapeOf<A>,
+        b: &B,
+        dy: TangentOf<A::Output>,
+    ) -> TangentOf<A> {
+        A::bwd_0_by(self, &a.0, b, dy)
+    }
+    /// The backward part for the second input, from the first input and the second's shape.
+    #[inline(always)]
+    pub fn bwd_1_by<A: Bilinear<Self, B>, B: Differentiable + Shaped>(
+        &self,
+        a: &A,
+        b: &ShapeOf<B>,
+        dy: TangentOf<A::Output>,
+    ) -> TangentOf<B> {
+        A::bwd_1_by(self, a, &b.0, dy)
+    }
 }
 
 macro_rules! linear_binary_markers {

@@ -9,7 +9,7 @@ use super::binary::ScalarBinary;
 use super::op::{Add, Atan2, Div, Hypot, Max, Min, Mul, Neg, Powf, Sub};
 use super::pointwise::ScalarUnary;
 use super::support::InactiveTangent;
-use super::{Binary, Linear, LinearBinary, Shaped, TangentOf, Unary};
+use super::{Bilinear, Binary, Linear, LinearBinary, Shaped, TangentOf, Unary};
 use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
 use crate::kernels;
 use crate::real::Real;
@@ -260,6 +260,57 @@ impl<T: Real> Binary<$O, Tensor<T>> for T {
 }
 
 binary_tensor!(Mul Div Powf Max Min Atan2 Hypot);
+
+/// `dy ⊙ x` (`x` broadcast to `dy`'s shape), in `dy`'s buffer when the shapes agree. `dy`
+/// must have the product's shape: that of `other` broadcast with `x`.
+fn times_other<T: Real>(mut dy: Tensor<T>, other: &[usize], x: &Tensor<T>) -> Tensor<T> {
+    let y = broadcast_or_panic("product backward", other, x.shape());
+    check_shape("product backward", "cotangent", &y, dy.shape());
+    if dy.shape() == x.shape() {
+        kernels::map2_in_place(dy.as_mut_slice(), x.as_slice(), |d, x| d * x);
+        dy
+    } else {
+        broadcast_zip("product backward", &dy, x, |d, x| d * x)
+    }
+}
+
+/// `a * b` elementwise: `da = unbroadcast(dy ⊙ b)` from `b` and `a`'s shape alone.
+impl<T: Real> Bilinear<Mul, Tensor<T>> for Tensor<T> {
+    fn bwd_0_by(_: &Mul, a: &Dims, b: &Tensor<T>, dy: Tensor<T>) -> Tensor<T> {
+        unbroadcast(times_other(dy, a, b), a)
+    }
+    fn bwd_1_by(_: &Mul, a: &Tensor<T>, b: &Dims, dy: Tensor<T>) -> Tensor<T> {
+        unbroadcast(times_other(dy, b, a), b)
+    }
+}
+
+/// `tensor * scalar`: `da = s·dy`, `ds = Σ dy ⊙ a`.
+impl<T: Real> Bilinear<Mul, T> for Tensor<T> {
+    fn bwd_0_by(_: &Mul, a: &Dims, s: &T, mut dy: Tensor<T>) -> Tensor<T> {
+        check_shape("product backward", "cotangent", a, dy.shape());
+        let s = *s;
+        kernels::map1_in_place(dy.as_mut_slice(), |d| d * s);
+        dy
+    }
+    fn bwd_1_by(_: &Mul, a: &Tensor<T>, _: &PhantomData<T>, dy: Tensor<T>) -> T {
+        check_shape("product backward", "cotangent", a.shape(), dy.shape());
+        kernels::dot(dy.as_slice(), a.as_slice())
+    }
+}
+
+/// `scalar * tensor`: as `tensor * scalar`, the scalar on the left.
+impl<T: Real> Bilinear<Mul, Tensor<T>> for T {
+    fn bwd_0_by(_: &Mul, _: &PhantomData<T>, b: &Tensor<T>, dy: Tensor<T>) -> T {
+        check_shape("product backward", "cotangent", b.shape(), dy.shape());
+        kernels::dot(dy.as_slice(), b.as_slice())
+    }
+    fn bwd_1_by(_: &Mul, s: &T, b: &Dims, mut dy: Tensor<T>) -> Tensor<T> {
+        check_shape("product backward", "cotangent", b, dy.shape());
+        let s = *s;
+        kernels::map1_in_place(dy.as_mut_slice(), |d| s * d);
+        dy
+    }
+}
 
 /// The shape a linear rule saves for an operand of a tensor op: a tensor's [`Dims`], or
 /// `PhantomData` for a scalar, whose cotangent is the sum of the reduced tensor.

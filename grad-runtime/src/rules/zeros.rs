@@ -1,0 +1,219 @@
+//! Zero adjoints without the values they belong to.
+//!
+//! The reverse sweep of a loop starts some adjoints at zero: the state an iteration only
+//! reads (`c` in `next[i] = c[i - 1] + c[i + 1]`), a carried value the iteration's adjoint
+//! did not reach. A zero needs the value's layout, not its contents, so an iteration keeps
+//! [`Layout::layout`]: nothing for a scalar, a length for a `Vec<f64>` (a `Vec<()>` does
+//! not allocate), dims for a tensor. Types without a [`Layout`] (a hand-written
+//! `Differentiable` struct) keep their zero tangent instead; generated code picks between
+//! the two with [`KeepZeros`] at compile time.
+
+use crate::differentiable::Differentiable;
+use crate::real::Real;
+use crate::tensor::{Dims, Tensor};
+
+/// What a zero tangent is made from without the value.
+pub trait Layout: Differentiable {
+    /// The layout: `()` for a scalar, one per element for a `Vec` or an array.
+    type Layout: Clone;
+    /// This value's layout.
+    fn layout(&self) -> Self::Layout;
+    /// The zero tangent of any value with this layout.
+    fn zeros(layout: &Self::Layout) -> Self::Tangent;
+}
+
+macro_rules! scalar_layout {
+    ($($t:ty),*) => {$(
+        impl Layout for $t {
+            type Layout = ();
+            #[inline(always)]
+            fn layout(&self) {}
+            #[inline(always)]
+            fn zeros(_: &()) -> Self::Tangent {
+                <$t as Differentiable>::zero_tangent(&Default::default())
+            }
+        }
+    )*};
+}
+scalar_layout!(f32, f64, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, ());
+
+impl<T: Layout> Layout for Vec<T> {
+    type Layout = Vec<T::Layout>;
+    fn layout(&self) -> Vec<T::Layout> {
+        self.iter().map(T::layout).collect()
+    }
+    fn zeros(layout: &Vec<T::Layout>) -> Self::Tangent {
+        layout.iter().map(T::zeros).collect()
+    }
+}
+
+impl<T: Layout, const N: usize> Layout for [T; N] {
+    type Layout = [T::Layout; N];
+    fn layout(&self) -> [T::Layout; N] {
+        std::array::from_fn(|i| self[i].layout())
+    }
+    fn zeros(layout: &[T::Layout; N]) -> Self::Tangent {
+        std::array::from_fn(|i| T::zeros(&layout[i]))
+    }
+}
+
+macro_rules! tuple_layout {
+    ($(($($t:ident $i:tt),+))*) => {$(
+        impl<$($t: Layout),+> Layout for ($($t,)+) {
+            type Layout = ($($t::Layout,)+);
+            fn layout(&self) -> Self::Layout {
+                ($(self.$i.layout(),)+)
+            }
+            fn zeros(layout: &Self::Layout) -> Self::Tangent {
+                ($($t::zeros(&layout.$i),)+)
+            }
+        }
+    )*};
+}
+tuple_layout! {
+    (A 0)
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+}
+
+impl<T: Real> Layout for Tensor<T> {
+    type Layout = Dims;
+    fn layout(&self) -> Dims {
+        self.dims().clone()
+    }
+    fn zeros(layout: &Dims) -> Tensor<T> {
+        Tensor::zeros(layout)
+    }
+}
+
+/// A value, asked what to keep for its zero adjoint: `(&KeepZeros(&v)).keep()` is its
+/// [`Layout`] where it has one ([`ByLayout`]), else its zero tangent ([`ByZeros`]).
+pub struct KeepZeros<'a, T: ?Sized>(pub &'a T);
+
+/// The kept layout of a `T`.
+pub struct ZerosOf<T: Layout>(pub T::Layout);
+
+impl<T: Layout> Clone for ZerosOf<T> {
+    fn clone(&self) -> Self {
+        ZerosOf(self.0.clone())
+    }
+}
+
+/// A kept zero tangent, of a type without a [`Layout`].
+#[derive(Clone)]
+pub struct ZeroTangent<G>(pub G);
+
+/// The preferred keep: the layout.
+pub trait ByLayout {
+    /// What is kept.
+    type Kept;
+    /// Keeps it.
+    fn keep(&self) -> Self::Kept;
+}
+
+impl<T: Layout> ByLayout for KeepZeros<'_, T> {
+    type Kept = ZerosOf<T>;
+    #[inline(always)]
+    fn keep(&self) -> ZerosOf<T> {
+        ZerosOf(self.0.layout())
+    }
+}
+
+/// The fallback keep, one auto-reference further: the zero tangent itself.
+pub trait ByZeros {
+    /// What is kept.
+    type Kept;
+    /// Keeps it.
+    fn keep(&self) -> Self::Kept;
+}
+
+impl<T: Differentiable + ?Sized> ByZeros for &KeepZeros<'_, T> {
+    type Kept = ZeroTangent<T::Tangent>;
+    #[inline(always)]
+    fn keep(&self) -> ZeroTangent<T::Tangent> {
+        ZeroTangent(self.0.zero_tangent())
+    }
+}
+
+/// What a kept zero is rebuilt from.
+pub trait KeptZeros {
+    /// The zero tangent's type.
+    type Tangent;
+    /// A fresh zero tangent.
+    fn zeros(&self) -> Self::Tangent;
+}
+
+impl<T: Layout> KeptZeros for ZerosOf<T> {
+    type Tangent = T::Tangent;
+    #[inline(always)]
+    fn zeros(&self) -> T::Tangent {
+        T::zeros(&self.0)
+    }
+}
+
+impl<G: Clone> KeptZeros for ZeroTangent<G> {
+    type Tangent = G;
+    #[inline(always)]
+    fn zeros(&self) -> G {
+        self.0.clone()
+    }
+}
+
+/// A fresh zero tangent from what [`KeepZeros`] kept.
+#[inline(always)]
+pub fn zeros_from<K: KeptZeros>(kept: &K) -> K::Tangent {
+    kept.zeros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_rebuild_zeros_of_the_same_shape() {
+        let v = vec![vec![1.0_f64, 2.0], vec![3.0]];
+        let kept = (&KeepZeros(&v)).keep();
+        assert_eq!(zeros_from(&kept), vec![vec![0.0, 0.0], vec![0.0]]);
+        let t = Tensor::from_vec(vec![1.0_f32; 6], &[2, 3]).unwrap();
+        let z = zeros_from(&(&KeepZeros(&t)).keep());
+        assert_eq!(z.shape(), &[2, 3]);
+        assert!(z.as_slice().iter().all(|&x| x == 0.0));
+        let a = ([1.0_f64, 2.0, 3.0], 4.0_f32);
+        assert_eq!(zeros_from(&(&KeepZeros(&a)).keep()), ([0.0; 3], 0.0));
+    }
+
+    #[test]
+    fn a_vec_of_scalars_keeps_no_heap() {
+        let v = vec![1.0_f64; 1000];
+        let kept = (&KeepZeros(&v)).keep();
+        assert_eq!(std::mem::size_of_val(&kept.0[..]), 0);
+        assert_eq!(zeros_from(&kept), vec![0.0; 1000]);
+    }
+
+    /// A type with no layout keeps its zero tangent.
+    #[derive(Clone, Debug, PartialEq)]
+    struct Opaque(f64);
+    impl Differentiable for Opaque {
+        type Tangent = f64;
+        fn zero_tangent(&self) -> f64 {
+            0.0
+        }
+        fn move_along(&mut self, d: &f64) {
+            self.0 += d;
+        }
+        fn visit_params_mut(&mut self, f: &mut dyn FnMut(crate::differentiable::FlatMut<'_>)) {
+            self.0.visit_params_mut(f);
+        }
+    }
+
+    #[test]
+    fn types_without_a_layout_keep_their_zero_tangent() {
+        let kept = (&KeepZeros(&Opaque(3.0))).keep();
+        let ZeroTangent(z) = &kept;
+        assert_eq!(*z, 0.0);
+        assert_eq!(zeros_from(&kept), 0.0);
+    }
+}
