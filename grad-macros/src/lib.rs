@@ -20,6 +20,7 @@ mod prims;
 mod recursion;
 mod reverse;
 mod site;
+mod window;
 #[cfg(test)]
 mod tests;
 

@@ -6,6 +6,7 @@ use crate::ast;
 use crate::emit::{Emit, arm_arities};
 use crate::ir::*;
 use crate::names;
+use crate::window::{self, Window};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use std::collections::HashMap;
@@ -31,6 +32,8 @@ pub struct Rev<'a> {
     fixed: HashMap<VarId, usize>,
     /// Parameters whose adjoint is a slice view of this vector, which is the cotangent.
     whole: HashMap<VarId, Ident>,
+    /// Array adjoints kept in registers over the loops being emitted (see `window`).
+    windows: Vec<Window>,
     fresh: usize,
 }
 
@@ -51,6 +54,7 @@ impl<'a> Rev<'a> {
             records: Vec::new(),
             fixed: HashMap::new(),
             whole: HashMap::new(),
+            windows: Vec::new(),
             fresh: 0,
             e,
         };
@@ -627,6 +631,13 @@ impl<'a> Rev<'a> {
                 }
             }
             Op::Project { base, path, .. } => {
+                if let Some((r, rest)) =
+                    self.windows.iter().rev().find_map(|w| w.register(*base, path))
+                {
+                    let p = self.e.path(rest);
+                    out.extend(quote!(#rt::accumulate(&mut #r #p, #dv);));
+                    return;
+                }
                 let d = self.ensure_adj(*base, out);
                 let p = self.e.path(path);
                 out.extend(quote!(#rt::accumulate(&mut #d #p, #dv);));
@@ -766,7 +777,8 @@ impl<'a> Rev<'a> {
                 let idx = self.index_pat(*index);
                 let r = self.range_rev(range);
                 let head = quote!(for #idx in #r);
-                self.rev_loop(s, head, body, carried, *stack, out);
+                let counted = Some((*index, range));
+                self.rev_loop(s, head, body, carried, *stack, counted, out);
             }
             Stmt::While {
                 body,
@@ -777,7 +789,7 @@ impl<'a> Rev<'a> {
             } => {
                 let n = self.e.name(*record);
                 let head = quote!(for _ in 0..#n);
-                self.rev_loop(s, head, body, carried, *stack, out);
+                self.rev_loop(s, head, body, carried, *stack, None, out);
             }
         }
     }
@@ -847,11 +859,18 @@ impl<'a> Rev<'a> {
         body: &Block,
         carried: &[Carried],
         stack: VarId,
+        counted: Option<(Option<VarId>, &RangeSpec)>,
         out: &mut TokenStream,
     ) {
         if !self.enter(s, out) {
             return;
         }
+        let windows = match counted {
+            Some((index, range)) => self.windows_of(index, range, body),
+            None => vec![],
+        };
+        let windows_before = self.windows.len();
+        self.windows.extend(windows.iter().cloned());
         let live: Vec<&Carried> = carried.iter().filter(|c| self.e.active(c.out)).collect();
         for c in &live {
             let dc = self.carried_adj(c);
@@ -905,13 +924,48 @@ impl<'a> Rev<'a> {
         self.adj = before;
         self.shapes.truncate(shapes_before.0);
         self.layouts.truncate(shapes_before.1);
-        out.extend(quote!(#head { #b }));
+        self.windows.truncate(windows_before);
+        let wrapped = self.wrap_windows(&windows, counted, true, head, b);
+        out.extend(wrapped);
         for c in &live {
             if let Operand::Var(i) = c.init {
                 let dc = self.carried_adj(c);
                 self.contribute(i, dc.to_token_stream(), out);
             }
         }
+    }
+
+    /// The loop's array adjoints that go in registers (see `window`).
+    fn windows_of(
+        &mut self,
+        index: Option<VarId>,
+        range: &RangeSpec,
+        body: &Block,
+    ) -> Vec<Window> {
+        let found = window::find(&self.an, &self.e, index, range, body, &mut self.fresh);
+        // Only adjoints that exist before the loop, as a name: they are taken from there.
+        found
+            .into_iter()
+            .filter(|w| self.adj[w.base].is_some())
+            .collect()
+    }
+
+    /// `head { body }`, with the windows loaded before it and stepped after each body.
+    fn wrap_windows(
+        &self,
+        windows: &[Window],
+        counted: Option<(Option<VarId>, &RangeSpec)>,
+        falling: bool,
+        head: TokenStream,
+        body: TokenStream,
+    ) -> TokenStream {
+        let Some((Some(index), range)) = counted else {
+            return quote!(#head { #body });
+        };
+        let adj = |v: VarId| self.adj[v].as_ref().map(|d| d.to_token_stream()).unwrap_or_default();
+        let bounds = (self.e.val(&range.lo), self.e.val(&range.hi));
+        let i = self.e.name(index).to_token_stream();
+        window::wrap(windows, &adj, &self.e.rt, bounds, i, falling, head, body)
     }
 
     fn defined_in_body(&self, body: &Block, c: &Carried, v: VarId) -> bool {
@@ -969,6 +1023,9 @@ impl<'a> Rev<'a> {
         let idx = self.index_pat(index);
         let range_fwd = self.e.range(range);
         let (decl, take, give, finish) = self.carried_parts(carried, body);
+        let windows = self.windows_of(index, range, body);
+        let windows_before = self.windows.len();
+        self.windows.extend(windows.iter().cloned());
         let mut b = TokenStream::new();
         self.fwd_block(body, &mut b);
         let before = self.adj.clone();
@@ -981,13 +1038,18 @@ impl<'a> Rev<'a> {
         }
         self.rev_block(body, &mut b);
         self.adj = before;
+        self.windows.truncate(windows_before);
+        let head = quote!(for #idx in #range_fwd);
+        let looped = self.wrap_windows(
+            &windows,
+            Some((index, range)),
+            false,
+            head,
+            quote!(#take #b #give),
+        );
         out.extend(quote! {
             #decl
-            for #idx in #range_fwd {
-                #take
-                #b
-                #give
-            }
+            #looped
             #finish
         });
     }
