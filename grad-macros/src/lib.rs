@@ -20,9 +20,9 @@ mod prims;
 mod recursion;
 mod reverse;
 mod site;
-mod window;
 #[cfg(test)]
 mod tests;
+mod window;
 
 use proc_macro::TokenStream;
 

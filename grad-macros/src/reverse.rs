@@ -275,7 +275,7 @@ impl<'a> Rev<'a> {
                             self.e.val(&range.hi),
                             range.inclusive,
                         );
-                        quote!(#s.reserve(#rt::range_len(#lo, #hi, #inc));)
+                        quote!(#rt::stack_reserve(&mut #s, #rt::range_len(#lo, #hi, #inc));)
                     }
                     _ => quote!(),
                 };
@@ -345,7 +345,8 @@ impl<'a> Rev<'a> {
                 #it += 1;
             };
         }
-        quote!(#s.push(#t);)
+        let rt = &self.e.rt;
+        quote!(#rt::stack_push(&mut #s, #t);)
     }
 
     fn pop(&self, stack: VarId) -> TokenStream {
@@ -631,8 +632,11 @@ impl<'a> Rev<'a> {
                 }
             }
             Op::Project { base, path, .. } => {
-                if let Some((r, rest)) =
-                    self.windows.iter().rev().find_map(|w| w.register(*base, path))
+                if let Some((r, rest)) = self
+                    .windows
+                    .iter()
+                    .rev()
+                    .find_map(|w| w.register(*base, path))
                 {
                     let p = self.e.path(rest);
                     out.extend(quote!(#rt::accumulate(&mut #r #p, #dv);));
@@ -840,7 +844,7 @@ impl<'a> Rev<'a> {
             }
             self.rev_block(b, &mut body);
             self.shapes.truncate(shapes_before.0);
-        self.layouts.truncate(shapes_before.1);
+            self.layouts.truncate(shapes_before.1);
             let var = Emit::arm_variant(k);
             cases.push(quote!(#en::#var(#pat) => { #body }));
         }
@@ -936,12 +940,7 @@ impl<'a> Rev<'a> {
     }
 
     /// The loop's array adjoints that go in registers (see `window`).
-    fn windows_of(
-        &mut self,
-        index: Option<VarId>,
-        range: &RangeSpec,
-        body: &Block,
-    ) -> Vec<Window> {
+    fn windows_of(&mut self, index: Option<VarId>, range: &RangeSpec, body: &Block) -> Vec<Window> {
         let found = window::find(&self.an, &self.e, index, range, body, &mut self.fresh);
         // Only adjoints that exist before the loop, as a name: they are taken from there.
         found
@@ -962,7 +961,12 @@ impl<'a> Rev<'a> {
         let Some((Some(index), range)) = counted else {
             return quote!(#head { #body });
         };
-        let adj = |v: VarId| self.adj[v].as_ref().map(|d| d.to_token_stream()).unwrap_or_default();
+        let adj = |v: VarId| {
+            self.adj[v]
+                .as_ref()
+                .map(|d| d.to_token_stream())
+                .unwrap_or_default()
+        };
         let bounds = (self.e.val(&range.lo), self.e.val(&range.hi));
         let i = self.e.name(index).to_token_stream();
         window::wrap(windows, &adj, &self.e.rt, bounds, i, falling, head, body)

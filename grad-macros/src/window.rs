@@ -300,11 +300,7 @@ pub fn wrap(
         // The element no later iteration reaches leaves; the others shift toward it; the
         // element the next iteration reaches first enters.
         let n = w.regs.len();
-        let (leave, enter) = if falling {
-            (n - 1, 0)
-        } else {
-            (0, n - 1)
-        };
+        let (leave, enter) = if falling { (n - 1, 0) } else { (0, n - 1) };
         let leave_at = at(index.clone(), w.min + leave as i64);
         let rl = &w.regs[leave];
         step.extend(quote!(#d[#leave_at] = #rt::take_piece(&mut #rl);));

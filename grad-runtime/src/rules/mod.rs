@@ -149,19 +149,9 @@ pub trait Linear<O>: Differentiable + Shaped + Sized {
 /// `2.0 * c[i]` it keeps nothing of `c`.
 pub trait Bilinear<O, Rhs: Differentiable + Shaped>: Binary<O, Rhs> + Shaped {
     /// `da = dy * ∂y/∂a`, reduced to `a`'s shape, from `b`.
-    fn bwd_0_by(
-        op: &O,
-        a: &Self::Shape,
-        b: &Rhs,
-        dy: TangentOf<Self::Output>,
-    ) -> TangentOf<Self>;
+    fn bwd_0_by(op: &O, a: &Self::Shape, b: &Rhs, dy: TangentOf<Self::Output>) -> TangentOf<Self>;
     /// `db = dy * ∂y/∂b`, reduced to `b`'s shape, from `a`.
-    fn bwd_1_by(
-        op: &O,
-        a: &Self,
-        b: &Rhs::Shape,
-        dy: TangentOf<Self::Output>,
-    ) -> TangentOf<Rhs>;
+    fn bwd_1_by(op: &O, a: &Self, b: &Rhs::Shape, dy: TangentOf<Self::Output>) -> TangentOf<Rhs>;
 }
 
 /// A primitive linear in each of two inputs separately (`a + b`, `a - b`), whose rules read

@@ -391,12 +391,7 @@ where
     C2: Dim,
     DefaultAllocator: Allocator<R1, C1> + Allocator<C1, C2> + Allocator<R1, C2> + Allocator<C2, C1>,
 {
-    fn bwd_0_by(
-        _: &Mul,
-        a: &(R1, C1),
-        b: &OMatrix<T, C1, C2>,
-        dy: OMatrix<T, R1, C2>,
-    ) -> Self {
+    fn bwd_0_by(_: &Mul, a: &(R1, C1), b: &OMatrix<T, C1, C2>, dy: OMatrix<T, R1, C2>) -> Self {
         check_dims(
             "matrix product backward",
             "cotangent",
@@ -405,12 +400,7 @@ where
         );
         dy * b.transpose()
     }
-    fn bwd_1_by(
-        _: &Mul,
-        a: &Self,
-        b: &(C1, C2),
-        dy: OMatrix<T, R1, C2>,
-    ) -> OMatrix<T, C1, C2> {
+    fn bwd_1_by(_: &Mul, a: &Self, b: &(C1, C2), dy: OMatrix<T, R1, C2>) -> OMatrix<T, C1, C2> {
         check_dims(
             "matrix product backward",
             "cotangent",
@@ -422,7 +412,11 @@ where
 }
 
 /// `s·dY` in `dY`'s buffer, `dY` of the dimensions `dims`.
-fn scaled<T: Real, R: Dim, C: Dim>(s: T, dims: &(R, C), mut dy: OMatrix<T, R, C>) -> OMatrix<T, R, C>
+fn scaled<T: Real, R: Dim, C: Dim>(
+    s: T,
+    dims: &(R, C),
+    mut dy: OMatrix<T, R, C>,
+) -> OMatrix<T, R, C>
 where
     DefaultAllocator: Allocator<R, C>,
 {

@@ -46,6 +46,36 @@ pub fn accumulate<T: Accumulate<C> + ?Sized, C>(dst: &mut T, contribution: C) {
     dst.accumulate(contribution);
 }
 
+/// `stack.push(x)` for a loop's saved values. Where they take no space (every shape a
+/// scalar's), only the length moves: no call that could grow the stack stays in the loop,
+/// so the optimizer keeps the length in a register instead of storing and reloading it
+/// every iteration (a loop-carried trip through memory).
+#[inline(always)]
+pub fn stack_push<T>(stack: &mut Vec<T>, x: T) {
+    if size_of::<T>() == 0 {
+        let n = stack
+            .len()
+            .checked_add(1)
+            .expect("a loop's saved-value stack overflowed usize");
+        core::mem::forget(x);
+        // SAFETY: a `Vec` of a zero-sized type has capacity `usize::MAX` (so `n` is within
+        // it) and no storage to initialize; `x`, forgotten above, is the value the new slot
+        // holds, exactly as `Vec::push` would have moved it there, and `Vec::pop` reads it
+        // back with `ptr::read` of zero bytes.
+        unsafe { stack.set_len(n) };
+    } else {
+        stack.push(x);
+    }
+}
+
+/// `stack.reserve(n)`, a no-op (and no call) for values that take no space.
+#[inline(always)]
+pub fn stack_reserve<T>(stack: &mut Vec<T>, n: usize) {
+    if size_of::<T>() != 0 {
+        stack.reserve(n);
+    }
+}
+
 /// A cotangent returned by a pullback for an argument that the caller differentiates.
 #[diagnostic::on_unimplemented(
     message = "an active value is passed to a parameter that the callee does not differentiate",
@@ -433,4 +463,57 @@ where
         "a matrix built from {N} parts is {rows}x{cols}"
     );
     core::array::from_fn(|k| m[at(k, rows, cols)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::marker::PhantomData;
+
+    thread_local!(static DROPS: Cell<usize> = const { Cell::new(0) });
+
+    /// A zero-sized value that counts its drops: each pushed one is dropped exactly once.
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPS.with(|d| d.set(d.get() + 1));
+        }
+    }
+
+    #[test]
+    fn zero_sized_stacks_count_and_drop_what_they_hold() {
+        for n in [0, 1, 2, 7, 8, 9, 1000] {
+            DROPS.with(|d| d.set(0));
+            let mut s: Vec<Counted> = Vec::new();
+            stack_reserve(&mut s, n);
+            (0..n).for_each(|_| stack_push(&mut s, Counted));
+            assert_eq!(s.len(), n);
+            assert_eq!(DROPS.with(Cell::get), 0, "pushing drops nothing");
+            // Half popped (and dropped as they are), the rest dropped with the stack.
+            for _ in 0..n / 2 {
+                assert!(s.pop().is_some());
+            }
+            assert_eq!(DROPS.with(Cell::get), n / 2);
+            drop(s);
+            assert_eq!(DROPS.with(Cell::get), n);
+        }
+        let mut shapes: Vec<(PhantomData<f64>, ())> = Vec::new();
+        stack_push(&mut shapes, (PhantomData, ()));
+        assert!(shapes.pop().is_some() && shapes.pop().is_none());
+    }
+
+    #[test]
+    fn sized_stacks_are_plain_vecs() {
+        for n in [0, 1, 3, 4, 5, 100] {
+            let mut s = Vec::new();
+            stack_reserve(&mut s, n);
+            assert!(s.capacity() >= n);
+            (0..n).for_each(|i| stack_push(&mut s, vec![i as f64; i % 3]));
+            for i in (0..n).rev() {
+                assert_eq!(s.pop(), Some(vec![i as f64; i % 3]));
+            }
+            assert_eq!(s.pop(), None);
+        }
+    }
 }

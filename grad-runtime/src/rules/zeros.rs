@@ -35,7 +35,24 @@ macro_rules! scalar_layout {
         }
     )*};
 }
-scalar_layout!(f32, f64, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, ());
+scalar_layout!(
+    f32,
+    f64,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    bool,
+    ()
+);
 
 impl<T: Layout> Layout for Vec<T> {
     type Layout = Vec<T::Layout>;
