@@ -5,6 +5,8 @@ mod fmt;
 mod methods;
 mod ops;
 pub(crate) mod pool;
+#[cfg(feature = "serde")]
+mod serde;
 pub(crate) mod shape;
 
 use crate::real::Real;
