@@ -193,9 +193,12 @@ fn derive_without_serializable_tangents_still_differentiates() {
     assert_eq!((h.o.0, h.k), (1.5, 1.0));
 }
 
+/// The parameters the optimizer tests train: a tensor and a scalar.
+type Params = (Tensor<f64>, f32);
+
 /// A deterministic nonlinear gradient of the parameters `(w, b)`:
 /// g_w = 2 (w - 1) + 0.3 cos(w), g_b = 2 b - 0.5 (b > 0 case of a kink).
-fn gradient(p: &(Tensor<f64>, f32)) -> (Tensor<f64>, f32) {
+fn gradient(p: &Params) -> Params {
     let gw: Vec<f64> =
         p.0.as_slice()
             .iter()
@@ -206,9 +209,9 @@ fn gradient(p: &(Tensor<f64>, f32)) -> (Tensor<f64>, f32) {
 }
 
 /// Runs `steps` steps of `opt` from `p`.
-fn run<O>(p: &mut (Tensor<f64>, f32), opt: &mut O, steps: usize)
+fn run<O>(p: &mut Params, opt: &mut O, steps: usize)
 where
-    O: FnMut(&mut (Tensor<f64>, f32), &(Tensor<f64>, f32)),
+    O: FnMut(&mut Params, &Params),
 {
     for _ in 0..steps {
         let g = gradient(p);
@@ -218,10 +221,8 @@ where
 
 /// Trains 40 steps straight, and 15 steps, a save of parameters and optimizer to JSON,
 /// a load into fresh values and 25 more steps: the two end states agree in every bit.
-fn resumes_bit_identically<O>(
-    fresh: O,
-    step: fn(&mut O, &mut (Tensor<f64>, f32), &(Tensor<f64>, f32)),
-) where
+fn resumes_bit_identically<O>(fresh: O, step: fn(&mut O, &mut Params, &Params))
+where
     O: Serialize + for<'de> Deserialize<'de>,
 {
     let start = (Tensor::<f64>::randn(&[4, 3], 11), 0.75f32);
@@ -237,7 +238,7 @@ fn resumes_bit_identically<O>(
     let saved = serde_json::to_string(&(&first, &opt1)).unwrap();
     drop((first, opt1));
 
-    let (mut resumed, mut opt2): ((Tensor<f64>, f32), O) = serde_json::from_str(&saved).unwrap();
+    let (mut resumed, mut opt2): (Params, O) = serde_json::from_str(&saved).unwrap();
     run(&mut resumed, &mut |p, g| step(&mut opt2, p, g), 25);
 
     assert_eq!(bits64(&resumed.0), bits64(&straight.0));

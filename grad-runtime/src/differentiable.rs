@@ -39,10 +39,10 @@ pub trait Differentiable {
 
     /// Calls `f(name, shape, values)` on each parameter: a scalar, a tensor or a matrix,
     /// named by its field path below `name` (`layers.0.w`; see [`in_field`]), with its
-    /// row-major shape and elements. Saving reads parameters through it.
+    /// row-major shape and elements. Saving ([`crate::io`]) reads parameters through it.
     ///
     /// ```
-    /// use grad::{Differentiable, Flat, Tensor};
+    /// use grad_runtime::{Differentiable, Flat, Tensor};
     ///
     /// let params = (Tensor::<f32>::zeros(&[2, 3]), vec![1.5f64]);
     /// let mut seen = Vec::new();
@@ -55,7 +55,7 @@ pub trait Differentiable {
     fn visit_named(&self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], Flat<'_>));
 
     /// [`Differentiable::visit_named`], mutably: the same names, shapes and row-major
-    /// elements in the same order. Loading writes parameters through it.
+    /// elements in the same order. Loading ([`crate::io`]) writes parameters through it.
     ///
     /// The provided method pairs `visit_named`'s names and shapes with the runs of
     /// `visit_params_mut`, so it is right for any value whose two visits agree in order and
@@ -86,8 +86,8 @@ pub trait Differentiable {
 ///
 /// ```
 /// let mut name = String::from("layers");
-/// grad::in_field(&mut name, 0, |name| {
-///     grad::in_field(name, "w", |name| assert_eq!(name, "layers.0.w"));
+/// grad_runtime::in_field(&mut name, 0, |name| {
+///     grad_runtime::in_field(name, "w", |name| assert_eq!(name, "layers.0.w"));
 /// });
 /// assert_eq!(name, "layers");
 /// ```

@@ -4,6 +4,7 @@
 pub mod check;
 mod differentiable;
 mod functions;
+pub mod io;
 pub mod kernels;
 pub mod nn;
 pub mod optim;
