@@ -17,6 +17,8 @@ pub use functions::{
     clamp, clamp_jvp, clamp_vjp, relu, relu_jvp, relu_vjp, sigmoid, sigmoid_jvp, sigmoid_vjp,
     stop_gradient,
 };
+#[cfg(feature = "ndarray")]
+pub use ndarray;
 pub use real::Real;
 pub use tensor::{
     Dims, Operand, ShapeError, Tensor, broadcast_shapes, kept_buffer_bytes, release_buffers,

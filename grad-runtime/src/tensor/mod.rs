@@ -3,6 +3,8 @@
 mod construct;
 mod fmt;
 mod methods;
+#[cfg(feature = "ndarray")]
+mod ndarray;
 mod ops;
 pub(crate) mod pool;
 #[cfg(feature = "serde")]
