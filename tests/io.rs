@@ -307,6 +307,50 @@ impl Differentiable for Twice {
     }
 }
 
+/// A hand-written impl that names its parts and relies on the provided
+/// `visit_named_mut` (which pairs `visit_named` with `visit_params_mut`).
+struct Hand {
+    gain: f64,
+    kernel: Tensor<f32>,
+}
+
+impl Differentiable for Hand {
+    type Tangent = (f64, Tensor<f32>);
+    fn zero_tangent(&self) -> Self::Tangent {
+        (0.0, Tensor::zeros_like(&self.kernel))
+    }
+    fn move_along(&mut self, d: &Self::Tangent) {
+        self.gain += d.0;
+        self.kernel.move_along(&d.1);
+    }
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(grad::FlatMut<'_>)) {
+        self.gain.visit_params_mut(f);
+        self.kernel.visit_params_mut(f);
+    }
+    fn visit_named(&self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], grad::Flat<'_>)) {
+        grad::in_field(name, "gain", |name| self.gain.visit_named(name, f));
+        grad::in_field(name, "kernel", |name| self.kernel.visit_named(name, f));
+    }
+}
+
+#[test]
+fn a_hand_written_impl_loads_through_the_provided_visit_named_mut() {
+    let path = temp("hand.safetensors");
+    let saved = Hand {
+        gain: -0.375,
+        kernel: ramp32(3.0, &[2, 2]),
+    };
+    save_safetensors(&saved, &path).unwrap();
+    assert_eq!(header(&path)["kernel"]["shape"], serde_json::json!([2, 2]));
+    let mut h = Hand {
+        gain: 0.0,
+        kernel: Tensor::zeros(&[2, 2]),
+    };
+    load_safetensors(&mut h, &path).unwrap();
+    assert_eq!(h.gain, -0.375);
+    assert_eq!(h.kernel.to_vec(), [3.0, 3.25, 3.5, 3.75]);
+}
+
 #[test]
 fn two_parameters_with_one_name_are_an_error_and_write_nothing() {
     let path = temp("duplicate.safetensors");

@@ -120,6 +120,28 @@ fn derived_tangent_struct_serializes_field_by_field() {
     assert_eq!(back.dot(&back), t.dot(&t));
 }
 
+/// A struct with nalgebra fields: its tangent serializes through nalgebra's serde support.
+#[derive(Differentiable, Clone, Debug)]
+struct Frame {
+    origin: grad::nalgebra::Vector3<f64>,
+    basis: grad::nalgebra::DMatrix<f32>,
+}
+
+#[test]
+fn derived_tangent_with_nalgebra_fields_round_trips() {
+    let f = Frame {
+        origin: grad::nalgebra::Vector3::new(0.1, -2.0, 3.5),
+        basis: grad::nalgebra::DMatrix::from_row_slice(2, 3, &[1.0, 0.5, 0.25, -1.0, 7.0, 0.1]),
+    };
+    let mut t = f.zero_tangent();
+    t.origin = f.origin;
+    t.basis = f.basis.clone();
+    let back: FrameTangent = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+    assert_eq!(back.origin, f.origin);
+    assert_eq!(back.basis, f.basis);
+    assert_eq!(back.basis.shape(), (2, 3));
+}
+
 #[test]
 fn derived_tangent_with_a_mismatched_tensor_is_an_error() {
     let bad = json!({
