@@ -1,5 +1,6 @@
 //! The `serde` feature: tensors as `{"shape", "data"}` with the data checked against the
 //! shape, derived tangent structs, and optimizer state that resumes a run bit for bit.
+#![cfg(feature = "serde")]
 
 use grad::optim::{Adam, AdamW, Sgd};
 use grad::{Differentiable, Tangent, Tensor};
