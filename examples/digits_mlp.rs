@@ -11,6 +11,11 @@
 //! running loss and accuracy, prints the loss and accuracies of some epochs, writes the loss
 //! curve to `target/digits_loss.png`, and ends with the test accuracy. Set
 //! `GRAD_EXAMPLE_QUICK=1` for a few epochs only (as CI does).
+//!
+//! The trained weights are saved with `grad::io::save_safetensors` to
+//! `target/digits_mlp.safetensors` (or `--save PATH`), tensors `w1 b1 w2 b2` that Python's
+//! `safetensors.numpy.load_file` reads too. `--load PATH` reads such a file into the
+//! network instead of training, and reports its accuracy.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -212,7 +217,36 @@ fn plot(
     Ok(())
 }
 
+/// The command line: `[--load PATH] [--save PATH]`.
+struct Args {
+    load: Option<PathBuf>,
+    save: Option<PathBuf>,
+}
+
+fn args() -> Result<Args, String> {
+    let mut args = Args {
+        load: None,
+        save: None,
+    };
+    let mut it = std::env::args_os().skip(1);
+    while let Some(flag) = it.next() {
+        let slot = match flag.to_str() {
+            Some("--load") => &mut args.load,
+            Some("--save") => &mut args.save,
+            _ => {
+                return Err(format!(
+                    "unknown argument {flag:?}; usage: digits_mlp [--load PATH] [--save PATH]"
+                ));
+            }
+        };
+        let path = it.next().ok_or(format!("{flag:?} needs a path"))?;
+        *slot = Some(PathBuf::from(path));
+    }
+    Ok(args)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = args()?;
     let quick = std::env::var_os("GRAD_EXAMPLE_QUICK").is_some_and(|v| v != "0");
     let (epochs, report_every) = if quick { (3, 1) } else { (60, 10) };
 
@@ -234,6 +268,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let mut model = Mlp::new(1);
+    if let Some(path) = &args.load {
+        // Every tensor is checked (name, shape, dtype) before any weight is replaced.
+        if let Err(e) = grad::io::load_safetensors(&mut model, path) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+        println!("loaded the trained network from {}", path.display());
+        println!(
+            "training accuracy: {:.1}%",
+            100.0 * model.accuracy(&x_train, &y_train)
+        );
+        println!(
+            "test accuracy: {:.1}%",
+            100.0 * model.accuracy(&x_test, &y_test)
+        );
+        return Ok(());
+    }
     let mut opt = Adam::new(3e-3);
     let batches_per_epoch = TRAIN.div_ceil(BATCH);
     let bar = ProgressBar::new((epochs * batches_per_epoch) as u64).with_style(
@@ -311,6 +362,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "test accuracy: {:.1}%",
         100.0 * model.accuracy(&x_test, &y_test)
+    );
+    let save = args
+        .save
+        .unwrap_or_else(|| root.join("target").join("digits_mlp.safetensors"));
+    grad::io::save_safetensors(&model, &save)?;
+    println!(
+        "saved the network to {} (read it back with --load {})",
+        save.display(),
+        save.display()
     );
     Ok(())
 }

@@ -43,6 +43,16 @@
 //! and `g_jvp` (forward), whoever wrote them: the attribute, or a person who wants a
 //! cheaper or more stable derivative. See `examples/quickstart.rs`.
 
+//!
+//! # Features
+//!
+//! - `serde` (default): `Serialize`/`Deserialize` for [`Tensor`] (as `{"shape", "data"}`),
+//!   the derived `<Name>Tangent` structs and the optimizers with their state.
+//! - `ndarray`: [`Tensor`] from any `ndarray` array, into `ArrayD` and, where the ranks
+//!   agree, `Array0`..`Array6`; `ndarray` is re-exported as `grad::ndarray`.
+//!
+//! [`io`] saves and loads parameters as safetensors files, whatever the features.
+
 pub use grad_macros::{Differentiable, differentiable};
 pub use grad_runtime::*;
 pub use nalgebra;

@@ -459,6 +459,22 @@ impl grad::Differentiable for Line {
             &mut self.intercept,
         )));
     }
+    fn visit_named(&self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], grad::Flat<'_>)) {
+        grad::in_field(name, "slope", |name| {
+            f(
+                name,
+                &[],
+                grad::Flat::F64(std::slice::from_ref(&self.slope)),
+            )
+        });
+        grad::in_field(name, "intercept", |name| {
+            f(
+                name,
+                &[],
+                grad::Flat::F64(std::slice::from_ref(&self.intercept)),
+            )
+        });
+    }
 }
 
 impl Line {

@@ -205,6 +205,11 @@ impl grad::Differentiable for Poly {
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(grad::FlatMut<'_>)) {
         grad::Differentiable::visit_params_mut(&mut self.coef, f);
     }
+    fn visit_named(&self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], grad::Flat<'_>)) {
+        grad::in_field(name, "coef", |name| {
+            grad::Differentiable::visit_named(&self.coef, name, f)
+        });
+    }
 }
 
 impl Poly {

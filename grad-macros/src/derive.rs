@@ -3,6 +3,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, Index, Member};
 
 const NOT_A_STRUCT: &str = "#[derive(Differentiable)] applies to structs; implement `grad::Differentiable` by hand for enums and unions";
@@ -120,6 +121,15 @@ pub fn derive(input: TokenStream) -> TokenStream {
         .filter(|f| !f.no_grad)
         .map(|f| &f.member)
         .collect();
+    // A field's name in parameter paths: `w`, `0`, and `type` for `r#type`.
+    let labels: Vec<String> = list
+        .iter()
+        .filter(|f| !f.no_grad)
+        .map(|f| match &f.member {
+            Member::Named(id) => id.unraw().to_string(),
+            Member::Unnamed(i) => i.index.to_string(),
+        })
+        .collect();
     let doc = format!(
         "Tangents and cotangents of [`{name}`]: one field per field (`()` for `#[no_grad]` ones). Written by `#[derive(Differentiable)]`."
     );
@@ -135,11 +145,29 @@ pub fn derive(input: TokenStream) -> TokenStream {
         debug_preds.push(quote!(<#ty as #krate::Differentiable>::Tangent: ::core::fmt::Debug));
     }
 
+    // Serialize and Deserialize, derived when grad's `serde` feature is on, exist where every
+    // field's tangent has them. The `for<'__grad_s>` keeps a bound on a concrete type from
+    // being checked where the struct is declared, so a struct whose tangents lack serde
+    // still derives `Differentiable`.
+    let serde_bound = |trait_: TokenStream| {
+        let preds = list.iter().filter(|f| !f.no_grad).map(|f| {
+            let ty = &f.ty;
+            quote!(for<'__grad_s> <#ty as #krate::Differentiable>::Tangent: #trait_).to_string()
+        });
+        preds.collect::<Vec<_>>().join(", ")
+    };
+    let ser_bound = serde_bound(quote!(#krate::__private::serde::Serialize));
+    let de_bound = serde_bound(quote!(#krate::__private::serde::Deserialize<'de>));
+
     quote! {
         #errors
 
-        #[doc = #doc]
-        #decl
+        #krate::__private::tangent_struct! {
+            serialize = #ser_bound,
+            deserialize = #de_bound,
+            #[doc = #doc]
+            #decl
+        }
 
         impl #impl_g ::core::clone::Clone for #tangent #ty_g #where_all {
             fn clone(&self) -> Self {
@@ -166,6 +194,26 @@ pub fn derive(input: TokenStream) -> TokenStream {
 
             fn visit_params_mut(&mut self, f: &mut dyn FnMut(#krate::FlatMut<'_>)) {
                 #(#krate::Differentiable::visit_params_mut(&mut self.#active, f);)*
+            }
+
+            fn visit_named(
+                &self,
+                name: &mut ::std::string::String,
+                f: &mut dyn FnMut(&str, &[usize], #krate::Flat<'_>),
+            ) {
+                #(#krate::in_field(name, #labels, |name| {
+                    #krate::Differentiable::visit_named(&self.#active, name, f)
+                });)*
+            }
+
+            fn visit_named_mut(
+                &mut self,
+                name: &mut ::std::string::String,
+                f: &mut dyn FnMut(&str, &[usize], #krate::FlatMut<'_>),
+            ) {
+                #(#krate::in_field(name, #labels, |name| {
+                    #krate::Differentiable::visit_named_mut(&mut self.#active, name, f)
+                });)*
             }
         }
 

@@ -36,6 +36,75 @@ pub trait Differentiable {
     /// Calls `f` on each flat run of the value's differentiable components, mutably, in the
     /// order in which [`Tangent::visit`] visits a tangent's (optimizers update through it).
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>));
+
+    /// Calls `f(name, shape, values)` on each parameter: a scalar, a tensor or a matrix,
+    /// named by its field path below `name` (`layers.0.w`; see [`in_field`]), with its
+    /// row-major shape and elements. Saving ([`crate::io`]) reads parameters through it.
+    ///
+    /// ```
+    /// use grad_runtime::{Differentiable, Flat, Tensor};
+    ///
+    /// let params = (Tensor::<f32>::zeros(&[2, 3]), vec![1.5f64]);
+    /// let mut seen = Vec::new();
+    /// params.visit_named(&mut String::new(), &mut |name, shape, values| {
+    ///     let n = match values { Flat::F32(s) => s.len(), Flat::F64(s) => s.len() };
+    ///     seen.push((name.to_string(), shape.to_vec(), n));
+    /// });
+    /// assert_eq!(seen, [("0".to_string(), vec![2, 3], 6), ("1.0".to_string(), vec![], 1)]);
+    /// ```
+    fn visit_named(&self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], Flat<'_>));
+
+    /// [`Differentiable::visit_named`], mutably: the same names, shapes and row-major
+    /// elements in the same order. Loading ([`crate::io`]) writes parameters through it.
+    ///
+    /// The provided method pairs `visit_named`'s names and shapes with the runs of
+    /// `visit_params_mut`, so it is right for any value whose two visits agree in order and
+    /// layout; a value stored in another layout (nalgebra's column-major matrices)
+    /// overrides it.
+    fn visit_named_mut(
+        &mut self,
+        name: &mut String,
+        f: &mut dyn FnMut(&str, &[usize], FlatMut<'_>),
+    ) {
+        let mut named = Vec::new();
+        self.visit_named(name, &mut |n, shape, _| {
+            named.push((n.to_string(), shape.to_vec()))
+        });
+        let mut runs = named.iter();
+        self.visit_params_mut(&mut |flat| {
+            let (n, shape) = runs
+                .next()
+                .expect("visit_named_mut: visit_params_mut visits more runs than visit_named");
+            f(n, shape, flat);
+        });
+    }
+}
+
+/// Runs `visit` with `field` appended to the path `name` (after a `.` unless `name` is
+/// empty), then restores `name`: how a [`Differentiable`] value names its parts in
+/// [`Differentiable::visit_named`].
+///
+/// ```
+/// let mut name = String::from("layers");
+/// grad_runtime::in_field(&mut name, 0, |name| {
+///     grad_runtime::in_field(name, "w", |name| assert_eq!(name, "layers.0.w"));
+/// });
+/// assert_eq!(name, "layers");
+/// ```
+pub fn in_field(
+    name: &mut String,
+    field: impl core::fmt::Display,
+    visit: impl FnOnce(&mut String),
+) {
+    use core::fmt::Write;
+    let len = name.len();
+    if len > 0 {
+        name.push('.');
+    }
+    // Writing into a `String` cannot fail.
+    let _ = write!(name, "{field}");
+    visit(name);
+    name.truncate(len);
 }
 
 /// The vector-space operations on tangents that generated code and optimizers use.
@@ -104,6 +173,16 @@ macro_rules! scalar_differentiable {
             fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
                 f(FlatMut::$flat(std::slice::from_mut(self)));
             }
+            fn visit_named(&self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], Flat<'_>)) {
+                f(name, &[], Flat::$flat(std::slice::from_ref(self)));
+            }
+            fn visit_named_mut(
+                &mut self,
+                name: &mut String,
+                f: &mut dyn FnMut(&str, &[usize], FlatMut<'_>),
+            ) {
+                f(name, &[], FlatMut::$flat(std::slice::from_mut(self)));
+            }
         }
 
         impl Tangent for $t {
@@ -153,6 +232,20 @@ impl<T: Differentiable> Differentiable for [T] {
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
         self.iter_mut().for_each(|x| x.visit_params_mut(f));
     }
+    fn visit_named(&self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], Flat<'_>)) {
+        for (i, x) in self.iter().enumerate() {
+            in_field(name, i, |name| x.visit_named(name, f));
+        }
+    }
+    fn visit_named_mut(
+        &mut self,
+        name: &mut String,
+        f: &mut dyn FnMut(&str, &[usize], FlatMut<'_>),
+    ) {
+        for (i, x) in self.iter_mut().enumerate() {
+            in_field(name, i, |name| x.visit_named_mut(name, f));
+        }
+    }
 }
 
 impl<T: Differentiable> Differentiable for Vec<T> {
@@ -165,6 +258,16 @@ impl<T: Differentiable> Differentiable for Vec<T> {
     }
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
         self.as_mut_slice().visit_params_mut(f);
+    }
+    fn visit_named(&self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], Flat<'_>)) {
+        self.as_slice().visit_named(name, f);
+    }
+    fn visit_named_mut(
+        &mut self,
+        name: &mut String,
+        f: &mut dyn FnMut(&str, &[usize], FlatMut<'_>),
+    ) {
+        self.as_mut_slice().visit_named_mut(name, f);
     }
 }
 
@@ -205,6 +308,20 @@ impl<T: Differentiable, const N: usize> Differentiable for [T; N] {
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
         self.iter_mut().for_each(|x| x.visit_params_mut(f));
     }
+    fn visit_named(&self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], Flat<'_>)) {
+        for (i, x) in self.iter().enumerate() {
+            in_field(name, i, |name| x.visit_named(name, f));
+        }
+    }
+    fn visit_named_mut(
+        &mut self,
+        name: &mut String,
+        f: &mut dyn FnMut(&str, &[usize], FlatMut<'_>),
+    ) {
+        for (i, x) in self.iter_mut().enumerate() {
+            in_field(name, i, |name| x.visit_named_mut(name, f));
+        }
+    }
 }
 
 impl<T: Tangent, const N: usize> Tangent for [T; N] {
@@ -236,6 +353,8 @@ macro_rules! integer_differentiable {
             #[inline(always)]
             fn move_along(&mut self, _: &()) {}
             fn visit_params_mut(&mut self, _: &mut dyn FnMut(FlatMut<'_>)) {}
+            fn visit_named(&self, _: &mut String, _: &mut dyn FnMut(&str, &[usize], Flat<'_>)) {}
+            fn visit_named_mut(&mut self, _: &mut String, _: &mut dyn FnMut(&str, &[usize], FlatMut<'_>)) {}
         }
     )*};
 }
@@ -246,6 +365,8 @@ impl Differentiable for () {
     fn zero_tangent(&self) {}
     fn move_along(&mut self, _: &()) {}
     fn visit_params_mut(&mut self, _: &mut dyn FnMut(FlatMut<'_>)) {}
+    fn visit_named(&self, _: &mut String, _: &mut dyn FnMut(&str, &[usize], Flat<'_>)) {}
+    fn visit_named_mut(&mut self, _: &mut String, _: &mut dyn FnMut(&str, &[usize], FlatMut<'_>)) {}
 }
 
 impl Tangent for () {
@@ -267,6 +388,12 @@ macro_rules! tuple_differentiable {
             }
             fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
                 $(self.$i.visit_params_mut(f);)+
+            }
+            fn visit_named(&self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], Flat<'_>)) {
+                $(in_field(name, $i, |name| self.$i.visit_named(name, f));)+
+            }
+            fn visit_named_mut(&mut self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], FlatMut<'_>)) {
+                $(in_field(name, $i, |name| self.$i.visit_named_mut(name, f));)+
             }
         }
 

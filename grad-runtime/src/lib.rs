@@ -4,6 +4,7 @@
 pub mod check;
 mod differentiable;
 mod functions;
+pub mod io;
 pub mod kernels;
 pub mod nn;
 pub mod optim;
@@ -11,11 +12,13 @@ mod real;
 pub mod rules;
 mod tensor;
 
-pub use differentiable::{Differentiable, Flat, FlatMut, NoTangent, Tangent};
+pub use differentiable::{Differentiable, Flat, FlatMut, NoTangent, Tangent, in_field};
 pub use functions::{
     clamp, clamp_jvp, clamp_vjp, relu, relu_jvp, relu_vjp, sigmoid, sigmoid_jvp, sigmoid_vjp,
     stop_gradient,
 };
+#[cfg(feature = "ndarray")]
+pub use ndarray;
 pub use real::Real;
 pub use tensor::{
     Dims, Operand, ShapeError, Tensor, broadcast_shapes, kept_buffer_bytes, release_buffers,
@@ -24,6 +27,7 @@ pub use tensor::{
 /// Everything generated code names. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__tangent_struct as tangent_struct;
     pub use crate::differentiable::{Differentiable, NoTangent, Tangent};
     pub use crate::real::Real;
     pub use crate::rules::op;
@@ -33,4 +37,31 @@ pub mod __private {
         Binary, Linear, LinearBinary, ShapeOf, Shaped, TangentOf, Unary, UnaryOut,
     };
     pub use crate::tensor::Tensor;
+    #[cfg(feature = "serde")]
+    pub use serde;
+}
+
+/// Writes the tangent struct that `#[derive(Differentiable)]` declares, with serde's
+/// `Serialize` and `Deserialize` derived when this crate's `serde` feature is on: the
+/// choice is made here, by the features `grad` was built with, not by the user's crate.
+/// The derive passes the impls' bounds as `serialize = "..", deserialize = ".."`.
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tangent_struct {
+    (serialize = $ser:tt, deserialize = $de:tt, $($item:tt)*) => {
+        #[derive($crate::__private::serde::Serialize, $crate::__private::serde::Deserialize)]
+        #[serde(crate = "::grad::__private::serde", bound(serialize = $ser, deserialize = $de))]
+        $($item)*
+    };
+}
+
+/// Without the `serde` feature, the tangent struct as declared.
+#[cfg(not(feature = "serde"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tangent_struct {
+    (serialize = $ser:tt, deserialize = $de:tt, $($item:tt)*) => {
+        $($item)*
+    };
 }

@@ -13,6 +13,10 @@
 //! }
 //! assert!((p[0] - 3.0).abs() < 1e-3);
 //! ```
+//!
+//! With the `serde` feature (on by default) every optimizer and [`LossScaler`] is
+//! `Serialize` and `Deserialize`, hyperparameters and state (moments, step count) alike, so
+//! a training run saved with its optimizer resumes exactly where it stopped.
 
 use crate::differentiable::{Differentiable, FlatMut, Tangent, flatten};
 
@@ -52,6 +56,7 @@ fn check_len(what: &str, grads: usize, state: &mut Vec<f64>) {
 /// Stochastic gradient descent with optional momentum and (L2) weight decay:
 /// `v = μ v + (g + λ p)`, `p -= lr v`.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Sgd {
     lr: f64,
     momentum: f64,
@@ -98,6 +103,7 @@ impl Sgd {
 
 /// Adam (Kingma & Ba, 2015), with optional L2 weight decay added to the gradient.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Adam {
     lr: f64,
     beta1: f64,
@@ -173,6 +179,7 @@ impl Adam {
 /// AdamW (Loshchilov & Hutter, 2019): Adam with weight decay applied to the parameters
 /// directly, `p -= lr λ p`, rather than through the gradient. Default λ = 0.01.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AdamW(Adam);
 
 impl AdamW {
@@ -236,6 +243,7 @@ impl std::error::Error for NonFinite {}
 /// true gradient and reports non-finite values. A dynamic scaler halves the scale on
 /// overflow and doubles it after `growth_interval` clean steps.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LossScaler {
     scale: f64,
     dynamic: bool,

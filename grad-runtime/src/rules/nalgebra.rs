@@ -96,6 +96,29 @@ where
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
         f(T::flat_mut(self.as_mut_slice()));
     }
+    /// Shape `[rows, columns]`, the elements copied into row-major order.
+    fn visit_named(&self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], Flat<'_>)) {
+        let (r, c) = self.shape();
+        let rows: Vec<T> = (0..r)
+            .flat_map(|i| (0..c).map(move |j| self[(i, j)]))
+            .collect();
+        f(name, &[r, c], T::flat(&rows));
+    }
+    /// Shape `[rows, columns]`, through a row-major copy written back afterwards.
+    fn visit_named_mut(
+        &mut self,
+        name: &mut String,
+        f: &mut dyn FnMut(&str, &[usize], FlatMut<'_>),
+    ) {
+        let (r, c) = self.shape();
+        let mut rows: Vec<T> = (0..r)
+            .flat_map(|i| (0..c).map(|j| self[(i, j)]).collect::<Vec<_>>())
+            .collect();
+        f(name, &[r, c], T::flat_mut(&mut rows));
+        for (k, v) in rows.into_iter().enumerate() {
+            self[(k / c, k % c)] = v;
+        }
+    }
 }
 
 impl<T: Real, R: Dim, C: Dim> Tangent for OMatrix<T, R, C>

@@ -46,6 +46,17 @@ impl<T: Real> Differentiable for Tensor<T> {
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(FlatMut<'_>)) {
         f(T::flat_mut(self.as_mut_slice()));
     }
+    fn visit_named(&self, name: &mut String, f: &mut dyn FnMut(&str, &[usize], Flat<'_>)) {
+        f(name, self.shape(), T::flat(self.as_slice()));
+    }
+    fn visit_named_mut(
+        &mut self,
+        name: &mut String,
+        f: &mut dyn FnMut(&str, &[usize], FlatMut<'_>),
+    ) {
+        let shape = self.dims().clone();
+        f(name, &shape, T::flat_mut(self.as_mut_slice()));
+    }
 }
 
 impl<T: Real> Tangent for Tensor<T> {

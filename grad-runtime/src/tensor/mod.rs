@@ -3,8 +3,12 @@
 mod construct;
 mod fmt;
 mod methods;
+#[cfg(feature = "ndarray")]
+mod ndarray;
 mod ops;
 pub(crate) mod pool;
+#[cfg(feature = "serde")]
+mod serde;
 pub(crate) mod shape;
 
 use crate::real::Real;
