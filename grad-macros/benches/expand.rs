@@ -53,6 +53,8 @@ mod prims;
 mod recursion;
 #[path = "../src/reverse.rs"]
 mod reverse;
+#[path = "../src/window.rs"]
+mod window;
 
 use std::hint::black_box;
 

@@ -782,7 +782,7 @@ impl<'a> Rev<'a> {
                 let r = self.range_rev(range);
                 let head = quote!(for #idx in #r);
                 let counted = Some((*index, range));
-                self.rev_loop(s, head, body, carried, *stack, counted, out);
+                self.rev_loop(s, (head, counted), body, carried, *stack, out);
             }
             Stmt::While {
                 body,
@@ -793,7 +793,7 @@ impl<'a> Rev<'a> {
             } => {
                 let n = self.e.name(*record);
                 let head = quote!(for _ in 0..#n);
-                self.rev_loop(s, head, body, carried, *stack, None, out);
+                self.rev_loop(s, (head, None), body, carried, *stack, out);
             }
         }
     }
@@ -859,11 +859,11 @@ impl<'a> Rev<'a> {
     fn rev_loop(
         &mut self,
         s: &Stmt,
-        head: TokenStream,
+        // The `for` head, and the index and range of a counted loop (for its windows).
+        (head, counted): (TokenStream, Option<(Option<VarId>, &RangeSpec)>),
         body: &Block,
         carried: &[Carried],
         stack: VarId,
-        counted: Option<(Option<VarId>, &RangeSpec)>,
         out: &mut TokenStream,
     ) {
         if !self.enter(s, out) {
@@ -967,9 +967,13 @@ impl<'a> Rev<'a> {
                 .map(|d| d.to_token_stream())
                 .unwrap_or_default()
         };
-        let bounds = (self.e.val(&range.lo), self.e.val(&range.hi));
-        let i = self.e.name(index).to_token_stream();
-        window::wrap(windows, &adj, &self.e.rt, bounds, i, falling, head, body)
+        let counted = window::Counted {
+            lo: self.e.val(&range.lo),
+            hi: self.e.val(&range.hi),
+            index: self.e.name(index).to_token_stream(),
+            falling,
+        };
+        window::wrap(windows, &adj, &self.e.rt, &counted, head, body)
     }
 
     fn defined_in_body(&self, body: &Block, c: &Carried, v: VarId) -> bool {

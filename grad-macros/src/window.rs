@@ -265,20 +265,32 @@ fn at(base: TokenStream, c: i64) -> TokenStream {
     }
 }
 
+/// A counted loop as emitted: `index` over `lo..hi`.
+pub struct Counted {
+    pub lo: TokenStream,
+    pub hi: TokenStream,
+    pub index: TokenStream,
+    /// The iterations run from `hi - 1` down to `lo` (a reverse sweep); else up from `lo`
+    /// (a loop whose reverse runs inside its forward sweep).
+    pub falling: bool,
+}
+
 /// A loop with windows, around its emitted `for` head and body.
-///
-/// `falling`: the iterations run from `hi - 1` down to `lo` (a reverse sweep); else up from
-/// `lo` (a loop whose reverse runs inside its forward sweep).
 pub fn wrap(
     windows: &[Window],
     adj: &dyn Fn(VarId) -> TokenStream,
     rt: &TokenStream,
-    (lo, hi): (TokenStream, TokenStream),
-    index: TokenStream,
-    falling: bool,
+    counted: &Counted,
     head: TokenStream,
     body: TokenStream,
 ) -> TokenStream {
+    let Counted {
+        lo,
+        hi,
+        index,
+        falling,
+    } = counted;
+    let falling = *falling;
     if windows.is_empty() {
         return quote!(#head { #body });
     }

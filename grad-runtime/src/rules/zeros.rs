@@ -185,7 +185,10 @@ pub fn zeros_from<K: KeptZeros>(kept: &K) -> K::Tangent {
     kept.zeros()
 }
 
+// `(&KeepZeros(&v)).keep()` is written as generated code writes it: the extra `&` is what
+// lets a type without a layout fall back to its zero tangent.
 #[cfg(test)]
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
 
@@ -223,6 +226,13 @@ mod tests {
         }
         fn visit_params_mut(&mut self, f: &mut dyn FnMut(crate::differentiable::FlatMut<'_>)) {
             self.0.visit_params_mut(f);
+        }
+        fn visit_named(
+            &self,
+            name: &mut String,
+            f: &mut dyn FnMut(&str, &[usize], crate::differentiable::Flat<'_>),
+        ) {
+            self.0.visit_named(name, f);
         }
     }
 
