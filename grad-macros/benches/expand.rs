@@ -47,6 +47,8 @@ mod ir;
 mod lower;
 #[path = "../src/names.rs"]
 mod names;
+#[path = "../src/pairs.rs"]
+mod pairs;
 #[path = "../src/prims.rs"]
 mod prims;
 #[path = "../src/recursion.rs"]

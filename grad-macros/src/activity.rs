@@ -3,6 +3,7 @@
 //! its reverse, what a loop may recompute instead, and which loops `_grad` may fuse.
 
 use crate::ir::*;
+use crate::pairs::Pairs;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -63,6 +64,8 @@ pub struct Analysis<'a> {
     /// Calls whose pullback would outlive a local it borrows: the reverse sweep calls the
     /// callee's `_vjp` again from the saved arguments instead of keeping the pullback.
     pub recalled: Vec<VarId>,
+    /// `sin x` and `cos x` computed together (see `pairs`).
+    pub pairs: Pairs,
 }
 
 impl<'a> Analysis<'a> {
@@ -72,6 +75,7 @@ impl<'a> Analysis<'a> {
             needs: RefCell::default(),
             saved: RefCell::default(),
             recalled: Vec::new(),
+            pairs: Pairs::of(func),
         }
     }
 }
@@ -352,6 +356,10 @@ impl Analysis<'_> {
             return;
         }
         match op {
+            // `sin x`'s rule reads `cos x`, which is kept beside it, and back.
+            Op::Prim { .. } if self.pairs.partner(var).is_some() => {
+                n.add(self.pairs.partner(var).unwrap_or(var), Form::Value);
+            }
             // Each input's rule reads the other input and this one's shape.
             Op::Prim { prim, args, .. } if prim.kind == PrimKind::Bilinear => {
                 for (k, a) in args.iter().enumerate() {

@@ -3,6 +3,7 @@
 use crate::emit::{Emit, effect};
 use crate::ir::*;
 use crate::names;
+use crate::pairs::Pairs;
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
 use syn::Ident;
@@ -16,6 +17,8 @@ pub struct Fwd<'a> {
     /// Values whose tangent something reads: only those get one (an integer field of a
     /// differentiated struct used as an index never needs a tangent).
     need: Vec<bool>,
+    /// `sin x` and `cos x` computed together (see `pairs`).
+    pairs: Pairs,
 }
 
 impl<'a> Fwd<'a> {
@@ -23,6 +26,7 @@ impl<'a> Fwd<'a> {
         let n = e.func.vars.len();
         let need = needed_tangents(e.func);
         Fwd {
+            pairs: Pairs::of(e.func),
             e,
             tan: vec![None; n],
             tan_ref: vec![false; n],
@@ -139,6 +143,33 @@ impl<'a> Fwd<'a> {
             let d = names::deriv(self.e.info(var), var);
             out.extend(quote!(let (#name, #d) = #call;));
             self.tan[var] = Some(d);
+            return;
+        }
+        // `sin x` and `cos x`: both at the first of the two, in one evaluation; each one's
+        // tangent from the other's value.
+        let partner = self.pairs.partner(var);
+        if let (Some(p), Op::Prim { prim, args, .. }) = (partner, op) {
+            let sin = prim.marker == "Sin";
+            if self.pairs.is_first(var) {
+                let other = self.e.name(p);
+                let (s, c) = if sin {
+                    (&name, &other)
+                } else {
+                    (&other, &name)
+                };
+                let x = self.e.by_ref(&args[0]);
+                out.extend(quote!(let (#s, #c) = #rt::sin_cos(#x);));
+            }
+            if self.wants(var) && self.e.operand_active(&args[0]) {
+                let dx = self.tref(&args[0]);
+                let pv = self.e.var_ref(p);
+                let f = if sin {
+                    quote!(sin_jvp_by_cos)
+                } else {
+                    quote!(cos_jvp_by_sin)
+                };
+                self.define(var, quote!(#rt::#f(#pv, #dx)), false, out);
+            }
             return;
         }
         let x = self.e.fwd_expr(op);

@@ -16,6 +16,7 @@ mod impls;
 mod ir;
 mod lower;
 mod names;
+mod pairs;
 mod prims;
 mod recursion;
 mod reverse;

@@ -202,6 +202,24 @@ impl<'a> Rev<'a> {
                 let call = self.e.call(callee, args, "vjp", &[], *span);
                 out.extend(quote!(let (#name, #pb) = #call;));
             }
+            // `sin x` and `cos x` at the first of the two, in one evaluation.
+            Op::Prim { prim, args, .. } if self.an.pairs.partner(var).is_some() => {
+                let Some(partner) = self.an.pairs.partner(var) else {
+                    return;
+                };
+                if !self.an.pairs.is_first(var) {
+                    return;
+                }
+                let other = self.e.name(partner);
+                let (sin, cos) = if prim.marker == "Sin" {
+                    (name, other)
+                } else {
+                    (other, name)
+                };
+                let rt = &self.e.rt;
+                let x = self.e.by_ref(&args[0]);
+                out.extend(quote!(let (#sin, #cos) = #rt::sin_cos(#x);));
+            }
             op => {
                 let x = self.e.fwd_expr(op);
                 out.extend(quote!(let #name = #x;));
@@ -596,7 +614,16 @@ impl<'a> Rev<'a> {
                         quote!(::core::clone::Clone::clone(&#dv))
                     };
                     let y = self.e.var_ref(var);
+                    let partner = self.an.pairs.partner(var).map(|p| self.e.var_ref(p));
                     let c = match prim.kind {
+                        PrimKind::Unary if partner.is_some() => {
+                            let f = if prim.marker == "Sin" {
+                                quote!(sin_bwd_by_cos)
+                            } else {
+                                quote!(cos_bwd_by_sin)
+                            };
+                            quote!(#rt::#f(#partner, #dy))
+                        }
                         PrimKind::Unary => {
                             let x = self.e.by_ref(&args[0]);
                             quote!(#m.bwd(#x, #y, #dy))

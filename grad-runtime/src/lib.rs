@@ -31,6 +31,9 @@ pub mod __private {
     pub use crate::differentiable::{Differentiable, NoTangent, Tangent};
     pub use crate::real::Real;
     pub use crate::rules::op;
+    pub use crate::rules::sincos::{
+        cos_bwd_by_sin, cos_jvp_by_sin, sin_bwd_by_cos, sin_cos, sin_jvp_by_cos,
+    };
     pub use crate::rules::support::*;
     pub use crate::rules::zeros::{ByLayout, ByZeros, KeepZeros, zeros_from};
     pub use crate::rules::{

@@ -74,6 +74,8 @@ pub trait Real:
     fn sqrt(self) -> Self;
     fn sin(self) -> Self;
     fn cos(self) -> Self;
+    /// `(sin, cos)`, in one evaluation.
+    fn sin_cos(self) -> (Self, Self);
     fn tan(self) -> Self;
     fn tanh(self) -> Self;
     fn abs(self) -> Self;
@@ -151,6 +153,8 @@ macro_rules! impl_real {
             fn atan2(self, x: Self) -> Self { $t::atan2(self, x) }
             #[inline(always)]
             fn hypot(self, y: Self) -> Self { $t::hypot(self, y) }
+            #[inline(always)]
+            fn sin_cos(self) -> (Self, Self) { $t::sin_cos(self) }
             impl_real!(@unary $t: exp ln sqrt sin cos tan tanh abs recip exp2 log2 log10 sinh cosh
                 asin acos atan cbrt ln_1p exp_m1 floor ceil round trunc signum);
         }

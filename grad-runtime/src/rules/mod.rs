@@ -41,6 +41,7 @@ pub mod op;
 pub mod pointwise;
 pub mod reduce;
 pub mod select;
+pub mod sincos;
 pub mod softmax;
 pub mod support;
 pub mod tensor;
