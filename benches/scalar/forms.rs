@@ -35,6 +35,10 @@ use super::cases::*;
 /// generated value and gradient.
 pub struct Form<P, G> {
     pub name: &'static str,
+    #[allow(
+        dead_code,
+        reason = "the bench times each case's primal once; the test reads each form's"
+    )]
     pub primal: P,
     pub generated: G,
 }
