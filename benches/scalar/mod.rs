@@ -1,15 +1,18 @@
 //! Group `scalar`: the primal, the generated gradient, a hand-written gradient and a tape;
 //! and, printed first, the allocations of one call of each on the slice cases and the peak
-//! heap of one call of each on S7.
+//! heap of one call of each on S7. Then group `forms`: the generated gradient of each form
+//! of S3, S4 and S5 that `forms.rs` lists, beside its case's baselines.
 //!
 //! Ids are `scalar/<case>/<variant>`, variant one of `primal`, `generated`, `handwritten`,
-//! `tape`. Inputs are built outside the timed closures; inputs and outputs go through
+//! `tape`; and `forms/<case>/<form>/generated` with `forms/<case>/<variant>` for the three
+//! others. Inputs are built outside the timed closures; inputs and outputs go through
 //! `black_box`. Each output goes through it once, inside a closure that returns `()`:
 //! returning it would have criterion black-box it a second time, and copying S1's
 //! `(f64, f64)` from one black box to the other stalled store forwarding (3.9 ns against
 //! 0.36 ns measured for the same function).
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion};
@@ -17,9 +20,11 @@ use criterion::{BenchmarkGroup, Criterion};
 use crate::alloc::{Allocations, allocations_of, peak_of};
 
 mod cases;
+mod forms;
 mod tape;
 
 use cases::*;
+use forms::*;
 use tape::*;
 
 /// Prints the allocations of one call of each variant of the slice cases: the iterator
@@ -329,6 +334,90 @@ pub fn bench(c: &mut Criterion) {
             black_box(s7_heat_tape(black_box(&u0), black_box(k), black_box(steps)));
         })
     });
+
+    group.finish();
+    forms_group(c);
+}
+
+/// Times `f` on `x`. `f` is hidden from the optimizer, so that it is called through its
+/// pointer as the forms, which come from tables, are: every entry pays the same indirect
+/// call (a nanosecond or two, next to S4's and S5's tens of nanoseconds).
+fn time_on<X: ?Sized, R>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    x: &X,
+    f: fn(&X) -> R,
+) {
+    let f = black_box(f);
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            black_box(f(black_box(x)));
+        })
+    });
+}
+
+/// `time_on` for S4's five arguments.
+fn time_on_s4<R>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    (s, k, r, sigma, t): (f64, f64, f64, f64, f64),
+    f: fn(f64, f64, f64, f64, f64) -> R,
+) {
+    let f = black_box(f);
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            let (s, k, r, sigma, t) = black_box((s, k, r, sigma, t));
+            black_box(f(s, k, r, sigma, t));
+        })
+    });
+}
+
+/// Group `forms` (issue #12): per case its primal, hand-written gradient and tape once, then
+/// the generated gradient of each form, so that one run gives each form's ratio to the
+/// hand-written adjoint. One second of warm-up and three of measurement per entry keep the
+/// thirty-odd entries to about two minutes; the functions take 0.05 to 5 us, so three
+/// seconds are still a few hundred thousand calls.
+fn forms_group(c: &mut Criterion) {
+    let mut group = c.benchmark_group("forms");
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+
+    let x = s3_input();
+    time_on(&mut group, "S3/primal", &x[..], s3_rosenbrock);
+    time_on(
+        &mut group,
+        "S3/handwritten",
+        &x[..],
+        s3_rosenbrock_handwritten,
+    );
+    time_on(&mut group, "S3/tape", &x[..], s3_rosenbrock_tape);
+    for form in &S3_FORMS {
+        let id = format!("S3/{}/generated", form.name);
+        time_on(&mut group, &id, &x[..], form.generated);
+    }
+
+    let p = s4_input();
+    time_on_s4(&mut group, "S4/primal", p, s4_black_scholes);
+    time_on_s4(
+        &mut group,
+        "S4/handwritten",
+        p,
+        s4_black_scholes_handwritten,
+    );
+    time_on_s4(&mut group, "S4/tape", p, s4_black_scholes_tape);
+    for form in &S4_FORMS {
+        let id = format!("S4/{}/generated", form.name);
+        time_on_s4(&mut group, &id, p, form.generated);
+    }
+
+    let theta = s5_input();
+    time_on(&mut group, "S5/primal", &theta, s5_arm);
+    time_on(&mut group, "S5/handwritten", &theta, s5_arm_handwritten);
+    time_on(&mut group, "S5/tape", &theta, s5_arm_tape);
+    for form in &S5_FORMS {
+        let id = format!("S5/{}/generated", form.name);
+        time_on(&mut group, &id, &theta, form.generated);
+    }
 
     group.finish();
 }
