@@ -251,8 +251,14 @@ impl Analysis<'_> {
             if var != v {
                 return None;
             }
+            // An array of references (`[&a, &b]`) is read again from its parts.
+            if let Some(parts) = self.func.ref_array_parts(op) {
+                return Some(self.referents(&parts));
+            }
             match op {
-                Op::Borrow(x) if self.func.vars[*x].param.is_none() => Some(vec![*x]),
+                Op::Borrow(x) if self.func.vars[*x].param.is_none() => {
+                    Some(self.array_referents(*x).unwrap_or_else(|| vec![*x]))
+                }
                 Op::Project {
                     base, borrow: true, ..
                 } if self.func.vars[*base].param.is_none() => Some(op_inputs(op)),
@@ -261,6 +267,21 @@ impl Analysis<'_> {
                 _ => None,
             }
         })
+    }
+
+    /// For an array of references: what its parts read.
+    fn array_referents(&self, v: VarId) -> Option<Vec<VarId>> {
+        self.func_lets()
+            .find(|&(var, _)| var == v)
+            .and_then(|(_, op)| self.func.ref_array_parts(op))
+            .map(|parts| self.referents(&parts))
+    }
+
+    /// What reading each of `vs` reads: its referent, or itself.
+    fn referents(&self, vs: &[VarId]) -> Vec<VarId> {
+        vs.iter()
+            .flat_map(|&v| self.local_referent(v).unwrap_or_else(|| vec![v]))
+            .collect()
     }
 
     /// Every `let` of the function, at any depth, with its operation.

@@ -597,7 +597,9 @@ impl<'a> Rev<'a> {
                 let n = parts.len();
                 match kind {
                     Build::Tuple => out.extend(quote!(let (#(#names,)*) = #dv;)),
-                    Build::Array => out.extend(quote!(let [#(#names),*] = #dv;)),
+                    Build::Array => {
+                        out.extend(quote!(let [#(#names),*] = #rt::array_parts::<_, #n>(#dv);))
+                    }
                     Build::Vec => {
                         out.extend(quote!(let [#(#names),*] = #rt::vec_parts::<_, #n>(#dv);))
                     }
@@ -1000,12 +1002,18 @@ fn recalled_calls(e: &Emit<'_>, an: &Analysis<'_>, escape: bool) -> Vec<VarId> {
 }
 
 /// The locals a call lends to its callee: `&v` of an owned value, a value made by `&v` or
-/// `&v.f[i]`, and a method's owned receiver (borrowed by `&self`).
+/// `&v.f[i]`, a method's owned receiver (borrowed by `&self`), and what the parts of an array
+/// of references lend.
 fn borrowed_locals(e: &Emit<'_>, callee: &Callee, args: &[CallArg]) -> Vec<VarId> {
     let mut out = Vec::new();
     for (k, a) in args.iter().enumerate() {
         let Operand::Var(v) = a.operand else { continue };
-        if let Some(x) = e.borrow_of[v] {
+        if let Some(parts) = e.ref_array(v) {
+            for &p in parts {
+                let lent = e.borrow_of[p].or_else(|| e.reborrow[p].as_ref().map(|r| r.0));
+                out.extend(lent);
+            }
+        } else if let Some(x) = e.borrow_of[v] {
             out.push(x);
         } else if let Some((base, _)) = &e.reborrow[v] {
             out.push(*base);
