@@ -631,9 +631,7 @@ fn closure_called_in_match_guard_compiles() {
 // ---- local arrays and Vecs ----------------------------------------------------------------
 // Found by the scalar generator with `GRAD_FUZZ_BUILDS=1` (local arrays, `Vec`s, element
 // writes, a vector-valued helper), at the default seed, 120 and 300 programs, minimized.
-// The first two are fixed; the last two are valid programs that do not compile yet, compiled
-// only with `--features open-bugs` and ignored. The generator avoids all four shapes (see
-// `src/generator.rs`), and builds are opt-in there while failures remain (RELIABILITY.md).
+// All four are fixed.
 
 // Was: rustc error[E0597]: `s[_]` does not live long enough. A method call on an element of
 // an array parameter. Fixed: a borrowed element of a parameter the function owns is taken
@@ -669,11 +667,10 @@ fn array_parameter_elements_and_vec_values() {
     close(gv[1], 2.0);
 }
 
-// OPEN: rustc error[E0425]: cannot find value `__grad_r_N` in this scope. A `Vec` built in a
+// Was: rustc error[E0425]: cannot find value `__grad_r_N` in this scope. A `Vec` built in a
 // branch inside a loop, its element overwritten from itself, never read afterwards: the
 // reverse sweep makes the dead version's zero adjoint from its value, which the loop did not
-// keep.
-#[cfg(feature = "open-bugs")]
+// keep. Fixed: a write's version that nothing reads is needed by its reverse (`activity`).
 #[differentiable]
 fn dead_vec_in_branch_in_loop(x: f64, y: f64) -> f64 {
     let mut s = 0.0;
@@ -688,9 +685,10 @@ fn dead_vec_in_branch_in_loop(x: f64, y: f64) -> f64 {
     s
 }
 
-// OPEN: rustc error[E0382]: borrow of moved value (the `Vec`). Pushes in a `for` inside
-// another loop, then a push after it; the same at the top level (no outer loop) compiles.
-#[cfg(feature = "open-bugs")]
+// Was: rustc error[E0382]: borrow of moved value (the `Vec`). Pushes in a `for` inside
+// another loop, then a push: the outer loop keeps the inner loop's result for its reverse
+// (at the end of the iteration), which the push had moved into its new version. Fixed: a
+// write of a value that a loop or branch keeps copies it (`reverse`).
 #[differentiable]
 fn push_in_loop_in_loop(x: f64, v: &[f64]) -> f64 {
     let mut s = 0.0;
@@ -705,19 +703,45 @@ fn push_in_loop_in_loop(x: f64, v: &[f64]) -> f64 {
     s
 }
 
+/// Central difference of `f` at `x`.
+fn fd(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+    let h = 1e-6 * x.abs().max(1.0);
+    (f(x + h) - f(x - h)) / (2.0 * h)
+}
+
 #[test]
-#[ignore = "open macro bugs: local Vecs in nested loops and branches (run with --features open-bugs)"]
-fn local_vecs_in_nested_loops_compile() {
-    #[cfg(feature = "open-bugs")]
-    {
-        // r is dead: s = 2x.
-        let (v, (gx, gy)) = dead_vec_in_branch_in_loop_grad(1.5, 2.0);
-        close(v, 3.0);
+fn dead_vec_in_branch_in_loop_gradient() {
+    for (x, y) in [(1.5, 2.0), (-0.5, 3.0)] {
+        // r is dead: s = 2x whatever the branch.
+        let (v, (gx, gy)) = dead_vec_in_branch_in_loop_grad(x, y);
+        close(v, 2.0 * x);
         close(gx, 2.0);
         close(gy, 0.0);
-        // s = x per chunk: 2 chunks of [1, 2, 3].
-        let (v, (gx, _)) = push_in_loop_in_loop_grad(0.5, &[1.0, 2.0, 3.0]);
-        close(v, 1.0);
-        close(gx, 2.0);
+        let fx = fd(|x| dead_vec_in_branch_in_loop(x, y), x);
+        assert!((gx - fx).abs() <= 1e-6, "{gx} vs {fx}");
+        let (_, pb) = dead_vec_in_branch_in_loop_vjp(x, y);
+        let (px, py) = pb(1.0);
+        close(px, 2.0);
+        close(py, 0.0);
+        let (_, t) = dead_vec_in_branch_in_loop_jvp(x, y, 1.0, 1.0);
+        close(t, 2.0);
     }
+}
+
+#[test]
+fn push_in_loop_in_loop_gradient() {
+    // r = [c[0] x, x] per chunk, s = Σ r[1] = x per chunk: 2 chunks of [1, 2, 3].
+    let v = [1.0, 2.0, 3.0];
+    let (s, (gx, gv)) = push_in_loop_in_loop_grad(0.5, &v);
+    close(s, 1.0);
+    close(gx, 2.0);
+    assert_eq!(gv, vec![0.0; 3]);
+    let fx = fd(|x| push_in_loop_in_loop(x, &v), 0.5);
+    assert!((gx - fx).abs() <= 1e-6, "{gx} vs {fx}");
+    let (_, pb) = push_in_loop_in_loop_vjp(0.5, &v);
+    let (px, pv) = pb(1.0);
+    close(px, 2.0);
+    assert_eq!(pv, vec![0.0; 3]);
+    let (_, t) = push_in_loop_in_loop_jvp(0.5, &v, 1.0, &[1.0, 1.0, 1.0]);
+    close(t, 2.0);
 }

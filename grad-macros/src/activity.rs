@@ -88,6 +88,17 @@ impl Analysis<'_> {
             .any(|(_, op)| matches!(op, Op::Write { base, .. } if *base == v))
     }
 
+    /// Whether anything reads `v` (a statement, or the result).
+    fn read(&self, v: VarId) -> bool {
+        let mut reads = self.func.ret.var().into_iter().collect::<Vec<_>>();
+        self.func
+            .body
+            .stmts
+            .iter()
+            .for_each(|s| stmt_uses(s, &mut reads));
+        reads.contains(&v)
+    }
+
     /// Values a block defines directly (not inside its nested blocks).
     pub fn defs(&self, block: &Block) -> Vec<VarId> {
         let mut out = Vec::new();
@@ -344,6 +355,11 @@ impl Analysis<'_> {
                     if let Proj::Index(o) = p {
                         n.add_operand(o, Form::Value);
                     }
+                }
+                // A version that nothing reads has no adjoint when its write's reverse runs,
+                // which then makes its zero adjoint from its value (to hand down).
+                if !self.read(var) {
+                    n.add(var, Form::Value);
                 }
             }
             // A recalled call needs every argument (the callee's `_vjp` runs again).

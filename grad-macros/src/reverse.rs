@@ -29,6 +29,9 @@ pub struct Rev<'a> {
     fixed: HashMap<VarId, usize>,
     /// Parameters whose adjoint is a slice view of this vector, which is the cotangent.
     whole: HashMap<VarId, Ident>,
+    /// Values kept whole on a loop's stack or in a branch's record, at the end of their
+    /// block: a write of one copies it instead of moving it into the new version.
+    kept: Vec<bool>,
     fresh: usize,
 }
 
@@ -48,6 +51,7 @@ impl<'a> Rev<'a> {
             records: Vec::new(),
             fixed: HashMap::new(),
             whole: HashMap::new(),
+            kept: vec![false; func.vars.len()],
             fresh: 0,
             e,
         };
@@ -66,6 +70,7 @@ impl<'a> Rev<'a> {
                     range,
                 } => {
                     let plan = self.an.loop_saved(body, *index, carried);
+                    self.keep(&plan.0);
                     self.loops.insert(*stack, plan);
                     if let Some(n) = literal_count(range).filter(|n| !in_loop && *n <= 64) {
                         self.fixed.insert(*stack, n);
@@ -80,19 +85,34 @@ impl<'a> Rev<'a> {
                     ..
                 } => {
                     let plan = self.an.loop_saved(body, None, carried);
+                    self.keep(&plan.0);
                     self.loops.insert(*stack, plan);
                     self.records.push(*record);
                     self.plan_loops(body, true);
                 }
                 Stmt::If { arms, record, .. } => {
                     self.records.push(*record);
-                    arms.iter().for_each(|a| self.plan_loops(a, in_loop));
+                    for a in arms {
+                        self.keep(&self.an.arm_saved(a, &[]));
+                        self.plan_loops(a, in_loop);
+                    }
                 }
                 Stmt::Match { arms, record, .. } => {
                     self.records.push(*record);
-                    arms.iter().for_each(|a| self.plan_loops(&a.body, in_loop));
+                    for a in arms {
+                        self.keep(&self.an.arm_saved(&a.body, &a.binds));
+                        self.plan_loops(&a.body, in_loop);
+                    }
                 }
                 Stmt::Let { .. } | Stmt::Effect { .. } => {}
+            }
+        }
+    }
+
+    fn keep(&mut self, saved: &Needs) {
+        for (v, f) in &saved.0 {
+            if *f == Form::Value {
+                self.kept[*v] = true;
             }
         }
     }
@@ -183,6 +203,16 @@ impl<'a> Rev<'a> {
                 let pb = names::pullback(self.e.info(var), var);
                 let call = self.e.call(callee, args, "vjp", &[], *span);
                 out.extend(quote!(let (#name, #pb) = #call;));
+            }
+            Op::Write {
+                base, moves: true, ..
+            } if self.kept[*base] => {
+                let mut copy = op.clone();
+                if let Op::Write { moves, .. } = &mut copy {
+                    *moves = false;
+                }
+                let x = self.e.fwd_expr(&copy);
+                out.extend(quote!(let #name = #x;));
             }
             op => {
                 let x = self.e.fwd_expr(op);
