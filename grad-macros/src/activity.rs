@@ -60,6 +60,8 @@ pub struct Analysis<'a> {
     /// Calls whose pullback would outlive a local it borrows: the reverse sweep calls the
     /// callee's `_vjp` again from the saved arguments instead of keeping the pullback.
     pub recalled: Vec<VarId>,
+    /// Memoized [`reached`], by value.
+    reached: RefCell<Option<Vec<bool>>>,
 }
 
 impl<'a> Analysis<'a> {
@@ -69,6 +71,7 @@ impl<'a> Analysis<'a> {
             needs: RefCell::default(),
             saved: RefCell::default(),
             recalled: Vec::new(),
+            reached: RefCell::default(),
         }
     }
 }
@@ -88,15 +91,12 @@ impl Analysis<'_> {
             .any(|(_, op)| matches!(op, Op::Write { base, .. } if *base == v))
     }
 
-    /// Whether anything reads `v` (a statement, or the result).
-    fn read(&self, v: VarId) -> bool {
-        let mut reads = self.func.ret.var().into_iter().collect::<Vec<_>>();
-        self.func
-            .body
-            .stmts
-            .iter()
-            .for_each(|s| stmt_uses(s, &mut reads));
-        reads.contains(&v)
+    /// Whether the reverse sweep surely gives `v` an adjoint before it reaches `v`'s
+    /// definition (false where it may not: `v` is dead, or read only by what gets none).
+    fn reached(&self, v: VarId) -> bool {
+        self.reached
+            .borrow_mut()
+            .get_or_insert_with(|| reached(self.func))[v]
     }
 
     /// Values a block defines directly (not inside its nested blocks).
@@ -356,9 +356,10 @@ impl Analysis<'_> {
                         n.add_operand(o, Form::Value);
                     }
                 }
-                // A version that nothing reads has no adjoint when its write's reverse runs,
-                // which then makes its zero adjoint from its value (to hand down).
-                if !self.read(var) {
+                // A version that no adjoint reaches (nothing reads it, or only values that get
+                // none) has none when its write's reverse runs, which then makes its zero
+                // adjoint from its value, to hand down.
+                if !self.reached(var) {
                     n.add(var, Form::Value);
                 }
             }
@@ -368,6 +369,11 @@ impl Analysis<'_> {
                     .for_each(|a| n.add_operand(&a.operand, Form::Value));
             }
             Op::Call { .. } => n.add(var, Form::Pullback),
+            // The copies' adjoints are added up into the part's, which starts as zeros of it.
+            Op::Build {
+                kind: Build::Repeat(_) | Build::VecRepeat(_),
+                parts,
+            } => parts.iter().for_each(|p| n.add_operand(p, Form::Value)),
             Op::Use(_) | Op::Opaque { .. } | Op::Borrow(_) | Op::Deref(_) | Op::Build { .. } => {}
         }
     }
@@ -653,6 +659,96 @@ impl Analysis<'_> {
         // The carried value leaves the iteration only as `next`.
         uses.iter().filter(|u| **u == next).count() == 0
     }
+}
+
+/// Which values the reverse sweep surely gives an adjoint, by value: the result; what a
+/// reached value's reverse adds to (a write always hands its adjoint down and gives its
+/// value a piece); a phi's sources made in its arm, when the phi is reached; a loop's carried
+/// values (the loop's reverse starts their adjoints). A fixpoint over the whole body.
+fn reached(func: &Func) -> Vec<bool> {
+    fn set(func: &Func, v: VarId, r: &mut [bool], changed: &mut bool) {
+        if func.vars[v].active && !r[v] {
+            r[v] = true;
+            *changed = true;
+        }
+    }
+    fn mark(func: &Func, b: &Block, r: &mut [bool], changed: &mut bool) {
+        for s in &b.stmts {
+            match s {
+                Stmt::Let { var, op } if func.vars[*var].active => match op {
+                    Op::Opaque { .. } => {}
+                    Op::Write { base, value, .. } => {
+                        if func.vars[*base].active || r[*var] {
+                            set(func, *base, r, changed);
+                            if let Some(v) = value.var() {
+                                set(func, v, r, changed);
+                            }
+                        }
+                    }
+                    op if r[*var] => {
+                        for v in op_inputs(op) {
+                            set(func, v, r, changed);
+                        }
+                    }
+                    _ => {}
+                },
+                Stmt::Let { .. } | Stmt::Effect { .. } => {}
+                Stmt::If { arms, outs, .. } => {
+                    for (k, a) in arms.iter().enumerate() {
+                        arm(func, a, outs, k, r, changed);
+                    }
+                }
+                Stmt::Match { arms, outs, .. } => {
+                    for (k, a) in arms.iter().enumerate() {
+                        arm(func, &a.body, outs, k, r, changed);
+                    }
+                }
+                Stmt::For { body, carried, .. } => {
+                    carried_values(func, carried, r, changed);
+                    mark(func, body, r, changed);
+                }
+                Stmt::While {
+                    cond_block,
+                    body,
+                    carried,
+                    ..
+                } => {
+                    carried_values(func, carried, r, changed);
+                    mark(func, cond_block, r, changed);
+                    mark(func, body, r, changed);
+                }
+            }
+        }
+    }
+    fn carried_values(func: &Func, carried: &[Carried], r: &mut [bool], changed: &mut bool) {
+        for c in carried {
+            for v in [c.init.var(), c.next.var()].into_iter().flatten() {
+                set(func, v, r, changed);
+            }
+        }
+    }
+    fn arm(func: &Func, a: &Block, outs: &[Phi], k: usize, r: &mut [bool], changed: &mut bool) {
+        let inside = crate::emit::defined_in(func, a);
+        for p in outs {
+            if let Some(v) = p.sources[k].var()
+                && r[p.out]
+                && inside.contains(&v)
+            {
+                set(func, v, r, changed);
+            }
+        }
+        mark(func, a, r, changed);
+    }
+    let mut r = vec![false; func.vars.len()];
+    if let Some(v) = func.ret.var() {
+        r[v] = true;
+    }
+    let mut changed = true;
+    while changed {
+        changed = false;
+        mark(func, &func.body, &mut r, &mut changed);
+    }
+    r
 }
 
 fn is_cheap(prim: &Prim) -> bool {
