@@ -960,3 +960,39 @@ fn views_in_vec_literals_and_constant_collects() {
         );
     }
 }
+
+// Was: E0597, `s[_]` does not live long enough: a method call on an element of an array
+// parameter inside a branch. The branch's record kept `&s[0]`, since activity took a
+// borrowed element of an owned parameter for a value of its own, where the emitter reads
+// the place again. Fixed: both treat a parameter the function owns as they treat a local.
+#[differentiable]
+fn method_on_array_parameter_element_in_branch(s: [f64; 2], a: f64) -> [f64; 2] {
+    [if a > 0.0 { s[0].tanh() } else { a }, a * s[1]]
+}
+
+#[test]
+fn array_parameter_element_in_branch() {
+    for a in [0.5, -0.5] {
+        let s = [0.3, -1.2];
+        let (r, pb) = method_on_array_parameter_element_in_branch_vjp(s, a);
+        assert_eq!(r, method_on_array_parameter_element_in_branch(s, a));
+        // First output: tanh(s0) where a > 0 (d/ds0 = 1 - tanh²), else a (d/da = 1).
+        let (gs, ga) = pb([1.0, 0.0]);
+        let th = 0.3f64.tanh();
+        if a > 0.0 {
+            close(gs[0], 1.0 - th * th);
+            close(ga, 0.0);
+        } else {
+            close(gs[0], 0.0);
+            close(ga, 1.0);
+        }
+        close(gs[1], 0.0);
+        // Second output: a s1.
+        let (gs, ga) = method_on_array_parameter_element_in_branch_vjp(s, a).1([0.0, 1.0]);
+        assert_eq!(gs, [0.0, a]);
+        close(ga, s[1]);
+        let (_, t) = method_on_array_parameter_element_in_branch_jvp(s, a, [1.0, 1.0], 0.0);
+        close(t[0], if a > 0.0 { 1.0 - th * th } else { 0.0 });
+        close(t[1], a);
+    }
+}

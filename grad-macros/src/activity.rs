@@ -270,9 +270,13 @@ impl Analysis<'_> {
                 Op::Borrow(x) if self.func.vars[*x].param.is_none() => {
                     Some(self.array_referents(*x).unwrap_or_else(|| vec![*x]))
                 }
+                // Of a local, or of a parameter the function owns (`s: [f64; 2]`), as
+                // `emit::borrows` has it: the place is borrowed again where it is read.
                 Op::Project {
                     base, borrow: true, ..
-                } if self.func.vars[*base].param.is_none() => Some(op_inputs(op)),
+                } if self.func.vars[*base].param.is_none() || !self.func.vars[*base].is_ref => {
+                    Some(op_inputs(op))
+                }
                 // An alias of a borrow (`stop_gradient(&a)`) refers to what it does.
                 Op::Use(Operand::Var(x)) => self.local_referent(*x),
                 _ => None,
