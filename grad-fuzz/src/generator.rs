@@ -186,9 +186,8 @@ pub fn generate(count: usize, seed: u64) -> Vec<Program> {
 }
 
 /// The same, with `builds`: local arrays and `Vec`s built from active values, element
-/// writes, `collect`, `to_vec` and a vector-valued helper per program (opt-in: the macro
-/// still fails to compile several of those shapes, see `RELIABILITY.md`; the default run
-/// stays green without them).
+/// writes, pushes, `collect`, `to_vec` and a vector-valued helper per program (the default
+/// run's programs; `GRAD_FUZZ_BUILDS=0` leaves them out).
 pub fn generate_with(count: usize, seed: u64, builds: bool) -> Vec<Program> {
     programs(count, seed, "f", |rng, callees, name| {
         let mut g = FnGen::new(rng, callees);
@@ -752,10 +751,7 @@ impl<'a> FnGen<'a> {
         self.scope
             .visible()
             .into_iter()
-            .filter(|&id| match self.scope.vars[id].kind {
-                VarKind::Arr { .. } => true,
-                _ => false,
-            })
+            .filter(|&id| matches!(self.scope.vars[id].kind, VarKind::Arr { .. }))
             .map(|id| (id, self.scope.vars[id].bound))
             .collect()
     }

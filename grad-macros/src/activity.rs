@@ -681,14 +681,13 @@ fn reached(func: &Func) -> Vec<bool> {
             match s {
                 Stmt::Let { var, op } if func.vars[*var].active => match op {
                     Op::Opaque { .. } => {}
-                    Op::Write { base, value, .. } => {
-                        if func.vars[*base].active || r[*var] {
-                            set(func, *base, r, changed);
-                            if let Some(v) = value.var() {
-                                set(func, v, r, changed);
-                            }
+                    Op::Write { base, value, .. } if func.vars[*base].active || r[*var] => {
+                        set(func, *base, r, changed);
+                        if let Some(v) = value.var() {
+                            set(func, v, r, changed);
                         }
                     }
+                    Op::Write { .. } => {}
                     op if r[*var] => {
                         for v in op_inputs(op) {
                             set(func, v, r, changed);
