@@ -1,8 +1,8 @@
 //! Writes `$OUT_DIR/random_programs.rs`: `GRAD_FUZZ_PROGRAMS` random scalar differentiable
 //! programs (default 300), and `$OUT_DIR/random_tensor_programs.rs`:
 //! `GRAD_FUZZ_TENSOR_PROGRAMS` random tensor programs (default 100), both from
-//! `GRAD_FUZZ_SEED` (default fixed; `GRAD_FUZZ_BUILDS=1` adds local arrays and `Vec`s to the
-//! scalar programs), for `tests/random_programs.rs` and
+//! `GRAD_FUZZ_SEED` (default fixed; the scalar programs build local arrays and `Vec`s unless
+//! `GRAD_FUZZ_BUILDS=0`), for `tests/random_programs.rs` and
 //! `tests/random_tensor_programs.rs`.
 
 #[path = "src/generator.rs"]
@@ -39,8 +39,8 @@ fn main() {
         .ok()
         .map(|s| parse_seed(&s))
         .unwrap_or(DEFAULT_SEED);
-    // Arrays, Vecs and vector-valued helpers in scalar programs: opt-in (open macro bugs).
-    let builds = std::env::var("GRAD_FUZZ_BUILDS").is_ok_and(|s| s.trim() == "1");
+    // Arrays, Vecs and vector-valued helpers in scalar programs, unless switched off.
+    let builds = std::env::var("GRAD_FUZZ_BUILDS").map_or(true, |s| s.trim() != "0");
     let source = generator::render(&generator::generate_with(programs, seed, builds), seed);
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("random_programs.rs"), source).expect("write the programs");

@@ -325,3 +325,175 @@ fn reads_with_loop_indices_in_both_modes() {
         );
     }
 }
+
+// Joins: `Tensor::cat` and `Tensor::stack` take an array of references, whose adjoint the
+// pullback gives as a `Vec` (one cotangent per tensor) and whose tangent holds the parts'
+// tangents by reference.
+
+#[differentiable]
+fn cat_weighted(a: &T64, b: &T64) -> f64 {
+    let w = Tensor::from([10.0, 20.0, 30.0]);
+    (Tensor::cat(&[a, b], 0) * w).sum()
+}
+
+#[differentiable]
+fn stack_square(a: &T64) -> f64 {
+    let twice = a * 2.0;
+    let s = Tensor::stack(&[a, &twice], 1);
+    (&s * &s).sum()
+}
+
+#[differentiable]
+fn joins(a: &T64, b: &T64) -> f64 {
+    // a: [2, 3], b: [2, 1]. Columns joined, then the result and its square stacked, a
+    // tensor joined with itself, and references of locals and parameters mixed.
+    let c = Tensor::cat(&[a, b, &a.exp()], 1);
+    let sq = &c * &c;
+    let s = Tensor::stack(&[&c, &sq], 0).tanh();
+    let rows = Tensor::cat(&[&c, &c, &sq], 0);
+    s.sum_axis(0).sum() + rows.sin().mean() + Tensor::stack(&[b, b], 2).sum()
+}
+
+#[differentiable]
+fn joins_in_loop_and_branch(a: &T64, b: &T64, n: usize) -> f64 {
+    // a: [2], b: [1]. A loop-carried tensor rebuilt by `cat` of a window of itself and `b`
+    // every iteration; a branch picking `stack` along one axis or the other.
+    let mut h = a.clone();
+    for i in 0..n {
+        let head = h.narrow(0, 1, 1).tanh();
+        h = Tensor::cat(&[b, &head], 0) * (1.0 + 0.1 * i as f64);
+        if i % 2 == 0 {
+            h = Tensor::stack(&[&h, a], 0).sum_axis(0);
+        } else {
+            let s = Tensor::stack(&[a, &h], 1);
+            h = s.sum_axis(1) * 0.5;
+        }
+    }
+    (&h * &h).sum()
+}
+
+#[differentiable(wrt(a))]
+fn cat_with_data(a: &T64, data: &T64) -> f64 {
+    // Only `a` is differentiated: `data`'s part gets no gradient, its tangent is zero.
+    let d = data * 3.0;
+    Tensor::cat(&[&d, a, data], 0).exp().sum()
+}
+
+#[test]
+fn cat_and_stack_by_hand() {
+    // cat([a, b]) = [a0, a1, b0], times w = [10, 20, 30]: f = 10 a0 + 20 a1 + 30 b0.
+    let (a, b) = (Tensor::from([1.0, 2.0]), Tensor::from([3.0]));
+    let (v, (ga, gb)) = cat_weighted_grad(&a, &b);
+    assert_eq!(v, 10.0 + 40.0 + 90.0);
+    assert_eq!((ga.to_vec(), gb.to_vec()), (vec![10.0, 20.0], vec![30.0]));
+    let (_, pb) = cat_weighted_vjp(&a, &b);
+    let (ga, gb) = pb(0.5);
+    assert_eq!((ga.to_vec(), gb.to_vec()), (vec![5.0, 10.0], vec![15.0]));
+    let (da, db) = (Tensor::from([1.0, -1.0]), Tensor::from([2.0]));
+    let (_, d) = cat_weighted_jvp(&a, &b, &da, &db);
+    assert_eq!(d, 10.0 - 20.0 + 60.0);
+    // stack([a, 2a], 1) squared and summed is a0² + 4a0² + a1² + 4a1² = 5 |a|²: the
+    // gradient is 10 a, the tangent along da is 10 <a, da>.
+    let (v, g) = stack_square_grad(&a);
+    assert_eq!(v, 25.0);
+    assert_eq!(g.to_vec(), vec![10.0, 20.0]);
+    let (_, d) = stack_square_jvp(&a, &da);
+    assert_eq!(d, 10.0 * (1.0 - 2.0));
+}
+
+/// `f_grad` against central differences, its pullback's and its tangents' agreement with it.
+fn check_two(
+    a: &T64,
+    b: &T64,
+    f: impl Fn(&T64, &T64) -> f64,
+    grad: impl Fn(&T64, &T64) -> (f64, (T64, T64)),
+    pullback: impl Fn(&T64, &T64) -> (T64, T64),
+    jvp: impl Fn(&T64, &T64, &T64, &T64) -> (f64, f64),
+    seed: u64,
+) {
+    let (v, (ga, gb)) = grad(a, b);
+    assert_eq!(v, f(a, b));
+    gradcheck(|a: &T64| f(a, b), a, &ga, 1e-7, 1e-6).unwrap();
+    gradcheck(|b: &T64| f(a, b), b, &gb, 1e-7, 1e-6).unwrap();
+    let (pa, pb) = pullback(a, b);
+    assert_eq!((pa.to_vec(), pb.to_vec()), (ga.to_vec(), gb.to_vec()));
+    for s in seed..seed + 3 {
+        let (da, db) = (rand(a.shape(), s), rand(b.shape(), s + 100));
+        let (v2, tan) = jvp(a, b, &da, &db);
+        assert_eq!(v2, v);
+        let want = inner(&ga, &da) + inner(&gb, &db);
+        assert!(
+            (tan - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "{tan} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn cat_and_stack_against_finite_differences_in_both_modes() {
+    check_two(
+        &rand(&[2, 3], 30),
+        &rand(&[2, 1], 31),
+        joins,
+        joins_grad,
+        |a, b| joins_vjp(a, b).1(1.0),
+        joins_jvp,
+        32,
+    );
+}
+
+#[test]
+fn cat_and_stack_in_loops_and_branches_in_both_modes() {
+    for n in [0, 1, 2, 5] {
+        check_two(
+            &rand(&[2], 40 + n as u64),
+            &rand(&[1], 50 + n as u64),
+            |a, b| joins_in_loop_and_branch(a, b, n),
+            |a, b| joins_in_loop_and_branch_grad(a, b, n),
+            |a, b| {
+                let (ga, gb, _) = joins_in_loop_and_branch_vjp(a, b, n).1(1.0);
+                (ga, gb)
+            },
+            |a, b, da, db| joins_in_loop_and_branch_jvp(a, b, n, da, db, grad::NoTangent),
+            60,
+        );
+    }
+}
+
+#[test]
+fn cat_of_a_differentiated_and_a_constant_part() {
+    let (a, data) = (rand(&[3], 70), rand(&[2], 71));
+    let (v, g) = cat_with_data_grad(&a, &data);
+    assert_eq!(v, cat_with_data(&a, &data));
+    // d/da sum(exp([3 data, a, data])) = exp(a).
+    assert_eq!(g.to_vec(), a.exp().to_vec());
+    gradcheck(|a: &T64| cat_with_data(a, &data), &a, &g, 1e-7, 1e-6).unwrap();
+    let da = rand(&[3], 72);
+    let (_, tan) = cat_with_data_jvp(&a, &data, &da, grad::NoTangent);
+    let want = inner(&g, &da);
+    assert!((tan - want).abs() <= 1e-12 * want.abs().max(1.0));
+}
+
+#[differentiable]
+fn stack_pair(a: &T64, b: &T64) -> f64 {
+    Tensor::stack(&[a, b], 0).sum()
+}
+
+#[test]
+#[should_panic(expected = "cat: shapes [2, 3] and [3, 1] differ outside axis 1")]
+fn cat_of_mismatched_shapes_in_a_gradient_names_both() {
+    joins_grad(&rand(&[2, 3], 80), &rand(&[3, 1], 81));
+}
+
+#[test]
+#[should_panic(expected = "cat: shapes [2, 3] and [3, 1] differ outside axis 1")]
+fn cat_of_mismatched_shapes_in_a_pullback_names_both() {
+    let _ = joins_vjp(&rand(&[2, 3], 84), &rand(&[3, 1], 85));
+}
+
+#[test]
+#[should_panic(expected = "stack: shapes [2] and [3] differ")]
+fn stack_of_mismatched_shapes_in_a_tangent_names_both() {
+    let (a, b) = (rand(&[2], 82), rand(&[3], 83));
+    stack_pair_jvp(&a, &b, &a, &b);
+}

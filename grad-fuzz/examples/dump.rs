@@ -1,5 +1,5 @@
 //! Prints generated programs: `dump [count] [seed] [tensor]` (scalar programs unless the
-//! third argument is `tensor`; `GRAD_FUZZ_BUILDS=1` for scalar programs with arrays).
+//! third argument is `tensor`; `GRAD_FUZZ_BUILDS=0` for scalar programs without arrays).
 fn main() {
     let n: usize = std::env::args().nth(1).map_or(20, |s| s.parse().unwrap());
     let seed: u64 = std::env::args().nth(2).map_or(1, |s| s.parse().unwrap());
@@ -7,7 +7,7 @@ fn main() {
     let p = if tensor {
         grad_fuzz::tensor_generator::generate(n, seed)
     } else {
-        let builds = std::env::var("GRAD_FUZZ_BUILDS").is_ok_and(|s| s.trim() == "1");
+        let builds = std::env::var("GRAD_FUZZ_BUILDS").map_or(true, |s| s.trim() != "0");
         grad_fuzz::generator::generate_with(n, seed, builds)
     };
     for q in &p {

@@ -186,9 +186,8 @@ pub fn generate(count: usize, seed: u64) -> Vec<Program> {
 }
 
 /// The same, with `builds`: local arrays and `Vec`s built from active values, element
-/// writes, `collect`, `to_vec` and a vector-valued helper per program (opt-in: the macro
-/// still fails to compile several of those shapes, see `RELIABILITY.md`; the default run
-/// stays green without them).
+/// writes, pushes, `collect`, `to_vec` and a vector-valued helper per program (the default
+/// run's programs; `GRAD_FUZZ_BUILDS=0` leaves them out).
 pub fn generate_with(count: usize, seed: u64, builds: bool) -> Vec<Program> {
     programs(count, seed, "f", |rng, callees, name| {
         let mut g = FnGen::new(rng, callees);
@@ -518,13 +517,12 @@ enum VarKind {
         max: usize,
         fixed: bool,
         vec: bool,
-        /// Built or grown by `push`: read and written only in the function's top block.
+        /// Built or grown by `push` (or `vec![e; n]`): its length may be known only at run
+        /// time.
         ///
-        /// Open macro bug (not minimized yet, see RELIABILITY.md): a `Vec` built by
-        /// `Vec::new()`/`with_capacity` and `push`, read in a nested block (a branch of a
-        /// `let t = if ..` holding a `loop`, an `else if` inside a loop) failed to compile
-        /// (E0596, cannot borrow as mutable; once E0282); small cases of the same shape
-        /// compile, so it is kept at the top level.
+        /// Formerly avoided, now generated (fixed macro bugs, `tests/regressions.rs`,
+        /// `push_in_loop_in_loop`, `collect_of_constants`): such a `Vec` was read and written
+        /// only in the function's top block.
         pushed: bool,
     },
 }
@@ -532,11 +530,10 @@ enum VarKind {
 /// Whether `Vec::new()` / `Vec::with_capacity(n)` with pushes, and `r.push(e)` on a local
 /// `Vec`, are generated.
 ///
-/// Open macro bugs (`tests/regressions.rs`, `pushes_then_read`, `push_in_loop_in_loop`):
-/// valid programs with pushes fail to compile, even in the top block (`let mut r: Vec<f64> =
-/// Vec::new(); r.push(2.5); r.push(s1); r[r.len() - 1].clamp(-1.0, 1.0) + ..`: E0596,
-/// cannot borrow as mutable; with a `for _ in 0..2 { r.push(..) }` first: E0596 or E0382).
-const PUSHES: bool = false;
+/// Formerly avoided, now generated (fixed macro bugs, `tests/regressions.rs`,
+/// `push_in_loop_in_loop`, `collect_of_constants`): pushes failed to compile (E0596, cannot
+/// borrow as mutable; with a `for _ in 0..2 { r.push(..) }` first, E0382).
+const PUSHES: bool = true;
 
 /// The bound a generated vector-valued helper (`fN_h(s: [f64; 2], a: f64) -> [f64; 2]`)
 /// assumes of its inputs and keeps its outputs within, so that `s = fN_h(s, e)` carries an
@@ -611,11 +608,11 @@ struct FnGen<'a> {
     refs: Vec<usize>,
     /// The name of this program's vector-valued helper, if it has one.
     helper: Option<String>,
-    /// Writing the elements of a `vec![..]` literal: no iterator chain.
+    /// Writing the elements of a `vec![..]` literal.
     ///
-    /// Open macro bug (`tests/regressions.rs`, `reduction_in_vec_literal`): a reduction
-    /// `v.iter().map(..).sum::<f64>()` inside `vec![..]` is rejected ("an iterator over
-    /// differentiated values must be consumed where it is made"); in `[..]` it compiles.
+    /// Formerly avoided, now generated (fixed macro bug, `tests/regressions.rs`,
+    /// `reduction_in_vec_literal`): a reduction `v.iter().map(..).sum::<f64>()` inside
+    /// `vec![..]` was rejected; the flag is kept to say where a value lands.
     in_vec_literal: bool,
     /// Whether local arrays, `Vec`s and the helper are generated (see `generate_with`).
     builds: bool,
@@ -713,14 +710,22 @@ impl<'a> FnGen<'a> {
     /// within `HELPER_BOUND` given inputs within it. Checked through the program calling it.
     fn helper_fn(&mut self, name: &str) -> String {
         let mut g = FnGen::new(&mut *self.rng, &[]);
-        // Open macro bug (`tests/regressions.rs`, `method_on_array_parameter_element`): a
-        // method call on an element of an array parameter (`s[0].atan()`) does not compile
-        // (E0597, `s[_]` does not live long enough). The helper reads its elements once,
-        // into locals, through arithmetic (which compiles), and works on those.
-        g.scope.line("let s0 = s[0] * 1.0;");
-        g.scope.line("let s1 = s[1] * 1.0;");
-        g.scope.declare("s0", VarKind::Real, false, HELPER_BOUND);
-        g.scope.declare("s1", VarKind::Real, false, HELPER_BOUND);
+        // Formerly avoided, now generated (fixed macro bug, `tests/regressions.rs`,
+        // `method_on_array_parameter_element`): a method call on an element of the array
+        // parameter (`s[0].atan()`) did not compile (E0597); the helper read its elements
+        // into locals first. It now reads `s[i]` anywhere, as it reads a local array.
+        g.scope.declare(
+            "s",
+            VarKind::Arr {
+                min: 2,
+                max: 2,
+                fixed: true,
+                vec: false,
+                pushed: false,
+            },
+            false,
+            HELPER_BOUND,
+        );
         g.scope.declare("a", VarKind::Real, false, HELPER_BOUND);
         let lets = g.rng.below(3);
         for _ in 0..lets {
@@ -746,10 +751,7 @@ impl<'a> FnGen<'a> {
         self.scope
             .visible()
             .into_iter()
-            .filter(|&id| match self.scope.vars[id].kind {
-                VarKind::Arr { pushed, .. } => !pushed || self.scope.block_depth == 0,
-                _ => false,
-            })
+            .filter(|&id| matches!(self.scope.vars[id].kind, VarKind::Arr { .. }))
             .map(|id| (id, self.scope.vars[id].bound))
             .collect()
     }
@@ -1082,7 +1084,7 @@ impl<'a> FnGen<'a> {
         if !self.has_index {
             w[10] = 0.0;
         }
-        if !self.has_slice || self.in_vec_literal {
+        if !self.has_slice {
             w[14] = 0.0;
         }
         match self.rng.weighted(&w) {
@@ -1873,23 +1875,18 @@ impl<'a> FnGen<'a> {
             vec,
             pushed: false,
         };
-        // See `VarKind::Arr::pushed`: some forms only in the top block.
-        let top = if self.scope.block_depth == 0 {
-            1.0
-        } else {
-            0.0
-        };
+        // Formerly avoided, now generated (fixed macro bugs, `tests/regressions.rs`,
+        // `repeat_after_return`, `collect_of_constants`): `[e; n]`, `vec![e; n]`, pushes,
+        // `collect` and `to_vec` were made only in the top block.
+        let top = 1.0;
         let w = [
-            2.0,                                    // [a, b, c]
-            top,                                    // [e; n]
-            1.5,                                    // vec![a, b]
-            top,                                    // vec![e; n]
-            if PUSHES { 1.5 * top } else { 0.0 },   // Vec::new() + push
-            if self.has_slice { top } else { 0.0 }, // collect
-            // Open macro bug: `let mut r = v.to_vec();` in a `for` over the slice, read in an
-            // `if` condition before a `break`, failed to compile (E0282, type annotations
-            // needed): only in the top block.
-            if self.has_slice { 0.7 * top } else { 0.0 }, // to_vec
+            2.0,                                           // [a, b, c]
+            top,                                           // [e; n]
+            1.5,                                           // vec![a, b]
+            top,                                           // vec![e; n]
+            if PUSHES { 1.5 * top } else { 0.0 },          // Vec::new() + push
+            if self.has_slice { top } else { 0.0 },        // collect
+            if self.has_slice { 0.7 * top } else { 0.0 },  // to_vec
             if self.helper.is_some() { 2.0 } else { 0.0 }, // helper call
         ];
         match self.rng.weighted(&w) {
@@ -1957,10 +1954,9 @@ impl<'a> FnGen<'a> {
                     .line(&format!("let mut {name}: Vec<f64> = {ctor};"));
                 let mut bound: f64 = 0.0;
                 let mut count = 0;
-                // Open macro bug (`tests/regressions.rs`, `push_in_loop_in_loop`): pushes in a
-                // `for` inside another loop, then a push after it, do not compile (E0382,
-                // borrow of moved value). Pushes in a loop only outside loops.
-                if self.scope.frames.is_empty() && self.rng.chance(0.4) {
+                // Formerly avoided, now generated (fixed macro bug, `tests/regressions.rs`,
+                // `push_in_loop_in_loop`): pushes in a `for` were made only outside loops.
+                if self.rng.chance(0.4) {
                     let n = self.rng.between(1, 3);
                     let e = self.expr(CAP, 2);
                     self.scope
@@ -2050,15 +2046,11 @@ impl<'a> FnGen<'a> {
     fn array_write(&mut self) {
         let targets = self.writable_arrays();
         let id = *self.rng.pick(&targets);
-        // Reads inside its own write do not count: an array written last stays unread, so
-        // that the sink reads it after.
-        //
-        // Open macro bug (`tests/regressions.rs`, `dead_vec_in_branch_in_loop`): a local
-        // array written in a branch inside a loop and never read after its last write does
-        // not compile (E0425, cannot find value `__grad_r_N`). The sink reads it.
-        let used = self.scope.vars[id].used;
+        // Formerly avoided, now generated (fixed macro bugs, `tests/regressions.rs`,
+        // `dead_vec_in_branch_in_loop`, `write_in_else_if_in_match`): an array written last
+        // and never read after (E0425) was left unread by its own write, so that the sink
+        // read it; reads inside its own write now count, and it may stay dead.
         self.array_write_to(id);
-        self.scope.vars[id].used = used;
     }
 
     fn array_write_to(&mut self, id: usize) {
@@ -2078,13 +2070,9 @@ impl<'a> FnGen<'a> {
         let cap = if free { CAP } else { bound.min(CAP) };
         let depth = self.rng.between(1, 2);
         let w = [
-            3.0, // element write
-            if PUSHES && vec && self.scope.block_depth == 0 {
-                0.8
-            } else {
-                0.0
-            }, // push
-            if fixed { 0.8 } else { 0.0 }, // whole literal
+            3.0,                                   // element write
+            if PUSHES && vec { 0.8 } else { 0.0 }, // push
+            if fixed { 0.8 } else { 0.0 },         // whole literal
             if fixed && !vec && min == 2 && self.helper.is_some() && (free || bound >= HELPER_BOUND)
             {
                 2.0

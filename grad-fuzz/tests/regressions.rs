@@ -631,9 +631,7 @@ fn closure_called_in_match_guard_compiles() {
 // ---- local arrays and Vecs ----------------------------------------------------------------
 // Found by the scalar generator with `GRAD_FUZZ_BUILDS=1` (local arrays, `Vec`s, element
 // writes, a vector-valued helper), at the default seed, 120 and 300 programs, minimized.
-// The first two are fixed; the last two are valid programs that do not compile yet, compiled
-// only with `--features open-bugs` and ignored. The generator avoids all four shapes (see
-// `src/generator.rs`), and builds are opt-in there while failures remain (RELIABILITY.md).
+// All four are fixed.
 
 // Was: rustc error[E0597]: `s[_]` does not live long enough. A method call on an element of
 // an array parameter. Fixed: a borrowed element of a parameter the function owns is taken
@@ -669,11 +667,10 @@ fn array_parameter_elements_and_vec_values() {
     close(gv[1], 2.0);
 }
 
-// OPEN: rustc error[E0425]: cannot find value `__grad_r_N` in this scope. A `Vec` built in a
+// Was: rustc error[E0425]: cannot find value `__grad_r_N` in this scope. A `Vec` built in a
 // branch inside a loop, its element overwritten from itself, never read afterwards: the
 // reverse sweep makes the dead version's zero adjoint from its value, which the loop did not
-// keep.
-#[cfg(feature = "open-bugs")]
+// keep. Fixed: a write's version that nothing reads is needed by its reverse (`activity`).
 #[differentiable]
 fn dead_vec_in_branch_in_loop(x: f64, y: f64) -> f64 {
     let mut s = 0.0;
@@ -688,9 +685,10 @@ fn dead_vec_in_branch_in_loop(x: f64, y: f64) -> f64 {
     s
 }
 
-// OPEN: rustc error[E0382]: borrow of moved value (the `Vec`). Pushes in a `for` inside
-// another loop, then a push after it; the same at the top level (no outer loop) compiles.
-#[cfg(feature = "open-bugs")]
+// Was: rustc error[E0382]: borrow of moved value (the `Vec`). Pushes in a `for` inside
+// another loop, then a push: the outer loop keeps the inner loop's result for its reverse
+// (at the end of the iteration), which the push had moved into its new version. Fixed: a
+// write of a value that a loop or branch keeps copies it (`reverse`).
 #[differentiable]
 fn push_in_loop_in_loop(x: f64, v: &[f64]) -> f64 {
     let mut s = 0.0;
@@ -705,19 +703,296 @@ fn push_in_loop_in_loop(x: f64, v: &[f64]) -> f64 {
     s
 }
 
+/// Central difference of `f` at `x`.
+fn fd(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+    let h = 1e-6 * x.abs().max(1.0);
+    (f(x + h) - f(x - h)) / (2.0 * h)
+}
+
 #[test]
-#[ignore = "open macro bugs: local Vecs in nested loops and branches (run with --features open-bugs)"]
-fn local_vecs_in_nested_loops_compile() {
-    #[cfg(feature = "open-bugs")]
-    {
-        // r is dead: s = 2x.
-        let (v, (gx, gy)) = dead_vec_in_branch_in_loop_grad(1.5, 2.0);
-        close(v, 3.0);
+fn dead_vec_in_branch_in_loop_gradient() {
+    for (x, y) in [(1.5, 2.0), (-0.5, 3.0)] {
+        // r is dead: s = 2x whatever the branch.
+        let (v, (gx, gy)) = dead_vec_in_branch_in_loop_grad(x, y);
+        close(v, 2.0 * x);
         close(gx, 2.0);
         close(gy, 0.0);
-        // s = x per chunk: 2 chunks of [1, 2, 3].
-        let (v, (gx, _)) = push_in_loop_in_loop_grad(0.5, &[1.0, 2.0, 3.0]);
-        close(v, 1.0);
-        close(gx, 2.0);
+        let fx = fd(|x| dead_vec_in_branch_in_loop(x, y), x);
+        assert!((gx - fx).abs() <= 1e-6, "{gx} vs {fx}");
+        let (_, pb) = dead_vec_in_branch_in_loop_vjp(x, y);
+        let (px, py) = pb(1.0);
+        close(px, 2.0);
+        close(py, 0.0);
+        let (_, t) = dead_vec_in_branch_in_loop_jvp(x, y, 1.0, 1.0);
+        close(t, 2.0);
+    }
+}
+
+#[test]
+fn push_in_loop_in_loop_gradient() {
+    // r = [c[0] x, x] per chunk, s = Σ r[1] = x per chunk: 2 chunks of [1, 2, 3].
+    let v = [1.0, 2.0, 3.0];
+    let (s, (gx, gv)) = push_in_loop_in_loop_grad(0.5, &v);
+    close(s, 1.0);
+    close(gx, 2.0);
+    assert_eq!(gv, vec![0.0; 3]);
+    let fx = fd(|x| push_in_loop_in_loop(x, &v), 0.5);
+    assert!((gx - fx).abs() <= 1e-6, "{gx} vs {fx}");
+    let (_, pb) = push_in_loop_in_loop_vjp(0.5, &v);
+    let (px, pv) = pb(1.0);
+    close(px, 2.0);
+    assert_eq!(pv, vec![0.0; 3]);
+    let (_, t) = push_in_loop_in_loop_jvp(0.5, &v, 1.0, &[1.0, 1.0, 1.0]);
+    close(t, 2.0);
+}
+
+// ---- more local arrays and Vecs (a 300-program `GRAD_FUZZ_BUILDS=1` run) -------------------
+// Found at the default seed with the two fixes above, minimized. Each is checked against
+// central differences in every differentiated argument, and forward mode against reverse.
+
+/// Checks `grad` against central differences of `f` in each argument, the pullback against
+/// `grad`, and the tangent along each unit direction against the gradient's component.
+fn check_scalars<const N: usize>(
+    x: [f64; N],
+    f: impl Fn([f64; N]) -> f64,
+    grad: impl Fn([f64; N]) -> (f64, [f64; N]),
+    pullback: impl Fn([f64; N]) -> [f64; N],
+    jvp: impl Fn([f64; N], [f64; N]) -> (f64, f64),
+) {
+    let (v, g) = grad(x);
+    assert_eq!(v, f(x));
+    assert_eq!(pullback(x), g);
+    for i in 0..N {
+        let want = fd(
+            |t| {
+                let mut y = x;
+                y[i] = t;
+                f(y)
+            },
+            x[i],
+        );
+        assert!(
+            (g[i] - want).abs() <= 1e-6 * want.abs().max(1.0),
+            "d/dx{i}: {} vs {want}",
+            g[i]
+        );
+        let mut dir = [0.0; N];
+        dir[i] = 1.0;
+        let (v2, t) = jvp(x, dir);
+        assert_eq!(v2, v);
+        close(t, g[i]);
+    }
+}
+
+// Was: E0425 `__grad_r6_N`: a `Vec` written in an `else if` inside a `match` arm and read only
+// by the branch's merge, whose result nothing reads: no adjoint reaches the written version,
+// whose value its reverse then needed. Fixed: "reached" follows adjoints through merges.
+#[differentiable]
+fn write_in_else_if_in_match(k: usize, y: f64, z: f64) -> f64 {
+    let mut s1: f64 = 0.0;
+    match k {
+        0 => {
+            s1 -= y;
+        }
+        1 | 2 => {
+            let mut r6 = vec![y, y, f64::min(0.1, y).abs()];
+            if k != 1 || s1 < 0.5 {
+                s1 += 1.0;
+            } else if (r6[k % 3] + z) <= 1.0 && z >= (-0.25) {
+                r6[k % 3] = z.sin().tan() * (2.0 + s1.sin()).powi(-1);
+                s1 += z.sin();
+            } else {
+                s1 += y * 0.5;
+            }
+        }
+        _ => {}
+    }
+    s1.atan() + y * z
+}
+
+// Was: E0425 `__grad_r4_N`: the same through a `continue` (the rest of the body in a branch).
+#[differentiable]
+fn write_after_continue(z: f64, x: f64) -> f64 {
+    let mut s1 = 0.0;
+    for i in 1..3 {
+        let mut r4 = vec![x, x * z, x];
+        if r4[i % 3] > 5.0 {
+            continue;
+        }
+        r4[i] = -z;
+        s1 += 0.1 * x;
+    }
+    s1
+}
+
+// Was: E0425 `__grad_t_N`: `[e; n]` after an early return (so in a branch): the copies'
+// adjoints are added into the part's, zeroed from its value, which the branch did not keep.
+#[differentiable]
+fn repeat_after_return(z: f64, y: f64) -> f64 {
+    let mut s1: f64 = 0.0;
+    if z > 1.0 {
+        return z;
+    }
+    let r3 = [(z + y.tanh()); 2];
+    let r4 = vec![z * y; 3];
+    s1 += -z;
+    r3[1].tanh() + s1 * 0.75 + r4[2]
+}
+
+// Was: E0425 `w3`: a window of a `for` over `v.windows(2)` read inside `vec![..]`, where the
+// loop's view substitution did not look.
+#[differentiable]
+fn window_in_vec_literal(v: &[f64], x: f64) -> f64 {
+    let mut s1: f64 = 0.0;
+    for w3 in v.windows(2) {
+        let r4 = vec![x, w3[0] * x];
+        s1 += w3[1] * 0.5;
+        s1 += r4[1] * 0.5;
+    }
+    s1
+}
+
+// Was: E0596, cannot borrow as mutable: a `collect` of constants (the closure reads no
+// differentiated value) pushed into its accumulator as written, on a binding that the
+// generated code does not make `mut`. Fixed: every push on a local is a write.
+#[differentiable]
+fn collect_of_constants(w: f64, v: &[f64], x: f64) -> f64 {
+    let mut s1: f64 = 0.0;
+    let m2: f64 = 0.5;
+    let r3 = v
+        .iter()
+        .skip(1)
+        .map(|e4| m2.floor().min(e4 * 2.0))
+        .collect::<Vec<_>>();
+    if (s1 + x) < r3[r3.len() - 1].atan2(w) {
+        s1 += x * w;
+    }
+    let mut idx: Vec<usize> = Vec::new();
+    idx.push(1);
+    s1 * 0.1 + r3[idx[0] - 1] + x
+}
+
+#[test]
+fn written_versions_no_adjoint_reaches() {
+    for k in [0, 1, 2, 3] {
+        for (y, z) in [(0.3, 0.2), (-0.4, 0.9)] {
+            check_scalars(
+                [y, z],
+                |[y, z]| write_in_else_if_in_match(k, y, z),
+                |[y, z]| {
+                    let (v, (gy, gz)) = write_in_else_if_in_match_grad(k, y, z);
+                    (v, [gy, gz])
+                },
+                |[y, z]| {
+                    let (_, gy, gz) = write_in_else_if_in_match_vjp(k, y, z).1(1.0);
+                    [gy, gz]
+                },
+                |[y, z], [dy, dz]| write_in_else_if_in_match_jvp(k, y, z, NoTangent, dy, dz),
+            );
+        }
+    }
+    for (z, x) in [(0.5, 0.7), (2.0, 6.0)] {
+        check_scalars(
+            [z, x],
+            |[z, x]| write_after_continue(z, x),
+            |[z, x]| {
+                let (v, (gz, gx)) = write_after_continue_grad(z, x);
+                (v, [gz, gx])
+            },
+            |[z, x]| {
+                let (gz, gx) = write_after_continue_vjp(z, x).1(1.0);
+                [gz, gx]
+            },
+            |[z, x], [dz, dx]| write_after_continue_jvp(z, x, dz, dx),
+        );
+    }
+    // s1 = 0.1 x per iteration that does not continue: both do at (0.5, 0.7).
+    close(write_after_continue_grad(0.5, 0.7).1.1, 0.2);
+}
+
+#[test]
+fn repeated_parts_in_a_branch() {
+    for (z, y) in [(0.5, -0.3), (1.5, 0.2)] {
+        check_scalars(
+            [z, y],
+            |[z, y]| repeat_after_return(z, y),
+            |[z, y]| {
+                let (v, (gz, gy)) = repeat_after_return_grad(z, y);
+                (v, [gz, gy])
+            },
+            |[z, y]| {
+                let (gz, gy) = repeat_after_return_vjp(z, y).1(1.0);
+                [gz, gy]
+            },
+            |[z, y], [dz, dy]| repeat_after_return_jvp(z, y, dz, dy),
+        );
+    }
+    // Past the return: the result is z.
+    assert_eq!(repeat_after_return_grad(1.5, 0.2).1, (1.0, 0.0));
+}
+
+#[test]
+fn views_in_vec_literals_and_constant_collects() {
+    let v = [0.5, -1.0, 2.0];
+    // s1 = Σ over windows of 0.5 w[1] + 0.5 w[0] x: d/dx = 0.5 (v0 + v1) = -0.25.
+    let (s, (gv, gx)) = window_in_vec_literal_grad(&v, 1.5);
+    close(s, window_in_vec_literal(&v, 1.5));
+    close(gx, -0.25);
+    let want_v = [0.5 * 1.5, 0.5 + 0.5 * 1.5, 0.5];
+    for i in 0..3 {
+        close(gv[i], want_v[i]);
+    }
+    let (_, t) = window_in_vec_literal_jvp(&v, 1.5, &[0.0; 3], 1.0);
+    close(t, -0.25);
+    for (w, x) in [(0.3, -2.0), (-0.5, 0.4)] {
+        check_scalars(
+            [w, x],
+            |[w, x]| collect_of_constants(w, &v, x),
+            |[w, x]| {
+                let (s, (gw, _, gx)) = collect_of_constants_grad(w, &v, x);
+                (s, [gw, gx])
+            },
+            |[w, x]| {
+                let (gw, _, gx) = collect_of_constants_vjp(w, &v, x).1(1.0);
+                [gw, gx]
+            },
+            |[w, x], [dw, dx]| collect_of_constants_jvp(w, &v, x, dw, &[0.0; 3], dx),
+        );
+    }
+}
+
+// Was: E0597, `s[_]` does not live long enough: a method call on an element of an array
+// parameter inside a branch. The branch's record kept `&s[0]`, since activity took a
+// borrowed element of an owned parameter for a value of its own, where the emitter reads
+// the place again. Fixed: both treat a parameter the function owns as they treat a local.
+#[differentiable]
+fn method_on_array_parameter_element_in_branch(s: [f64; 2], a: f64) -> [f64; 2] {
+    [if a > 0.0 { s[0].tanh() } else { a }, a * s[1]]
+}
+
+#[test]
+fn array_parameter_element_in_branch() {
+    for a in [0.5, -0.5] {
+        let s = [0.3, -1.2];
+        let (r, pb) = method_on_array_parameter_element_in_branch_vjp(s, a);
+        assert_eq!(r, method_on_array_parameter_element_in_branch(s, a));
+        // First output: tanh(s0) where a > 0 (d/ds0 = 1 - tanh²), else a (d/da = 1).
+        let (gs, ga) = pb([1.0, 0.0]);
+        let th = 0.3f64.tanh();
+        if a > 0.0 {
+            close(gs[0], 1.0 - th * th);
+            close(ga, 0.0);
+        } else {
+            close(gs[0], 0.0);
+            close(ga, 1.0);
+        }
+        close(gs[1], 0.0);
+        // Second output: a s1.
+        let (gs, ga) = method_on_array_parameter_element_in_branch_vjp(s, a).1([0.0, 1.0]);
+        assert_eq!(gs, [0.0, a]);
+        close(ga, s[1]);
+        let (_, t) = method_on_array_parameter_element_in_branch_jvp(s, a, [1.0, 1.0], 0.0);
+        close(t[0], if a > 0.0 { 1.0 - th * th } else { 0.0 });
+        close(t[1], a);
     }
 }

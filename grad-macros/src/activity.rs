@@ -66,6 +66,8 @@ pub struct Analysis<'a> {
     pub recalled: Vec<VarId>,
     /// `sin x` and `cos x` computed together (see `pairs`).
     pub pairs: Pairs,
+    /// Memoized [`reached`], by value.
+    reached: RefCell<Option<Vec<bool>>>,
 }
 
 impl<'a> Analysis<'a> {
@@ -76,6 +78,7 @@ impl<'a> Analysis<'a> {
             saved: RefCell::default(),
             recalled: Vec::new(),
             pairs: Pairs::of(func),
+            reached: RefCell::default(),
         }
     }
 }
@@ -97,6 +100,14 @@ impl Analysis<'_> {
     fn written(&self, v: VarId) -> bool {
         self.func_lets()
             .any(|(_, op)| matches!(op, Op::Write { base, .. } if *base == v))
+    }
+
+    /// Whether the reverse sweep surely gives `v` an adjoint before it reaches `v`'s
+    /// definition (false where it may not: `v` is dead, or read only by what gets none).
+    fn reached(&self, v: VarId) -> bool {
+        self.reached
+            .borrow_mut()
+            .get_or_insert_with(|| reached(self.func))[v]
     }
 
     /// Values a block defines directly (not inside its nested blocks).
@@ -315,16 +326,41 @@ impl Analysis<'_> {
             if var != v {
                 return None;
             }
+            // An array of references (`[&a, &b]`) is read again from its parts.
+            if let Some(parts) = self.func.ref_array_parts(op) {
+                return Some(self.referents(&parts));
+            }
             match op {
-                Op::Borrow(x) if self.func.vars[*x].param.is_none() => Some(vec![*x]),
+                Op::Borrow(x) if self.func.vars[*x].param.is_none() => {
+                    Some(self.array_referents(*x).unwrap_or_else(|| vec![*x]))
+                }
+                // Of a local, or of a parameter the function owns (`s: [f64; 2]`), as
+                // `emit::borrows` has it: the place is borrowed again where it is read.
                 Op::Project {
                     base, borrow: true, ..
-                } if self.func.vars[*base].param.is_none() => Some(op_inputs(op)),
+                } if self.func.vars[*base].param.is_none() || !self.func.vars[*base].is_ref => {
+                    Some(op_inputs(op))
+                }
                 // An alias of a borrow (`stop_gradient(&a)`) refers to what it does.
                 Op::Use(Operand::Var(x)) => self.local_referent(*x),
                 _ => None,
             }
         })
+    }
+
+    /// For an array of references: what its parts read.
+    fn array_referents(&self, v: VarId) -> Option<Vec<VarId>> {
+        self.func_lets()
+            .find(|&(var, _)| var == v)
+            .and_then(|(_, op)| self.func.ref_array_parts(op))
+            .map(|parts| self.referents(&parts))
+    }
+
+    /// What reading each of `vs` reads: its referent, or itself.
+    fn referents(&self, vs: &[VarId]) -> Vec<VarId> {
+        vs.iter()
+            .flat_map(|&v| self.local_referent(v).unwrap_or_else(|| vec![v]))
+            .collect()
     }
 
     /// Every `let` of the function, at any depth, with its operation.
@@ -401,6 +437,12 @@ impl Analysis<'_> {
                         n.add_operand(o, Form::Value);
                     }
                 }
+                // A version that no adjoint reaches (nothing reads it, or only values that get
+                // none) has none when its write's reverse runs, which then makes its zero
+                // adjoint from its value, to hand down.
+                if !self.reached(var) {
+                    n.add(var, Form::Value);
+                }
             }
             // A recalled call needs every argument (the callee's `_vjp` runs again).
             Op::Call { args, .. } if self.recalled.contains(&var) => {
@@ -408,6 +450,11 @@ impl Analysis<'_> {
                     .for_each(|a| n.add_operand(&a.operand, Form::Value));
             }
             Op::Call { .. } => n.add(var, Form::Pullback),
+            // The copies' adjoints are added up into the part's, which starts as zeros of it.
+            Op::Build {
+                kind: Build::Repeat(_) | Build::VecRepeat(_),
+                parts,
+            } => parts.iter().for_each(|p| n.add_operand(p, Form::Value)),
             Op::Use(_) | Op::Opaque { .. } | Op::Borrow(_) | Op::Deref(_) | Op::Build { .. } => {}
         }
     }
@@ -695,6 +742,95 @@ impl Analysis<'_> {
         // The carried value leaves the iteration only as `next`.
         uses.iter().filter(|u| **u == next).count() == 0
     }
+}
+
+/// Which values the reverse sweep surely gives an adjoint, by value: the result; what a
+/// reached value's reverse adds to (a write always hands its adjoint down and gives its
+/// value a piece); a phi's sources made in its arm, when the phi is reached; a loop's carried
+/// values (the loop's reverse starts their adjoints). A fixpoint over the whole body.
+fn reached(func: &Func) -> Vec<bool> {
+    fn set(func: &Func, v: VarId, r: &mut [bool], changed: &mut bool) {
+        if func.vars[v].active && !r[v] {
+            r[v] = true;
+            *changed = true;
+        }
+    }
+    fn mark(func: &Func, b: &Block, r: &mut [bool], changed: &mut bool) {
+        for s in &b.stmts {
+            match s {
+                Stmt::Let { var, op } if func.vars[*var].active => match op {
+                    Op::Opaque { .. } => {}
+                    Op::Write { base, value, .. } if func.vars[*base].active || r[*var] => {
+                        set(func, *base, r, changed);
+                        if let Some(v) = value.var() {
+                            set(func, v, r, changed);
+                        }
+                    }
+                    Op::Write { .. } => {}
+                    op if r[*var] => {
+                        for v in op_inputs(op) {
+                            set(func, v, r, changed);
+                        }
+                    }
+                    _ => {}
+                },
+                Stmt::Let { .. } | Stmt::Effect { .. } => {}
+                Stmt::If { arms, outs, .. } => {
+                    for (k, a) in arms.iter().enumerate() {
+                        arm(func, a, outs, k, r, changed);
+                    }
+                }
+                Stmt::Match { arms, outs, .. } => {
+                    for (k, a) in arms.iter().enumerate() {
+                        arm(func, &a.body, outs, k, r, changed);
+                    }
+                }
+                Stmt::For { body, carried, .. } => {
+                    carried_values(func, carried, r, changed);
+                    mark(func, body, r, changed);
+                }
+                Stmt::While {
+                    cond_block,
+                    body,
+                    carried,
+                    ..
+                } => {
+                    carried_values(func, carried, r, changed);
+                    mark(func, cond_block, r, changed);
+                    mark(func, body, r, changed);
+                }
+            }
+        }
+    }
+    fn carried_values(func: &Func, carried: &[Carried], r: &mut [bool], changed: &mut bool) {
+        for c in carried {
+            for v in [c.init.var(), c.next.var()].into_iter().flatten() {
+                set(func, v, r, changed);
+            }
+        }
+    }
+    fn arm(func: &Func, a: &Block, outs: &[Phi], k: usize, r: &mut [bool], changed: &mut bool) {
+        let inside = crate::emit::defined_in(func, a);
+        for p in outs {
+            if let Some(v) = p.sources[k].var()
+                && r[p.out]
+                && inside.contains(&v)
+            {
+                set(func, v, r, changed);
+            }
+        }
+        mark(func, a, r, changed);
+    }
+    let mut r = vec![false; func.vars.len()];
+    if let Some(v) = func.ret.var() {
+        r[v] = true;
+    }
+    let mut changed = true;
+    while changed {
+        changed = false;
+        mark(func, &func.body, &mut r, &mut changed);
+    }
+    r
 }
 
 fn is_cheap(prim: &Prim) -> bool {

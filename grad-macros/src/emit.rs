@@ -19,21 +19,28 @@ pub struct Emit<'a> {
     /// For a value made by `&local.f[i]`: the place, re-borrowed where a rule reads it, for
     /// the same reason.
     pub reborrow: Vec<Option<(VarId, Vec<Proj>)>>,
+    /// For an array of references (`[&a, &b]`, see [`Func::ref_array_parts`]): its parts,
+    /// which rule calls read again in place of the array.
+    pub ref_arrays: Vec<Option<Vec<VarId>>>,
     /// In the boxed `_vjp` helper of a function that calls itself: the helper, which its
     /// recursive calls call (see `recursion`).
     pub self_vjp: Option<Ident>,
 }
 
-/// The referent of every `Borrow`, and the place of every borrowed projection of a local,
-/// in a block, by the borrowing value.
+/// The referent of every `Borrow`, the place of every borrowed projection of a local, and the
+/// parts of every array of references, in a block, by the borrowing value.
 pub fn borrows(
     func: &Func,
     b: &Block,
     out: &mut Vec<Option<VarId>>,
     places: &mut Vec<Option<(VarId, Vec<Proj>)>>,
+    arrays: &mut Vec<Option<Vec<VarId>>>,
 ) {
     for s in &b.stmts {
         match s {
+            Stmt::Let { var, op } if func.ref_array_parts(op).is_some() => {
+                arrays[*var] = func.ref_array_parts(op);
+            }
             Stmt::Let {
                 var,
                 op: Op::Borrow(x),
@@ -58,18 +65,21 @@ pub fn borrows(
             } => {
                 out[*var] = out[*x];
                 places[*var] = places[*x].clone();
+                arrays[*var] = arrays[*x].clone();
             }
             Stmt::Let { .. } | Stmt::Effect { .. } => {}
-            Stmt::If { arms, .. } => arms.iter().for_each(|a| borrows(func, a, out, places)),
+            Stmt::If { arms, .. } => arms
+                .iter()
+                .for_each(|a| borrows(func, a, out, places, arrays)),
             Stmt::Match { arms, .. } => arms
                 .iter()
-                .for_each(|a| borrows(func, &a.body, out, places)),
-            Stmt::For { body, .. } => borrows(func, body, out, places),
+                .for_each(|a| borrows(func, &a.body, out, places, arrays)),
+            Stmt::For { body, .. } => borrows(func, body, out, places, arrays),
             Stmt::While {
                 cond_block, body, ..
             } => {
-                borrows(func, cond_block, out, places);
-                borrows(func, body, out, places);
+                borrows(func, cond_block, out, places, arrays);
+                borrows(func, body, out, places, arrays);
             }
         }
     }
@@ -111,9 +121,21 @@ impl Emit<'_> {
         self.borrow_of[v].is_some() || self.reborrow[v].is_some()
     }
 
-    /// An operand by reference (a value that holds a reference is passed as it is).
+    /// The parts of an array of references, which `v` is or borrows.
+    pub fn ref_array(&self, v: VarId) -> Option<&[VarId]> {
+        let a = self.borrow_of[v].unwrap_or(v);
+        self.ref_arrays[a].as_deref()
+    }
+
+    /// An operand by reference (a value that holds a reference is passed as it is; an array of
+    /// references is written again from its parts).
     pub fn by_ref(&self, o: &Operand) -> TokenStream {
         match o {
+            Operand::Var(v) if self.ref_array(*v).is_some() => {
+                let parts = self.ref_array(*v).unwrap_or_default();
+                let p = parts.iter().map(|&p| self.var_ref(p));
+                quote!(&[#(#p),*])
+            }
             Operand::Var(v) if self.borrow_of[*v].is_some() => {
                 self.var_ref(self.borrow_of[*v].unwrap_or(*v))
             }
@@ -338,6 +360,7 @@ impl Emit<'_> {
         // A value made by `&local` is re-borrowed from the local, which is what a reverse
         // sweep that calls again has kept.
         let arg = |a: &CallArg| match a.operand {
+            Operand::Var(v) if a.by_ref && self.ref_array(v).is_some() => self.by_ref(&a.operand),
             _ if a.by_ref => {
                 let t = self.val(&a.operand);
                 quote!(&#t)

@@ -136,12 +136,20 @@ fn too_deep(tokens: &TokenStream, limit: usize) -> Option<proc_macro2::Span> {
 fn emit<'a>(f: &'a Function, func: &'a Func) -> Emit<'a> {
     let mut borrow_of = vec![None; func.vars.len()];
     let mut reborrow = vec![None; func.vars.len()];
-    crate::emit::borrows(func, &func.body, &mut borrow_of, &mut reborrow);
+    let mut ref_arrays = vec![None; func.vars.len()];
+    crate::emit::borrows(
+        func,
+        &func.body,
+        &mut borrow_of,
+        &mut reborrow,
+        &mut ref_arrays,
+    );
     Emit {
         f,
         func,
         borrow_of,
         reborrow,
+        ref_arrays,
         rt: names::runtime().to_token_stream(),
         self_vjp: None,
     }

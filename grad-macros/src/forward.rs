@@ -207,7 +207,13 @@ impl<'a> Fwd<'a> {
                 self.define(var, t, *borrow, out);
             }
             Op::Build { kind, parts } => {
-                let t: Vec<TokenStream> = parts.iter().map(|e| self.tval(e)).collect();
+                // An array of references holds its parts' tangents by reference, as the callee
+                // that takes it (`Tensor::cat_jvp`) takes them.
+                let refs = self.e.ref_arrays[var].is_some();
+                let t: Vec<TokenStream> = parts
+                    .iter()
+                    .map(|e| if refs { self.tref(e) } else { self.tval(e) })
+                    .collect();
                 let t = self.e.build(kind, &t, true);
                 self.define(var, t, false, out);
             }

@@ -268,3 +268,27 @@ pub struct Func {
     /// The value of each parameter, in order.
     pub params: Vec<VarId>,
 }
+
+impl Func {
+    /// The parts of an array of references, `[&a, &b]` or `[a, b]` of `&T` parameters (what
+    /// `Tensor::cat(&[&a, &b], 0)` takes). Such an array is written again from its parts
+    /// wherever it is passed on, and what it lends is what its parts lend: held in a value, its
+    /// one element type would tie the parts' lifetimes together (a `_vjp`'s returned closure
+    /// could not name that lifetime) and would borrow locals that the closure must own.
+    pub fn ref_array_parts(&self, op: &Op) -> Option<Vec<VarId>> {
+        let Op::Build {
+            kind: Build::Array,
+            parts,
+        } = op
+        else {
+            return None;
+        };
+        if parts.is_empty() {
+            return None;
+        }
+        parts
+            .iter()
+            .map(|p| p.var().filter(|&v| self.vars[v].is_ref))
+            .collect()
+    }
+}

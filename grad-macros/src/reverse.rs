@@ -34,6 +34,9 @@ pub struct Rev<'a> {
     whole: HashMap<VarId, Ident>,
     /// Array adjoints kept in registers over the loops being emitted (see `window`).
     windows: Vec<Window>,
+    /// Values kept whole on a loop's stack or in a branch's record, at the end of their
+    /// block: a write of one copies it instead of moving it into the new version.
+    kept: Vec<bool>,
     fresh: usize,
 }
 
@@ -55,6 +58,7 @@ impl<'a> Rev<'a> {
             fixed: HashMap::new(),
             whole: HashMap::new(),
             windows: Vec::new(),
+            kept: vec![false; func.vars.len()],
             fresh: 0,
             e,
         };
@@ -73,6 +77,7 @@ impl<'a> Rev<'a> {
                     range,
                 } => {
                     let plan = self.an.loop_saved(body, *index, carried);
+                    self.keep(&plan.0);
                     self.loops.insert(*stack, plan);
                     if let Some(n) = literal_count(range).filter(|n| !in_loop && *n <= 64) {
                         self.fixed.insert(*stack, n);
@@ -87,19 +92,35 @@ impl<'a> Rev<'a> {
                     ..
                 } => {
                     let plan = self.an.loop_saved(body, None, carried);
+                    self.keep(&plan.0);
                     self.loops.insert(*stack, plan);
                     self.records.push(*record);
                     self.plan_loops(body, true);
                 }
                 Stmt::If { arms, record, .. } => {
                     self.records.push(*record);
-                    arms.iter().for_each(|a| self.plan_loops(a, in_loop));
+                    for a in arms {
+                        self.keep(&self.an.arm_saved(a, &[]));
+                        self.plan_loops(a, in_loop);
+                    }
                 }
                 Stmt::Match { arms, record, .. } => {
                     self.records.push(*record);
-                    arms.iter().for_each(|a| self.plan_loops(&a.body, in_loop));
+                    for a in arms {
+                        self.keep(&self.an.arm_saved(&a.body, &a.binds));
+                        self.plan_loops(&a.body, in_loop);
+                    }
                 }
                 Stmt::Let { .. } | Stmt::Effect { .. } => {}
+            }
+        }
+    }
+
+    fn keep(&mut self, saved: &Needs) {
+        // A kept layout or shape is read at the end of the block too.
+        for (v, f) in &saved.0 {
+            if *f != Form::Pullback {
+                self.kept[*v] = true;
             }
         }
     }
@@ -219,6 +240,16 @@ impl<'a> Rev<'a> {
                 let rt = &self.e.rt;
                 let x = self.e.by_ref(&args[0]);
                 out.extend(quote!(let (#sin, #cos) = #rt::sin_cos(#x);));
+            }
+            Op::Write {
+                base, moves: true, ..
+            } if self.kept[*base] => {
+                let mut copy = op.clone();
+                if let Op::Write { moves, .. } = &mut copy {
+                    *moves = false;
+                }
+                let x = self.e.fwd_expr(&copy);
+                out.extend(quote!(let #name = #x;));
             }
             op => {
                 let x = self.e.fwd_expr(op);
@@ -678,7 +709,9 @@ impl<'a> Rev<'a> {
                 let n = parts.len();
                 match kind {
                     Build::Tuple => out.extend(quote!(let (#(#names,)*) = #dv;)),
-                    Build::Array => out.extend(quote!(let [#(#names),*] = #dv;)),
+                    Build::Array => {
+                        out.extend(quote!(let [#(#names),*] = #rt::array_parts::<_, #n>(#dv);))
+                    }
                     Build::Vec => {
                         out.extend(quote!(let [#(#names),*] = #rt::vec_parts::<_, #n>(#dv);))
                     }
@@ -1134,12 +1167,18 @@ fn recalled_calls(e: &Emit<'_>, an: &Analysis<'_>, escape: bool) -> Vec<VarId> {
 }
 
 /// The locals a call lends to its callee: `&v` of an owned value, a value made by `&v` or
-/// `&v.f[i]`, and a method's owned receiver (borrowed by `&self`).
+/// `&v.f[i]`, a method's owned receiver (borrowed by `&self`), and what the parts of an array
+/// of references lend.
 fn borrowed_locals(e: &Emit<'_>, callee: &Callee, args: &[CallArg]) -> Vec<VarId> {
     let mut out = Vec::new();
     for (k, a) in args.iter().enumerate() {
         let Operand::Var(v) = a.operand else { continue };
-        if let Some(x) = e.borrow_of[v] {
+        if let Some(parts) = e.ref_array(v) {
+            for &p in parts {
+                let lent = e.borrow_of[p].or_else(|| e.reborrow[p].as_ref().map(|r| r.0));
+                out.extend(lent);
+            }
+        } else if let Some(x) = e.borrow_of[v] {
             out.push(x);
         } else if let Some((base, _)) = &e.reborrow[v] {
             out.push(*base);

@@ -870,25 +870,7 @@ impl VisitMut for Iters<'_> {
     }
 
     fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
-        // `vec![..]`'s values are expressions too (`vec![x, v.iter().sum::<f64>()]`).
-        if !m.path.is_ident("vec") {
-            return;
-        }
-        type List = syn::punctuated::Punctuated<Expr, syn::Token![,]>;
-        let repeat = m.parse_body_with(|input: syn::parse::ParseStream| {
-            let e: Expr = input.parse()?;
-            input.parse::<syn::Token![;]>()?;
-            let n: Expr = input.parse()?;
-            Ok((e, n))
-        });
-        if let Ok((mut e, mut n)) = repeat {
-            self.visit_expr_mut(&mut e);
-            self.visit_expr_mut(&mut n);
-            m.tokens = quote!(#e; #n);
-        } else if let Ok(mut elems) = m.parse_body_with(List::parse_terminated) {
-            elems.iter_mut().for_each(|e| self.visit_expr_mut(e));
-            m.tokens = quote!(#elems);
-        }
+        visit_vec_values(self, m);
     }
 
     fn visit_local_mut(&mut self, l: &mut syn::Local) {
@@ -1151,6 +1133,35 @@ impl VisitMut for ViewSubst<'_> {
             None => visit_mut::visit_expr_mut(self, e),
         }
     }
+
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        if !self.views.is_empty() {
+            visit_vec_values(self, m);
+        }
+    }
+}
+
+/// Visits the values of a `vec![..]`, which are expressions too (`vec![x, w[0]]`,
+/// `vec![x, v.iter().sum::<f64>()]`); other macros are left as written.
+fn visit_vec_values(v: &mut impl VisitMut, m: &mut syn::Macro) {
+    if !m.path.is_ident("vec") {
+        return;
+    }
+    type List = syn::punctuated::Punctuated<Expr, syn::Token![,]>;
+    let repeat = m.parse_body_with(|input: syn::parse::ParseStream| {
+        let e: Expr = input.parse()?;
+        input.parse::<syn::Token![;]>()?;
+        let n: Expr = input.parse()?;
+        Ok((e, n))
+    });
+    if let Ok((mut e, mut n)) = repeat {
+        v.visit_expr_mut(&mut e);
+        v.visit_expr_mut(&mut n);
+        m.tokens = quote!(#e; #n);
+    } else if let Ok(mut elems) = m.parse_body_with(List::parse_terminated) {
+        elems.iter_mut().for_each(|e| v.visit_expr_mut(e));
+        m.tokens = quote!(#elems);
+    }
 }
 
 /// What is left of the view markers, that no chain iterated: the slice itself.
@@ -1166,5 +1177,9 @@ impl VisitMut for Unmark {
             let (base, start, len) = (&v.base, &v.start, &v.len);
             *e = parse_quote!((&#base[#start..#start + #len]));
         }
+    }
+
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        visit_vec_values(self, m);
     }
 }

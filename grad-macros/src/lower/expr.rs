@@ -60,7 +60,9 @@ impl<'f> Lower<'f> {
         // `stop_gradient(y)` is inactive but lowered as a call: it is a reference where its
         // argument is one (`stop_gradient(&a)`, of a `&Tensor` parameter).
         let stop = matches!(strip(e), Expr::Call(c) if is_stop_gradient(&c.func));
-        if is_simple(e) && !self.expr_active(e) && !stop && !self.mentions_closure(e) {
+        // A push makes a new version of its `Vec` even of constants (see `lower_push`).
+        let push = matches!(strip(e), Expr::MethodCall(m) if m.method == "push");
+        if is_simple(e) && !self.expr_active(e) && !stop && !push && !self.mentions_closure(e) {
             return self.opaque(e, out);
         }
         match e {

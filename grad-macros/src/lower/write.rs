@@ -92,10 +92,9 @@ impl<'f> Lower<'f> {
         if m.args.len() != 1 || self.vars[base].is_ref || self.vars[base].param.is_some() {
             return false;
         }
+        // Inactive too (a `Vec` of constants, `collect`'s accumulator of them): the binding is
+        // not `mut` in the generated code, so the push is a new version all the same.
         let value = self.lower_expr(&m.args[0], out);
-        if !self.is_active(&value) && !self.vars[base].active {
-            return false;
-        }
         self.write(
             &name.to_string(),
             base,

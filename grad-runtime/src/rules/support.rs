@@ -366,6 +366,37 @@ pub fn vec_parts<T, const N: usize>(v: Vec<T>) -> [T; N] {
     }
 }
 
+/// The `N` pieces of an array literal's adjoint. It is an array where the array was used as
+/// one, and a `Vec` where a callee took it as a slice (`Tensor::cat(&[&a, &b], 0)`'s pullback
+/// gives one cotangent per tensor in a `Vec`).
+pub fn array_parts<T, const N: usize>(adjoint: impl ArrayParts<T, N>) -> [T; N] {
+    adjoint.parts()
+}
+
+/// What [`array_parts`] takes: an array's adjoint, as the array or as a `Vec`.
+pub trait ArrayParts<T, const N: usize> {
+    fn parts(self) -> [T; N];
+}
+
+impl<T, const N: usize> ArrayParts<T, N> for [T; N] {
+    #[inline(always)]
+    fn parts(self) -> [T; N] {
+        self
+    }
+}
+
+impl<T, const N: usize> ArrayParts<T, N> for Vec<T> {
+    fn parts(self) -> [T; N] {
+        match <[T; N]>::try_from(self) {
+            Ok(parts) => parts,
+            Err(v) => panic!(
+                "the cotangent of an array of {N} parts has {} elements",
+                v.len()
+            ),
+        }
+    }
+}
+
 /// The adjoint at a written place, taken out of the local's adjoint (which keeps zero there:
 /// the value written over did not reach the result).
 pub fn take_piece<T: Tangent>(place: &mut T) -> T {
