@@ -7,6 +7,7 @@ mod functions;
 pub mod kernels;
 pub mod nn;
 pub mod optim;
+pub mod parallel;
 mod real;
 pub mod rules;
 mod tensor;
