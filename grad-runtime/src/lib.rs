@@ -5,6 +5,8 @@ pub mod check;
 mod differentiable;
 mod functions;
 pub mod kernels;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod nn;
 pub mod optim;
 pub mod parallel;
