@@ -12,12 +12,19 @@
 //! running loss and accuracy, prints the loss and accuracies of some epochs, writes the loss
 //! curve to `target/digits_loss.png`, and ends with the test accuracy. Set
 //! `GRAD_EXAMPLE_QUICK=1` for a few epochs only (as CI does).
+//!
+//! Across processes (and machines): build with `--features mpi` and run under
+//! `mpirun -n 2 target/release/examples/digits_mlp`. Every rank starts from rank 0's weights,
+//! takes its slice of every batch, and the gradients are summed over the ranks before each
+//! (identical) Adam step; rank 0 prints, and says how many ranks took part.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use flate2::read::GzDecoder;
+#[cfg(feature = "mpi")]
+use grad::mpi::rsmpi::{environment::Universe, traits::Communicator};
 use grad::optim::Adam;
 use grad::{Differentiable, Tangent, Tensor, differentiable, parallel};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -165,6 +172,58 @@ fn shuffle(order: &mut [usize], state: &mut u64) {
     }
 }
 
+/// The processes that train together: with `--features mpi`, the ranks of MPI's world,
+/// each taking its slice of every batch; without it, this process alone.
+struct Team {
+    #[cfg(feature = "mpi")]
+    universe: Universe,
+    rank: usize,
+    size: usize,
+}
+
+impl Team {
+    #[cfg(feature = "mpi")]
+    fn join() -> Team {
+        // A panic on one rank aborts the job instead of leaving the others waiting.
+        let universe = grad::mpi::initialize().expect("MPI is initialized once");
+        let world = universe.world();
+        let (rank, size) = (world.rank() as usize, world.size() as usize);
+        Team {
+            universe,
+            rank,
+            size,
+        }
+    }
+
+    #[cfg(not(feature = "mpi"))]
+    fn join() -> Team {
+        Team { rank: 0, size: 1 }
+    }
+
+    /// Rank 0 prints and draws; the others only compute.
+    fn leads(&self) -> bool {
+        self.rank == 0
+    }
+
+    /// This rank's contiguous slice of `rows`: the ranks' slices differ by one row at most.
+    fn slice<'a>(&self, rows: &'a [usize]) -> &'a [usize] {
+        let n = rows.len();
+        &rows[self.rank * n / self.size..(self.rank + 1) * n / self.size]
+    }
+
+    /// Every rank starts from rank 0's parameters.
+    fn share_start<P: Differentiable>(&self, _params: &mut P) {
+        #[cfg(feature = "mpi")]
+        grad::mpi::broadcast(&self.universe.world(), 0, _params);
+    }
+
+    /// Replaces each rank's `part` with the sum of all ranks' parts.
+    fn sum<T: Tangent>(&self, _part: &mut T) {
+        #[cfg(feature = "mpi")]
+        grad::mpi::allreduce_sum(&self.universe.world(), _part);
+    }
+}
+
 /// Per-epoch curves for the plot.
 struct Curves {
     batch_loss: Vec<f64>,
@@ -236,6 +295,7 @@ fn plot(
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let team = Team::join();
     let quick = std::env::var_os("GRAD_EXAMPLE_QUICK").is_some_and(|v| v != "0");
     let (epochs, report_every) = if quick { (3, 1) } else { (60, 10) };
 
@@ -249,19 +309,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (train, test) = (train.to_vec(), test.to_vec());
     let (x_train, y_train) = data.batch(&train);
     let (x_test, y_test) = data.batch(&test);
-    println!(
-        "digits: {} images of 8x8 pixels, {} for training, {} for testing",
-        data.len(),
-        train.len(),
-        test.len()
-    );
+    if team.leads() {
+        println!(
+            "digits: {} images of 8x8 pixels, {} for training, {} for testing",
+            data.len(),
+            train.len(),
+            test.len()
+        );
+    }
 
     let mut model = Mlp::new(1);
+    team.share_start(&mut model);
     let mut opt = Adam::new(3e-3);
     let batches_per_epoch = TRAIN.div_ceil(BATCH);
-    let bar = ProgressBar::new((epochs * batches_per_epoch) as u64).with_style(
-        ProgressStyle::with_template("{bar:30} epoch {prefix}, {msg} [{elapsed_precise}]")?,
-    );
+    let steps = (epochs * batches_per_epoch) as u64;
+    let bar = if team.leads() {
+        ProgressBar::new(steps).with_style(ProgressStyle::with_template(
+            "{bar:30} epoch {prefix}, {msg} [{elapsed_precise}]",
+        )?)
+    } else {
+        ProgressBar::hidden()
+    };
     let mut curves = Curves {
         batch_loss: Vec::new(),
         train_loss: Vec::new(),
@@ -276,9 +344,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         shuffle(&mut order, &mut rng);
         let (mut loss_sum, mut right, mut seen) = (0.0, 0, 0);
         for rows in order.chunks(BATCH) {
-            // The accuracy of the batch is counted before the step, from the same weights
-            // as the loss.
-            let ((loss, batch_right), g) = model.step(&data, rows, rows.len());
+            // This rank's share of the batch's loss, right predictions (counted before the
+            // step, from the same weights as the loss) and gradient; then the whole batch's.
+            let mine = team.slice(rows);
+            let mut step = if mine.is_empty() {
+                ((0.0, 0.0), model.zero_tangent())
+            } else {
+                model.step(&data, mine, rows.len())
+            };
+            team.sum(&mut step);
+            let ((loss, batch_right), g) = step;
             right += batch_right as usize;
             opt.step(&mut model, &g);
             seen += rows.len();
@@ -295,7 +370,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let test_loss = f64::from(model.loss(&x_test, &y_test));
         curves.train_loss.push(train_loss);
         curves.test_loss.push(test_loss);
-        if epoch == 1 || epoch % report_every == 0 || epoch == epochs {
+        if team.leads() && (epoch == 1 || epoch % report_every == 0 || epoch == epochs) {
             // suspend, not bar.println: the latter prints nothing when there is no terminal.
             bar.suspend(|| {
                 println!(
@@ -308,6 +383,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     bar.finish_and_clear();
     let elapsed = start.elapsed();
+    if !team.leads() {
+        return Ok(());
+    }
 
     let plot_path: PathBuf = root.join("target").join("digits_loss.png");
     std::fs::create_dir_all(plot_path.parent().expect("a parent"))?;
@@ -330,5 +408,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "test accuracy: {:.1}%",
         100.0 * model.accuracy(&x_test, &y_test)
     );
+    if cfg!(feature = "mpi") {
+        println!("ranks: {}", team.size);
+    }
     Ok(())
 }
