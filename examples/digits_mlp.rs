@@ -87,7 +87,7 @@ impl Mlp {
     /// [`SHARD`] images computed in parallel, with the number of images predicted right.
     /// Each shard's loss and gradient are weighted by its share of `total` images (the
     /// loss is a mean), so that the sums over the shards of a batch are the batch's.
-    fn step(&self, data: &Digits, rows: &[usize], total: usize) -> ((f32, f64), MlpTangent) {
+    fn step(&self, data: &Digits, rows: &[usize], total: usize) -> ((f32, f32), MlpTangent) {
         let shards: Vec<_> = rows.chunks(SHARD).map(|r| data.batch(r)).collect();
         parallel::sum(&shards, |(x, labels)| {
             let share = labels.len() as f32 / total as f32;
@@ -99,7 +99,9 @@ impl Mlp {
                 .zip(labels)
                 .filter(|(p, l)| p == l)
                 .count();
-            ((loss * share, right as f64), g)
+            // As an f32 (exact up to 2²⁴), so that across MPI ranks the whole step is
+            // one all-reduce of f32s.
+            ((loss * share, right as f32), g)
         })
     }
 
