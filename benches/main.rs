@@ -4,6 +4,7 @@ use criterion::{criterion_group, criterion_main};
 
 mod alloc;
 mod kernels;
+mod parallel;
 mod scalar;
 mod tensor;
 
@@ -11,5 +12,11 @@ mod tensor;
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
 
-criterion_group!(benches, scalar::bench, kernels::bench, tensor::bench);
+criterion_group!(
+    benches,
+    scalar::bench,
+    kernels::bench,
+    tensor::bench,
+    parallel::bench
+);
 criterion_main!(benches);

@@ -5,7 +5,8 @@
 //! The network is a `#[derive(Differentiable)]` struct whose `loss` method (64 pixels →
 //! 64 hidden units with relu → 10 logits, softmax cross-entropy) is plain tensor code; its
 //! gradient with respect to all four weight tensors is generated at compile time. Adam
-//! trains it on shuffled mini-batches of 32 images.
+//! trains it on shuffled mini-batches of 32 images, each batch's gradient summed over shards
+//! of 16 images on all cores (`grad::parallel::sum`).
 //!
 //! Run with `cargo run --release --example digits_mlp`. It shows a progress bar with the
 //! running loss and accuracy, prints the loss and accuracies of some epochs, writes the loss
@@ -16,14 +17,21 @@
 //! `target/digits_mlp.safetensors` (or `--save PATH`), tensors `w1 b1 w2 b2` that Python's
 //! `safetensors.numpy.load_file` reads too. `--load PATH` reads such a file into the
 //! network instead of training, and reports its accuracy.
+//!
+//! Across processes (and machines): build with `--features mpi` and run under
+//! `mpirun -n 2 target/release/examples/digits_mlp`. Every rank starts from rank 0's weights,
+//! takes its slice of every batch, and the gradients are summed over the ranks before each
+//! (identical) Adam step; rank 0 prints, and says how many ranks took part.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use flate2::read::GzDecoder;
+#[cfg(feature = "mpi")]
+use grad::mpi::rsmpi::{environment::Universe, traits::Communicator};
 use grad::optim::Adam;
-use grad::{Differentiable, Tensor, differentiable};
+use grad::{Differentiable, Tangent, Tensor, differentiable, parallel};
 use indicatif::{ProgressBar, ProgressStyle};
 
 const PIXELS: usize = 64;
@@ -31,6 +39,8 @@ const HIDDEN: usize = 64;
 const CLASSES: usize = 10;
 const TRAIN: usize = 1500;
 const BATCH: usize = 32;
+/// Images per shard of a batch: the shards' gradients are computed on rayon's threads.
+const SHARD: usize = 16;
 
 /// The network's weights: `x → relu(x w1 + b1) w2 + b2`.
 #[derive(Differentiable, Clone)]
@@ -76,6 +86,28 @@ impl Mlp {
             .chunks(CLASSES)
             .map(|row| (0..CLASSES).fold(0, |best, c| if row[c] > row[best] { c } else { best }))
             .collect()
+    }
+
+    /// The mean loss over the images at `rows` and its gradient, as a sum over shards of
+    /// [`SHARD`] images computed in parallel, with the number of images predicted right.
+    /// Each shard's loss and gradient are weighted by its share of `total` images (the
+    /// loss is a mean), so that the sums over the shards of a batch are the batch's.
+    fn step(&self, data: &Digits, rows: &[usize], total: usize) -> ((f32, f32), MlpTangent) {
+        let shards: Vec<_> = rows.chunks(SHARD).map(|r| data.batch(r)).collect();
+        parallel::sum(&shards, |(x, labels)| {
+            let share = labels.len() as f32 / total as f32;
+            let (loss, mut g) = self.loss_grad(x, labels);
+            g.scale(f64::from(share));
+            let right = self
+                .predict(x)
+                .iter()
+                .zip(labels)
+                .filter(|(p, l)| p == l)
+                .count();
+            // As an f32 (exact up to 2²⁴), so that across MPI ranks the whole step is
+            // one all-reduce of f32s.
+            ((loss * share, right as f32), g)
+        })
     }
 
     /// The fraction of `labels` that `predict` gets right.
@@ -144,6 +176,58 @@ fn shuffle(order: &mut [usize], state: &mut u64) {
         *state ^= *state >> 27;
         let r = state.wrapping_mul(0x2545_f491_4f6c_dd1d);
         order.swap(i, (r % (i as u64 + 1)) as usize);
+    }
+}
+
+/// The processes that train together: with `--features mpi`, the ranks of MPI's world,
+/// each taking its slice of every batch; without it, this process alone.
+struct Team {
+    #[cfg(feature = "mpi")]
+    universe: Universe,
+    rank: usize,
+    size: usize,
+}
+
+impl Team {
+    #[cfg(feature = "mpi")]
+    fn join() -> Team {
+        // A panic on one rank aborts the job instead of leaving the others waiting.
+        let universe = grad::mpi::initialize().expect("MPI is initialized once");
+        let world = universe.world();
+        let (rank, size) = (world.rank() as usize, world.size() as usize);
+        Team {
+            universe,
+            rank,
+            size,
+        }
+    }
+
+    #[cfg(not(feature = "mpi"))]
+    fn join() -> Team {
+        Team { rank: 0, size: 1 }
+    }
+
+    /// Rank 0 prints and draws; the others only compute.
+    fn leads(&self) -> bool {
+        self.rank == 0
+    }
+
+    /// This rank's contiguous slice of `rows`: the ranks' slices differ by one row at most.
+    fn slice<'a>(&self, rows: &'a [usize]) -> &'a [usize] {
+        let n = rows.len();
+        &rows[self.rank * n / self.size..(self.rank + 1) * n / self.size]
+    }
+
+    /// Every rank starts from rank 0's parameters.
+    fn share_start<P: Differentiable>(&self, _params: &mut P) {
+        #[cfg(feature = "mpi")]
+        grad::mpi::broadcast(&self.universe.world(), 0, _params);
+    }
+
+    /// Replaces each rank's `part` with the sum of all ranks' parts.
+    fn sum<T: Tangent>(&self, _part: &mut T) {
+        #[cfg(feature = "mpi")]
+        grad::mpi::allreduce_sum(&self.universe.world(), _part);
     }
 }
 
@@ -247,6 +331,7 @@ fn args() -> Result<Args, String> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = args()?;
+    let team = Team::join();
     let quick = std::env::var_os("GRAD_EXAMPLE_QUICK").is_some_and(|v| v != "0");
     let (epochs, report_every) = if quick { (3, 1) } else { (60, 10) };
 
@@ -260,12 +345,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (train, test) = (train.to_vec(), test.to_vec());
     let (x_train, y_train) = data.batch(&train);
     let (x_test, y_test) = data.batch(&test);
-    println!(
-        "digits: {} images of 8x8 pixels, {} for training, {} for testing",
-        data.len(),
-        train.len(),
-        test.len()
-    );
+    if team.leads() {
+        println!(
+            "digits: {} images of 8x8 pixels, {} for training, {} for testing",
+            data.len(),
+            train.len(),
+            test.len()
+        );
+    }
 
     let mut model = Mlp::new(1);
     if let Some(path) = &args.load {
@@ -273,6 +360,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Err(e) = grad::io::load_safetensors(&mut model, path) {
             eprintln!("error: {e}");
             std::process::exit(1);
+        }
+        if !team.leads() {
+            return Ok(());
         }
         println!("loaded the trained network from {}", path.display());
         println!(
@@ -285,11 +375,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         return Ok(());
     }
+    team.share_start(&mut model);
     let mut opt = Adam::new(3e-3);
     let batches_per_epoch = TRAIN.div_ceil(BATCH);
-    let bar = ProgressBar::new((epochs * batches_per_epoch) as u64).with_style(
-        ProgressStyle::with_template("{bar:30} epoch {prefix}, {msg} [{elapsed_precise}]")?,
-    );
+    let steps = (epochs * batches_per_epoch) as u64;
+    let bar = if team.leads() {
+        ProgressBar::new(steps).with_style(ProgressStyle::with_template(
+            "{bar:30} epoch {prefix}, {msg} [{elapsed_precise}]",
+        )?)
+    } else {
+        ProgressBar::hidden()
+    };
     let mut curves = Curves {
         batch_loss: Vec::new(),
         train_loss: Vec::new(),
@@ -304,15 +400,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         shuffle(&mut order, &mut rng);
         let (mut loss_sum, mut right, mut seen) = (0.0, 0, 0);
         for rows in order.chunks(BATCH) {
-            let (x, labels) = data.batch(rows);
-            let (loss, g) = model.loss_grad(&x, &labels);
-            // Accuracy of the batch before the step, from the same weights as the loss.
-            right += model
-                .predict(&x)
-                .iter()
-                .zip(&labels)
-                .filter(|(p, l)| p == l)
-                .count();
+            // This rank's share of the batch's loss, right predictions (counted before the
+            // step, from the same weights as the loss) and gradient; then the whole batch's.
+            let mine = team.slice(rows);
+            let mut step = if mine.is_empty() {
+                ((0.0, 0.0), model.zero_tangent())
+            } else {
+                model.step(&data, mine, rows.len())
+            };
+            team.sum(&mut step);
+            let ((loss, batch_right), g) = step;
+            right += batch_right as usize;
             opt.step(&mut model, &g);
             seen += rows.len();
             loss_sum += f64::from(loss) * rows.len() as f64;
@@ -328,7 +426,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let test_loss = f64::from(model.loss(&x_test, &y_test));
         curves.train_loss.push(train_loss);
         curves.test_loss.push(test_loss);
-        if epoch == 1 || epoch % report_every == 0 || epoch == epochs {
+        if team.leads() && (epoch == 1 || epoch % report_every == 0 || epoch == epochs) {
             // suspend, not bar.println: the latter prints nothing when there is no terminal.
             bar.suspend(|| {
                 println!(
@@ -341,6 +439,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     bar.finish_and_clear();
     let elapsed = start.elapsed();
+    if !team.leads() {
+        return Ok(());
+    }
 
     let plot_path: PathBuf = root.join("target").join("digits_loss.png");
     std::fs::create_dir_all(plot_path.parent().expect("a parent"))?;
@@ -363,6 +464,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "test accuracy: {:.1}%",
         100.0 * model.accuracy(&x_test, &y_test)
     );
+    if cfg!(feature = "mpi") {
+        println!("ranks: {}", team.size);
+    }
     let save = args
         .save
         .unwrap_or_else(|| root.join("target").join("digits_mlp.safetensors"));

@@ -42,6 +42,42 @@
 //! A call `g(x)` inside a differentiable body is differentiated through `g_vjp` (reverse)
 //! and `g_jvp` (forward), whoever wrote them: the attribute, or a person who wants a
 //! cheaper or more stable derivative. See `examples/quickstart.rs`.
+//!
+//! # More than one core, more than one machine
+//!
+//! A gradient is a plain value, so data parallelism is a sum of gradients over shards:
+//! [`parallel::sum`] computes one per shard on rayon's threads and adds them in a fixed
+//! order (the same bits for any thread count), and, with the feature `mpi`, `grad::mpi`
+//! all-reduces gradients and broadcasts parameters across the ranks of `mpirun`:
+//!
+//! ```
+//! use grad::{Tangent, Tensor, differentiable, parallel};
+//!
+//! #[differentiable(wrt(w))]
+//! fn loss(w: &Tensor<f64>, x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
+//!     grad::nn::mse(&x.matmul(w), y)
+//! }
+//!
+//! let w = Tensor::from([0.5, -0.25]);
+//! let x = Tensor::rand_uniform(&[100, 2], -1.0, 1.0, 1);
+//! let y = Tensor::rand_uniform(&[100], -1.0, 1.0, 2);
+//! // Four shards of 25 rows; each shard's mean counts for a quarter of the batch's.
+//! let shards: Vec<(Tensor<f64>, Tensor<f64>)> = (0..4)
+//!     .map(|k| {
+//!         let xs = x.as_slice()[50 * k..50 * (k + 1)].to_vec();
+//!         let ys = y.as_slice()[25 * k..25 * (k + 1)].to_vec();
+//!         (Tensor::from_vec(xs, &[25, 2]).unwrap(), Tensor::from_vec(ys, &[25]).unwrap())
+//!     })
+//!     .collect();
+//! let (value, g) = parallel::sum(&shards, |(xs, ys)| {
+//!     let (value, mut g) = loss_grad(&w, xs, ys);
+//!     g.scale(0.25);
+//!     (value * 0.25, g)
+//! });
+//! let (whole, whole_g) = loss_grad(&w, &x, &y);
+//! assert!((value - whole).abs() < 1e-12);
+//! assert!((g.as_slice()[0] - whole_g.as_slice()[0]).abs() < 1e-12);
+//! ```
 
 //!
 //! # Features

@@ -6,8 +6,11 @@ mod differentiable;
 mod functions;
 pub mod io;
 pub mod kernels;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod nn;
 pub mod optim;
+pub mod parallel;
 mod real;
 pub mod rules;
 mod tensor;
