@@ -4,7 +4,8 @@
 //! counting up), at every trip count from zero, with other contributions to the same
 //! adjoint before and after the loop, in branches, in nested loops, with gaps between the
 //! offsets, and with elements that are themselves arrays. Each against central finite
-//! differences in f64 and forward against reverse.
+//! differences in f64 and forward against reverse. (The heat equations of
+//! `tests/macro_write.rs` are windowed too: a reverse sweep over a row an outer loop keeps.)
 
 mod common;
 
@@ -70,28 +71,6 @@ fn rows(m: &[[f64; 2]]) -> f64 {
     s * s
 }
 
-/// A 1-d heat equation stepped on a local row, the reverse counting down over a row that
-/// an outer loop keeps.
-#[differentiable]
-fn heat(u0: &[f64], k: f64) -> f64 {
-    let n = u0.len();
-    let mut c = u0.to_vec();
-    for _ in 0..7 {
-        let mut next = vec![0.0; n];
-        next[0] = c[0];
-        next[n - 1] = c[n - 1];
-        for i in 1..n - 1 {
-            next[i] = c[i] + k * (c[i - 1] - 2.0 * c[i] + c[i + 1]);
-        }
-        c = next;
-    }
-    let mut s = 0.0;
-    for i in 0..n {
-        s += (i as f64 + 1.0) * c[i] * c[i];
-    }
-    s
-}
-
 fn point(n: usize, seed: u64) -> Vec<f64> {
     Rng::new(seed).vec(n, -1.5, 1.5)
 }
@@ -142,22 +121,5 @@ fn registers_holding_array_elements() {
         };
         let g: Vec<f64> = g.iter().flatten().copied().collect();
         close_all(&g, &fd_slice(f, &flat), 1e-6);
-    }
-}
-
-#[test]
-fn heat_equation_rows() {
-    for n in [2, 3, 4, 9] {
-        let u0 = point(n, 5 + n as u64);
-        let k = 0.21;
-        check(
-            &u0,
-            |u| heat(u, k),
-            |u| {
-                let (v, (g, _)) = heat_grad(u, k);
-                (v, g)
-            },
-            |u, d| heat_jvp(u, k, d, 0.0),
-        );
     }
 }

@@ -243,34 +243,22 @@ where
         a * b
     }
     fn bwd_0(
-        _: &Mul,
+        op: &Mul,
         a: &Self,
         b: &OMatrix<T, C1, C2>,
         _: &OMatrix<T, R1, C2>,
         dy: OMatrix<T, R1, C2>,
     ) -> Self {
-        check_dims(
-            "matrix product backward",
-            "cotangent",
-            (a.nrows(), b.ncols()),
-            dy.shape(),
-        );
-        dy * b.transpose()
+        <Self as Bilinear<Mul, OMatrix<T, C1, C2>>>::bwd_0_by(op, &a.shape_generic(), b, dy)
     }
     fn bwd_1(
-        _: &Mul,
+        op: &Mul,
         a: &Self,
         b: &OMatrix<T, C1, C2>,
         _: &OMatrix<T, R1, C2>,
         dy: OMatrix<T, R1, C2>,
     ) -> OMatrix<T, C1, C2> {
-        check_dims(
-            "matrix product backward",
-            "cotangent",
-            (a.nrows(), b.ncols()),
-            dy.shape(),
-        );
-        a.tr_mul(&dy)
+        <Self as Bilinear<Mul, OMatrix<T, C1, C2>>>::bwd_1_by(op, a, &b.shape_generic(), dy)
     }
     fn jvp_0(
         _: &Mul,
@@ -300,24 +288,6 @@ where
     DefaultAllocator: Allocator<R, C>,
 {
     b.map(|v| s * v)
-}
-
-fn scale_bwd_matrix<T: Real, R: Dim, C: Dim>(
-    s: T,
-    b: &OMatrix<T, R, C>,
-    mut dy: OMatrix<T, R, C>,
-) -> OMatrix<T, R, C>
-where
-    DefaultAllocator: Allocator<R, C>,
-{
-    check_dims(
-        "scalar product backward",
-        "cotangent",
-        b.shape(),
-        dy.shape(),
-    );
-    dy.as_mut_slice().iter_mut().for_each(|d| *d = s * *d);
-    dy
 }
 
 fn scale_bwd_scalar<T: Real, R: Dim, C: Dim>(b: &OMatrix<T, R, C>, dy: &OMatrix<T, R, C>) -> T
@@ -358,7 +328,7 @@ where
         _: &OMatrix<T, R, C>,
         dy: OMatrix<T, R, C>,
     ) -> OMatrix<T, R, C> {
-        scale_bwd_matrix(*s, b, dy)
+        scaled(*s, &b.shape_generic(), dy)
     }
     fn jvp_0(
         _: &Mul,
@@ -391,7 +361,7 @@ where
         scale_fwd(*s, a)
     }
     fn bwd_0(_: &Mul, a: &Self, s: &T, _: &Self, dy: Self) -> Self {
-        scale_bwd_matrix(*s, a, dy)
+        scaled(*s, &a.shape_generic(), dy)
     }
     fn bwd_1(_: &Mul, a: &Self, _: &T, _: &Self, dy: Self) -> T {
         scale_bwd_scalar(a, &dy)
