@@ -1200,3 +1200,23 @@ fn absurd_nesting_is_an_error_not_a_stack_overflow() {
     let out = check("", &item).expect("lexes");
     assert!(out.contains("compile_error"), "{}", truncate(&out));
 }
+
+/// Adjoints go in registers only where iterations meet at an element (two offsets or more):
+/// with one offset each element is reached once, and a window would only add work.
+#[test]
+fn windows_only_where_neighbouring_iterations_meet() {
+    let windowed = |item: &str| check("", item).expect("lexes").contains("__grad_window");
+    assert!(windowed(
+        "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 1..x.len() { s += x[i] * x[i - 1]; } s }"
+    ));
+    assert!(windowed(
+        "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() - 2 { s += (x[i] * x[2 + i]).sin(); } s * s }"
+    ));
+    assert!(!windowed(
+        "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s += x[i] * x[i]; } s }"
+    ));
+    // A whole-array use of `x` in the body leaves its adjoint in memory.
+    assert!(!windowed(
+        "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 1..x.len() { s += x[i] * x[i - 1] + g(x); } s }"
+    ));
+}

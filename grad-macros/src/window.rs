@@ -95,7 +95,9 @@ pub fn find(
         }
         let min = cs.iter().flatten().min().copied().unwrap_or(0);
         let max = cs.iter().flatten().max().copied().unwrap_or(0);
-        if max - min >= MAX_WIDTH {
+        // One offset: each element is reached by one iteration only, so there is nothing to
+        // carry, and a window would only add a load and a store per iteration.
+        if max == min || max - min >= MAX_WIDTH {
             continue;
         }
         let regs = (min..=max)
