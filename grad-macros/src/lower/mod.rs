@@ -178,22 +178,6 @@ impl<'f> Lower<'f> {
                 cheap: true,
                 ..
             } => Some(format!("opaque {tokens}")),
-            // A primitive is pure: the same one of the same operands is the same value (the
-            // primal's optimizer merges them too; the adjoint then adds into one value).
-            Op::Prim { prim, args, .. } => Some(format!(
-                "prim {} {} [{}] ({})",
-                prim.marker,
-                prim.generic.to_token_stream(),
-                prim.extra
-                    .iter()
-                    .map(|o| self.operand_tokens(o).to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                args.iter()
-                    .map(|o| self.operand_tokens(o).to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )),
             _ => None,
         };
         if let Some(key) = key {
