@@ -996,3 +996,29 @@ fn array_parameter_element_in_branch() {
         close(t[1], a);
     }
 }
+
+/// Seed 77: a cast used first inside `vec![e; n]` and then bound by `let` was renamed after
+/// the user's name although the `vec!` tokens already spelled its first name (E0425).
+#[differentiable]
+fn repeat_of_a_value_named_later(x: f64) -> f64 {
+    let mut s = 0.0;
+    let mut c = 0;
+    while c < 2 {
+        let r = vec![(c as f64); 1];
+        let t = (c as f64);
+        s += t + x * r[0];
+        c += 1;
+    }
+    s
+}
+
+#[test]
+fn a_value_spelled_in_tokens_keeps_its_name() {
+    // s = (0 + 0x) + (1 + 1x) = 1 + x.
+    for x in [-0.5, 2.0] {
+        let (v, g) = repeat_of_a_value_named_later_grad(x);
+        close(v, 1.0 + x);
+        close(g, 1.0);
+        close(repeat_of_a_value_named_later_jvp(x, 1.0).1, 1.0);
+    }
+}

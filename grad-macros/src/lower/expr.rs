@@ -707,7 +707,7 @@ impl<'f> Lower<'f> {
                 v
             }
         };
-        let v = if self.vars[v].hint == "t" {
+        let v = if self.vars[v].hint == "t" && !self.spelled.borrow().contains(&v) {
             self.vars[v].hint = name.to_string();
             v
         } else {

@@ -31,6 +31,9 @@ pub struct Lower<'f> {
     cse: Vec<Vec<(String, VarId)>>,
     /// Closures bound by `let`, inlined where they are called.
     closures: Vec<closure::ClosureDef>,
+    /// Values whose name was already written into tokens (an opaque expression's): a later
+    /// `let` binding one keeps it under that name instead of renaming it after the user's.
+    spelled: std::cell::RefCell<std::collections::HashSet<VarId>>,
     f: &'f Function,
 }
 
@@ -50,6 +53,7 @@ pub fn lower(cx: Ctxt, f: &Function) -> (Ctxt, Func) {
         scopes: vec![Vec::new()],
         cse: vec![Vec::new()],
         closures: Vec::new(),
+        spelled: Default::default(),
         f,
     };
     let mut params = Vec::new();
@@ -155,6 +159,7 @@ impl<'f> Lower<'f> {
     }
 
     pub(super) fn var_ident(&self, v: VarId) -> Ident {
+        self.spelled.borrow_mut().insert(v);
         let info = &self.vars[v];
         match info.param {
             Some(i) => self.f.params[i].name.clone(),
@@ -329,7 +334,10 @@ impl<'f> Lower<'f> {
                     (Operand::Var(v), _) => {
                         // A fresh name for the user's binding, so generated code reads like theirs.
                         let old = *v;
-                        if self.vars[old].param.is_none() && self.vars[old].hint == "t" {
+                        if self.vars[old].param.is_none()
+                            && self.vars[old].hint == "t"
+                            && !self.spelled.borrow().contains(&old)
+                        {
                             self.vars[old].hint = name.clone();
                             self.vars[old].span = p.ident.span();
                             old
