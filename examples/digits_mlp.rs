@@ -329,6 +329,18 @@ fn args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// The closing lines both runs print: accuracy on the training and the test images.
+fn report_accuracy(model: &Mlp, train: (&Tensor<f32>, &[usize]), test: (&Tensor<f32>, &[usize])) {
+    println!(
+        "training accuracy: {:.1}%",
+        100.0 * model.accuracy(train.0, train.1)
+    );
+    println!(
+        "test accuracy: {:.1}%",
+        100.0 * model.accuracy(test.0, test.1)
+    );
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = args()?;
     let team = Team::join();
@@ -365,14 +377,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Ok(());
         }
         println!("loaded the trained network from {}", path.display());
-        println!(
-            "training accuracy: {:.1}%",
-            100.0 * model.accuracy(&x_train, &y_train)
-        );
-        println!(
-            "test accuracy: {:.1}%",
-            100.0 * model.accuracy(&x_test, &y_test)
-        );
+        report_accuracy(&model, (&x_train, &y_train), (&x_test, &y_test));
         return Ok(());
     }
     team.share_start(&mut model);
@@ -456,14 +461,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          red: test loss; grid every 0.25 of loss and 10 epochs)",
         plot_path.display()
     );
-    println!(
-        "training accuracy: {:.1}%",
-        100.0 * model.accuracy(&x_train, &y_train)
-    );
-    println!(
-        "test accuracy: {:.1}%",
-        100.0 * model.accuracy(&x_test, &y_test)
-    );
+    report_accuracy(&model, (&x_train, &y_train), (&x_test, &y_test));
     if cfg!(feature = "mpi") {
         println!("ranks: {}", team.size);
     }
