@@ -39,10 +39,14 @@ mod expand;
 mod fallback;
 #[path = "../src/forward.rs"]
 mod forward;
+#[path = "../src/fuse.rs"]
+mod fuse;
 #[path = "../src/impls.rs"]
 mod impls;
 #[path = "../src/ir.rs"]
 mod ir;
+#[path = "../src/jacobian.rs"]
+mod jacobian;
 #[path = "../src/lower/mod.rs"]
 mod lower;
 #[path = "../src/names.rs"]

@@ -379,6 +379,11 @@ impl Emit<'_> {
                 let a: Vec<TokenStream> = args.iter().map(arg).collect();
                 quote_spanned!(span=> #path(#(#a,)* #(#extra),*))
             }
+            Callee::Fused(fused) if suffix.is_empty() => self.fused(fused, args, None),
+            // Only `_grad` and `_vjp` fuse, and their reverse sweep calls `fused` itself.
+            Callee::Fused(_) => quote_spanned!(span=> ::core::compile_error!(
+                "internal error of #[differentiable]: a fused region outside the reverse sweep"
+            )),
             Callee::Method(m) => {
                 let m = if suffix.is_empty() {
                     m.clone()
@@ -396,6 +401,32 @@ impl Emit<'_> {
                 quote_spanned!(span=> #recv.#m(#(#a,)* #(#extra),*))
             }
         }
+    }
+
+    /// A fused region's value (`dy: None`), or its inputs' cotangents given the result's
+    /// `dy`: the runtime's `fuse` loops over the kernel, each input lent as an operator's
+    /// operand is, one that is not differentiated wrapped in `fuse::Data`.
+    pub fn fused(&self, f: &Fused, args: &[CallArg], dy: Option<TokenStream>) -> TokenStream {
+        let rt = &self.rt;
+        let a = args.iter().map(|a| {
+            let x = self.by_ref(&a.operand);
+            match a.operand {
+                Operand::Var(v) if self.active(v) => x,
+                _ => quote!(#rt::fuse::Data(#x)),
+            }
+        });
+        let (kernel, name) = (&f.kernel, &f.name);
+        let which = match (f.fold, dy.is_some()) {
+            (Fold::None, false) => "fwd",
+            (Fold::Sum, false) => "fwd_sum",
+            (Fold::Mean, false) => "fwd_mean",
+            (Fold::None, true) => "bwd",
+            (Fold::Sum, true) => "bwd_sum",
+            (Fold::Mean, true) => "bwd_mean",
+        };
+        let which = Ident::new(which, Span::call_site());
+        let dy = dy.map(|d| quote!(, #d));
+        quote!(#rt::fuse::#which(&#kernel, #name, (#(#a,)*) #dy))
     }
 
     /// The branch-record enum of `n` arms: `__GradArms2::A1(saved)`.

@@ -57,6 +57,7 @@ pub fn emit(cx: &Ctxt, attr: &Attr, f: &Function) -> Expansion {
             }
         });
     }
+    out.extend(crate::jacobian::stub(attr, f));
     Expansion {
         item: item.clone(),
         errors,

@@ -74,6 +74,26 @@ pub enum Callee {
     Path(syn::Path),
     /// A method on the first argument.
     Method(syn::Ident),
+    /// A fused region (`fuse`): the runtime's `fuse::fwd`/`bwd` with a kernel the macro writes.
+    Fused(Box<Fused>),
+}
+
+/// A fused region's kernel and the reduction folded into its loop.
+#[derive(Clone, Debug)]
+pub struct Fused {
+    /// The kernel's unit struct, written into `_grad`'s and `_vjp`'s bodies.
+    pub kernel: syn::Ident,
+    /// The region's operations, for messages (`fused tanh, mul`).
+    pub name: String,
+    pub fold: Fold,
+}
+
+/// A trailing reduction of a fused region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fold {
+    None,
+    Sum,
+    Mean,
 }
 
 #[derive(Clone, Debug)]

@@ -38,6 +38,7 @@ pub fn is_self_call(f: &Function, func: &Func, callee: &Callee, args: &[CallArg]
                     Operand::Const(_) => false,
                 })
         }
+        Callee::Fused(_) => false,
     }
 }
 

@@ -784,7 +784,10 @@ impl<'a> Rev<'a> {
                 } else {
                     quote!((#(#parts,)*))
                 };
-                if self.an.recalled.contains(&var) {
+                if let Callee::Fused(f) = callee {
+                    let call = self.e.fused(f, args, Some(dv.to_token_stream()));
+                    out.extend(quote!(let #pat = #call;));
+                } else if self.an.recalled.contains(&var) {
                     let call = self.e.call(callee, args, "vjp", &[], *span);
                     out.extend(quote!(let #pat = (#call.1)(#dv);));
                 } else {
@@ -1155,6 +1158,11 @@ fn recalled_calls(e: &Emit<'_>, an: &Analysis<'_>, escape: bool) -> Vec<VarId> {
             continue;
         };
         if !func.vars[var].active {
+            continue;
+        }
+        // A fused region's adjoint recomputes its forward values from its inputs anyway.
+        if matches!(callee, Callee::Fused(_)) {
+            out.push(var);
             continue;
         }
         let at_top = top.contains(&var);

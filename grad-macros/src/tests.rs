@@ -297,6 +297,10 @@ const REJECTED_ARGS: &[&str] = &[
     "wrt(x); reverse",
     "reverse = true",
     "r#wrt(x)",
+    "jacobian, jacobian",
+    "jacobian = true",
+    "jacobian(x)",
+    "jacobian, wrt(x, y)",
 ];
 
 /// Inputs the macro may accept or reject; it must only return, in time.
@@ -593,6 +597,38 @@ fn unsupported_functions_are_rejected() {
     check_all_rejected(REJECTED_FUNCTIONS.iter().map(|item| ("", *item)));
 }
 
+/// `jacobian` where there is not exactly one differentiated parameter, or on a scalar, a
+/// tuple or a matrix, or with respect to `self`.
+#[test]
+fn misplaced_jacobians_are_rejected() {
+    check_all_rejected([
+        (
+            "jacobian",
+            "fn f(x: &[f64], y: &[f64]) -> Vec<f64> { vec![x[0], y[0]] }",
+        ),
+        ("jacobian", "fn f(x: &[f64]) -> f64 { x[0] }"),
+        ("jacobian", "fn f(x: &[f64]) -> (f64, f64) { (x[0], x[1]) }"),
+        (
+            "jacobian",
+            "fn f(m: &DMatrix<f64>) -> Vec<f64> { vec![m[(0, 0)]] }",
+        ),
+        (
+            "jacobian, wrt(self)",
+            "fn f(&self) -> Vec<f64> { vec![self.x] }",
+        ),
+        ("jacobian", "fn f(n: usize) -> Vec<f64> { vec![1.0; n] }"),
+    ]);
+    let out = check(
+        "wrt(x), jacobian",
+        "fn f(x: &[f64], y: &[f64]) -> Vec<f64> { vec![x[0] * y[0]] }",
+    )
+    .unwrap_or_default();
+    assert!(
+        out.contains("fn f_jacobian") && !out.contains("compile_error"),
+        "{out}"
+    );
+}
+
 #[test]
 fn bad_arguments_are_rejected() {
     let item = "fn f(x: f64, y: f64, n: usize) -> f64 { x * y }";
@@ -700,6 +736,7 @@ const VOCABULARY: &[&str] = &[
     "wrt",
     "reverse",
     "forward",
+    "jacobian",
     "grad",
     "stop_gradient",
     "exp",
@@ -812,6 +849,10 @@ const SEEDS: &[(&str, &str)] = &[
     (
         "wrt(self)",
         "fn loss(&self, x: &Tensor<f32>) -> f32 { let h = x.matmul(&self.w).relu(); (h * 2.0 + self.b).sum() }",
+    ),
+    (
+        "wrt(x), jacobian",
+        "fn lift(x: &[f64], c: f64) -> Vec<f64> { vec![x[0] * c, x[1].sin(), x[0] * x[1]] }",
     ),
     (
         "",
@@ -1219,4 +1260,41 @@ fn windows_only_where_neighbouring_iterations_meet() {
     assert!(!windowed(
         "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 1..x.len() { s += x[i] * x[i - 1] + g(x); } s }"
     ));
+}
+
+#[test]
+fn regions_fuse_only_where_operands_are_known_scalars_or_tensors() {
+    let fused = |item: &str| {
+        let out = check("", item).expect("lexes");
+        out.matches("impl __grad_rt :: fuse :: Kernel").count()
+    };
+    // T4: one region with its trailing sum, in `_grad` and in `_vjp`.
+    let t4 = "fn f(x: &T) -> f64 { let t = x.tanh(); (&t * &t * (-x).exp()).sum() }";
+    assert_eq!(fused(t4), 2);
+    assert!(check("", t4).expect("lexes").contains("fuse :: fwd_sum"));
+    // A product's result known (a matrix product's operand) makes its factors known.
+    assert_eq!(
+        fused("fn f(w: &T, x: &T, y: &T) -> f64 { let r = x.matmul(w) - y; (&r * &r).mean() }"),
+        2
+    );
+    // `s * m` may scale a nalgebra vector: `m` is not known, so the product stays out.
+    let scaled = "fn f(s: f64, m: &V) -> f64 { let e = s.exp() * m; e.norm() }";
+    assert_eq!(fused(scaled), 0);
+    // Sums of unknown values (nalgebra vectors add too) stay as they are.
+    assert_eq!(
+        fused("fn f(a: &V, b: &V) -> f64 { ((a - b) * 2.0).norm() }"),
+        0
+    );
+    // `t`, read outside, ends its region there: only `t.exp() * 2.0` with its sum fuses.
+    assert_eq!(
+        fused("fn f(x: &T) -> f64 { let t = x.tanh(); let u = t.exp() * 2.0; t.sum() + u.sum() }"),
+        2
+    );
+    // Inside a loop nothing fuses (regions are the body's top level).
+    assert_eq!(
+        fused(
+            "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s += x[i].tanh().exp(); } s }"
+        ),
+        0
+    );
 }

@@ -4,6 +4,16 @@
 //! Operands are described by a slice and row/column strides, so the transposed products
 //! the backward pass needs (`A·Bᵀ`, `Aᵀ·B`) read the stored matrix with swapped strides
 //! and never materialize a transpose.
+//!
+//! ```
+//! use grad::kernels::gemm::{MatRef, gemm};
+//!
+//! // C = A·Bᵀ with A = [[1, 2], [3, 4]] and B = [[1, 0], [1, 1]]: Bᵀ read through strides.
+//! let (a, b) = ([1.0f64, 2.0, 3.0, 4.0], [1.0, 0.0, 1.0, 1.0]);
+//! let mut c = [0.0; 4];
+//! gemm(2, 2, 2, MatRef::row_major(&a, 2), MatRef::transposed(&b, 2), 0.0, &mut c);
+//! assert_eq!(c, [1.0, 3.0, 3.0, 7.0]);
+//! ```
 
 use rayon::prelude::*;
 

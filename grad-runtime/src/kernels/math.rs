@@ -18,6 +18,17 @@
 //! Special values follow IEEE and `std`: `exp(-inf) = 0`, `exp(+inf) = inf`, `ln(0) = -inf`,
 //! `ln(x < 0) = NaN`, `tanh(±inf) = ±1`, `sigmoid(-inf) = 0`; NaN propagates. Results in the
 //! denormal range are produced with a single rounding.
+//!
+//! ```
+//! use grad::kernels::{self, math::MathFn};
+//!
+//! let mut x = [0.0f64, 1.0, -1.0];
+//! kernels::math_in_place(MathFn::Sigmoid, &mut x);
+//! assert_eq!(x[0], 0.5);
+//! // Within the stated few ulp of the correctly rounded value.
+//! assert!((x[1] - 1.0 / (1.0 + (-1.0f64).exp())).abs() < 1e-15);
+//! assert!((x[1] + x[2] - 1.0).abs() < 1e-15);
+//! ```
 
 // The polynomial coefficients are quoted as their sources (Cephes, fdlibm) publish them.
 #![allow(clippy::excessive_precision)]

@@ -12,6 +12,19 @@
 //! above [`PAR_THRESHOLD`] elements over rayon's threads.
 //!
 //! Tests and benchmarks force a path with [`with_isa`].
+//!
+//! ```
+//! use grad::kernels::{self, Isa};
+//!
+//! let (a, b) = ([1.0f32, 2.0, 3.0], [4.0f32, 5.0, 6.0]);
+//! let mut out = [0.0f32; 3];
+//! kernels::map2(&a, &b, &mut out, |x, y| x * y + 1.0);
+//! assert_eq!(out, [5.0, 11.0, 19.0]);
+//! assert_eq!(kernels::dot(&a, &b), 32.0);
+//! // The portable path, forced, computes the same.
+//! assert_eq!(kernels::with_isa(Isa::Scalar, || kernels::dot(&a, &b)), 32.0);
+//! assert!(Isa::supported().contains(&Isa::active()));
+//! ```
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
@@ -129,7 +142,7 @@ pub const REDUCE_PAR_THRESHOLD: usize = 1 << 24;
 const PAR_CHUNK: usize = 1 << 15;
 
 /// Elements per rayon task for `n` elements: one task per thread, at least [`PAR_CHUNK`].
-fn chunk_for(n: usize) -> usize {
+pub(crate) fn chunk_for(n: usize) -> usize {
     n.div_ceil(rayon::current_num_threads()).max(PAR_CHUNK)
 }
 

@@ -1,6 +1,15 @@
 //! The kernel bodies, written once as generic `#[inline(always)]` loops: instantiated as-is
 //! (module [`portable`]) they are the scalar fallback and the oracle the other paths are
 //! tested against; the instruction-set modules instantiate them under target features.
+//!
+//! ```
+//! use grad::kernels::{self, Isa, scalar};
+//!
+//! let x: Vec<f32> = (1..=1000).map(|i| i as f32).collect();
+//! // The oracle: the same body with no target features.
+//! assert_eq!(scalar::portable::sum(&x), 500_500.0);
+//! assert_eq!(kernels::with_isa(Isa::Scalar, || kernels::sum(&x)), 500_500.0);
+//! ```
 
 use super::math::{MathFn, VecMath};
 use crate::real::Real;
@@ -16,7 +25,7 @@ pub mod portable {
 const ACC: usize = 64;
 
 /// Elements summed with one set of accumulators before block sums are combined pairwise.
-const BLOCK: usize = 4096;
+pub(crate) const BLOCK: usize = 4096;
 
 /// `a * b + c`, fused where the instruction set has FMA.
 #[inline(always)]
@@ -109,7 +118,7 @@ pub fn pairwise<T: Real>(x: &[T]) -> T {
 
 /// `Σ x[i]` over at most [`BLOCK`] elements, in [`ACC`] accumulators.
 #[inline(always)]
-fn block_sum<T: Real>(x: &[T]) -> T {
+pub(crate) fn block_sum<T: Real>(x: &[T]) -> T {
     let mut acc = [T::ZERO; ACC];
     let chunks = x.chunks_exact(ACC);
     let tail = chunks.remainder();
@@ -124,21 +133,21 @@ fn block_sum<T: Real>(x: &[T]) -> T {
 /// Block sums combined pairwise as they arrive, like a binary counter: after `2^k` blocks
 /// the level-`k` slot holds their sum. Iterative rather than recursive, so the whole
 /// reduction inlines into each instruction set's wrapper.
-struct Cascade<T> {
+pub(crate) struct Cascade<T> {
     levels: [T; 64],
     count: u64,
 }
 
 impl<T: Real> Cascade<T> {
     #[inline(always)]
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Cascade {
             levels: [T::ZERO; 64],
             count: 0,
         }
     }
     #[inline(always)]
-    fn push(&mut self, mut s: T) {
+    pub(crate) fn push(&mut self, mut s: T) {
         let mut level = 0;
         while (self.count >> level) & 1 == 1 {
             s = self.levels[level] + s;
@@ -148,7 +157,7 @@ impl<T: Real> Cascade<T> {
         self.count += 1;
     }
     #[inline(always)]
-    fn total(&self) -> T {
+    pub(crate) fn total(&self) -> T {
         let mut t = T::ZERO;
         for level in 0..64 {
             if (self.count >> level) & 1 == 1 {

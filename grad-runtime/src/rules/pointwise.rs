@@ -1,4 +1,15 @@
 //! Scalar rules of the one-input primitives: the primal and its derivative, written once.
+//!
+//! ```
+//! use grad::rules::op;
+//! use grad::rules::pointwise::ScalarUnary;
+//!
+//! // sqrt's derivative from its output: 1 / (2y); at x = 4, 1/4.
+//! let y = op::Sqrt.f(4.0f64);
+//! assert_eq!((y, op::Sqrt.df(4.0, y)), (2.0, 0.25));
+//! // PyTorch's kinks: relu'(0) = 0, abs'(0) = 0.
+//! assert_eq!((op::Relu.df(0.0f64, 0.0), op::Abs.df(0.0f64, 0.0)), (0.0, 0.0));
+//! ```
 
 use super::op::*;
 use super::{Linear, Shaped, TangentOf, Unary};
@@ -94,7 +105,7 @@ pointwise_rules! {
 
 /// `abs'`: the sign of `x`, `0` at `±0`, NaN at NaN.
 #[inline(always)]
-fn sign_or_zero<T: Real>(x: T) -> T {
+pub(crate) fn sign_or_zero<T: Real>(x: T) -> T {
     if x > T::ZERO {
         T::ONE
     } else if x < T::ZERO {
