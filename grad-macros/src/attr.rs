@@ -1,4 +1,5 @@
-//! The arguments of `#[differentiable(...)]`: `wrt(...)`, `reverse` / `forward`, `crate = path`.
+//! The arguments of `#[differentiable(...)]`: `wrt(...)`, `reverse` / `forward`, `jacobian`,
+//! `crate = path`.
 
 use crate::ctxt::Ctxt;
 use crate::diag;
@@ -11,6 +12,7 @@ mod kw {
     syn::custom_keyword!(wrt);
     syn::custom_keyword!(reverse);
     syn::custom_keyword!(forward);
+    syn::custom_keyword!(jacobian);
 }
 
 /// Which derivative items to write.
@@ -35,6 +37,8 @@ pub struct Attr {
     /// The names in `wrt(...)`, if given (`self` included as an identifier).
     pub wrt: Option<Vec<Ident>>,
     pub modes: Modes,
+    /// `jacobian` was given (its span, for errors about it): `f_jacobian` is written too.
+    pub jacobian: Option<proc_macro2::Span>,
     /// The path generated code uses for the runtime (`::grad` unless `crate = path`).
     pub krate: Path,
 }
@@ -43,6 +47,7 @@ enum Arg {
     Wrt(kw::wrt, Vec<Ident>),
     Reverse(kw::reverse),
     Forward(kw::forward),
+    Jacobian(kw::jacobian),
     Crate(Token![crate], Path),
 }
 
@@ -62,6 +67,8 @@ impl Parse for Arg {
             Ok(Arg::Reverse(input.parse()?))
         } else if look.peek(kw::forward) {
             Ok(Arg::Forward(input.parse()?))
+        } else if look.peek(kw::jacobian) {
+            Ok(Arg::Jacobian(input.parse()?))
         } else if look.peek(Token![crate]) {
             let kw: Token![crate] = input.parse()?;
             input.parse::<Token![=]>()?;
@@ -77,6 +84,7 @@ pub fn parse(cx: &mut Ctxt, args: TokenStream) -> Attr {
     let mut attr = Attr {
         wrt: None,
         modes: Modes::Both,
+        jacobian: None,
         krate: syn::parse_quote!(::grad),
     };
     let parsed = match Punctuated::<Arg, Token![,]>::parse_terminated.parse2(args) {
@@ -103,6 +111,12 @@ pub fn parse(cx: &mut Ctxt, args: TokenStream) -> Attr {
             }
             Arg::Forward(kw) => {
                 set_mode(cx, &mut attr, &mut seen_mode, kw.span, Modes::Forward);
+            }
+            Arg::Jacobian(kw) => {
+                if attr.jacobian.is_some() {
+                    cx.error(kw.span, diag::ATTR_DUPLICATE);
+                }
+                attr.jacobian = Some(kw.span);
             }
             Arg::Crate(kw, path) => {
                 if seen_crate {

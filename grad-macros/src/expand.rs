@@ -9,6 +9,7 @@ use crate::fallback;
 use crate::forward::Fwd;
 use crate::impls;
 use crate::ir::{Func, Operand};
+use crate::jacobian;
 use crate::lower;
 use crate::names;
 use crate::recursion;
@@ -85,6 +86,7 @@ pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> E
     let mut cx = Ctxt::default();
     let attr = attr::parse(&mut cx, args);
     let f = ast::read(&mut cx, &attr, item_fn, outer_floats);
+    jacobian::check(&mut cx, &attr, &f);
     // (`reverse` on a non-scalar result writes `_vjp` alone: `_grad` needs a scalar to seed.)
     if cx.has_errors() {
         return fallback::emit(&cx, &attr, &f);
@@ -100,14 +102,21 @@ pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> E
         .push(syn::parse_quote!(#[allow(clippy::needless_range_loop, dead_code)]));
     let mut derived = TokenStream::new();
     if attr.modes.reverse() {
+        // The reverse sweeps run fused regions as one loop each way (see `fuse`).
+        let fused = crate::fuse::fuse(&func, &names::runtime().to_token_stream());
+        let (rfunc, kernels) = match &fused {
+            Some((g, k)) if !recursion::calls_itself(&f, &func) => (g, k.clone()),
+            _ => (&func, TokenStream::new()),
+        };
         if f.scalar_ret {
-            derived.extend(grad_fn(&attr, &f, &func));
+            derived.extend(grad_fn(&attr, &f, rfunc, &kernels));
         }
-        derived.extend(vjp_fn(&attr, &f, &func));
+        derived.extend(vjp_fn(&attr, &f, rfunc, &kernels));
     }
     if attr.modes.forward() {
         derived.extend(jvp_fn(&attr, &f, &func));
     }
+    derived.extend(jacobian::item(&attr, &f, &func));
     Expansion {
         item,
         errors: TokenStream::new(),
@@ -231,7 +240,7 @@ fn tuple_or_bare(items: Vec<TokenStream>) -> TokenStream {
     }
 }
 
-fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
+fn grad_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> TokenStream {
     let mut rev = Rev::new(emit(f, func), false);
     rev.plan_fusion();
     let sig = &f.item.sig;
@@ -267,6 +276,7 @@ fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
         #attrs
         #vis fn #name<#gen_params>(#inputs) -> (#ret, #g) #where_clause {
             #use_rt
+            #kernels
             let mut #seed: #ret = #rt::one();
             #prelude
             #fwd
@@ -277,13 +287,13 @@ fn grad_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     }
 }
 
-fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
+fn vjp_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> TokenStream {
     if recursion::calls_itself(f, func) {
         return recursive_vjp_fn(attr, f, func);
     }
     let sig = &f.item.sig;
     let name = names::item(&sig.ident, "vjp");
-    let (value, pullback) = vjp_parts(attr, f, func, None);
+    let (value, pullback) = vjp_parts(attr, f, func, None, kernels);
     let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
     let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
     let (rt_ty, pb_ty) = (ret_tangent(attr, f), pullback_type(attr, f));
@@ -306,11 +316,12 @@ fn vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
 
 /// `_vjp`'s body: the forward sweep ending in `let value = ..;`, and the pullback closure
 /// (`self_vjp`: the boxed helper that recursive calls go to, when writing it).
-fn vjp_parts(
+pub fn vjp_parts(
     attr: &Attr,
     f: &Function,
     func: &Func,
     self_vjp: Option<Ident>,
+    kernels: &TokenStream,
 ) -> (TokenStream, TokenStream) {
     let mut e = emit(f, func);
     e.self_vjp = self_vjp;
@@ -332,6 +343,7 @@ fn vjp_parts(
     let cts = tuple_or_bare(cotangents(&rev, func, false));
     (
         quote! {
+            #kernels
             #prelude
             #fwd
             let #value = #v;
@@ -350,7 +362,7 @@ fn vjp_parts(
 fn recursive_vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     let name = names::item(&f.item.sig.ident, "vjp");
     let boxed = names::boxed_vjp(&f.item.sig.ident);
-    let (value, pullback) = vjp_parts(attr, f, func, Some(boxed.clone()));
+    let (value, pullback) = vjp_parts(attr, f, func, Some(boxed.clone()), &TokenStream::new());
     let mut sig = f.item.sig.clone();
     recursion::unify_lifetimes(&mut sig);
     let (inputs, ret, vis) = (&sig.inputs, &f.ret, &f.item.vis);
