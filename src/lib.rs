@@ -37,11 +37,80 @@
 //! other `X` or `&X` → `<X as Differentiable>::Tangent`. The tangent
 //! arguments of `_jvp` take the parameter's form (`&[f64]`→`&[f64]`).
 //!
+//! `#[differentiable(jacobian)]`, for one differentiated parameter and a vector result
+//! (slices, `Vec`s, arrays, [`Tensor`]s, nalgebra column vectors), also writes
+//! `f_jacobian(x: A, k: usize) -> (R, J)`: the value and the Jacobian, rows = the result's
+//! components and columns = the input's, in flat order; `J` is `nalgebra::SMatrix<T, M, N>`
+//! when both sides are fixed-size nalgebra vectors and `nalgebra::DMatrix<T>` otherwise
+//! ([`jacobian::Jacobian`]). It is built from `f_jvp` columns when there are fewer inputs
+//! than outputs and from `f_vjp` rows otherwise (see [`jacobian`]):
+//!
+//! ```
+//! use grad::differentiable;
+//! use grad::nalgebra::{SMatrix, Vector2, Vector3};
+//!
+//! #[differentiable(jacobian)]
+//! fn lift(p: Vector2<f64>) -> Vector3<f64> {
+//!     Vector3::new(p.x * p.y.cos(), p.x * p.y.sin(), p.x * p.x)
+//! }
+//!
+//! // Two inputs, three outputs: two forward-mode columns.
+//! let (value, j): (Vector3<f64>, SMatrix<f64, 3, 2>) = lift_jacobian(Vector2::new(2.0, 0.0));
+//! assert_eq!(value, Vector3::new(2.0, 0.0, 4.0));
+//! // d(r cos t, r sin t, r²)/d(r, t) at (2, 0) = [[1, 0], [0, 2], [4, 0]]
+//! assert_eq!(j, SMatrix::<f64, 3, 2>::new(1.0, 0.0, 0.0, 2.0, 4.0, 0.0));
+//! ```
+//!
 //! # Custom derivatives
 //!
 //! A call `g(x)` inside a differentiable body is differentiated through `g_vjp` (reverse)
 //! and `g_jvp` (forward), whoever wrote them: the attribute, or a person who wants a
-//! cheaper or more stable derivative. See `examples/quickstart.rs`.
+//! cheaper or more stable derivative. See also `examples/quickstart.rs`.
+//!
+//! ```
+//! use grad::differentiable;
+//!
+//! /// `ln(1 + eˣ)` without overflow; its derivative is `sigmoid(x)`.
+//! fn softplus(x: f64) -> f64 {
+//!     x.max(0.0) + (-x.abs()).exp().ln_1p()
+//! }
+//! fn softplus_vjp(x: f64) -> (f64, impl FnOnce(f64) -> f64) {
+//!     (softplus(x), move |d| d / (1.0 + (-x).exp()))
+//! }
+//! fn softplus_jvp(x: f64, dx: f64) -> (f64, f64) {
+//!     (softplus(x), dx / (1.0 + (-x).exp()))
+//! }
+//!
+//! #[differentiable]
+//! fn loss(x: f64) -> f64 {
+//!     2.0 * softplus(x)
+//! }
+//!
+//! // d/dx 2 softplus(x) = 2 sigmoid(x): 1 at x = 0, in both modes; no overflow at 1000.
+//! assert_eq!(loss_grad(0.0).1, 1.0);
+//! assert_eq!(loss_jvp(0.0, 1.0).1, 1.0);
+//! assert_eq!(loss_grad(1000.0), (2000.0, 2.0));
+//! ```
+//!
+//! # Where things are
+//!
+//! - [`Tensor`]: the n-dimensional array of `f32`/`f64`, its constructors and the methods
+//!   that are primitives of differentiable code; [`Real`] for generic scalar code.
+//! - [`Differentiable`] and [`Tangent`]: what can be differentiated and what its gradient
+//!   is; `#[derive(Differentiable)]` for parameter structs.
+//! - [`optim`]: `Sgd`, `Adam`, `AdamW`, gradient clipping and loss scaling.
+//! - [`nn`]: cross-entropy, mean squared error and binary cross-entropy losses.
+//! - [`check`]: finite differences and `gradcheck`.
+//! - [`io`]: parameters to and from safetensors files.
+//! - [`parallel`] and, with the feature `mpi`, `mpi`: data parallelism over threads and
+//!   processes.
+//! - [`stop_gradient`], [`relu`], [`sigmoid`], [`clamp`]: free functions of differentiable
+//!   code.
+//! - [`rules`] and [`kernels`]: each primitive's derivative rule, and the SIMD kernels
+//!   under tensors, for writing custom derivatives that are as fast.
+//!
+//! The README's "Coming from PyTorch or JAX" section maps `backward()`, `jax.grad`,
+//! `jvp`, `vjp`, `stop_gradient`, `optimizer.step()` and data parallelism to grad.
 //!
 //! # More than one core, more than one machine
 //!
@@ -78,7 +147,6 @@
 //! assert!((value - whole).abs() < 1e-12);
 //! assert!((g.as_slice()[0] - whole_g.as_slice()[0]).abs() < 1e-12);
 //! ```
-
 //!
 //! # Features
 //!
@@ -88,6 +156,8 @@
 //!   agree, `Array0`..`Array6`; `ndarray` is re-exported as `grad::ndarray`.
 //!
 //! [`io`] saves and loads parameters as safetensors files, whatever the features.
+
+#![warn(missing_docs)]
 
 pub use grad_macros::{Differentiable, differentiable};
 pub use grad_runtime::*;

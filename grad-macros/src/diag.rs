@@ -1,6 +1,6 @@
 //! Every user-facing message of the macro, so that wording is reviewed in one place.
 
-pub const ATTR_UNKNOWN: &str = "unknown argument in #[differentiable(...)]; expected `wrt(...)`, `reverse`, `forward` or `crate = path`";
+pub const ATTR_UNKNOWN: &str = "unknown argument in #[differentiable(...)]; expected `wrt(...)`, `reverse`, `forward`, `jacobian` or `crate = path`";
 pub const ATTR_BOTH_MODES: &str =
     "`reverse` and `forward` exclude each other; leave both out to generate both modes";
 pub const ATTR_DUPLICATE: &str = "this argument is given twice in #[differentiable(...)]";
@@ -138,5 +138,23 @@ pub fn wrong_arity(prim: &str, n: usize) -> String {
 pub fn inactive_result(ty: &str) -> String {
     format!(
         "`{ty}` has no derivative: a #[differentiable] function returns the value to differentiate (`f32`, `f64`, a generic float, or a tuple or struct of differentiable values)"
+    )
+}
+
+pub fn jacobian_several(f: &str, params: &str) -> String {
+    format!(
+        "`jacobian` needs exactly one differentiated parameter, and `{f}` differentiates {params}; name one with `wrt(..)`, or pass them together as one vector"
+    )
+}
+
+pub fn jacobian_scalar(f: &str, ty: &str) -> String {
+    format!(
+        "`jacobian` needs a vector result (a `Vec`, array, `Tensor` or nalgebra vector), and `{f}` returns the scalar `{ty}`: its Jacobian is the gradient, which `{f}_grad` gives; remove `jacobian`"
+    )
+}
+
+pub fn jacobian_not_vector(what: &str, ty: &str) -> String {
+    format!(
+        "`jacobian` takes and returns vectors (slices, `Vec`s, arrays, `Tensor`s, nalgebra column vectors), and {what} is `{ty}`; make it one (a matrix by its columns, e.g. `DVector`), or remove `jacobian`"
     )
 }

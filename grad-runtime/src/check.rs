@@ -2,7 +2,7 @@
 //! differentiable argument, and a comparison against a computed gradient.
 //!
 //! ```
-//! use grad_runtime::check::{finite_difference, gradcheck};
+//! use grad::check::{finite_difference, gradcheck};
 //!
 //! let f = |x: &[f64; 2]| x[0] * x[0] * x[1];
 //! let x = [3.0, 2.0];

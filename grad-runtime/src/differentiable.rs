@@ -3,21 +3,54 @@
 /// A read-only flat view of some parameters, in the order a value visits them.
 #[derive(Debug)]
 pub enum Flat<'a> {
+    /// A run of `f32` components.
     F32(&'a [f32]),
+    /// A run of `f64` components.
     F64(&'a [f64]),
 }
 
 /// A mutable flat view of some parameters, in the order a value visits them.
 #[derive(Debug)]
 pub enum FlatMut<'a> {
+    /// A run of `f32` components.
     F32(&'a mut [f32]),
+    /// A run of `f64` components.
     F64(&'a mut [f64]),
 }
 
 /// A value that has a tangent space: scalars, tensors, containers and parameter structs.
 ///
 /// Tangents (forward mode) and cotangents (reverse mode) of a value share the type
-/// `Self::Tangent`.
+/// `Self::Tangent`. Implemented for `f32`, `f64`, [`Tensor`](crate::Tensor), slices, `Vec`s,
+/// arrays and tuples of differentiable values, and nalgebra's matrices; integers and `bool`
+/// have the tangent `()`. `#[derive(Differentiable)]` implements it for a struct of such
+/// fields, with a tangent struct `<Name>Tangent` of the same field names.
+///
+/// ```
+/// use grad::{Differentiable, Tensor};
+///
+/// #[derive(Differentiable, Clone)]
+/// struct Layer {
+///     w: Tensor<f64>,
+///     b: f64,
+/// }
+///
+/// let mut layer = Layer { w: Tensor::from([1.0, 2.0]), b: 0.5 };
+/// // The zero tangent has the value's shapes.
+/// let mut t: LayerTangent = layer.zero_tangent();
+/// assert_eq!((t.w.to_vec(), t.b), (vec![0.0, 0.0], 0.0));
+/// // Moving along a tangent adds it, field by field.
+/// t.w = Tensor::from([0.5, -1.0]);
+/// t.b = 1.0;
+/// layer.move_along(&t);
+/// assert_eq!((layer.w.to_vec(), layer.b), (vec![1.5, 1.0], 1.5));
+/// // The parameters by field path, as `grad::io` saves them.
+/// let mut names = Vec::new();
+/// layer.visit_named(&mut String::new(), &mut |name, shape, _| {
+///     names.push((name.to_string(), shape.to_vec()))
+/// });
+/// assert_eq!(names, [("w".to_string(), vec![2]), ("b".to_string(), vec![])]);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not differentiable",
     label = "no tangent type for `{Self}`",
@@ -31,6 +64,10 @@ pub trait Differentiable {
     fn zero_tangent(&self) -> Self::Tangent;
 
     /// Moves the value along a tangent: `self += direction`.
+    ///
+    /// # Panics
+    /// Where the tangent's shape differs from the value's (a `Vec` or tensor of another
+    /// length or shape).
     fn move_along(&mut self, direction: &Self::Tangent);
 
     /// Calls `f` on each flat run of the value's differentiable components, mutably, in the
@@ -42,7 +79,7 @@ pub trait Differentiable {
     /// row-major shape and elements. Saving ([`crate::io`]) reads parameters through it.
     ///
     /// ```
-    /// use grad_runtime::{Differentiable, Flat, Tensor};
+    /// use grad::{Differentiable, Flat, Tensor};
     ///
     /// let params = (Tensor::<f32>::zeros(&[2, 3]), vec![1.5f64]);
     /// let mut seen = Vec::new();
@@ -86,8 +123,8 @@ pub trait Differentiable {
 ///
 /// ```
 /// let mut name = String::from("layers");
-/// grad_runtime::in_field(&mut name, 0, |name| {
-///     grad_runtime::in_field(name, "w", |name| assert_eq!(name, "layers.0.w"));
+/// grad::in_field(&mut name, 0, |name| {
+///     grad::in_field(name, "w", |name| assert_eq!(name, "layers.0.w"));
 /// });
 /// assert_eq!(name, "layers");
 /// ```
@@ -108,12 +145,29 @@ pub fn in_field(
 }
 
 /// The vector-space operations on tangents that generated code and optimizers use.
+///
+/// Implemented for `f32`, `f64`, [`Tensor`](crate::Tensor), `Vec`s, arrays and tuples of
+/// tangents, `()`, nalgebra's matrices and every derived `<Name>Tangent`.
+///
+/// ```
+/// use grad::{Tangent, Tensor};
+///
+/// // Two gradients of (a tensor, a scalar), added and averaged.
+/// let mut g = (Tensor::<f64>::from([1.0, 2.0]), 3.0f64);
+/// g.add_assign((Tensor::from([3.0, 4.0]), 5.0));
+/// g.scale(0.5);
+/// assert_eq!((g.0.to_vec(), g.1), (vec![2.0, 3.0], 4.0));
+/// assert_eq!(g.dot(&g), 4.0 + 9.0 + 16.0);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a tangent type",
     note = "tangents are `f32`, `f64`, `Vec`s, arrays and tuples of tangents, or a `...Tangent` struct"
 )]
 pub trait Tangent: Clone {
     /// `self += other`. Takes `other` by value so implementations can reuse its buffer.
+    ///
+    /// # Panics
+    /// Where the shapes differ (a `Vec` or tensor of another length or shape).
     fn add_assign(&mut self, other: Self);
 
     /// `self *= factor`.

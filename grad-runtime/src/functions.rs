@@ -6,7 +6,22 @@ use crate::rules::op;
 
 /// `x`'s value with a zero derivative: no gradient flows through it.
 ///
-/// Inside `#[differentiable]` code, `grad::stop_gradient(e)` marks `e` as a constant.
+/// Inside `#[differentiable]` code, `grad::stop_gradient(e)` marks `e` as a constant
+/// (PyTorch's `detach`, JAX's `lax.stop_gradient`); outside it, it is the identity. It is
+/// also how a call passes an active value where the callee does not differentiate, which
+/// is otherwise a compile error.
+///
+/// ```
+/// use grad::{differentiable, stop_gradient};
+///
+/// #[differentiable]
+/// fn f(x: f64) -> f64 {
+///     x * stop_gradient(x)
+/// }
+///
+/// // x · c with c = x held constant: df/dx = c = 3, not 2x = 6.
+/// assert_eq!(f_grad(3.0), (9.0, 3.0));
+/// ```
 #[inline(always)]
 pub fn stop_gradient<T>(x: T) -> T {
     x
@@ -37,7 +52,12 @@ macro_rules! scalar_function {
 }
 
 scalar_function! {
-    /// `1 / (1 + e^-x)`.
+    /// `1 / (1 + e^-x)`, computed without overflow; its derivative is `σ(x)(1 - σ(x))`.
+    ///
+    /// ```
+    /// let (y, back) = grad::sigmoid_vjp(0.0f64);
+    /// assert_eq!((y, back(1.0)), (0.5, 0.25));
+    /// ```
     sigmoid sigmoid_vjp sigmoid_jvp: op::Sigmoid;
     /// `max(x, 0)`, with `relu'(0) = 0`.
     relu relu_vjp relu_jvp: op::Relu;

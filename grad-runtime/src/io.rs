@@ -2,8 +2,8 @@
 //! named by its field path, readable and writable by Python's `safetensors` package.
 //!
 //! ```
-//! use grad_runtime::Tensor;
-//! use grad_runtime::io::{load_safetensors, save_safetensors};
+//! use grad::Tensor;
+//! use grad::io::{load_safetensors, save_safetensors};
 //!
 //! // Tensors `0.0` (F32, [2, 3]), `0.1` (F32, [2]) and `1` (F64, []); a
 //! // `#[derive(Differentiable)]` struct names them by its fields (`layers.0.w`).

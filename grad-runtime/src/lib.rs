@@ -1,10 +1,15 @@
 //! Runtime of `grad`: the `Differentiable` trait, scalar floats, tensors and their SIMD
 //! kernels, and the derivative rule of every primitive that `#[differentiable]` code calls.
 
+#![warn(missing_docs)]
+
 pub mod check;
 mod differentiable;
 mod functions;
+#[doc(hidden)]
+pub mod fuse;
 pub mod io;
+pub mod jacobian;
 pub mod kernels;
 #[cfg(feature = "mpi")]
 pub mod mpi;
@@ -21,6 +26,7 @@ pub use functions::{
     stop_gradient,
 };
 #[cfg(feature = "ndarray")]
+#[doc(no_inline)]
 pub use ndarray;
 pub use real::Real;
 pub use tensor::{
@@ -32,6 +38,11 @@ pub use tensor::{
 pub mod __private {
     pub use crate::__tangent_struct as tangent_struct;
     pub use crate::differentiable::{Differentiable, NoTangent, Tangent};
+    pub use crate::fuse;
+    pub use crate::jacobian::{
+        Jacobian, jacobian, jacobian_by_columns, jacobian_by_reused_rows, jacobian_by_rows,
+        jacobian_reusing,
+    };
     pub use crate::real::Real;
     pub use crate::rules::op;
     pub use crate::rules::sincos::{

@@ -2,12 +2,12 @@
 //! over the ranks of a communicator and parameters sent from one rank to all, through the
 //! flat runs that every [`Tangent`] and [`Differentiable`] value exposes.
 //!
-//! The transport is the [`mpi`](::mpi) crate (rsmpi) over the system's MPICH or Open MPI,
+//! The transport is the `mpi` crate (rsmpi) over the system's MPICH or Open MPI,
 //! re-exported as [`rsmpi`] so that a program and grad agree on its version. A data-parallel
 //! training step, run with `mpirun -n 4 ./train`:
 //!
 //! ```no_run
-//! use grad_runtime::mpi::{self, rsmpi::traits::Communicator};
+//! use grad::mpi::{self, rsmpi::traits::Communicator};
 //!
 //! let universe = mpi::initialize().expect("MPI is initialized once");
 //! let world = universe.world();
@@ -29,6 +29,7 @@
 //! after rsmpi's own initialization) turns a panic into an abort of its process, which the
 //! launcher sees as a failure and answers by ending the job.
 
+#[doc(no_inline)]
 pub use ::mpi as rsmpi;
 use ::mpi::collective::SystemOperation;
 use ::mpi::topology::Rank;

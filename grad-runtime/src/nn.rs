@@ -1,5 +1,30 @@
 //! Losses for training (`cross_entropy`, `mse`, `binary_cross_entropy_with_logits`), each
 //! with its hand-written `_vjp` and `_jvp` in the shape `#[differentiable]` code calls.
+//!
+//! ```
+//! use grad::{Tensor, differentiable, nn};
+//!
+//! #[differentiable(wrt(logits))]
+//! fn classify(logits: &Tensor<f64>, labels: &[usize]) -> f64 {
+//!     nn::cross_entropy(logits, labels)
+//! }
+//!
+//! // One row of logits [0, ln 3], probabilities [1/4, 3/4], label 1: the loss is -ln(3/4)
+//! // and its gradient softmax - onehot = [1/4, -1/4].
+//! let logits = Tensor::from_vec(vec![0.0, 3.0f64.ln()], &[1, 2]).unwrap();
+//! let (loss, g) = classify_grad(&logits, &[1]);
+//! assert!((loss + 0.75f64.ln()).abs() < 1e-15);
+//! assert!((g.get(&[0, 0]) - 0.25).abs() < 1e-15 && (g.get(&[0, 1]) + 0.25).abs() < 1e-15);
+//!
+//! #[differentiable(wrt(pred))]
+//! fn fit(pred: &Tensor<f64>, target: &Tensor<f64>) -> f64 {
+//!     nn::mse(pred, target)
+//! }
+//!
+//! // mean(1², 3²) = 5; d/dpred = 2 (pred - target) / n = [1, 3].
+//! let (loss, g) = fit_grad(&Tensor::from([1.0, 3.0]), &Tensor::from([0.0, 0.0]));
+//! assert_eq!((loss, g.to_vec()), (5.0, vec![1.0, 3.0]));
+//! ```
 
 use crate::differentiable::NoTangent;
 use crate::real::Real;
@@ -29,6 +54,13 @@ fn rows_and_classes<T: Real>(logits: &Tensor<T>, labels: &[usize]) -> (usize, us
 
 /// The mean over rows of `-log_softmax(logits)[row, label]`: the cross-entropy of integer
 /// labels (PyTorch's `cross_entropy` with `reduction="mean"`). A 1-d `logits` is one row.
+///
+/// `logits` is `(rows, classes)` and `labels` holds one class index per row; the result is
+/// in nats.
+///
+/// # Panics
+/// If `logits` is not 1-d or 2-d, `labels` has not one entry per row, or a label is not
+/// below the number of classes.
 pub fn cross_entropy<T: Real>(logits: &Tensor<T>, labels: &[usize]) -> T {
     cross_entropy_with_lsm(logits, labels).0
 }
@@ -102,6 +134,9 @@ fn check_same<T: Real>(op: &str, a: &Tensor<T>, b: &Tensor<T>) {
 }
 
 /// The mean squared error `mean((pred - target)²)`.
+///
+/// # Panics
+/// If the shapes of `pred` and `target` differ.
 pub fn mse<T: Real>(pred: &Tensor<T>, target: &Tensor<T>) -> T {
     check_same("mse", pred, target);
     let diff = pred - target;
@@ -142,6 +177,16 @@ pub fn mse_jvp<T: Real>(
 
 /// The mean of `max(z, 0) - z t + ln(1 + e^{-|z|})` over logits `z` and targets `t`: the
 /// binary cross-entropy of `sigmoid(z)` against `t`, computed without overflow.
+///
+/// ```
+/// use grad::{Tensor, nn};
+/// // z = 0 is a probability of 1/2 whatever the target: ln 2.
+/// let l = nn::binary_cross_entropy_with_logits(&Tensor::from([0.0f64]), &Tensor::from([1.0]));
+/// assert!((l - 2.0f64.ln()).abs() < 1e-15);
+/// ```
+///
+/// # Panics
+/// If the shapes of `logits` and `targets` differ.
 pub fn binary_cross_entropy_with_logits<T: Real>(logits: &Tensor<T>, targets: &Tensor<T>) -> T {
     check_same("binary_cross_entropy_with_logits", logits, targets);
     let total = logits

@@ -2,7 +2,7 @@
 //! gradient clipping by global norm, and loss scaling.
 //!
 //! ```
-//! use grad_runtime::optim::Adam;
+//! use grad::optim::Adam;
 //!
 //! // Minimize (p - 3)² from p = 0.
 //! let mut p = [0.0f64];
@@ -55,6 +55,37 @@ fn check_len(what: &str, grads: usize, state: &mut Vec<f64>) {
 
 /// Stochastic gradient descent with optional momentum and (L2) weight decay:
 /// `v = μ v + (g + λ p)`, `p -= lr v`.
+///
+/// It steps any [`Differentiable`] value by a gradient of its tangent type: a struct that
+/// derives `Differentiable` by the `<Name>Tangent` its `_grad` method returns.
+///
+/// ```
+/// use grad::optim::Sgd;
+/// use grad::{Differentiable, differentiable};
+///
+/// #[derive(Differentiable, Clone)]
+/// struct Line {
+///     w: f64,
+///     b: f64,
+/// }
+///
+/// impl Line {
+///     /// The squared error at one point.
+///     #[differentiable(wrt(self))]
+///     fn loss(&self, x: f64, y: f64) -> f64 {
+///         let r = self.w * x + self.b - y;
+///         r * r
+///     }
+/// }
+///
+/// let mut line = Line { w: 0.0, b: 0.0 };
+/// // At (x, y) = (1, 2): r = -2, dL/dw = 2 r x = -4, dL/db = 2 r = -4.
+/// let (loss, g) = line.loss_grad(1.0, 2.0);
+/// assert_eq!((loss, g.w, g.b), (4.0, -4.0, -4.0));
+/// let mut opt = Sgd::new(0.1);
+/// opt.step(&mut line, &g); // p -= 0.1 g
+/// assert_eq!((line.w, line.b), (0.4, 0.4));
+/// ```
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Sgd {
@@ -75,7 +106,17 @@ impl Sgd {
         }
     }
 
-    /// Heavy-ball momentum `μ` (0.9 is common).
+    /// Heavy-ball momentum `μ` (0.9 is common): the velocity `v = μ v + g` is what steps.
+    ///
+    /// ```
+    /// use grad::optim::Sgd;
+    ///
+    /// let mut opt = Sgd::new(0.1).momentum(0.9);
+    /// let mut p = [1.0f64];
+    /// opt.step(&mut p, &[2.0]); // v = 2, p = 1 - 0.1·2 = 0.8
+    /// opt.step(&mut p, &[2.0]); // v = 0.9·2 + 2 = 3.8, p = 0.8 - 0.38 = 0.42
+    /// assert!((p[0] - 0.42).abs() < 1e-15);
+    /// ```
     pub fn momentum(mut self, mu: f64) -> Self {
         self.momentum = mu;
         self
@@ -87,7 +128,11 @@ impl Sgd {
         self
     }
 
-    /// One step of `params` along `-grads`.
+    /// One step of `params` along `-grads` (with momentum, along `-v`).
+    ///
+    /// # Panics
+    /// If `grads` has fewer components than `params`, or another number of components than
+    /// at this optimizer's previous step (its state belongs to other parameters).
     pub fn step<P: Differentiable + ?Sized>(&mut self, params: &mut P, grads: &P::Tangent) {
         let g = flatten(grads);
         check_len("Sgd::step", g.len(), &mut self.velocity);
@@ -101,7 +146,20 @@ impl Sgd {
     }
 }
 
-/// Adam (Kingma & Ba, 2015), with optional L2 weight decay added to the gradient.
+/// Adam (Kingma & Ba, 2015), with optional L2 weight decay added to the gradient:
+/// `m = β₁ m + (1 - β₁) g`, `v = β₂ v + (1 - β₂) g²`, `p -= lr m̂ / (√v̂ + ε)` with the
+/// bias-corrected `m̂ = m / (1 - β₁ᵗ)`, `v̂ = v / (1 - β₂ᵗ)`.
+///
+/// ```
+/// use grad::optim::Adam;
+///
+/// let mut opt = Adam::new(0.01);
+/// let mut p = [1.0f64, 1.0];
+/// opt.step(&mut p, &[5.0, -0.001]);
+/// // The first step is lr·g/(|g| + ε), about lr·sign(g), whatever g's size: m̂ = g, v̂ = g².
+/// assert!((p[0] - 0.99).abs() < 1e-9);
+/// assert!((p[1] - 1.01).abs() < 1e-6);
+/// ```
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Adam {
@@ -153,6 +211,10 @@ impl Adam {
     }
 
     /// One step of `params` along the Adam direction of `grads`.
+    ///
+    /// # Panics
+    /// If `grads` has fewer components than `params`, or another number of components than
+    /// at this optimizer's previous step (its state belongs to other parameters).
     pub fn step<P: Differentiable + ?Sized>(&mut self, params: &mut P, grads: &P::Tangent) {
         let g = flatten(grads);
         check_len("Adam::step", g.len(), &mut self.m);
@@ -178,6 +240,19 @@ impl Adam {
 
 /// AdamW (Loshchilov & Hutter, 2019): Adam with weight decay applied to the parameters
 /// directly, `p -= lr λ p`, rather than through the gradient. Default λ = 0.01.
+///
+/// ```
+/// use grad::optim::{Adam, AdamW};
+///
+/// // With a zero gradient, AdamW still shrinks the parameter by lr·λ·p ...
+/// let mut p = [1.0f64];
+/// AdamW::new(0.1).weight_decay(0.01).step(&mut p, &[0.0]);
+/// assert!((p[0] - 0.999).abs() < 1e-15);
+/// // ... while Adam's L2 decay enters the gradient (g = λ p) and so takes a full Adam step.
+/// let mut q = [1.0f64];
+/// Adam::new(0.1).weight_decay(0.01).step(&mut q, &[0.0]);
+/// assert!((q[0] - 0.9).abs() < 1e-6);
+/// ```
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AdamW(Adam);
@@ -205,19 +280,36 @@ impl AdamW {
         AdamW(self.0.weight_decay(lambda))
     }
 
-    /// One step of `params`.
+    /// One step of `params`: the decay `p -= lr λ p`, then Adam's step along `grads`.
+    ///
+    /// # Panics
+    /// If `grads` has fewer components than `params`, or another number of components than
+    /// at this optimizer's previous step (its state belongs to other parameters).
     pub fn step<P: Differentiable + ?Sized>(&mut self, params: &mut P, grads: &P::Tangent) {
         self.0.step(params, grads);
     }
 }
 
 /// The global (Euclidean) norm of a gradient, over all its components.
+///
+/// ```
+/// let g = (3.0f64, vec![4.0f32]);
+/// assert_eq!(grad::optim::grad_norm(&g), 5.0);
+/// ```
 pub fn grad_norm<T: Tangent>(grads: &T) -> f64 {
     flatten(grads).iter().map(|g| g * g).sum::<f64>().sqrt()
 }
 
 /// Scales `grads` so that their global norm is at most `max_norm`; returns the norm before
 /// clipping (as PyTorch's `clip_grad_norm_`). A non-finite norm leaves `grads` unchanged.
+///
+/// ```
+/// use grad::optim::clip_grad_norm;
+///
+/// let mut g = vec![3.0f64, 4.0];
+/// assert_eq!(clip_grad_norm(&mut g, 1.0), 5.0); // the norm before clipping
+/// assert!((g[0] - 0.6).abs() < 1e-15 && (g[1] - 0.8).abs() < 1e-15);
+/// ```
 pub fn clip_grad_norm<T: Tangent>(grads: &mut T, max_norm: f64) -> f64 {
     let norm = grad_norm(grads);
     if norm.is_finite() && norm > max_norm {
@@ -242,6 +334,32 @@ impl std::error::Error for NonFinite {}
 /// differentiating, then [`LossScaler::unscale`] the gradient, which divides it back to the
 /// true gradient and reports non-finite values. A dynamic scaler halves the scale on
 /// overflow and doubles it after `growth_interval` clean steps.
+///
+/// ```
+/// use grad::differentiable;
+/// use grad::optim::LossScaler;
+///
+/// #[differentiable]
+/// fn loss(w: f32) -> f32 {
+///     w * w
+/// }
+///
+/// #[differentiable]
+/// fn scaled(w: f32, scale: f32) -> f32 {
+///     loss(w) * scale
+/// }
+///
+/// let mut scaler = LossScaler::dynamic_with(1024.0, 2);
+/// // d/dw (w² · 1024) at w = 3 is 6144; unscaled, the true 6.
+/// let (_, (mut g, _)) = scaled_grad(3.0, scaler.scale() as f32);
+/// assert_eq!(g, 6144.0);
+/// scaler.unscale(&mut g).unwrap();
+/// assert_eq!(g, 6.0);
+/// // An overflowed gradient is reported (skip the step) and the scale halves.
+/// let mut bad = f32::INFINITY;
+/// assert!(scaler.unscale(&mut bad).is_err());
+/// assert_eq!(scaler.scale(), 512.0);
+/// ```
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LossScaler {
@@ -252,7 +370,7 @@ pub struct LossScaler {
 }
 
 impl LossScaler {
-    /// A fixed scale.
+    /// A fixed scale, never changed by [`LossScaler::unscale`].
     pub fn fixed(scale: f64) -> Self {
         LossScaler {
             scale,
@@ -272,7 +390,8 @@ impl LossScaler {
         }
     }
 
-    /// A dynamic scale with an initial value and growth interval.
+    /// A dynamic scale starting at `initial`, doubled after every `growth_interval` clean
+    /// steps in a row (at least 1).
     pub fn dynamic_with(initial: f64, growth_interval: u32) -> Self {
         LossScaler {
             scale: initial,
@@ -287,7 +406,7 @@ impl LossScaler {
         self.scale
     }
 
-    /// `loss * scale`.
+    /// `loss * scale`, in the loss' own type.
     pub fn scale_loss<T: crate::Real>(&self, loss: T) -> T {
         loss * T::from_f64(self.scale)
     }

@@ -2,7 +2,7 @@
 //! fixed order so that the result does not depend on the number of threads.
 //!
 //! ```
-//! use grad_runtime::parallel;
+//! use grad::parallel;
 //!
 //! // Least squares `L(w) = Σ (w xᵢ - yᵢ)²` over 1000 points, in shards of 100 points.
 //! // Each shard returns its part of the loss and of `dL/dw = Σ 2 (w xᵢ - yᵢ) xᵢ`.

@@ -8,6 +8,20 @@ use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAss
 ///
 /// Write generic differentiable functions over it (`fn f<T: grad::Real>(x: T) -> T`); its
 /// methods mirror the inherent float methods and add `sigmoid`, `relu`.
+///
+/// ```
+/// use grad::{Real, differentiable};
+///
+/// #[differentiable]
+/// fn softplus<T: Real>(x: T) -> T {
+///     (T::ONE + x.exp()).ln()
+/// }
+///
+/// // softplus(0) = ln 2, and softplus'(x) = sigmoid(x) = 1/2 at 0, in either precision.
+/// let (y, dy) = softplus_grad(0.0f64);
+/// assert!((y - 2.0f64.ln()).abs() < 1e-15 && dy == 0.5);
+/// assert_eq!(softplus_grad(0.0f32).1, 0.5);
+/// ```
 pub trait Real:
     Copy
     + Default
@@ -60,41 +74,78 @@ pub trait Real:
     /// A run of these values as a [`FlatMut`] view.
     fn flat_mut(s: &mut [Self]) -> FlatMut<'_>;
 
+    /// Whether the value is NaN (never differentiated).
     fn is_nan(self) -> bool;
+    /// Whether the value is neither infinite nor NaN (never differentiated).
     fn is_finite(self) -> bool;
+    /// `selfⁿ` for an integer `n`; `d/dx xⁿ = n xⁿ⁻¹`.
     fn powi(self, n: i32) -> Self;
+    /// `self^y`; `d/dx = y x^(y-1)`, `d/dy = x^y ln x`.
     fn powf(self, y: Self) -> Self;
+    /// The larger of `self` and `y`; on a tie the gradient goes to `self`. If one is NaN, the other.
     fn max(self, y: Self) -> Self;
+    /// The smaller of `self` and `y`; on a tie the gradient goes to `self`. If one is NaN, the other.
     fn min(self, y: Self) -> Self;
+    /// `self` limited to `[lo, hi]`; the gradient passes where `lo <= self <= hi`.
+    ///
+    /// # Panics
+    /// If `lo > hi` or either bound is NaN, as the std method does.
     fn clamp(self, lo: Self, hi: Self) -> Self;
+    /// The angle of the point `(x, self)` in radians, in `[-π, π]`: `self` is the ordinate.
     fn atan2(self, x: Self) -> Self;
+    /// `√(self² + y²)` without intermediate overflow.
     fn hypot(self, y: Self) -> Self;
+    /// `eˣ`.
     fn exp(self) -> Self;
+    /// The natural logarithm; `d/dx = 1/x`. NaN below 0, `-∞` at 0.
     fn ln(self) -> Self;
+    /// The square root; `d/dx = 1/(2√x)`, infinite at 0. NaN below 0.
     fn sqrt(self) -> Self;
+    /// The sine of an angle in radians.
     fn sin(self) -> Self;
+    /// The cosine of an angle in radians.
     fn cos(self) -> Self;
     /// `(sin, cos)`, in one evaluation.
     fn sin_cos(self) -> (Self, Self);
+    /// The tangent of an angle in radians.
     fn tan(self) -> Self;
+    /// The hyperbolic tangent; `d/dx = 1 - tanh²x`.
     fn tanh(self) -> Self;
+    /// The absolute value; `abs'(0) = 0`.
     fn abs(self) -> Self;
+    /// `1 / self`.
     fn recip(self) -> Self;
+    /// `2ˣ`.
     fn exp2(self) -> Self;
+    /// The base-2 logarithm.
     fn log2(self) -> Self;
+    /// The base-10 logarithm.
     fn log10(self) -> Self;
+    /// The hyperbolic sine.
     fn sinh(self) -> Self;
+    /// The hyperbolic cosine.
     fn cosh(self) -> Self;
+    /// The arcsine in radians, in `[-π/2, π/2]`; NaN outside `[-1, 1]`.
     fn asin(self) -> Self;
+    /// The arccosine in radians, in `[0, π]`; NaN outside `[-1, 1]`.
     fn acos(self) -> Self;
+    /// The arctangent in radians, in `[-π/2, π/2]`.
     fn atan(self) -> Self;
+    /// The cube root (defined for negative values too).
     fn cbrt(self) -> Self;
+    /// `ln(1 + x)`, accurate for `x` near 0.
     fn ln_1p(self) -> Self;
+    /// `eˣ - 1`, accurate for `x` near 0.
     fn exp_m1(self) -> Self;
+    /// The largest integer `<= self`; its derivative is 0.
     fn floor(self) -> Self;
+    /// The smallest integer `>= self`; its derivative is 0.
     fn ceil(self) -> Self;
+    /// The nearest integer, halves away from 0; its derivative is 0.
     fn round(self) -> Self;
+    /// The integer part, towards 0; its derivative is 0.
     fn trunc(self) -> Self;
+    /// `1` for positive values and `+0`, `-1` for negative values and `-0`, NaN for NaN; its derivative is 0.
     fn signum(self) -> Self;
 }
 

@@ -1,4 +1,16 @@
 //! Scalar rules of the two-input primitives: the primal and its partial derivatives, written once.
+//!
+//! ```
+//! use grad::rules::binary::ScalarBinary;
+//! use grad::rules::op;
+//!
+//! // atan2(a, b): ∂/∂a = b / (a² + b²), ∂/∂b = -a / (a² + b²); at (1, 1) they are ±1/2.
+//! let (a, b) = (1.0f64, 1.0);
+//! let y = op::Atan2.f(a, b);
+//! assert!((y - std::f64::consts::FRAC_PI_4).abs() < 1e-15);
+//! assert!((op::Atan2.d0(a, b, y) - 0.5).abs() < 1e-15);
+//! assert!((op::Atan2.d1(a, b, y) + 0.5).abs() < 1e-15);
+//! ```
 
 use super::op::*;
 use super::{Bilinear, Binary, LinearBinary};

@@ -1,5 +1,17 @@
 //! Rules of the linear-algebra and shape primitives: `matmul` and `dot` (bilinear: a part
 //! per input), `transpose` and `reshape` (linear: only a transpose).
+//!
+//! ```
+//! use grad::Tensor;
+//! use grad::rules::op;
+//!
+//! // dot: y = a·b, da = dy·b, db = dy·a; its tangent part along da is <da, b>.
+//! let (a, b) = (Tensor::from([1.0f64, 2.0]), Tensor::from([3.0, 4.0]));
+//! let y = op::Dot.fwd(&a, &b);
+//! assert_eq!(y, 11.0);
+//! assert_eq!(op::Dot.bwd_0(&a, &b, &y, 2.0).to_vec(), vec![6.0, 8.0]);
+//! assert_eq!(op::Dot.jvp_0(&a, &b, &y, &Tensor::from([1.0, 0.0])), 3.0);
+//! ```
 
 use super::op::{Dot, Matmul, Reshape, Transpose};
 use super::tensor::check_shape;

@@ -33,6 +33,27 @@
 //! Semantics at kinks follow PyTorch: `relu'(0) = 0`, `abs'(0) = 0`, `max`/`min` send the
 //! gradient to the first argument on ties, `sqrt'(0) = inf`, `clamp` passes the gradient
 //! where `lo <= x <= hi`; NaN and infinity propagate.
+//!
+//! ```
+//! use grad::Tensor;
+//! use grad::rules::op;
+//!
+//! // tanh's rule, called as generated code calls it: y = tanh x, then the backward part
+//! // dx = dy (1 - y²) and the tangent part (1 - y²) dx.
+//! let x = 0.5f64;
+//! let y = op::Tanh.fwd(&x);
+//! assert!((op::Tanh.bwd(&x, &y, 2.0) - 2.0 * (1.0 - y * y)).abs() < 1e-15);
+//! assert!((op::Tanh.jvp(&x, &y, &3.0) - 3.0 * (1.0 - y * y)).abs() < 1e-15);
+//!
+//! // The matrix product's parts: y = A·b, dA = dy·bᵀ, db = Aᵀ·dy.
+//! let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+//! let b = Tensor::from([1.0, -1.0]);
+//! let y = op::Matmul.fwd(&a, &b);
+//! assert_eq!(y.to_vec(), vec![-1.0, -1.0]);
+//! let dy = Tensor::from([1.0, 0.0]);
+//! assert_eq!(op::Matmul.bwd_0(&a, &b, &y, dy.clone()).to_vec(), vec![1.0, -1.0, 0.0, 0.0]);
+//! assert_eq!(op::Matmul.bwd_1(&a, &b, &y, dy).to_vec(), vec![1.0, 2.0]);
+//! ```
 
 pub mod binary;
 pub mod linalg;
@@ -41,10 +62,13 @@ pub mod op;
 pub mod pointwise;
 pub mod reduce;
 pub mod select;
+#[doc(hidden)] // support of generated code, named through `__private`
 pub mod sincos;
 pub mod softmax;
+#[doc(hidden)] // support of generated code, named through `__private`
 pub mod support;
 pub mod tensor;
+#[doc(hidden)] // support of generated code, named through `__private`
 pub mod zeros;
 
 use crate::differentiable::Differentiable;

@@ -26,6 +26,24 @@
 //!
 //! Field access `v.x` and indexing `v[i]`, `m[(i, j)]` need no rule: generated code reads
 //! and accumulates through nalgebra's `Deref`/`Index` and `DerefMut`/`IndexMut`.
+//!
+//! ```
+//! use grad::differentiable;
+//! use grad::nalgebra::{Matrix2, Vector2};
+//!
+//! #[differentiable(wrt(x))]
+//! fn quadratic(a: &Matrix2<f64>, x: &Vector2<f64>) -> f64 {
+//!     x.dot(&(a * x))
+//! }
+//!
+//! // d/dx xᵀAx = (A + Aᵀ)x, in x's own type.
+//! let a = Matrix2::new(1.0, 2.0, 0.0, 3.0);
+//! let x = Vector2::new(1.0, -1.0);
+//! let (value, g) = quadratic_grad(&a, &x);
+//! // Ax = [-1, -3], so the value is 2; (A + Aᵀ)x = [[2, 2], [2, 6]]·[1, -1] = [0, -4].
+//! assert_eq!(value, 2.0);
+//! assert_eq!(g, Vector2::new(0.0, -4.0));
+//! ```
 
 use super::op::{
     Add, ComponentMul, Cross, Div, Dot, Mean, Mul, Neg, Norm, NormSquared, Sub, Sum, Transpose,

@@ -1,4 +1,13 @@
 //! The primitives as marker values; their inherent methods are what generated code calls.
+//!
+//! ```
+//! use grad::rules::op;
+//!
+//! // powi carries its exponent: y = x³, dx = dy·3x², tangent 3x²·dx.
+//! let p = op::Powi(3);
+//! let y = p.fwd(&2.0f64);
+//! assert_eq!((y, p.bwd(&2.0, &y, 1.0), p.jvp(&2.0, &y, &0.5)), (8.0, 12.0, 6.0));
+//! ```
 
 use super::{Bilinear, Binary, Linear, LinearBinary, ShapeOf, Shaped, TangentOf, Unary, UnaryOut};
 use crate::differentiable::Differentiable;

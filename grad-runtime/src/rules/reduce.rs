@@ -1,5 +1,19 @@
 //! Rules of the reductions: `sum`, `mean` (whole tensor to a scalar) and `sum_axis`,
 //! `mean_axis`, `max_axis` (one axis removed, numpy's `keepdims=False`).
+//!
+//! ```
+//! use grad::Tensor;
+//! use grad::rules::{ShapeOf, Shaped, op};
+//!
+//! // sum_axis is linear: its backward part reads only x's shape and spreads dy back
+//! // along the removed axis.
+//! let x = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+//! let y = op::SumAxis(1).fwd(&x);
+//! assert_eq!(y.to_vec(), vec![6.0, 15.0]);
+//! let shape: ShapeOf<Tensor<f64>> = ShapeOf(x.shape_of());
+//! let dx = op::SumAxis(1).bwd(&shape, Tensor::from([1.0, 10.0]));
+//! assert_eq!(dx.to_vec(), vec![1.0, 1.0, 1.0, 10.0, 10.0, 10.0]);
+//! ```
 
 use super::op::{MaxAxis, Mean, MeanAxis, Sum, SumAxis};
 use super::tensor::check_shape;

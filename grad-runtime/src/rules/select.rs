@@ -5,6 +5,20 @@
 //! back where its elements came from: into zeros for `get` and `narrow`, added up for
 //! `index_select` (a repeated index receives the sum of its rows' cotangents), split into
 //! one cotangent per input for `cat` and `stack`.
+//!
+//! ```
+//! use grad::{Tensor, differentiable};
+//!
+//! #[differentiable(wrt(table))]
+//! fn lookup(table: &Tensor<f64>, ids: &[usize]) -> f64 {
+//!     table.index_select(0, ids).sum()
+//! }
+//!
+//! // Row 1 is read twice and row 0 never: its gradient is 2 per element, row 0's zero.
+//! let table = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+//! let (value, g) = lookup_grad(&table, &[1, 1]);
+//! assert_eq!((value, g.to_vec()), (14.0, vec![0.0, 0.0, 2.0, 2.0]));
+//! ```
 
 use super::Linear;
 use super::op::{Get, IndexSelect, Narrow};
@@ -285,7 +299,7 @@ impl<T: Real> Tensor<T> {
     /// must agree outside `axis`, and the result's `axis` is the sum of theirs.
     ///
     /// ```
-    /// use grad_runtime::Tensor;
+    /// use grad::Tensor;
     /// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
     /// let b = Tensor::from_vec(vec![5.0, 6.0], &[2, 1]).unwrap();
     /// let c = Tensor::cat(&[&a, &b], 1);
@@ -304,7 +318,7 @@ impl<T: Real> Tensor<T> {
     /// and `NoTangent` for the axis.
     ///
     /// ```
-    /// use grad_runtime::{NoTangent, Tensor};
+    /// use grad::{NoTangent, Tensor};
     /// let (a, b) = (Tensor::from([1.0, 2.0]), Tensor::from([3.0]));
     /// let (y, back) = Tensor::cat_vjp(&[&a, &b], 0);
     /// assert_eq!(y.to_vec(), vec![1.0, 2.0, 3.0]);
@@ -335,7 +349,7 @@ impl<T: Real> Tensor<T> {
     /// (`dtensors[i]` is tensor `i`'s tangent; the axis has none).
     ///
     /// ```
-    /// use grad_runtime::{NoTangent, Tensor};
+    /// use grad::{NoTangent, Tensor};
     /// let (a, b) = (Tensor::from([1.0, 2.0]), Tensor::from([3.0]));
     /// let (da, db) = (Tensor::from([0.5, 0.0]), Tensor::from([-1.0]));
     /// let (y, dy) = Tensor::cat_jvp(&[&a, &b], 0, &[&da, &db], NoTangent);
@@ -360,7 +374,7 @@ impl<T: Real> Tensor<T> {
     /// (`0..=ndim`).
     ///
     /// ```
-    /// use grad_runtime::Tensor;
+    /// use grad::Tensor;
     /// let (a, b) = (Tensor::from([1.0, 2.0]), Tensor::from([3.0, 4.0]));
     /// assert_eq!(Tensor::stack(&[&a, &b], 0).to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
     /// let s = Tensor::stack(&[&a, &b], 1);
@@ -379,7 +393,7 @@ impl<T: Real> Tensor<T> {
     /// for the axis.
     ///
     /// ```
-    /// use grad_runtime::{NoTangent, Tensor};
+    /// use grad::{NoTangent, Tensor};
     /// let (a, b) = (Tensor::from([1.0, 2.0]), Tensor::from([3.0, 4.0]));
     /// let (_, back) = Tensor::stack_vjp(&[&a, &b], 1);
     /// let dy = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
@@ -409,7 +423,7 @@ impl<T: Real> Tensor<T> {
     /// Value and tangent of [`Tensor::stack`]: the tangents stacked as the tensors are.
     ///
     /// ```
-    /// use grad_runtime::{NoTangent, Tensor};
+    /// use grad::{NoTangent, Tensor};
     /// let (a, b) = (Tensor::from([1.0]), Tensor::from([2.0]));
     /// let (da, db) = (Tensor::from([0.1]), Tensor::from([0.2]));
     /// let (y, dy) = Tensor::stack_jvp(&[&a, &b], 0, &[&da, &db], NoTangent);

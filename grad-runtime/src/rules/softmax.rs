@@ -1,5 +1,18 @@
 //! Rules of `softmax(axis)` and `log_softmax(axis)`, computed stably (the maximum along the
 //! axis is subtracted before exponentiating).
+//!
+//! ```
+//! use grad::{Tensor, differentiable};
+//!
+//! #[differentiable]
+//! fn first_probability(x: &Tensor<f64>) -> f64 {
+//!     x.softmax(0).get(&[0])
+//! }
+//!
+//! // p = softmax([0, 0]) = [1/2, 1/2]; dp₀/dx = p₀(e₀ - p) = [1/4, -1/4].
+//! let (p, g) = first_probability_grad(&Tensor::from([0.0, 0.0]));
+//! assert_eq!((p, g.to_vec()), (0.5, vec![0.25, -0.25]));
+//! ```
 
 use super::UnaryOut;
 use super::op::{LogSoftmax, Softmax};

@@ -375,6 +375,10 @@ pub fn array_parts<T, const N: usize>(adjoint: impl ArrayParts<T, N>) -> [T; N] 
 
 /// What [`array_parts`] takes: an array's adjoint, as the array or as a `Vec`.
 pub trait ArrayParts<T, const N: usize> {
+    /// The `N` pieces.
+    ///
+    /// # Panics
+    /// If a `Vec` has not `N` elements.
     fn parts(self) -> [T; N];
 }
 

@@ -4,6 +4,20 @@
 //! Nothing here restates a derivative: the tensor rules read `ScalarUnary::df` and
 //! `ScalarBinary::d0/d1`, so each primitive's derivative is still written once, in
 //! [`pointwise`](super::pointwise) or [`binary`](super::binary).
+//!
+//! ```
+//! use grad::{Tensor, differentiable};
+//!
+//! #[differentiable(wrt(row))]
+//! fn shifted(x: &Tensor<f64>, row: &Tensor<f64>) -> f64 {
+//!     (x + row).exp().sum()
+//! }
+//!
+//! // The (3,) row is broadcast over the (2, 3) matrix, so its cotangent is summed back over
+//! // the rows: d/drow = Σ_rows e^(x + row); with x and row zero, [2, 2, 2].
+//! let (value, g) = shifted_grad(&Tensor::zeros(&[2, 3]), &Tensor::zeros(&[3]));
+//! assert_eq!((value, g.to_vec()), (6.0, vec![2.0, 2.0, 2.0]));
+//! ```
 
 use super::binary::ScalarBinary;
 use super::op::{Add, Atan2, Div, Hypot, Max, Min, Mul, Neg, Powf, Sub};

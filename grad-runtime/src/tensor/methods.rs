@@ -50,17 +50,27 @@ impl<T: Real> Tensor<T> {
     }
 
     /// `x^e` elementwise, `e` a scalar or a tensor (broadcast).
+    ///
+    /// # Panics
+    /// If `other` is a tensor whose shape does not broadcast with `x`'s.
     pub fn powf(&self, other: impl Operand<T>) -> Tensor<T> {
         other.apply(op::Powf, self)
     }
 
     /// The larger of `x` and `other` elementwise (`other` a scalar or a broadcast tensor);
-    /// `x` on ties.
+    /// `x` on ties, so the gradient goes to `x` there.
+    ///
+    /// # Panics
+    /// If `other` is a tensor whose shape does not broadcast with `x`'s.
     pub fn max(&self, other: impl Operand<T>) -> Tensor<T> {
         other.apply(op::Max, self)
     }
 
-    /// The smaller of `x` and `other` elementwise; `x` on ties.
+    /// The smaller of `x` and `other` elementwise; `x` on ties, so the gradient goes to `x`
+    /// there.
+    ///
+    /// # Panics
+    /// If `other` is a tensor whose shape does not broadcast with `x`'s.
     pub fn min(&self, other: impl Operand<T>) -> Tensor<T> {
         other.apply(op::Min, self)
     }
@@ -75,42 +85,83 @@ impl<T: Real> Tensor<T> {
         op::Mean.fwd(self)
     }
 
-    /// The sum along `axis`, which is removed.
+    /// The sum along `axis`, which is removed (numpy's `keepdims=False`).
+    ///
+    /// ```
+    /// use grad::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// assert_eq!(x.sum_axis(0).to_vec(), vec![5.0, 7.0, 9.0]);
+    /// assert_eq!(x.sum_axis(1).to_vec(), vec![6.0, 15.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `axis` is not below `self.ndim()`.
     pub fn sum_axis(&self, axis: usize) -> Tensor<T> {
         op::SumAxis(axis).fwd(self)
     }
 
     /// The mean along `axis`, which is removed.
+    ///
+    /// # Panics
+    /// If `axis` is not below `self.ndim()`.
     pub fn mean_axis(&self, axis: usize) -> Tensor<T> {
         op::MeanAxis(axis).fwd(self)
     }
 
-    /// The maximum along `axis`, which is removed (NaN where a NaN occurs).
+    /// The maximum along `axis`, which is removed (NaN where a NaN occurs). In
+    /// `#[differentiable]` code the gradient goes to the first maximal element of each slice.
+    ///
+    /// # Panics
+    /// If `axis` is not below `self.ndim()`.
     pub fn max_axis(&self, axis: usize) -> Tensor<T> {
         op::MaxAxis(axis).fwd(self)
     }
 
-    /// The matrix product with numpy's rules for 1-d and 2-d operands.
+    /// The matrix product with numpy's rules for 1-d and 2-d operands: `(m, k)·(k, n)` is
+    /// `(m, n)`, `(m, k)·(k)` is `(m)`, `(k)·(k, n)` is `(n)`, and `(k)·(k)` a 0-d tensor.
+    ///
+    /// ```
+    /// use grad::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    /// let v = Tensor::from([1.0, -1.0]);
+    /// assert_eq!(a.matmul(&v).to_vec(), vec![-1.0, -1.0]);
+    /// assert_eq!(a.matmul(&a).to_vec(), vec![7.0, 10.0, 15.0, 22.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If an operand has more than 2 dimensions or the inner dimensions differ.
     pub fn matmul(&self, other: &Tensor<T>) -> Tensor<T> {
         op::Matmul.fwd(self, other)
     }
 
     /// The inner product of two 1-d tensors.
+    ///
+    /// # Panics
+    /// If either is not 1-d or their lengths differ.
     pub fn dot(&self, other: &Tensor<T>) -> T {
         op::Dot.fwd(self, other)
     }
 
     /// The transpose of a 2-d tensor (a copy).
+    ///
+    /// # Panics
+    /// If the tensor is not 2-d.
     pub fn t(&self) -> Tensor<T> {
         op::Transpose.fwd(self)
     }
 
     /// The transpose of a 2-d tensor (a copy); the same as [`Tensor::t`].
+    ///
+    /// # Panics
+    /// If the tensor is not 2-d.
     pub fn transpose(&self) -> Tensor<T> {
         op::Transpose.fwd(self)
     }
 
-    /// The same elements under `shape`, which must have as many.
+    /// The same elements, in the same row-major order, under `shape` (a copy).
+    ///
+    /// # Panics
+    /// If `shape` has not as many elements as the tensor.
     pub fn reshape(&self, shape: &[usize]) -> Tensor<T> {
         op::Reshape(shape.to_vec()).fwd(self)
     }
@@ -118,7 +169,7 @@ impl<T: Real> Tensor<T> {
     /// The `len` slices along `axis` from `start` on (PyTorch's `narrow`), a copy.
     ///
     /// ```
-    /// use grad_runtime::Tensor;
+    /// use grad::Tensor;
     /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
     /// let y = x.narrow(1, 1, 2);
     /// assert_eq!(y.shape(), &[2, 2]);
@@ -136,7 +187,7 @@ impl<T: Real> Tensor<T> {
     /// `#[differentiable]` code the gradients of its copies add up.
     ///
     /// ```
-    /// use grad_runtime::Tensor;
+    /// use grad::Tensor;
     /// let table = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]).unwrap();
     /// let rows = table.index_select(0, &[2, 0, 2]);
     /// assert_eq!(rows.shape(), &[3, 2]);
@@ -149,12 +200,25 @@ impl<T: Real> Tensor<T> {
         op::IndexSelect(axis, indices).fwd(self)
     }
 
-    /// `e^x / Σ e^x` along `axis`, computed stably.
+    /// `e^x / Σ e^x` along `axis`, computed stably (the maximum is subtracted first); the
+    /// shape is kept.
+    ///
+    /// ```
+    /// use grad::Tensor;
+    /// let p = Tensor::<f64>::from([0.0, 2.0_f64.ln()]).softmax(0);
+    /// assert!((p.get(&[0]) - 1.0 / 3.0).abs() < 1e-15 && (p.get(&[1]) - 2.0 / 3.0).abs() < 1e-15);
+    /// ```
+    ///
+    /// # Panics
+    /// If `axis` is not below `self.ndim()`.
     pub fn softmax(&self, axis: usize) -> Tensor<T> {
         op::Softmax(axis).fwd(self)
     }
 
-    /// `x - ln Σ e^x` along `axis`, computed stably.
+    /// `x - ln Σ e^x` along `axis`, computed stably; the shape is kept.
+    ///
+    /// # Panics
+    /// If `axis` is not below `self.ndim()`.
     pub fn log_softmax(&self, axis: usize) -> Tensor<T> {
         op::LogSoftmax(axis).fwd(self)
     }

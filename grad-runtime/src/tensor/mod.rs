@@ -34,6 +34,31 @@ pub type Dims = SmallVec<[usize; 4]>;
 /// Buffers of 128 KiB and more are recycled: a dropped tensor's buffer is kept by its
 /// thread (at most 16 buffers, 256 MiB) for the next tensor that fits, since fresh large
 /// allocations cost a page fault per 4 KiB on first touch. [`release_buffers`] frees them.
+///
+/// ```
+/// use grad::{Tensor, differentiable};
+///
+/// // A (2, 3) matrix plus a (3,) row, broadcast as numpy does, then times a scalar.
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+/// let row = Tensor::from([10.0f32, 20.0, 30.0]);
+/// let y = (&x + &row) * 2.0;
+/// assert_eq!(y.shape(), &[2, 3]);
+/// assert_eq!(y.to_vec(), vec![22.0, 44.0, 66.0, 28.0, 50.0, 72.0]);
+/// // Data that does not fit the shape is an error, not a panic.
+/// assert!(Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[2, 2]).is_err());
+///
+/// // The same methods inside a differentiable function: d/dw Σ (x·w)² = 2 xᵀ(x·w).
+/// #[differentiable(wrt(w))]
+/// fn energy(x: &Tensor<f64>, w: &Tensor<f64>) -> f64 {
+///     x.matmul(w).powi(2).sum()
+/// }
+/// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+/// let w = Tensor::from([1.0, -1.0]);
+/// let (e, dw) = energy_grad(&x, &w);
+/// // x·w = [-1, -1], so e = 2 and dw = 2 xᵀ[-1, -1] = [-8, -12].
+/// assert_eq!(e, 2.0);
+/// assert_eq!(dw.to_vec(), vec![-8.0, -12.0]);
+/// ```
 #[derive(PartialEq)]
 pub struct Tensor<T: Real = f32> {
     data: Vec<T>,
@@ -55,7 +80,9 @@ impl<T: Real> Drop for Tensor<T> {
     }
 }
 
-/// A shape that does not fit the data or the operation, from a constructor.
+/// A shape that does not fit the data or the operation, from a constructor
+/// ([`Tensor::from_vec`], [`Tensor::from_slice`], conversions from `ndarray`); its message
+/// names the operation and both shapes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShapeError {
     op: &'static str,
@@ -141,7 +168,7 @@ impl<T: Real> Tensor<T> {
     /// primitive, whose gradient is zero but at `index`.
     ///
     /// ```
-    /// use grad_runtime::Tensor;
+    /// use grad::Tensor;
     /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
     /// assert_eq!(x.get(&[1, 0]), 4.0);
     /// ```

@@ -6,6 +6,12 @@ use crate::kernels;
 use crate::real::Real;
 
 /// The numpy broadcast of two shapes, or `None` if they do not broadcast.
+///
+/// ```
+/// use grad::broadcast_shapes;
+/// assert_eq!(broadcast_shapes(&[4, 1, 3], &[2, 1]).unwrap().as_slice(), &[4, 2, 3]);
+/// assert!(broadcast_shapes(&[2, 3], &[2]).is_none());
+/// ```
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Dims> {
     let rank = a.len().max(b.len());
     let mut out = Dims::with_capacity(rank);
