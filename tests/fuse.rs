@@ -333,3 +333,52 @@ fn f32_regions_use_their_own_block_width() {
         }
     }
 }
+
+// `_grad` of a returned fused sum or mean runs one loop for its value and its gradient
+// (`fuse::fwd_bwd_sum`); `_vjp` runs one loop forward and one in the pullback. The two
+// agree: values to the bit (both add in the unfused sum's order), a tensor's gradient to
+// the bit (the same element code), a scalar's (a sum over elements, split differently) to
+// rounding. Lengths cross the inner block (256), the sum's block (4096) and the split over
+// threads (2^16); the scalar input and the row broadcast over a matrix take the other sinks.
+#[differentiable]
+fn row_scaled(x: &T64, b: &T64, s: f64) -> f64 {
+    ((x + b).tanh() * s + x.exp() / s).sum()
+}
+
+#[differentiable]
+fn row_scaled_mean(x: &T64, b: &T64, s: f64) -> f64 {
+    ((x + b).tanh() * s + x.exp() / s).mean()
+}
+
+#[test]
+fn one_loop_grad_equals_the_two_loop_pullback() {
+    type F = fn(&T64, &T64, f64) -> f64;
+    type G = fn(&T64, &T64, f64) -> (f64, (T64, T64, f64));
+    type P = fn(&T64, &T64, f64) -> (T64, T64, f64);
+    fn sum_pb(x: &T64, b: &T64, s: f64) -> (T64, T64, f64) {
+        row_scaled_vjp(x, b, s).1(1.0)
+    }
+    fn mean_pb(x: &T64, b: &T64, s: f64) -> (T64, T64, f64) {
+        row_scaled_mean_vjp(x, b, s).1(1.0)
+    }
+    let cases: [(&str, F, G, P); 2] = [
+        ("sum", row_scaled, row_scaled_grad, sum_pb),
+        ("mean", row_scaled_mean, row_scaled_mean_grad, mean_pb),
+    ];
+    for rows in [0usize, 1, 3, 17, 129, 1025] {
+        for (what, f, grad, pullback) in cases {
+            let (x, b, s) = (data(&[rows, 64], 21), data(&[64], 22), 1.3);
+            let (v, (gx, gb, gs)) = grad(&x, &b, s);
+            let (px, pb, ps) = pullback(&x, &b, s);
+            assert_eq!(v.to_bits(), f(&x, &b, s).to_bits(), "{what} rows={rows}");
+            let bits = |t: &T64| t.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(gx.shape(), px.shape(), "{what} rows={rows}");
+            assert_eq!(bits(&gx), bits(&px), "{what} rows={rows}: x's gradient");
+            assert_eq!(gb.shape(), &[64], "{what} rows={rows}");
+            for (k, (&g, &p)) in gb.as_slice().iter().zip(pb.as_slice()).enumerate() {
+                assert!(close(g, p, 1e-12), "{what} rows={rows}: b[{k}] {g} vs {p}");
+            }
+            assert!(close(gs, ps, 1e-12), "{what} rows={rows}: s {gs} vs {ps}");
+        }
+    }
+}

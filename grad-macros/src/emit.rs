@@ -379,7 +379,7 @@ impl Emit<'_> {
                 let a: Vec<TokenStream> = args.iter().map(arg).collect();
                 quote_spanned!(span=> #path(#(#a,)* #(#extra),*))
             }
-            Callee::Fused(fused) if suffix.is_empty() => self.fused(fused, args, None),
+            Callee::Fused(fused) if suffix.is_empty() => self.fused(fused, args, None, false),
             // Only `_grad` and `_vjp` fuse, and their reverse sweep calls `fused` itself.
             Callee::Fused(_) => quote_spanned!(span=> ::core::compile_error!(
                 "internal error of #[differentiable]: a fused region outside the reverse sweep"
@@ -404,9 +404,16 @@ impl Emit<'_> {
     }
 
     /// A fused region's value (`dy: None`), or its inputs' cotangents given the result's
-    /// `dy`: the runtime's `fuse` loops over the kernel, each input lent as an operator's
-    /// operand is, one that is not differentiated wrapped in `fuse::Data`.
-    pub fn fused(&self, f: &Fused, args: &[CallArg], dy: Option<TokenStream>) -> TokenStream {
+    /// `dy`, or (`both`, a sum or mean) the value and the cotangents in one loop: the
+    /// runtime's `fuse` loops over the kernel, each input lent as an operator's operand is,
+    /// one that is not differentiated wrapped in `fuse::Data`.
+    pub fn fused(
+        &self,
+        f: &Fused,
+        args: &[CallArg],
+        dy: Option<TokenStream>,
+        both: bool,
+    ) -> TokenStream {
         let rt = &self.rt;
         let a = args.iter().map(|a| {
             let x = self.by_ref(&a.operand);
@@ -417,6 +424,8 @@ impl Emit<'_> {
         });
         let (kernel, name) = (&f.kernel, &f.name);
         let which = match (f.fold, dy.is_some()) {
+            (Fold::Sum, true) if both => "fwd_bwd_sum",
+            (Fold::Mean, true) if both => "fwd_bwd_mean",
             (Fold::None, false) => "fwd",
             (Fold::Sum, false) => "fwd_sum",
             (Fold::Mean, false) => "fwd_mean",

@@ -257,6 +257,7 @@ fn grad_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> Tok
         && rev.e.active(r)
     {
         rev.seed(r, seed.clone());
+        rev.plan_onepass();
     }
     let mut fwd = TokenStream::new();
     rev.fwd_block(&func.body, &mut fwd);

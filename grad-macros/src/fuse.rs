@@ -538,6 +538,16 @@ fn kernel_item(
                 #bwd
                 [#(#dxs),*]
             }
+            #[inline(always)]
+            fn both<L: #rt::fuse::Lane>(
+                &self,
+                [#(#xs),*]: [L; #n_lit],
+                __dy: L,
+            ) -> (L, [L; #n_lit]) {
+                #fwd
+                #bwd
+                (#y, [#(#dxs),*])
+            }
         }
     };
     (items, name)

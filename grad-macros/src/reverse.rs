@@ -1,7 +1,7 @@
 //! Reverse mode: the forward sweep that keeps what the adjoint needs, and the adjoint sweep
 //! that visits statements backwards, initializing each adjoint with its first contribution.
 
-use crate::activity::{Analysis, Form, Needs};
+use crate::activity::{Analysis, Form, Needs, op_inputs, stmt_reads};
 use crate::ast;
 use crate::emit::{Emit, arm_arities};
 use crate::ir::*;
@@ -25,6 +25,9 @@ pub struct Rev<'a> {
     loops: HashMap<VarId, (Needs, Vec<VarId>)>,
     /// Top-level loops whose reverse runs inside the forward sweep (`_grad` only).
     fused: Vec<VarId>,
+    /// The fused sum or mean `_grad` returns, whose value and inputs' cotangents one loop
+    /// of the forward sweep computes (see `plan_onepass`).
+    onepass: Option<VarId>,
     /// Branch records and iteration counts.
     records: Vec<VarId>,
     /// Loops that run at most once per call with a literal trip count: their stack is an
@@ -54,6 +57,7 @@ impl<'a> Rev<'a> {
             layouts: Vec::new(),
             loops: HashMap::new(),
             fused: Vec::new(),
+            onepass: None,
             records: Vec::new(),
             fixed: HashMap::new(),
             whole: HashMap::new(),
@@ -214,6 +218,17 @@ impl<'a> Rev<'a> {
         let name = self.e.name(var);
         match op {
             // Recalled in the reverse sweep: the primal gives the value.
+            // The returned fused sum: its value, and its inputs' cotangents for the seed.
+            Op::Call {
+                callee: Callee::Fused(f),
+                args,
+                ..
+            } if self.onepass == Some(var) => {
+                let seed = self.adj[var].as_ref().map(|d| d.to_token_stream());
+                let call = self.e.fused(f, args, seed, true);
+                let ct = onepass_cotangents(var);
+                out.extend(quote!(let (#name, #ct) = #call;));
+            }
             Op::Call { callee, args, span } if self.an.recalled.contains(&var) => {
                 let call = self.e.call(callee, args, "", &[], *span);
                 out.extend(quote!(let #name = #call;));
@@ -784,8 +799,11 @@ impl<'a> Rev<'a> {
                 } else {
                     quote!((#(#parts,)*))
                 };
-                if let Callee::Fused(f) = callee {
-                    let call = self.e.fused(f, args, Some(dv.to_token_stream()));
+                if self.onepass == Some(var) {
+                    let ct = onepass_cotangents(var);
+                    out.extend(quote!(let #pat = #ct;));
+                } else if let Callee::Fused(f) = callee {
+                    let call = self.e.fused(f, args, Some(dv.to_token_stream()), false);
                     out.extend(quote!(let #pat = #call;));
                 } else if self.an.recalled.contains(&var) {
                     let call = self.e.call(callee, args, "vjp", &[], *span);
@@ -1081,6 +1099,32 @@ impl<'a> Rev<'a> {
         }
     }
 
+    /// Chooses the fused sum or mean that `_grad` returns, when nothing else reads it: its
+    /// cotangent is the seed (see `seed`), known before the forward sweep, so one loop there
+    /// gives its value and its inputs' cotangents (`fuse::fwd_bwd_sum`) instead of one loop
+    /// each way. Call after seeding the result.
+    pub fn plan_onepass(&mut self) {
+        let func = self.e.func;
+        let Operand::Var(ret) = func.ret else { return };
+        if self.adj[ret].is_none() {
+            return;
+        }
+        let returned_fold = func.body.stmts.iter().any(|s| {
+            matches!(s, Stmt::Let {
+                var,
+                op: Op::Call { callee: Callee::Fused(f), .. },
+                ..
+            } if *var == ret && f.fold != Fold::None)
+        });
+        let mut reads = Vec::new();
+        for s in &func.body.stmts {
+            stmt_reads(s, op_inputs, &mut reads);
+        }
+        if returned_fold && !reads.contains(&ret) {
+            self.onepass = Some(ret);
+        }
+    }
+
     fn fused_for(
         &mut self,
         s: &Stmt,
@@ -1137,6 +1181,11 @@ impl<'a> Rev<'a> {
             }
         }
     }
+}
+
+/// The inputs' cotangents of the returned fused sum, from the forward sweep's one loop.
+fn onepass_cotangents(var: VarId) -> Ident {
+    names::aux("fused_ct", var)
 }
 
 /// The calls whose pullback would borrow a local past its end, which the reverse sweep

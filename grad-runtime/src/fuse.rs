@@ -25,6 +25,7 @@ use crate::rules::op;
 use crate::rules::pointwise::sign_or_zero;
 use crate::tensor::shape::{broadcast_or_panic, broadcast_to, unbroadcast};
 use crate::tensor::{Dims, Tensor, pool};
+use core::mem::MaybeUninit;
 use core::ops::{Add, Div, Mul, Neg, Sub};
 use rayon::prelude::*;
 
@@ -262,6 +263,12 @@ pub trait Kernel<const N: usize>: Sync {
     /// (the forward values recomputed inside). Inputs that are not differentiated may get
     /// anything (their slots are not read).
     fn bwd<L: Lane>(&self, x: [L; N], dy: L) -> [L; N];
+    /// The value and the adjoint at once, the forward values evaluated once for both (the
+    /// macro's kernels override this; the default evaluates them twice).
+    #[inline(always)]
+    fn both<L: Lane>(&self, x: [L; N], dy: L) -> (L, [L; N]) {
+        (self.fwd(x), self.bwd(x, dy))
+    }
 }
 
 /// An input as the loops see it.
@@ -494,9 +501,18 @@ impl<'a, T: Real> In<'a, T> {
 /// Where an input's cotangent goes: a buffer as long as the result, a running sum (a scalar
 /// input's, or a one-element tensor's), or nowhere.
 enum Sink<'a, T> {
-    Buf(&'a mut [T]),
+    /// Written once per element, never read (see [`GradBufs`]).
+    Buf(&'a mut [MaybeUninit<T>]),
     Acc,
     Skip,
+}
+
+/// `dst` set to `src` (a copy, as `copy_from_slice`).
+#[inline(always)]
+fn write<T: Copy>(dst: &mut [MaybeUninit<T>], src: &[T]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        d.write(v);
+    }
 }
 
 /// Elements per block when work is split over threads (fixed, so sums do not depend on the
@@ -659,7 +675,7 @@ fn bwd_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
         }
         for j in 0..N {
             match &mut sinks[j] {
-                Sink::Buf(b) => b[at..at + len].copy_from_slice(&scratch[j][..len]),
+                Sink::Buf(b) => write(&mut b[at..at + len], &scratch[j][..len]),
                 Sink::Acc => sums[j] += block_total(&scratch[j][..len]),
                 Sink::Skip => {}
             }
@@ -669,7 +685,63 @@ fn bwd_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
     sums
 }
 
-/// The three loop bodies compiled for one instruction set.
+/// The region's values and the inputs' cotangents over `0..n` in one loop, every element's
+/// result cotangent `dy`: the values' sums per block of [`SUM_BLOCK`] pushed onto `out` (as
+/// `sum_body` does), the cotangents into `sinks` (as `bwd_body` does).
+#[inline(always)]
+fn both_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
+    k: &K,
+    ins: &[In<'_, T>; N],
+    dy: T,
+    sinks: &mut [Sink<'_, T>; N],
+    n: usize,
+    out: &mut Vec<T>,
+) -> [T; N] {
+    let splats = splat_bufs(ins);
+    let d = V::<T, 1, FMA>([dy]);
+    let mut vals = [T::ZERO; SUM_BLOCK];
+    let mut scratch = [[T::ZERO; B]; N];
+    let mut sums = [T::ZERO; N];
+    let mut at = 0;
+    while at < n {
+        let blen = SUM_BLOCK.min(n - at);
+        let mut o = 0;
+        while o < blen {
+            let len = B.min(blen - o);
+            let x = block_srcs(ins, &splats, at + o, len);
+            let mut xs: [&[T]; N] = [&[]; N];
+            for j in 0..N {
+                xs[j] = &x[j][..len];
+            }
+            let v = &mut vals[o..o + len];
+            for i in 0..len {
+                let mut e = [V::<T, 1, FMA>([T::ZERO]); N];
+                for j in 0..N {
+                    e[j] = V([xs[j][i]]);
+                }
+                let (y, dx) = k.both(e, d);
+                v[i] = y.0[0];
+                for j in 0..N {
+                    scratch[j][i] = dx[j].0[0];
+                }
+            }
+            let to = at + o;
+            for j in 0..N {
+                match &mut sinks[j] {
+                    Sink::Buf(b) => write(&mut b[to..to + len], &scratch[j][..len]),
+                    Sink::Acc => sums[j] += block_total(&scratch[j][..len]),
+                    Sink::Skip => {}
+                }
+            }
+            o += len;
+        }
+        out.push(scalar::block_sum(&vals[..blen]));
+        at += blen;
+    }
+    sums
+}
+
+/// The four loop bodies compiled for one instruction set.
 macro_rules! isa_loops {
     ($name:ident, $fma:literal $(, $features:literal)?) => {
         mod $name {
@@ -703,6 +775,18 @@ macro_rules! isa_loops {
                 n: usize,
             ) -> [T; N] {
                 bwd_body::<K, T, N, $fma>(k, ins, dy, sinks, n)
+            }
+
+            $(#[target_feature(enable = $features)])?
+            pub(super) fn both<K: Kernel<N>, T: Real, const N: usize>(
+                k: &K,
+                ins: &[In<'_, T>; N],
+                dy: T,
+                sinks: &mut [Sink<'_, T>; N],
+                n: usize,
+                out: &mut Vec<T>,
+            ) -> [T; N] {
+                both_body::<K, T, N, $fma>(k, ins, dy, sinks, n, out)
             }
         }
     };
@@ -879,12 +963,7 @@ fn fwd_fold<const N: usize, K: Kernel<N>, A: Args<N>>(
 /// blocks' sums are computed on rayon's threads, and combined in order.
 fn sum_of<const N: usize, K: Kernel<N>, T: Real>(k: &K, ins: &[In<'_, T>; N], n: usize) -> T {
     let isa = Isa::active();
-    let whole = n < kernels::REDUCE_PAR_THRESHOLD;
-    let seg = if whole {
-        n.max(1)
-    } else {
-        kernels::chunk_for(n)
-    };
+    let (seg, whole) = segments(n);
     let mut totals = Vec::new();
     for start in (0..n).step_by(seg) {
         let len = seg.min(n - start);
@@ -905,18 +984,38 @@ fn sum_of<const N: usize, K: Kernel<N>, T: Real>(k: &K, ins: &[In<'_, T>; N], n:
             on_isa!(isa, sum(k, &ins, len, &mut v));
             v
         };
-        totals.push(if len <= SUM_BLOCK {
-            sums.first().copied().unwrap_or(T::ZERO)
-        } else {
-            let mut c = scalar::Cascade::new();
-            sums.into_iter().for_each(|s| c.push(s));
-            c.total()
-        });
+        totals.push(segment_total(&sums, len));
     }
-    match totals[..] {
+    combine(&totals, whole)
+}
+
+/// The unfused `sum`'s segments of `0..n`: their length, and whether there is one
+/// (below `REDUCE_PAR_THRESHOLD` elements); segments longer than that are added pairwise.
+fn segments(n: usize) -> (usize, bool) {
+    if n < kernels::REDUCE_PAR_THRESHOLD {
+        (n.max(1), true)
+    } else {
+        (kernels::chunk_for(n), false)
+    }
+}
+
+/// A segment's total from the sums of its blocks of [`SUM_BLOCK`], in the unfused order.
+fn segment_total<T: Real>(sums: &[T], len: usize) -> T {
+    if len <= SUM_BLOCK {
+        sums.first().copied().unwrap_or(T::ZERO)
+    } else {
+        let mut c = scalar::Cascade::new();
+        sums.iter().for_each(|&s| c.push(s));
+        c.total()
+    }
+}
+
+/// The whole sum from the segments' totals.
+fn combine<T: Real>(totals: &[T], whole: bool) -> T {
+    match totals {
         [] => scalar::block_sum(&[]),
-        [t] if whole => t,
-        _ => scalar::pairwise(&totals),
+        [t] if whole => *t,
+        _ => scalar::pairwise(totals),
     }
 }
 
@@ -1021,17 +1120,11 @@ fn backward<const N: usize, K: Kernel<N>, T: Real>(
 ) -> [Grad<T>; N] {
     let ins = layout.ins(srcs);
     let n = layout.n;
-    // A full-length buffer for each differentiated input read as a full-length slice.
-    let mut bufs: [Option<Vec<T>>; N] = core::array::from_fn(|j| match ins[j] {
-        In::Full(_) if active[j] => Some(pool::filled(n, T::ZERO)),
-        _ => None,
-    });
+    let mut bufs = GradBufs::new(&ins, n, active);
     let sink = |j: usize| if active[j] { Sink::Acc } else { Sink::Skip };
     let isa = Isa::active();
     let sums: [T; N] = if n >= PAR_MIN {
-        let mut parts: [Option<core::slice::ChunksMut<'_, T>>; N] = bufs
-            .each_mut()
-            .map(|b| b.as_mut().map(|v| v.chunks_mut(BLOCK)));
+        let mut parts = bufs.parts().map(|b| b.map(|v| v.chunks_mut(BLOCK)));
         let work: Vec<(usize, [Sink<'_, T>; N])> = (0..blocks(n))
             .map(|b| {
                 let sinks = core::array::from_fn(|j| match &mut parts[j] {
@@ -1057,13 +1150,67 @@ fn backward<const N: usize, K: Kernel<N>, T: Real>(
         })
     } else {
         let mut sinks: [Sink<'_, T>; N] = core::array::from_fn(sink);
-        for (s, b) in sinks.iter_mut().zip(bufs.iter_mut()) {
+        for (s, b) in sinks.iter_mut().zip(bufs.parts()) {
             if let Some(b) = b {
                 *s = Sink::Buf(b);
             }
         }
         on_isa!(isa, bwd(k, &ins, dy, &mut sinks, n))
     };
+    // SAFETY: the blocks (or the one whole range) cover `0..n`, and `bwd_body` writes every
+    // element of its block's sinks.
+    let bufs = unsafe { bufs.written() };
+    finish(srcs, layout, bufs, sums, active)
+}
+
+/// The cotangent buffers of a region's differentiated inputs read as full-length slices
+/// (the others' cotangents are sums), taken without being filled: the loops write every
+/// element once through `Sink::Buf`, which saves a pass over memory that zeroing them costs.
+struct GradBufs<T, const N: usize> {
+    bufs: [Option<Vec<T>>; N],
+    n: usize,
+}
+
+impl<T: Real, const N: usize> GradBufs<T, N> {
+    fn new(ins: &[In<'_, T>; N], n: usize, active: &[bool; N]) -> Self {
+        let bufs = core::array::from_fn(|j| match ins[j] {
+            In::Full(_) if active[j] => Some(pool::take(n)),
+            _ => None,
+        });
+        GradBufs { bufs, n }
+    }
+
+    /// Each buffer's `n` elements, not yet written.
+    fn parts(&mut self) -> [Option<&mut [MaybeUninit<T>]>; N] {
+        let n = self.n;
+        self.bufs
+            .each_mut()
+            .map(|b| b.as_mut().map(|v| &mut v.spare_capacity_mut()[..n]))
+    }
+
+    /// The buffers, `n` elements long.
+    ///
+    /// # Safety
+    /// Every element of every part [`parts`](Self::parts) gave has been written.
+    unsafe fn written(mut self) -> [Option<Vec<T>>; N] {
+        for v in self.bufs.iter_mut().flatten() {
+            // SAFETY: `pool::take(n)` gave a capacity of at least `n`, and the caller wrote
+            // all `n` elements (`T: Copy`, so there is nothing to drop either way).
+            unsafe { v.set_len(self.n) };
+        }
+        self.bufs
+    }
+}
+
+/// The inputs' cotangents from the loops' buffers and sums: a broadcast input's summed back
+/// to its shape, a scalar's (or a one-element tensor's) the sum.
+fn finish<T: Real, const N: usize>(
+    srcs: &[Src<'_, T>; N],
+    layout: &Layout<T, N>,
+    bufs: [Option<Vec<T>>; N],
+    sums: [T; N],
+    active: &[bool; N],
+) -> [Grad<T>; N] {
     let mut bufs = bufs.into_iter();
     core::array::from_fn(|j| {
         let buf = bufs.next().flatten();
@@ -1079,4 +1226,117 @@ fn backward<const N: usize, K: Kernel<N>, T: Real>(
             (Src::Scalar(_), _) => Grad::Scalar(sums[j]),
         }
     })
+}
+
+/// The region's sum and the inputs' cotangents given the sum's cotangent `dy`, in one loop
+/// (`fwd_sum` and `bwd_sum` at once): `_grad` calls it for the sum it returns, whose
+/// cotangent is the seed, known before the forward sweep runs. The value has
+/// [`fwd_sum`]'s bits.
+///
+/// # Panics
+/// As [`fwd`].
+pub fn fwd_bwd_sum<const N: usize, K: Kernel<N>, A: Args<N>>(
+    k: &K,
+    name: &str,
+    args: A,
+    dy: A::Elem,
+) -> (A::Elem, A::Grads) {
+    fwd_bwd_fold(k, name, args, dy, false)
+}
+
+/// The region's mean and the inputs' cotangents given its cotangent `dy`, in one loop.
+///
+/// # Panics
+/// As [`fwd`].
+pub fn fwd_bwd_mean<const N: usize, K: Kernel<N>, A: Args<N>>(
+    k: &K,
+    name: &str,
+    args: A,
+    dy: A::Elem,
+) -> (A::Elem, A::Grads) {
+    fwd_bwd_fold(k, name, args, dy, true)
+}
+
+fn fwd_bwd_fold<const N: usize, K: Kernel<N>, A: Args<N>>(
+    k: &K,
+    name: &str,
+    args: A,
+    dy: A::Elem,
+    mean: bool,
+) -> (A::Elem, A::Grads) {
+    let srcs = args.srcs();
+    if let Some(x) = scalars(&srcs) {
+        return (k.fwd(x).0, A::grads(scalar_grads(k, x, dy, &A::ACTIVE)));
+    }
+    let layout = Layout::new(&srcs, name);
+    let ins = layout.ins(&srcs);
+    let n = layout.n;
+    let each = if mean {
+        dy / A::Elem::from_f64(n as f64)
+    } else {
+        dy
+    };
+    let active = &A::ACTIVE;
+    let mut bufs = GradBufs::new(&ins, n, active);
+    // The work items: `sum_of`'s segments, those it splits over threads split alike into
+    // blocks, each with its part of the cotangent buffers.
+    let (seg, whole) = segments(n);
+    let mut rest = bufs.parts();
+    let mut items = Vec::new();
+    for (s, start) in (0..n).step_by(seg).enumerate() {
+        let len = seg.min(n - start);
+        let step = if len >= PAR_MIN { BLOCK } else { len };
+        for lo in (start..start + len).step_by(step) {
+            let l = step.min(start + len - lo);
+            let sinks: [Sink<'_, A::Elem>; N] = core::array::from_fn(|j| match rest[j].take() {
+                Some(r) => {
+                    let (here, after) = r.split_at_mut(l);
+                    rest[j] = Some(after);
+                    Sink::Buf(here)
+                }
+                None if active[j] => Sink::Acc,
+                None => Sink::Skip,
+            });
+            items.push((s, lo, l, sinks));
+        }
+    }
+    let isa = Isa::active();
+    let run = |(s, lo, l, mut sinks): (usize, usize, usize, [Sink<'_, A::Elem>; N])| {
+        let part = ins.map(|i| i.part(lo, l));
+        let mut v = Vec::with_capacity(l.div_ceil(SUM_BLOCK));
+        let acc = on_isa!(isa, both(k, &part, each, &mut sinks, l, &mut v));
+        (s, v, acc)
+    };
+    // Per item: its segment, its blocks' sums, its sums of scalar inputs' cotangents.
+    type Done<T, const N: usize> = (usize, Vec<T>, [T; N]);
+    let done: Vec<Done<A::Elem, N>> = if n >= PAR_MIN {
+        items.into_par_iter().map(run).collect()
+    } else {
+        items.into_iter().map(run).collect()
+    };
+    let mut totals = Vec::new();
+    let mut sums = Vec::new();
+    let mut acc = [A::Elem::ZERO; N];
+    for (i, (s, v, a)) in done.iter().enumerate() {
+        sums.extend_from_slice(v);
+        for j in 0..N {
+            acc[j] += a[j];
+        }
+        if done.get(i + 1).is_none_or(|next| next.0 != *s) {
+            let len = seg.min(n - s * seg);
+            totals.push(segment_total(&sums, len));
+            sums.clear();
+        }
+    }
+    let total = combine(&totals, whole);
+    let value = if mean {
+        total / A::Elem::from_f64(n as f64)
+    } else {
+        total
+    };
+    // SAFETY: the items partition `0..n`, each given its range of every buffer, and
+    // `both_body` writes every element of its item's sinks.
+    let bufs = unsafe { bufs.written() };
+    let grads = finish(&srcs, &layout, bufs, acc, active);
+    (value, A::grads(grads))
 }
