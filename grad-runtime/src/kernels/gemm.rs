@@ -15,6 +15,8 @@
 //! assert_eq!(c, [1.0, 3.0, 3.0, 7.0]);
 //! ```
 
+use super::{PAR_THRESHOLD, dot, map4_in_place};
+use crate::real::Real;
 use rayon::prelude::*;
 
 /// A read-only strided matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
@@ -130,11 +132,12 @@ gemm_impl!(f64, dgemm);
 
 /// `C = A·B + beta·C` with `A` `m × k`, `B` `k × n`, `C` row-major `m × n`; rows of `C`
 /// are split over rayon's threads when the product has more than [`GEMM_PAR_THRESHOLD`]
-/// multiply-adds.
+/// multiply-adds. A product with one column (`n == 1`) or one row (`m == 1`) goes to
+/// [`gemv`] when its vector operand is contiguous.
 ///
 /// # Panics
 /// If a view does not fit its storage.
-pub fn gemm<T: Gemm>(
+pub fn gemm<T: Real>(
     m: usize,
     k: usize,
     n: usize,
@@ -143,6 +146,22 @@ pub fn gemm<T: Gemm>(
     beta: T,
     c: &mut [T],
 ) {
+    assert!(
+        a.fits(m, k) && b.fits(k, n) && c.len() >= m * n,
+        "gemm: view out of bounds"
+    );
+    if n == 1 && (k <= 1 || b.rs == 1) {
+        return gemv(m, k, a, &b.data[..k.min(b.data.len())], beta, &mut c[..m]);
+    }
+    if m == 1 && (k <= 1 || a.cs == 1) {
+        // Cᵀ = Bᵀ·Aᵀ, with Aᵀ the column.
+        let bt = MatRef {
+            data: b.data,
+            rs: b.cs,
+            cs: b.rs,
+        };
+        return gemv(n, k, bt, &a.data[..k.min(a.data.len())], beta, &mut c[..n]);
+    }
     let threads = rayon::current_num_threads();
     if m * n * k < GEMM_PAR_THRESHOLD || threads < 2 || m < 2 * 16 || n == 0 {
         return T::gemm_serial(m, k, n, a, b, beta, c);
@@ -157,4 +176,174 @@ pub fn gemm<T: Gemm>(
             let mr = c.len() / n;
             T::gemm_serial(mr, k, n, a.rows_from(r0), b, beta, c);
         });
+}
+
+/// Multiply-adds (`rows·k`) from which [`gemv`] splits rows over rayon's threads.
+const GEMV_PAR_THRESHOLD: usize = 1 << 20;
+
+/// `y = A·x + beta·y` for `A` `rows × k` and contiguous `x` and `y`: a matrix-vector product
+/// without packing `A` (a GEMM packs the whole matrix, a pass over memory as long as the
+/// product itself). A row-major `A` is a dot product per row; a transposed one (the
+/// backward pass's `Xᵀ·d`, a vector-matrix product on the stored matrix) adds `x[l]` times
+/// each stored row `l` into `y`, three rows per pass. `beta == 0` ignores `y`'s contents.
+///
+/// # Panics
+/// If `A` does not fit its storage, `x` is shorter than `k` or `y` than `rows`.
+pub fn gemv<T: Real>(rows: usize, k: usize, a: MatRef<T>, x: &[T], beta: T, y: &mut [T]) {
+    assert!(
+        a.fits(rows, k) && x.len() >= k && y.len() >= rows,
+        "gemv: view out of bounds"
+    );
+    let (x, y) = (&x[..k], &mut y[..rows]);
+    let by_rows = a.cs == 1;
+    let by_cols = !by_rows && a.rs == 1 && rows < PAR_THRESHOLD;
+    if k == 0 || by_cols {
+        if beta == T::ZERO {
+            y.fill(T::ZERO);
+        } else {
+            y.iter_mut().for_each(|v| *v = beta * *v);
+        }
+    }
+    if rows == 0 || k == 0 {
+        return;
+    }
+    if by_rows {
+        let row = |i: usize| &a.data[i * a.rs..i * a.rs + k];
+        let one = |(i, yi): (usize, &mut T)| {
+            let d = dot(row(i), x);
+            *yi = if beta == T::ZERO { d } else { d + beta * *yi };
+        };
+        if rows * k >= GEMV_PAR_THRESHOLD && rows >= 64 {
+            y.par_iter_mut().enumerate().for_each(one);
+        } else {
+            y.iter_mut().enumerate().for_each(one);
+        }
+    } else if by_cols {
+        // Column l of A is stored row l: a.data[l * cs..l * cs + rows].
+        let col = |l: usize| &a.data[l * a.cs..l * a.cs + rows];
+        let mut l = 0;
+        while l + 3 <= k {
+            let (x0, x1, x2) = (x[l], x[l + 1], x[l + 2]);
+            map4_in_place(y, col(l), col(l + 1), col(l + 2), |v, c0, c1, c2| {
+                v + (x0 * c0 + x1 * c1 + x2 * c2)
+            });
+            l += 3;
+        }
+        for l in l..k {
+            let xl = x[l];
+            map4_in_place(y, col(l), col(l), col(l), |v, c, _, _| v + xl * c);
+        }
+    } else {
+        T::gemm_serial(rows, k, 1, a, MatRef::row_major(x, 1), beta, y);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `C = A·B + beta·C` by the definition, in f64.
+    fn naive(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: MatRef<f64>,
+        b: MatRef<f64>,
+        beta: f64,
+        c: &[f64],
+    ) -> Vec<f64> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = if beta == 0.0 {
+                    0.0
+                } else {
+                    beta * c[i * n + j]
+                };
+                for l in 0..k {
+                    s += a.data[i * a.rs + l * a.cs] * b.data[l * b.rs + j * b.cs];
+                }
+                out[i * n + j] = s;
+            }
+        }
+        out
+    }
+
+    fn values(n: usize, seed: f64) -> Vec<f64> {
+        (0..n).map(|i| ((i as f64 + seed) * 0.61).sin()).collect()
+    }
+
+    #[test]
+    fn vector_products_match_the_definition_at_edge_lengths_and_offsets() {
+        // Lengths around the SIMD widths (2, 4, 8 lanes) and the three-rows step; operands
+        // one element into their storage, so no view starts aligned.
+        let lens = [0usize, 1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 33, 100];
+        for &rows in &lens {
+            for &k in &lens {
+                for beta in [0.0, 0.5] {
+                    let store = values(rows * k + 1, 1.0);
+                    let a = &store[1..];
+                    let xs = values(k + 1, 2.0);
+                    let x = &xs[1..];
+                    // y starts as NaN where beta is 0: it must be ignored.
+                    let y0: Vec<f64> = if beta == 0.0 {
+                        vec![f64::NAN; rows]
+                    } else {
+                        values(rows, 3.0)
+                    };
+                    for (what, view) in [
+                        ("row-major", MatRef::row_major(a, k)),
+                        ("transposed", MatRef::transposed(a, rows)),
+                    ] {
+                        let col = MatRef::row_major(x, 1);
+                        let want = naive(rows, k, 1, view, col, beta, &y0);
+                        let mut y = y0.clone();
+                        gemm(rows, k, 1, view, col, beta, &mut y);
+                        let mut yt = y0.clone();
+                        // The same product as a row: yᵀ = xᵀ·Aᵀ.
+                        let at = MatRef {
+                            data: view.data,
+                            rs: view.cs,
+                            cs: view.rs,
+                        };
+                        gemm(1, k, rows, MatRef::row_major(x, k), at, beta, &mut yt);
+                        for i in 0..rows {
+                            let tol = 1e-13 * (k as f64 + 1.0);
+                            assert!(
+                                (y[i] - want[i]).abs() <= tol,
+                                "{what} {rows}x{k} beta={beta} [{i}]: {} vs {}",
+                                y[i],
+                                want[i]
+                            );
+                            assert!(
+                                (yt[i] - want[i]).abs() <= tol,
+                                "{what} row form {rows}x{k} beta={beta} [{i}]: {} vs {}",
+                                yt[i],
+                                want[i]
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_matrix_vector_product_splits_over_threads_with_the_same_result() {
+        let (rows, k) = (4096, 300);
+        let a = values(rows * k, 4.0);
+        let x = values(k, 5.0);
+        let col = MatRef::row_major(&x, 1);
+        let want = naive(rows, k, 1, MatRef::row_major(&a, k), col, 0.0, &[]);
+        let mut y = vec![0.0; rows];
+        gemm(rows, k, 1, MatRef::row_major(&a, k), col, 0.0, &mut y);
+        for i in 0..rows {
+            assert!(
+                (y[i] - want[i]).abs() <= 1e-12,
+                "[{i}]: {} vs {}",
+                y[i],
+                want[i]
+            );
+        }
+    }
 }
