@@ -15,7 +15,11 @@
 //! assert_eq!(c, [1.0, 3.0, 3.0, 7.0]);
 //! ```
 
-use super::{PAR_THRESHOLD, dot, map4_in_place};
+#[cfg(target_arch = "aarch64")]
+use super::aarch64;
+use super::{Isa, PAR_THRESHOLD, dispatch, scalar};
+#[cfg(target_arch = "x86_64")]
+use super::{x86_v3, x86_v4};
 use crate::real::Real;
 use rayon::prelude::*;
 
@@ -207,32 +211,20 @@ pub fn gemv<T: Real>(rows: usize, k: usize, a: MatRef<T>, x: &[T], beta: T, y: &
     if rows == 0 || k == 0 {
         return;
     }
+    let isa = Isa::active();
     if by_rows {
-        let row = |i: usize| &a.data[i * a.rs..i * a.rs + k];
-        let one = |(i, yi): (usize, &mut T)| {
-            let d = dot(row(i), x);
-            *yi = if beta == T::ZERO { d } else { d + beta * *yi };
+        // Rows in blocks of 64, over rayon's threads when the product is large.
+        let block = |(c, yc): (usize, &mut [T])| {
+            let rows_on = &a.data[c * 64 * a.rs..];
+            dispatch!(isa, gemv_rows(rows_on, a.rs, x, beta, yc));
         };
-        if rows * k >= GEMV_PAR_THRESHOLD && rows >= 64 {
-            y.par_iter_mut().enumerate().for_each(one);
+        if rows * k >= GEMV_PAR_THRESHOLD && rows >= 128 {
+            y.par_chunks_mut(64).enumerate().for_each(block);
         } else {
-            y.iter_mut().enumerate().for_each(one);
+            y.chunks_mut(64).enumerate().for_each(block);
         }
     } else if by_cols {
-        // Column l of A is stored row l: a.data[l * cs..l * cs + rows].
-        let col = |l: usize| &a.data[l * a.cs..l * a.cs + rows];
-        let mut l = 0;
-        while l + 3 <= k {
-            let (x0, x1, x2) = (x[l], x[l + 1], x[l + 2]);
-            map4_in_place(y, col(l), col(l + 1), col(l + 2), |v, c0, c1, c2| {
-                v + (x0 * c0 + x1 * c1 + x2 * c2)
-            });
-            l += 3;
-        }
-        for l in l..k {
-            let xl = x[l];
-            map4_in_place(y, col(l), col(l), col(l), |v, c, _, _| v + xl * c);
-        }
+        dispatch!(isa, gemv_cols(a.data, a.cs, x, y));
     } else {
         T::gemm_serial(rows, k, 1, a, MatRef::row_major(x, 1), beta, y);
     }

@@ -164,6 +164,7 @@ macro_rules! dispatch {
         }
     };
 }
+pub(crate) use dispatch;
 
 /// Writes the wrappers of every kernel body for one instruction set: `#[target_feature]`
 /// functions that instantiate the generic body (with `mul_add` fused when `$fma`).
@@ -262,6 +263,22 @@ macro_rules! isa_wrappers {
         $(#[target_feature(enable = $features)])?
         pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
             scalar::dot::<T, $fma>(a, b)
+        }
+        /// [`scalar::gemv_rows`] for this instruction set.
+        ///
+        /// # Safety
+        /// On the target-feature paths the CPU must have the features (see `Isa::is_supported`).
+        $(#[target_feature(enable = $features)])?
+        pub fn gemv_rows<T: Real>(a: &[T], rs: usize, x: &[T], beta: T, y: &mut [T]) {
+            scalar::gemv_rows::<T, $fma>(a, rs, x, beta, y)
+        }
+        /// [`scalar::gemv_cols`] for this instruction set.
+        ///
+        /// # Safety
+        /// On the target-feature paths the CPU must have the features (see `Isa::is_supported`).
+        $(#[target_feature(enable = $features)])?
+        pub fn gemv_cols<T: Real>(a: &[T], cs: usize, x: &[T], y: &mut [T]) {
+            scalar::gemv_cols::<T, $fma>(a, cs, x, y)
         }
         /// [`scalar::max`] for this instruction set.
         ///

@@ -213,6 +213,66 @@ pub fn dot<T: Real, const FMA: bool>(a: &[T], b: &[T]) -> T {
     cascade.total()
 }
 
+/// `y[i] = Σ_l a[i·rs + l]·x[l]`, plus `beta·y[i]` unless `beta` is 0, for each row `i`
+/// of a row-major matrix: one short dot product per row, in 16 accumulators (the blocked
+/// [`dot`] reduces 64 accumulators per call, which costs more than the products of a row
+/// of a few hundred).
+#[inline(always)]
+pub fn gemv_rows<T: Real, const FMA: bool>(a: &[T], rs: usize, x: &[T], beta: T, y: &mut [T]) {
+    const R: usize = 16;
+    let k = x.len();
+    for (i, yi) in y.iter_mut().enumerate() {
+        let row = &a[i * rs..i * rs + k];
+        let mut acc = [T::ZERO; R];
+        let (ra, rx) = (row.chunks_exact(R), x.chunks_exact(R));
+        let (ta, tx) = (ra.remainder(), rx.remainder());
+        for (ca, cx) in ra.zip(rx) {
+            for j in 0..R {
+                acc[j] = madd::<T, FMA>(ca[j], cx[j], acc[j]);
+            }
+        }
+        let mut tail = T::ZERO;
+        for (&p, &q) in ta.iter().zip(tx) {
+            tail = madd::<T, FMA>(p, q, tail);
+        }
+        let mut w = R;
+        while w > 1 {
+            w /= 2;
+            for j in 0..w {
+                acc[j] += acc[j + w];
+            }
+        }
+        let d = acc[0] + tail;
+        *yi = if beta == T::ZERO { d } else { d + beta * *yi };
+    }
+}
+
+/// `y[i] += Σ_l x[l]·a[l·cs + i]`: a matrix stored transposed (column `l` is the stored
+/// row `l`) times `x`, four columns per pass over `y`.
+#[inline(always)]
+pub fn gemv_cols<T: Real, const FMA: bool>(a: &[T], cs: usize, x: &[T], y: &mut [T]) {
+    let m = y.len();
+    let col = |l: usize| &a[l * cs..l * cs + m];
+    let mut l = 0;
+    while l + 4 <= x.len() {
+        let (c0, c1, c2, c3) = (col(l), col(l + 1), col(l + 2), col(l + 3));
+        let (x0, x1, x2, x3) = (x[l], x[l + 1], x[l + 2], x[l + 3]);
+        for i in 0..m {
+            let v = madd::<T, FMA>(x0, c0[i], y[i]);
+            let v = madd::<T, FMA>(x1, c1[i], v);
+            let v = madd::<T, FMA>(x2, c2[i], v);
+            y[i] = madd::<T, FMA>(x3, c3[i], v);
+        }
+        l += 4;
+    }
+    for (j, &xl) in x.iter().enumerate().skip(l) {
+        let c = col(j);
+        for i in 0..m {
+            y[i] = madd::<T, FMA>(xl, c[i], y[i]);
+        }
+    }
+}
+
 /// The largest element; NaN if any element is NaN; `-inf` when empty.
 #[inline(always)]
 pub fn max<T: Real, const FMA: bool>(x: &[T]) -> T {
