@@ -2,6 +2,7 @@
 
 use crate::ast::{self, Function};
 use crate::attr::{self, Attr};
+use crate::checkpoint;
 use crate::ctxt::Ctxt;
 use crate::diag;
 use crate::emit::Emit;
@@ -87,11 +88,13 @@ pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> E
     let attr = attr::parse(&mut cx, args);
     let f = ast::read(&mut cx, &attr, item_fn, outer_floats);
     jacobian::check(&mut cx, &attr, &f);
+    checkpoint::check(&mut cx, &attr, &f);
     // (`reverse` on a non-scalar result writes `_vjp` alone: `_grad` needs a scalar to seed.)
     if cx.has_errors() {
         return fallback::emit(&cx, &attr, &f);
     }
-    let (cx, func) = lower::lower(cx, &f);
+    let (mut cx, func) = lower::lower(cx, &f);
+    checkpoint::check_body(&mut cx, &attr, &f, &func);
     if cx.has_errors() {
         return fallback::emit(&cx, &attr, &f);
     }
@@ -111,7 +114,11 @@ pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> E
         if f.scalar_ret {
             derived.extend(grad_fn(&attr, &f, rfunc, &kernels));
         }
-        derived.extend(vjp_fn(&attr, &f, rfunc, &kernels));
+        derived.extend(if attr.checkpoint.is_some() {
+            checkpoint::vjp_fn(&attr, &f, rfunc, &kernels)
+        } else {
+            vjp_fn(&attr, &f, rfunc, &kernels)
+        });
     }
     if attr.modes.forward() {
         derived.extend(jvp_fn(&attr, &f, &func));

@@ -6,6 +6,7 @@ mod activity;
 mod ast;
 mod attr;
 mod check;
+mod checkpoint;
 mod ctxt;
 mod derive;
 mod desugar;
