@@ -78,7 +78,8 @@ impl Parse for Arg {
             let kw: kw::checkpoint = input.parse()?;
             // `checkpoint(2)`, `checkpoint = true`: it takes nothing.
             if !input.is_empty() && !input.peek(Token![,]) {
-                return Err(syn::Error::new(input.span(), diag::CHECKPOINT_ARGS));
+                let next: proc_macro2::TokenTree = input.parse()?;
+                return Err(syn::Error::new_spanned(next, diag::CHECKPOINT_ARGS));
             }
             Ok(Arg::Checkpoint(kw))
         } else if look.peek(Token![crate]) {

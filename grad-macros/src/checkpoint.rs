@@ -75,7 +75,7 @@ pub fn vjp_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> 
     let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
     let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
     let (rt_ty, pb_ty) = (ret_tangent(attr, f), pullback_type(attr, f));
-    let use_rt = names::runtime_use(&attr.krate);
+    let (use_rt, rt) = (names::runtime_use(&attr.krate), names::runtime());
     // Parameters held by value: the body's run gets a clone (spanned on the parameter's
     // type, so that a type that is not `Clone` is reported there), the pullback the original.
     let copies = f
@@ -92,7 +92,7 @@ pub fn vjp_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> 
                 return None;
             }
             let name = &p.name;
-            Some(quote_spanned!(pt.ty.span()=> let #name = ::core::clone::Clone::clone(&#name);))
+            Some(quote_spanned!(pt.ty.span()=> let #name = #rt::checkpoint_argument(&#name);))
         });
     let block = &f.item.block;
     let (seed, inner) = (
@@ -109,12 +109,12 @@ pub fn vjp_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> 
         #[doc = #doc]
         #attrs
         #vis fn #name<#gen_params>(#inputs) -> (#ret, impl ::core::ops::FnOnce(#rt_ty) -> #pb_ty) #where_clause {
+            #use_rt
             let #value: #ret = {
                 #(#copies)*
                 (|| -> #ret #block)()
             };
             (#value, move |#seed: #rt_ty| -> #pb_ty {
-                #use_rt
                 #sweep
                 // (An adjoint that pops its loops' stacks is `FnMut`: calling it needs `mut`.)
                 let (_, mut #inner) = #pullback;
