@@ -347,3 +347,206 @@ fn checkpointed_loop_keeps_inputs_not_intermediates() {
         "checkpointed peak {ckpt_32} bytes is not well below the plain {plain_32}"
     );
 }
+
+// ---- other parameter forms: arrays and Vecs by value, tensors by reference ---------------
+
+plain_and_checkpointed! {
+    /// One explicit Euler step of the Lorenz system, the state an array held by value.
+    fn lorenz / lorenz_ckpt(s: [f64; 3], sigma: f64, dt: f64) -> [f64; 3] {
+        let dx = sigma * (s[1] - s[0]);
+        let dy = s[0] * (28.0 - s[2]) - s[1];
+        let dz = s[0] * s[1] - 8.0 / 3.0 * s[2];
+        [s[0] + dt * dx, s[1] + dt * dy, s[2] + dt * dz]
+    }
+}
+
+#[differentiable(wrt(s0, sigma))]
+fn lorenz_run(s0: [f64; 3], sigma: f64, n: usize) -> f64 {
+    let mut s = s0;
+    for _ in 0..n {
+        s = lorenz(s, sigma, 0.01);
+    }
+    s[0] + s[1] * s[2]
+}
+
+#[differentiable(wrt(s0, sigma))]
+fn lorenz_run_ckpt(s0: [f64; 3], sigma: f64, n: usize) -> f64 {
+    let mut s = s0;
+    for _ in 0..n {
+        s = lorenz_ckpt(s, sigma, 0.01);
+    }
+    s[0] + s[1] * s[2]
+}
+
+plain_and_checkpointed! {
+    /// Smooths a Vec held by value; `idx` (not differentiated, also by value) picks the
+    /// neighbours.
+    fn smooth / smooth_ckpt(v: Vec<f64>, idx: Vec<usize>, a: f64) -> Vec<f64> {
+        let mut out = Vec::new();
+        for i in 0..v.len() {
+            out.push(v[i] * (1.0 - a) + v[idx[i]] * a.sin());
+        }
+        out
+    }
+}
+
+#[differentiable(wrt(v0, a))]
+fn smooth_run(v0: Vec<f64>, a: f64) -> f64 {
+    let idx = vec![1, 2, 0];
+    let mut v = v0;
+    for _ in 0..4 {
+        v = smooth_ckpt(v, idx.clone(), a);
+    }
+    v[0] * v[1] + v[2]
+}
+
+#[differentiable(wrt(v0, a))]
+fn smooth_run_plain(v0: Vec<f64>, a: f64) -> f64 {
+    let idx = vec![1, 2, 0];
+    let mut v = v0;
+    for _ in 0..4 {
+        v = smooth(v, idx.clone(), a);
+    }
+    v[0] * v[1] + v[2]
+}
+
+plain_and_checkpointed! {
+    /// A callee taking its state by reference: the pullback borrows it.
+    fn layer_ref / layer_ref_ckpt(h: &T64, w: &T64) -> T64 {
+        let z = h.matmul(w).tanh();
+        &z * &z + h
+    }
+}
+
+#[differentiable(wrt(h0, w))]
+fn by_ref_run(h0: &T64, w: &T64) -> f64 {
+    let h1 = layer_ref_ckpt(h0, w);
+    let h2 = layer_ref_ckpt(&h1, w);
+    let h3 = layer_ref_ckpt(&h2, w);
+    h3.sum()
+}
+
+#[differentiable(wrt(h0, w))]
+fn by_ref_run_plain(h0: &T64, w: &T64) -> f64 {
+    let h1 = layer_ref(h0, w);
+    let h2 = layer_ref(&h1, w);
+    let h3 = layer_ref(&h2, w);
+    h3.sum()
+}
+
+#[test]
+fn arrays_vecs_and_references_give_the_plain_gradients() {
+    let _turn = turn();
+    let (s0, sigma) = ([1.0, 1.5, 20.0], 10.0);
+    let (value, (ds, dsigma)) = lorenz_run_ckpt_grad(s0, sigma, 40);
+    assert_eq!((value, (ds, dsigma)), lorenz_run_grad(s0, sigma, 40));
+    for i in 0..3 {
+        let shifted = |x: f64| {
+            let mut s = s0;
+            s[i] = x;
+            lorenz_run(s, sigma, 40)
+        };
+        close(ds[i], fd(shifted, s0[i]), 1e-6);
+    }
+    close(dsigma, fd(|k| lorenz_run(s0, k, 40), sigma), 1e-6);
+
+    let v0 = vec![0.3, -0.7, 1.1];
+    let (value, (dv, da)) = smooth_run_grad(v0.clone(), 0.4);
+    assert_eq!(
+        (value, (dv.clone(), da)),
+        smooth_run_plain_grad(v0.clone(), 0.4)
+    );
+    close(da, fd(|a| smooth_run(v0.clone(), a), 0.4), 1e-6);
+    let fd_v = common::fd_slice(|v| smooth_run(v.to_vec(), 0.4), &v0);
+    common::close_all(&dv, &fd_v, 1e-6);
+
+    let h0 = Tensor::rand_uniform(&[3, 4], -1.0, 1.0, 10);
+    let w = Tensor::rand_uniform(&[4, 4], -0.5, 0.5, 11);
+    let (value, (dh, dw)) = by_ref_run_grad(&h0, &w);
+    let (plain_value, (pdh, pdw)) = by_ref_run_plain_grad(&h0, &w);
+    assert_eq!(value, plain_value);
+    assert_eq!((dh.to_vec(), dw.to_vec()), (pdh.to_vec(), pdw.to_vec()));
+    gradcheck(|h: &T64| by_ref_run(h, &w), &h0, &dh, 1e-8, 1e-6).unwrap();
+    gradcheck(|w: &T64| by_ref_run(&h0, w), &w, &dw, 1e-8, 1e-6).unwrap();
+}
+
+// ---- a trait impl's method, and `checkpoint` beside `reverse` and `jacobian` --------------
+
+trait Energy {
+    fn energy(&self, x: f64) -> f64;
+}
+
+#[derive(Differentiable, Clone)]
+struct Spring {
+    k: f64,
+}
+
+#[differentiable]
+impl Energy for Spring {
+    #[differentiable(wrt(self, x), checkpoint)]
+    fn energy(&self, x: f64) -> f64 {
+        0.5 * self.k * x * x + (x * self.k).sin()
+    }
+}
+
+#[differentiable(wrt(spring, x0))]
+fn total_energy(spring: &Spring, x0: f64) -> f64 {
+    let mut e = 0.0;
+    let mut x = x0;
+    for _ in 0..5 {
+        e += spring.energy(x);
+        x = x * 0.9 + 0.1;
+    }
+    e
+}
+
+#[differentiable(reverse, checkpoint)]
+fn rotate(p: [f64; 2], t: f64) -> [f64; 2] {
+    [
+        p[0] * t.cos() - p[1] * t.sin(),
+        p[0] * t.sin() + p[1] * t.cos(),
+    ]
+}
+
+#[differentiable(wrt(p), checkpoint, jacobian)]
+fn rotate_by(p: [f64; 2], t: f64) -> [f64; 2] {
+    [
+        p[0] * t.cos() - p[1] * t.sin(),
+        p[0] * t.sin() + p[1] * t.cos(),
+    ]
+}
+
+#[differentiable(wrt(p), reverse)]
+fn spin(p: [f64; 2], t: f64) -> f64 {
+    let q = rotate(p, t);
+    let r = rotate(q, t);
+    r[0] * r[1]
+}
+
+#[test]
+fn trait_methods_and_other_arguments_combine_with_checkpoint() {
+    let _turn = turn();
+    let spring = Spring { k: 1.7 };
+    let (_, (ds, dx)) = total_energy_grad(&spring, 0.4);
+    close(ds.k, fd(|k| total_energy(&Spring { k }, 0.4), 1.7), 1e-6);
+    close(dx, fd(|x| total_energy(&spring, x), 0.4), 1e-6);
+    // `reverse` with `checkpoint`: the caller's gradient through two rotations.
+    let (_, dp) = spin_grad([0.3, 0.8], 0.6);
+    for i in 0..2 {
+        let shifted = |x: f64| {
+            let mut p = [0.3, 0.8];
+            p[i] = x;
+            spin(p, 0.6)
+        };
+        close(dp[i], fd(shifted, [0.3, 0.8][i]), 1e-6);
+    }
+    // `jacobian` still works beside `checkpoint`: a rotation's Jacobian is its matrix.
+    let (_, j) = rotate_by_jacobian([0.3, 0.8], 0.6);
+    let (c, s) = (0.6f64.cos(), 0.6f64.sin());
+    let want = [[c, -s], [s, c]];
+    for (r, row) in want.iter().enumerate() {
+        for (k, w) in row.iter().enumerate() {
+            close(j[(r, k)], *w, 1e-15);
+        }
+    }
+}
