@@ -88,7 +88,7 @@ pub fn vjp_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> 
             let syn::FnArg::Typed(pt) = arg else {
                 return None;
             };
-            if p.is_ref || matches!(p.form, Form::Scalar(_)) {
+            if p.is_ref || matches!(p.form, Form::Scalar(_)) || is_copy_primitive(&pt.ty) {
                 return None;
             }
             let name = &p.name;
@@ -122,4 +122,28 @@ pub fn vjp_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> 
             })
         }
     }
+}
+
+/// An integer, `bool` or `char`: used again after the body's run with no clone.
+fn is_copy_primitive(ty: &syn::Type) -> bool {
+    let syn::Type::Path(p) = ty else { return false };
+    p.qself.is_none()
+        && p.path.get_ident().is_some_and(|id| {
+            matches!(
+                id.to_string().as_str(),
+                "u8" | "u16"
+                    | "u32"
+                    | "u64"
+                    | "u128"
+                    | "usize"
+                    | "i8"
+                    | "i16"
+                    | "i32"
+                    | "i64"
+                    | "i128"
+                    | "isize"
+                    | "bool"
+                    | "char"
+            )
+        })
 }

@@ -658,6 +658,8 @@ fn misplaced_checkpoints_are_rejected() {
         "{out}"
     );
     assert!(out.contains("checkpoint_argument (& h)"), "{out}");
+    // (An integer is used again as it is.)
+    assert!(!out.contains("checkpoint_argument (& k)"), "{out}");
 }
 
 #[test]
