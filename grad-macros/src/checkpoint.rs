@@ -17,22 +17,23 @@
 //! with no intermediate kept. Parameters held by value are cloned once for it, since the
 //! body may consume them and the pullback keeps the originals; references are kept as they
 //! are. `_grad` and `_jvp` are the ordinary ones: checkpointing matters only to callers.
+//! A function that calls itself reruns through its boxed `_vjp` helper (see `recursion`):
+//! only the outermost call is checkpointed.
 
-use crate::activity::Analysis;
 use crate::ast::{Form, Function};
 use crate::attr::{Attr, Modes};
 use crate::ctxt::Ctxt;
 use crate::diag;
-use crate::expand::{common_attrs, pullback_type, ret_tangent, vjp_parts};
-use crate::ir::{Func, Op};
+use crate::expand::{boxed_vjp_helper, common_attrs, pullback_type, ret_tangent, vjp_parts};
+use crate::ir::Func;
 use crate::names;
 use crate::recursion;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-/// The signature-level checks: `checkpoint` needs a reverse pass, and a pullback that can
-/// keep every parameter (not `self` by value: a method cannot rebind it).
+/// The checks: `checkpoint` needs a reverse pass, and a pullback that can keep every
+/// parameter (not `self` by value: a method cannot rebind it).
 pub fn check(cx: &mut Ctxt, attr: &Attr, f: &Function) {
     let Some(span) = attr.checkpoint else { return };
     let name = f.item.sig.ident.to_string();
@@ -46,32 +47,11 @@ pub fn check(cx: &mut Ctxt, attr: &Attr, f: &Function) {
     }
 }
 
-/// The body-level check, on the lowered function: it does not call itself (its `_vjp` would
-/// be the boxed one of `recursion`).
-pub fn check_body(cx: &mut Ctxt, attr: &Attr, f: &Function, func: &Func) {
-    if attr.checkpoint.is_none() || !attr.modes.reverse() {
-        return;
-    }
-    let name = f.item.sig.ident.to_string();
-    let first = Analysis::new(func)
-        .func_lets()
-        .find_map(|(_, op)| match op {
-            Op::Call { callee, args, span } if recursion::is_self_call(f, func, callee, args) => {
-                Some(*span)
-            }
-            _ => None,
-        });
-    if let Some(span) = first {
-        cx.error(span, diag::checkpoint_recursive(&name));
-    }
-}
-
 /// The checkpointed `f_vjp`. `func` and `kernels` are what the ordinary `_vjp` would use (the
 /// fused function and its region kernels); its sweep runs inside the pullback.
 pub fn vjp_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> TokenStream {
     let sig = &f.item.sig;
     let name = names::item(&sig.ident, "vjp");
-    let (sweep, pullback) = vjp_parts(attr, f, func, None, kernels);
     let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
     let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
     let (rt_ty, pb_ty) = (ret_tangent(attr, f), pullback_type(attr, f));
@@ -105,7 +85,23 @@ pub fn vjp_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> 
         f = sig.ident
     );
     let attrs = common_attrs(f);
+    // The rerun: the ordinary `_vjp`'s forward sweep and pullback, inline; for a function
+    // that calls itself, a call of its boxed `_vjp` helper (see `recursion`), which its
+    // recursive calls call too.
+    let (helper, rerun) = if recursion::calls_itself(f, func) {
+        let (helper, call) = boxed_vjp_helper(attr, f, func);
+        (helper, quote!(let (_, #inner) = #call;))
+    } else {
+        let (sweep, pullback) = vjp_parts(attr, f, func, None, kernels);
+        // (An adjoint that pops its loops' stacks is `FnMut`: calling it needs `mut`.)
+        (
+            TokenStream::new(),
+            quote!(#sweep let (_, mut #inner) = #pullback;),
+        )
+    };
     quote! {
+        #helper
+
         #[doc = #doc]
         #attrs
         #vis fn #name<#gen_params>(#inputs) -> (#ret, impl ::core::ops::FnOnce(#rt_ty) -> #pb_ty) #where_clause {
@@ -115,9 +111,7 @@ pub fn vjp_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> 
                 (|| -> #ret #block)()
             };
             (#value, move |#seed: #rt_ty| -> #pb_ty {
-                #sweep
-                // (An adjoint that pops its loops' stacks is `FnMut`: calling it needs `mut`.)
-                let (_, mut #inner) = #pullback;
+                #rerun
                 #inner(#seed)
             })
         }

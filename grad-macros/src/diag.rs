@@ -172,9 +172,3 @@ pub fn checkpoint_self(f: &str) -> String {
         "`checkpoint` on a method taking `self` by value is not supported: `{f}_vjp`'s pullback would keep `self` to run `{f}` again, and a method cannot rebind `self`; take `&self`, or remove `checkpoint`"
     )
 }
-
-pub fn checkpoint_recursive(f: &str) -> String {
-    format!(
-        "`checkpoint` on a function that calls itself is not supported: `{f}` calls `{f}` here; remove `checkpoint`, or checkpoint a non-recursive function that `{f}` calls"
-    )
-}
