@@ -600,3 +600,34 @@ fn recursive_callee_gradient_equals_plain_and_finite_differences() {
     assert_eq!((value, dx), powers_grad(0.9));
     close(dx, fd(powers, 0.9), 1e-6);
 }
+
+#[derive(Differentiable, Clone)]
+struct Discount {
+    k: f64,
+}
+
+impl Discount {
+    /// sum_{j ≥ i} x[j]·k·0.5^(j-i), by recursion through `self`, over a borrowed slice.
+    #[differentiable(wrt(self, x), checkpoint)]
+    fn from(&self, x: &[f64], i: usize) -> f64 {
+        if i == x.len() {
+            0.0
+        } else {
+            x[i] * self.k + 0.5 * self.from(x, i + 1)
+        }
+    }
+}
+
+#[differentiable(wrt(d, x))]
+fn discounted(d: &Discount, x: &[f64]) -> f64 {
+    d.from(x, 0) * d.from(x, 1).sin()
+}
+
+#[test]
+fn recursive_method_gradient_equals_finite_differences() {
+    let _turn = turn();
+    let (d, x) = (Discount { k: 0.7 }, [0.4, -1.2, 0.9, 2.0]);
+    let (_, (dd, dx)) = discounted_grad(&d, &x);
+    close(dd.k, fd(|k| discounted(&Discount { k }, &x), 0.7), 1e-6);
+    common::close_all(&dx, &common::fd_slice(|x| discounted(&d, x), &x), 1e-6);
+}

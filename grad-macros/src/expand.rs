@@ -369,7 +369,9 @@ pub fn vjp_parts(
 fn recursive_vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     let name = names::item(&f.item.sig.ident, "vjp");
     let (helper, call) = boxed_vjp_helper(attr, f, func);
-    let sig = &f.item.sig;
+    // The helper's signature, whose pullback lives as long as all the arguments.
+    let mut sig = f.item.sig.clone();
+    recursion::unify_lifetimes(&mut sig);
     let (inputs, ret, vis) = (&sig.inputs, &f.ret, &f.item.vis);
     let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
     let (rt_ty, pb_ty) = (ret_tangent(attr, f), pullback_type(attr, f));
