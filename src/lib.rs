@@ -30,7 +30,7 @@
 //! Parameters are differentiated unless their type is syntactically an integer, `bool`,
 //! `char`, `&str` or a slice, array or `Vec` of those; `#[differentiable(wrt(x, y))]`
 //! chooses them explicitly, `#[differentiable(reverse)]` writes only `_grad` and `_vjp`,
-//! `#[differentiable(forward)]` only `_jvp`.
+//! `#[differentiable(forward)]` only `_jvp`; `jacobian` and `checkpoint` are below.
 //!
 //! Cotangent and tangent types: `f32`→`f32`, `f64`→`f64`, `&[T]` and `Vec<T>`→`Vec<T>`,
 //! `[T; N]`→`[T; N]`, nalgebra matrices and vectors (`grad::nalgebra`) → the same type, any
@@ -59,6 +59,38 @@
 //! assert_eq!(value, Vector3::new(2.0, 0.0, 4.0));
 //! // d(r cos t, r sin t, r²)/d(r, t) at (2, 0) = [[1, 0], [0, 2], [4, 0]]
 //! assert_eq!(j, SMatrix::<f64, 3, 2>::new(1.0, 0.0, 0.0, 2.0, 4.0, 0.0));
+//! ```
+//!
+//! `#[differentiable(checkpoint)]` trades time for memory where other functions call `f`:
+//! `f_vjp` computes the value keeping nothing, and its pullback holds only the arguments and
+//! runs `f`'s forward sweep again when called (JAX's `jax.checkpoint`, PyTorch's
+//! `torch.utils.checkpoint`). A caller's reverse pass over a loop of n calls then keeps n
+//! inputs, not n times `f`'s intermediate values. Arguments held by value are kept by the
+//! pullback and cloned once for the value, so their types must be `Clone`. `f_grad` and
+//! `f_jvp` are unchanged; it does not combine with `forward`.
+//!
+//! ```
+//! use grad::{Tensor, differentiable};
+//!
+//! #[differentiable(checkpoint)]
+//! fn block(h: Tensor<f64>, w: &Tensor<f64>) -> Tensor<f64> {
+//!     let a = h.matmul(w).tanh();
+//!     let b = a.matmul(w).tanh();
+//!     &h + &b
+//! }
+//!
+//! #[differentiable(wrt(w))]
+//! fn deep(h0: Tensor<f64>, w: &Tensor<f64>, n: usize) -> f64 {
+//!     let mut h = h0;
+//!     for _ in 0..n {
+//!         h = block(h, w); // the reverse pass keeps each `h`, and reruns `block`
+//!     }
+//!     h.sum()
+//! }
+//!
+//! let w = Tensor::from_vec(vec![0.5, -0.25, 0.125, 0.5], &[2, 2]).unwrap();
+//! let (value, dw) = deep_grad(Tensor::ones(&[3, 2]), &w, 10);
+//! assert!(value.is_finite() && dw.shape() == &[2, 2]);
 //! ```
 //!
 //! # Custom derivatives

@@ -51,6 +51,19 @@ mod shadowed {
         let v = c * y;
         v + y.sin()
     }
+
+    /// Checkpointed, with a parameter held by value (kept by the pullback, cloned for the
+    /// value), and a caller of it.
+    #[differentiable(checkpoint)]
+    pub fn scaled(p: [f64; 2], k: f64) -> f64 {
+        p[0] * p[1] * k
+    }
+
+    #[differentiable]
+    pub fn scaled_twice(x: f64) -> f64 {
+        let a = scaled([x, 2.0], x);
+        scaled([a, x], 0.5)
+    }
 }
 
 use shadowed::*;
@@ -100,4 +113,11 @@ fn branch_and_call_gradient() {
     assert!(close(dy, 1.5 + 3f64.cos()), "{dy}");
     let (_, t) = piecewise_jvp(-1.5, 3.0, 1.0, 0.0);
     assert!(close(t, -3.0), "{t}");
+}
+
+#[test]
+fn checkpointed_call_gradient() {
+    // a = 2x², f = 0.5·a·x = x³, df/dx = 3x² = 12 at x = 2
+    let (v, d) = scaled_twice_grad(2.0);
+    assert!(close(v, 8.0) && close(d, 12.0), "{v} {d}");
 }

@@ -25,6 +25,8 @@ mod ast;
 mod attr;
 #[path = "../src/check.rs"]
 mod check;
+#[path = "../src/checkpoint.rs"]
+mod checkpoint;
 #[path = "../src/ctxt.rs"]
 mod ctxt;
 #[path = "../src/desugar/mod.rs"]

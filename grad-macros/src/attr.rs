@@ -1,5 +1,5 @@
 //! The arguments of `#[differentiable(...)]`: `wrt(...)`, `reverse` / `forward`, `jacobian`,
-//! `crate = path`.
+//! `checkpoint`, `crate = path`.
 
 use crate::ctxt::Ctxt;
 use crate::diag;
@@ -13,6 +13,7 @@ mod kw {
     syn::custom_keyword!(reverse);
     syn::custom_keyword!(forward);
     syn::custom_keyword!(jacobian);
+    syn::custom_keyword!(checkpoint);
 }
 
 /// Which derivative items to write.
@@ -39,6 +40,9 @@ pub struct Attr {
     pub modes: Modes,
     /// `jacobian` was given (its span, for errors about it): `f_jacobian` is written too.
     pub jacobian: Option<proc_macro2::Span>,
+    /// `checkpoint` was given (its span, for errors about it): `_vjp`'s pullback keeps only
+    /// the arguments and runs the forward sweep again (see `checkpoint`).
+    pub checkpoint: Option<proc_macro2::Span>,
     /// The path generated code uses for the runtime (`::grad` unless `crate = path`).
     pub krate: Path,
 }
@@ -48,6 +52,7 @@ enum Arg {
     Reverse(kw::reverse),
     Forward(kw::forward),
     Jacobian(kw::jacobian),
+    Checkpoint(kw::checkpoint),
     Crate(Token![crate], Path),
 }
 
@@ -69,6 +74,14 @@ impl Parse for Arg {
             Ok(Arg::Forward(input.parse()?))
         } else if look.peek(kw::jacobian) {
             Ok(Arg::Jacobian(input.parse()?))
+        } else if look.peek(kw::checkpoint) {
+            let kw: kw::checkpoint = input.parse()?;
+            // `checkpoint(2)`, `checkpoint = true`: it takes nothing.
+            if !input.is_empty() && !input.peek(Token![,]) {
+                let next: proc_macro2::TokenTree = input.parse()?;
+                return Err(syn::Error::new_spanned(next, diag::CHECKPOINT_ARGS));
+            }
+            Ok(Arg::Checkpoint(kw))
         } else if look.peek(Token![crate]) {
             let kw: Token![crate] = input.parse()?;
             input.parse::<Token![=]>()?;
@@ -85,6 +98,7 @@ pub fn parse(cx: &mut Ctxt, args: TokenStream) -> Attr {
         wrt: None,
         modes: Modes::Both,
         jacobian: None,
+        checkpoint: None,
         krate: syn::parse_quote!(::grad),
     };
     let parsed = match Punctuated::<Arg, Token![,]>::parse_terminated.parse2(args) {
@@ -117,6 +131,12 @@ pub fn parse(cx: &mut Ctxt, args: TokenStream) -> Attr {
                     cx.error(kw.span, diag::ATTR_DUPLICATE);
                 }
                 attr.jacobian = Some(kw.span);
+            }
+            Arg::Checkpoint(kw) => {
+                if attr.checkpoint.is_some() {
+                    cx.error(kw.span, diag::ATTR_DUPLICATE);
+                }
+                attr.checkpoint = Some(kw.span);
             }
             Arg::Crate(kw, path) => {
                 if seen_crate {

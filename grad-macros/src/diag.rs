@@ -1,6 +1,6 @@
 //! Every user-facing message of the macro, so that wording is reviewed in one place.
 
-pub const ATTR_UNKNOWN: &str = "unknown argument in #[differentiable(...)]; expected `wrt(...)`, `reverse`, `forward`, `jacobian` or `crate = path`";
+pub const ATTR_UNKNOWN: &str = "unknown argument in #[differentiable(...)]; expected `wrt(...)`, `reverse`, `forward`, `jacobian`, `checkpoint` or `crate = path`";
 pub const ATTR_BOTH_MODES: &str =
     "`reverse` and `forward` exclude each other; leave both out to generate both modes";
 pub const ATTR_DUPLICATE: &str = "this argument is given twice in #[differentiable(...)]";
@@ -156,5 +156,19 @@ pub fn jacobian_scalar(f: &str, ty: &str) -> String {
 pub fn jacobian_not_vector(what: &str, ty: &str) -> String {
     format!(
         "`jacobian` takes and returns vectors (slices, `Vec`s, arrays, `Tensor`s, nalgebra column vectors), and {what} is `{ty}`; make it one (a matrix by its columns, e.g. `DVector`), or remove `jacobian`"
+    )
+}
+
+pub const CHECKPOINT_ARGS: &str = "`checkpoint` takes no arguments: it makes every caller's reverse pass keep only this function's inputs and run it again; write `checkpoint` alone";
+
+pub fn checkpoint_forward(f: &str) -> String {
+    format!(
+        "`checkpoint` changes what a caller's reverse pass keeps of `{f}` (its `_vjp`), and `forward` writes no reverse pass; remove `checkpoint`, or `forward`"
+    )
+}
+
+pub fn checkpoint_self(f: &str) -> String {
+    format!(
+        "`checkpoint` on a method taking `self` by value is not supported: `{f}_vjp`'s pullback would keep `self` to run `{f}` again, and a method cannot rebind `self`; take `&self`, or remove `checkpoint`"
     )
 }

@@ -2,6 +2,7 @@
 
 use crate::ast::{self, Function};
 use crate::attr::{self, Attr};
+use crate::checkpoint;
 use crate::ctxt::Ctxt;
 use crate::diag;
 use crate::emit::Emit;
@@ -87,6 +88,7 @@ pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> E
     let attr = attr::parse(&mut cx, args);
     let f = ast::read(&mut cx, &attr, item_fn, outer_floats);
     jacobian::check(&mut cx, &attr, &f);
+    checkpoint::check(&mut cx, &attr, &f);
     // (`reverse` on a non-scalar result writes `_vjp` alone: `_grad` needs a scalar to seed.)
     if cx.has_errors() {
         return fallback::emit(&cx, &attr, &f);
@@ -111,7 +113,11 @@ pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> E
         if f.scalar_ret {
             derived.extend(grad_fn(&attr, &f, rfunc, &kernels));
         }
-        derived.extend(vjp_fn(&attr, &f, rfunc, &kernels));
+        derived.extend(if attr.checkpoint.is_some() {
+            checkpoint::vjp_fn(&attr, &f, rfunc, &kernels)
+        } else {
+            vjp_fn(&attr, &f, rfunc, &kernels)
+        });
     }
     if attr.modes.forward() {
         derived.extend(jvp_fn(&attr, &f, &func));
@@ -362,6 +368,32 @@ pub fn vjp_parts(
 /// recursive calls call the helper), and `_vjp` calling it.
 fn recursive_vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     let name = names::item(&f.item.sig.ident, "vjp");
+    let (helper, call) = boxed_vjp_helper(attr, f, func);
+    // The helper's signature, whose pullback lives as long as all the arguments.
+    let mut sig = f.item.sig.clone();
+    recursion::unify_lifetimes(&mut sig);
+    let (inputs, ret, vis) = (&sig.inputs, &f.ret, &f.item.vis);
+    let (gen_params, where_clause) = (&sig.generics.params, &sig.generics.where_clause);
+    let (rt_ty, pb_ty) = (ret_tangent(attr, f), pullback_type(attr, f));
+    let doc = format!(
+        "Value and pullback of [`{}`]: the pullback maps the result's cotangent to one cotangent per parameter. Written by `#[differentiable]`; `{}` calls itself, so its pullback is boxed.",
+        sig.ident, sig.ident
+    );
+    let attrs = common_attrs(f);
+    quote! {
+        #helper
+
+        #[doc = #doc]
+        #attrs
+        #vis fn #name<#gen_params>(#inputs) -> (#ret, impl ::core::ops::FnOnce(#rt_ty) -> #pb_ty) #where_clause {
+            #call
+        }
+    }
+}
+
+/// The hidden `_vjp` helper of a function that calls itself, whose pullback is boxed, and a
+/// call of it with the function's parameters.
+pub fn boxed_vjp_helper(attr: &Attr, f: &Function, func: &Func) -> (TokenStream, TokenStream) {
     let boxed = names::boxed_vjp(&f.item.sig.ident);
     let (value, pullback) = vjp_parts(attr, f, func, Some(boxed.clone()), &TokenStream::new());
     let mut sig = f.item.sig.clone();
@@ -371,10 +403,6 @@ fn recursive_vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     let (rt_ty, pb_ty) = (ret_tangent(attr, f), pullback_type(attr, f));
     let lt = recursion::lifetime();
     let use_rt = names::runtime_use(&attr.krate);
-    let doc = format!(
-        "Value and pullback of [`{}`]: the pullback maps the result's cotangent to one cotangent per parameter. Written by `#[differentiable]`; `{}` calls itself, so its pullback is boxed.",
-        sig.ident, sig.ident
-    );
     let attrs = common_attrs(f);
     // A method's helper is an associated function too: reached through `Self::`.
     let in_impl = f.params.iter().any(|p| p.is_self) || calls_through_self(func);
@@ -385,7 +413,7 @@ fn recursive_vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
     };
     let args = f.params.iter().map(|p| &p.name);
     let (v, pb) = (names::aux("value", 1), names::aux("pullback", 0));
-    quote! {
+    let helper = quote! {
         #[doc(hidden)]
         #attrs
         #vis fn #boxed<#gen_params>(#inputs) -> (#ret, ::std::boxed::Box<dyn ::core::ops::FnOnce(#rt_ty) -> #pb_ty + #lt>) #where_clause {
@@ -394,13 +422,8 @@ fn recursive_vjp_fn(attr: &Attr, f: &Function, func: &Func) -> TokenStream {
             let (#v, #pb) = #pullback;
             (#v, ::std::boxed::Box::new(#pb))
         }
-
-        #[doc = #doc]
-        #attrs
-        #vis fn #name<#gen_params>(#inputs) -> (#ret, impl ::core::ops::FnOnce(#rt_ty) -> #pb_ty) #where_clause {
-            #target(#(#args),*)
-        }
-    }
+    };
+    (helper, quote!(#target(#(#args),*)))
 }
 
 /// Whether a call in the body goes through `Self::` (so the function is in an `impl`).

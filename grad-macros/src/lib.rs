@@ -6,6 +6,7 @@ mod activity;
 mod ast;
 mod attr;
 mod check;
+mod checkpoint;
 mod ctxt;
 mod derive;
 mod desugar;
@@ -48,12 +49,17 @@ use proc_macro::TokenStream;
 ///   parameter's, in flat order: an nalgebra `SMatrix` when both sides are fixed-size
 ///   nalgebra vectors, a `DMatrix` otherwise. It is built from `f_jvp` columns or `f_vjp`
 ///   rows, whichever are fewer.
+/// - with `checkpoint`, `f_vjp` keeps nothing of the forward pass: its pullback holds only the
+///   arguments and runs `f`'s forward sweep again when called, so a caller's reverse pass
+///   keeps each call's inputs instead of its intermediate values. Arguments held by value
+///   are kept by the pullback and cloned for the value (their types must be `Clone`).
 ///
 /// Arguments, comma-separated: `wrt(x, y)` (which parameters; by default all except those
 /// of integer, `bool`, `char`, `&str` type or slices, arrays and `Vec`s of those),
 /// `reverse` (only `_grad` and `_vjp`), `forward` (only `_jvp`), `jacobian` (also
-/// `f_jacobian`), `crate = path` (where the runtime is, `::grad` by default). A construct outside the supported subset is a compile
-/// error spanned on it, never a panic of the macro.
+/// `f_jacobian`), `checkpoint` (a `_vjp` whose pullback recomputes; not with `forward`),
+/// `crate = path` (where the runtime is, `::grad` by default). A construct outside the
+/// supported subset is a compile error spanned on it, never a panic of the macro.
 ///
 /// ```
 /// use grad::differentiable;

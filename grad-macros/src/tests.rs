@@ -301,6 +301,10 @@ const REJECTED_ARGS: &[&str] = &[
     "jacobian = true",
     "jacobian(x)",
     "jacobian, wrt(x, y)",
+    "checkpoint, checkpoint",
+    "checkpoint = true",
+    "checkpoint(2)",
+    "forward, checkpoint",
 ];
 
 /// Inputs the macro may accept or reject; it must only return, in time.
@@ -629,6 +633,37 @@ fn misplaced_jacobians_are_rejected() {
     );
 }
 
+/// `checkpoint` on a method taking `self` by value.
+#[test]
+fn misplaced_checkpoints_are_rejected() {
+    check_all_rejected([(
+        "wrt(self), checkpoint",
+        "fn f(self, x: f64) -> f64 { self.k * x }",
+    )]);
+    // A function that calls itself reruns through its boxed helper.
+    let out = check(
+        "wrt(x), checkpoint",
+        "fn p(x: f64, n: u32) -> f64 { if n == 0 { 1.0 } else { x * p(x, n - 1) } }",
+    )
+    .unwrap_or_default();
+    assert!(!out.contains("compile_error"), "{out}");
+    assert!(out.contains("__grad_p_vjp_boxed (x , n)"), "{out}");
+    // `&self` and by-value parameters are kept; the value comes from the body as written.
+    let out = check(
+        "wrt(self, h), checkpoint",
+        "fn f(&self, h: Tensor<f64>, k: usize) -> Tensor<f64> { &h * self.w + k as f64 }",
+    )
+    .unwrap_or_default();
+    assert!(!out.contains("compile_error"), "{out}");
+    assert!(
+        out.contains("fn f_vjp") && out.contains("fn f_jvp"),
+        "{out}"
+    );
+    assert!(out.contains("checkpoint_argument (& h)"), "{out}");
+    // (An integer is used again as it is.)
+    assert!(!out.contains("checkpoint_argument (& k)"), "{out}");
+}
+
 #[test]
 fn bad_arguments_are_rejected() {
     let item = "fn f(x: f64, y: f64, n: usize) -> f64 { x * y }";
@@ -737,6 +772,7 @@ const VOCABULARY: &[&str] = &[
     "reverse",
     "forward",
     "jacobian",
+    "checkpoint",
     "grad",
     "stop_gradient",
     "exp",
@@ -853,6 +889,10 @@ const SEEDS: &[(&str, &str)] = &[
     (
         "wrt(x), jacobian",
         "fn lift(x: &[f64], c: f64) -> Vec<f64> { vec![x[0] * c, x[1].sin(), x[0] * x[1]] }",
+    ),
+    (
+        "checkpoint",
+        "fn step(h: Tensor<f64>, w: &Tensor<f64>) -> Tensor<f64> { if w.sum() > 0.0 { return h; } h.matmul(w).tanh() }",
     ),
     (
         "",

@@ -94,6 +94,15 @@ pub fn slot<C: ActiveSlot>(cotangent: C) -> C {
     cotangent
 }
 
+/// A copy of a `#[differentiable(checkpoint)]` function's by-value argument, for the run of
+/// its body that gives the value: the pullback keeps the argument itself, to run the forward
+/// sweep again. So a checkpointed function's by-value parameters must be `Clone` (or be
+/// taken by reference).
+#[inline(always)]
+pub fn checkpoint_argument<T: Clone>(kept: &T) -> T {
+    kept.clone()
+}
+
 /// The zero tangent at `x`.
 #[inline(always)]
 pub fn zero_tangent<T: Differentiable + ?Sized>(x: &T) -> T::Tangent {
