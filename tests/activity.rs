@@ -80,3 +80,27 @@ fn broadcasting_in_every_direction() {
         .sum();
     assert!((t - n2).abs() <= 1e-10 * n2, "{t} vs {n2}");
 }
+
+#[differentiable]
+fn t4(x: &T64) -> f64 {
+    let t = x.tanh();
+    (&t * &t * (-x).exp()).sum()
+}
+
+/// The fused T4 gradient holds no per-operation buffer: its peak heap is the gradient it
+/// returns plus a constant (the loops' per-block sums), whatever the length.
+#[test]
+fn the_fused_t4_gradient_peaks_at_its_gradient() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for n in [100_000usize, 1_000_000] {
+        let x = Tensor::randn(&[n], 4);
+        let _ = t4_grad(&x); // rayon's pool and its threads, before measuring
+        let peak = alloc::peak_of(|| t4_grad(&x));
+        let gradient = n * 8;
+        println!("n = {n}: peak {peak} bytes, gradient {gradient}");
+        assert!(
+            peak >= gradient && peak <= gradient + 64 * 1024,
+            "n = {n}: peak {peak} bytes, gradient {gradient}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //! bits (the fused sum adds in the unfused sum's order), gradients agree with the unfused
 //! forward mode (`_jvp` does not fuse) to rounding.
 
-use grad::{Tensor, differentiable};
+use grad::{Real, Tensor, differentiable};
 
 #[differentiable]
 fn t4(x: &Tensor<f64>) -> f64 {
@@ -380,5 +380,34 @@ fn one_loop_grad_equals_the_two_loop_pullback() {
             }
             assert!(close(gs, ps, 1e-12), "{what} rows={rows}: s {gs} vs {ps}");
         }
+    }
+}
+
+// A float parameter's `sigmoid` beside a tensor (found by the random tensor programs): the
+// primal computes it with the scalar `sigmoid`, and so does the fused gradient, which
+// takes it as an input of the region instead of evaluating it per element with the lane
+// function (which rounds differently): the values keep the primal's bits.
+#[differentiable]
+fn scalar_beside_tensor(s: f64, t: &T64) -> f64 {
+    let b = t.cos();
+    b.mean() + (s.sigmoid() * &b).mean()
+}
+
+#[test]
+fn scalar_operations_stay_scalar_code_in_a_region() {
+    for (k, s) in [0.684_610_470_897_343_5, -0.096, 3.7, -12.5]
+        .into_iter()
+        .enumerate()
+    {
+        let t = data(&[4, 2], k as u64);
+        let (v, (gs, gt)) = scalar_beside_tensor_grad(s, &t);
+        assert_eq!(
+            v.to_bits(),
+            scalar_beside_tensor(s, &t).to_bits(),
+            "s = {s}"
+        );
+        let (_, ds) = scalar_beside_tensor_jvp(s, &t, 1.0, &Tensor::zeros(&[4, 2]));
+        assert!(close(gs, ds, 1e-13), "s = {s}: {gs} vs {ds}");
+        agrees_with_forward_mode("t", &gt, |dt| scalar_beside_tensor_jvp(s, &t, 0.0, dt).1);
     }
 }

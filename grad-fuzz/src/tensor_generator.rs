@@ -316,6 +316,9 @@ impl<'a> Gen<'a> {
         for _ in 0..self.rng.between(2, 5) {
             self.statement();
         }
+        if self.rng.chance(0.3) {
+            self.chain();
+        }
         let ret = self.final_expr();
         self.scope.tail(self.rng, &ret.text);
         Program {
@@ -1266,6 +1269,38 @@ impl<'a> Gen<'a> {
     }
 
     // ---- statements ----
+
+    /// A chain of three to six pointwise operations on a tensor, bound at the top of the
+    /// body and read by nothing else: the final expression folds it with `.mean()`, so the
+    /// macro fuses the chain and its mean into one region (issue 13), which `_grad` runs in
+    /// one loop when it is the whole result.
+    fn chain(&mut self) {
+        let tensors = self.tensors();
+        if tensors.is_empty() {
+            return;
+        }
+        let (id, shape, bound) = self.rng.pick(&tensors).clone();
+        let ty = Ty::Tensor(shape);
+        let mut e = self.read(id, bound).method("tanh", &[], ty.clone(), 1.0);
+        for _ in 0..self.rng.between(2, 5) {
+            let b = e.bound;
+            e = match self.rng.below(6) {
+                0 => e.method("sigmoid", &[], ty.clone(), 1.0),
+                1 => e.method("sin", &[], ty.clone(), 1.0),
+                2 if e.text.len() < 80 => binop(&e, "*", &e, b * b),
+                2 => e.method("cos", &[], ty.clone(), 1.0),
+                3 => e.method("exp", &[], ty.clone(), b.exp()),
+                4 => binop(&e, "+", &lit(0.5), b + 0.5),
+                _ => binop(&e, "*", &lit(-1.5), 1.5 * b),
+            };
+            if e.bound > CAP {
+                e = e.method("tanh", &[], ty.clone(), 1.0);
+            }
+        }
+        let name = self.scope.fresh_name("c");
+        self.scope.line(&format!("let {name} = {};", e.owned()));
+        self.scope.declare(&name, Kind::Val(ty), false, e.bound);
+    }
 
     /// A value to bind: a tensor of some shape or a real.
     fn value(&mut self, depth: usize) -> E {

@@ -105,7 +105,11 @@ pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> E
     let mut derived = TokenStream::new();
     if attr.modes.reverse() {
         // The reverse sweeps run fused regions as one loop each way (see `fuse`).
-        let fused = crate::fuse::fuse(&func, &names::runtime().to_token_stream());
+        let scalars: Vec<usize> = (f.params.iter().zip(&func.params))
+            .filter(|(p, _)| matches!(p.form, crate::ast::Form::Scalar(_)))
+            .map(|(_, &v)| v)
+            .collect();
+        let fused = crate::fuse::fuse(&func, &names::runtime().to_token_stream(), &scalars);
         let (rfunc, kernels) = match &fused {
             Some((g, k)) if !recursion::calls_itself(&f, &func) => (g, k.clone()),
             _ => (&func, TokenStream::new()),

@@ -51,6 +51,9 @@ const KNOWN_RESULT: &[&str] = &[
     "NormSquared",
 ];
 
+/// Primitives whose result is one scalar (a reduction of a tensor or vector).
+const SCALAR_RESULT: &[&str] = &["Dot", "Sum", "Mean", "Norm", "NormSquared"];
+
 /// What a region's operation is.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -93,7 +96,9 @@ fn kind_of(op: &Op) -> Option<Kind> {
 }
 
 /// The body with its regions fused, and the kernels' items; `None` when nothing fuses.
-pub fn fuse(func: &Func, rt: &TokenStream) -> Option<(Func, TokenStream)> {
+///
+/// `scalars`: the parameters whose type is a float.
+pub fn fuse(func: &Func, rt: &TokenStream, scalars: &[VarId]) -> Option<(Func, TokenStream)> {
     let stmts = &func.body.stmts;
     // Top-level `let`s: what each value is, and where.
     let mut def: HashMap<VarId, usize> = HashMap::new();
@@ -187,9 +192,34 @@ pub fn fuse(func: &Func, rt: &TokenStream) -> Option<(Func, TokenStream)> {
             break;
         }
     }
+    // Values known to be scalars: float parameters, reductions to one value, and what
+    // operations of only such values and constants make. A region with tensors computes
+    // every operation per element with the lane functions (the tensor kernels' own), where
+    // the primal computes an operation of scalars with `std`'s: such operations stay
+    // outside regions and their results enter as inputs, so fused values keep the
+    // primal's bits.
+    let mut scalar = vec![false; func.vars.len()];
+    for &p in scalars {
+        scalar[p] = true;
+    }
+    for (i, s) in stmts.iter().enumerate() {
+        let Stmt::Let { var, op } = s else { continue };
+        scalar[*var] = match op {
+            Op::Use(Operand::Var(x)) => scalar[alias(*x)],
+            Op::Prim { prim, .. } if SCALAR_RESULT.contains(&prim.marker) => true,
+            _ => {
+                kinds[i].is_some()
+                    && operands(i).iter().all(|o| match o {
+                        Operand::Var(v) => scalar[*v],
+                        Operand::Const(_) => true,
+                    })
+            }
+        };
+    }
     let eligible: Vec<bool> = (0..stmts.len())
         .map(|i| {
             kinds[i].is_some()
+                && !scalar[var_of(i)]
                 && known[var_of(i)]
                 && operands(i).iter().all(|o| is_known(&known, o))
         })

@@ -1330,6 +1330,21 @@ fn regions_fuse_only_where_operands_are_known_scalars_or_tensors() {
         fused("fn f(x: &T) -> f64 { let t = x.tanh(); let u = t.exp() * 2.0; t.sum() + u.sum() }"),
         2
     );
+    // `s.sigmoid()` of a float parameter is scalar code (`std`'s sigmoid, as the primal
+    // computes it): it enters the region as an input; `t.cos()`, the product and the mean
+    // fuse.
+    let mixed = "fn f(s: f64, t: &T) -> f64 { let b = t.cos(); (s.sigmoid() * &b).mean() }";
+    let out = check("", mixed).expect("lexes");
+    assert_eq!(out.matches("impl __grad_rt :: fuse :: Kernel").count(), 2);
+    assert!(
+        !out.contains("op :: Sigmoid , __x"),
+        "sigmoid stayed in the kernel"
+    );
+    // Operations of scalars alone (a reduction, a float parameter) do not fuse.
+    assert_eq!(
+        fused("fn f(s: f64, x: &T) -> f64 { let m = x.sum(); (m * s).exp() + m.tanh() }"),
+        0
+    );
     // Inside a loop nothing fuses (regions are the body's top level).
     assert_eq!(
         fused(
