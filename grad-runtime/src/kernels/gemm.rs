@@ -277,8 +277,7 @@ pub fn gemv<T: Real>(rows: usize, k: usize, a: MatRef<T>, x: &[T], beta: T, y: &
             });
             l += 3;
         }
-        for l in l..k {
-            let xl = x[l];
+        for (l, &xl) in x.iter().enumerate().skip(l) {
             map4_in_place(y, col(l), col(l), col(l), |v, c, _, _| v + xl * c);
         }
     } else {
