@@ -1,6 +1,8 @@
-//! Group `kernels`: GEMM GFLOP/s beside matrixmultiply (numpy's OpenBLAS via
-//! `numpy_gemm.py`), elementwise and reduction GB/s beside a plain copy, vectorized math
-//! beside a loop of std's functions, and the threading threshold.
+//! Group `kernels`: GEMM GFLOP/s (grad's products are the `gemm` crate's) beside
+//! matrixmultiply on the same strided views (numpy's OpenBLAS on the same shapes via
+//! `numpy_gemm.py`), at 1024³ and the T3 MLP's forward and backward shapes; elementwise
+//! and reduction GB/s beside a plain copy, vectorized math beside a loop of std's
+//! functions, and the threading threshold.
 //!
 //! Thread counts are pinned with a rayon pool per measurement (`_t1`, `_t2`); GEMM
 //! throughput is reported as elements/s = FLOP/s (2mnk per product), memory kernels as
@@ -18,135 +20,141 @@ fn pool(threads: usize) -> rayon::ThreadPool {
         .expect("a rayon pool")
 }
 
-/// matrixmultiply called directly: the reference that nalgebra's products use.
-fn mm_reference<T: MmGemm>(m: usize, k: usize, n: usize, a: &[T], b: &[T], c: &mut [T]) {
-    T::mm(m, k, n, a, b, c);
-}
-
+/// matrixmultiply called directly on the same strided views: the reference that nalgebra's
+/// products use.
 trait MmGemm: Sized {
-    fn mm(m: usize, k: usize, n: usize, a: &[Self], b: &[Self], c: &mut [Self]);
+    fn mm(m: usize, k: usize, n: usize, a: MatRef<Self>, b: MatRef<Self>, c: &mut [Self]);
 }
 
-impl MmGemm for f32 {
-    fn mm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-        assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-        // SAFETY: the asserts above bound every index of the row-major operands.
-        unsafe {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.as_ptr(),
-                k as isize,
-                1,
-                b.as_ptr(),
-                n as isize,
-                1,
-                0.0,
-                c.as_mut_ptr(),
-                n as isize,
-                1,
-            )
-        }
-    }
+/// Whether every element of a `rows × cols` view lies inside its storage.
+fn fits<T>(v: MatRef<T>, rows: usize, cols: usize) -> bool {
+    rows == 0 || cols == 0 || (rows - 1) * v.rs + (cols - 1) * v.cs < v.data.len()
 }
 
-impl MmGemm for f64 {
-    fn mm(m: usize, k: usize, n: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
-        assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-        // SAFETY: the asserts above bound every index of the row-major operands.
-        unsafe {
-            matrixmultiply::dgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.as_ptr(),
-                k as isize,
-                1,
-                b.as_ptr(),
-                n as isize,
-                1,
-                0.0,
-                c.as_mut_ptr(),
-                n as isize,
-                1,
-            )
+macro_rules! mm_gemm {
+    ($t:ty, $f:ident) => {
+        impl MmGemm for $t {
+            fn mm(m: usize, k: usize, n: usize, a: MatRef<$t>, b: MatRef<$t>, c: &mut [$t]) {
+                assert!(fits(a, m, k) && fits(b, k, n) && c.len() >= m * n);
+                // SAFETY: the assert bounds every index of the strided operands and of `c`.
+                unsafe {
+                    matrixmultiply::$f(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        a.data.as_ptr(),
+                        a.rs as isize,
+                        a.cs as isize,
+                        b.data.as_ptr(),
+                        b.rs as isize,
+                        b.cs as isize,
+                        0.0,
+                        c.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    )
+                }
+            }
         }
-    }
+    };
 }
+mm_gemm!(f32, sgemm);
+mm_gemm!(f64, dgemm);
+
+/// Rows of `C` split in two blocks (multiples of 16 rows) over rayon's threads: how grad
+/// ran a product on two threads before it used the `gemm` crate's own split.
+fn row_split<T: Copy + Send + Sync>(
+    m: usize,
+    n: usize,
+    a: MatRef<T>,
+    c: &mut [T],
+    f: impl Fn(usize, MatRef<T>, &mut [T]) + Sync,
+) {
+    use rayon::prelude::*;
+    let rows = m.div_ceil(2).next_multiple_of(16);
+    c[..m * n]
+        .par_chunks_mut(rows * n)
+        .enumerate()
+        .for_each(|(i, c)| {
+            let data = &a.data[(i * rows * a.rs).min(a.data.len())..];
+            f(c.len() / n, MatRef { data, ..a }, c)
+        });
+}
+
+/// The shapes measured: 1024³ and the T3 MLP's products (784-256-10, a batch of 128), with
+/// which operand the backward pass reads transposed from its stored matrix.
+///
+/// | tag | product | stored as |
+/// |---|---|---|
+/// | `128x784x256` | forward `x·W1` | row-major |
+/// | `128x256x10` | forward `h·W2` | row-major |
+/// | `784x128x256_at` | `∂W1 = xᵀ·∂pre1` | `x` 128×784 |
+/// | `256x128x10_at` | `∂W2 = hᵀ·∂pre2` | `h` 128×256 |
+/// | `128x10x256_bt` | `∂h = ∂pre2·W2ᵀ` | `W2` 256×10 |
+const GEMM_SHAPES: [(&str, usize, usize, usize, bool, bool); 8] = [
+    ("1024", 1024, 1024, 1024, false, false),
+    ("1024_at", 1024, 1024, 1024, true, false),
+    ("1024_bt", 1024, 1024, 1024, false, true),
+    ("128x784x256", 128, 784, 256, false, false),
+    ("128x256x10", 128, 256, 10, false, false),
+    ("784x128x256_at", 784, 128, 256, true, false),
+    ("256x128x10_at", 256, 128, 10, true, false),
+    ("128x10x256_bt", 128, 10, 256, false, true),
+];
 
 fn bench_gemm<T: grad::Real + MmGemm>(c: &mut Criterion, dtype: &str) {
     let mut group = c.benchmark_group("kernels");
-    for (m, k, n, tag) in [(1024, 1024, 1024, "1024"), (128, 784, 256, "128x784x256")] {
+    let (one, two) = (pool(1), pool(2));
+    for (tag, m, k, n, at, bt) in GEMM_SHAPES {
         let a = Tensor::<T>::randn(&[m, k], 1).into_vec();
         let b = Tensor::<T>::randn(&[k, n], 2).into_vec();
+        let av = if at {
+            MatRef::transposed(&a, m)
+        } else {
+            MatRef::row_major(&a, k)
+        };
+        let bv = if bt {
+            MatRef::transposed(&b, k)
+        } else {
+            MatRef::row_major(&b, n)
+        };
         let mut out = vec![T::ZERO; m * n];
         group.throughput(Throughput::Elements((2 * m * n * k) as u64));
-        for threads in [1, 2] {
-            let p = pool(threads);
-            let id = format!("gemm_{dtype}_{tag}_t{threads}");
+        let id = format!("gemm_{dtype}_{tag}_t1");
+        group.bench_function(BenchmarkId::new(&id, "grad"), |bch| {
+            one.install(|| {
+                bch.iter(|| {
+                    gemm(m, k, n, av, bv, T::ZERO, &mut out);
+                    black_box(&out);
+                })
+            })
+        });
+        group.bench_function(BenchmarkId::new(&id, "matrixmultiply"), |bch| {
+            bch.iter(|| {
+                T::mm(m, k, n, av, bv, &mut out);
+                black_box(&out);
+            })
+        });
+        if tag == "1024" || tag == "128x784x256" {
+            let id = format!("gemm_{dtype}_{tag}_t2");
             group.bench_function(BenchmarkId::new(&id, "grad"), |bch| {
-                p.install(|| {
+                two.install(|| {
                     bch.iter(|| {
-                        gemm(
-                            m,
-                            k,
-                            n,
-                            MatRef::row_major(&a, k),
-                            MatRef::row_major(&b, n),
-                            T::ZERO,
-                            &mut out,
-                        );
+                        gemm(m, k, n, av, bv, T::ZERO, &mut out);
+                        black_box(&out);
+                    })
+                })
+            });
+            group.bench_function(BenchmarkId::new(&id, "matrixmultiply_row_split"), |bch| {
+                two.install(|| {
+                    bch.iter(|| {
+                        row_split(m, n, av, &mut out, |mr, a, c| T::mm(mr, k, n, a, bv, c));
                         black_box(&out);
                     })
                 })
             });
         }
-        let id = format!("gemm_{dtype}_{tag}_t1");
-        group.bench_function(BenchmarkId::new(&id, "matrixmultiply"), |bch| {
-            bch.iter(|| {
-                mm_reference(m, k, n, &a, &b, &mut out);
-                black_box(&out);
-            })
-        });
-        // The backward products on strided views: A·Bᵀ (n × k stored) and Aᵀ·B.
-        let p = pool(1);
-        let bt = Tensor::<T>::randn(&[n, k], 3).into_vec();
-        group.bench_function(BenchmarkId::new(&id, "grad_a_bt"), |bch| {
-            p.install(|| {
-                bch.iter(|| {
-                    gemm(
-                        m,
-                        k,
-                        n,
-                        MatRef::row_major(&a, k),
-                        MatRef::transposed(&bt, k),
-                        T::ZERO,
-                        &mut out,
-                    );
-                    black_box(&out);
-                })
-            })
-        });
-        let at = Tensor::<T>::randn(&[k, m], 4).into_vec();
-        group.bench_function(BenchmarkId::new(&id, "grad_at_b"), |bch| {
-            p.install(|| {
-                bch.iter(|| {
-                    gemm(
-                        m,
-                        k,
-                        n,
-                        MatRef::transposed(&at, m),
-                        MatRef::row_major(&b, n),
-                        T::ZERO,
-                        &mut out,
-                    );
-                    black_box(&out);
-                })
-            })
-        });
     }
     group.finish();
 }

@@ -1,5 +1,5 @@
-//! The matrix product `C = A·B (+ βC)` on strided operands, from matrixmultiply's packed
-//! micro-kernels, split by rows of `C` over rayon's threads when large.
+//! The matrix product `C = A·B (+ βC)` on strided operands, from the `gemm` crate's packed
+//! micro-kernels (AVX-512 where the CPU has it), on rayon's threads when large.
 //!
 //! Operands are described by a slice and row/column strides, so the transposed products
 //! the backward pass needs (`A·Bᵀ`, `Aᵀ·B`) read the stored matrix with swapped strides
@@ -51,16 +51,25 @@ impl<'a, T> MatRef<'a, T> {
             cs: cols,
         }
     }
-    /// Whether every element of a `rows × cols` view lies inside `data`.
+    /// Whether every element of a `rows × cols` view lies inside `data`, computed without
+    /// overflow (a wrapped `(rows - 1) * rs` would pass a view that does not fit).
     fn fits(&self, rows: usize, cols: usize) -> bool {
-        rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
-    }
-    /// The view from row `r` on.
-    fn rows_from(self, r: usize) -> Self {
-        MatRef {
-            data: &self.data[(r * self.rs).min(self.data.len())..],
-            ..self
+        if rows == 0 || cols == 0 {
+            return true;
         }
+        let last = (rows - 1)
+            .checked_mul(self.rs)
+            .zip((cols - 1).checked_mul(self.cs))
+            .and_then(|(r, c)| r.checked_add(c));
+        last.is_some_and(|last| last < self.data.len())
+    }
+    /// The row and column strides as the `gemm` crate takes them. A stride along an extent of
+    /// at most one is never multiplied by a non-zero index, so it is passed as 1; any other
+    /// stride times its extent minus one is below `data.len()` (checked by [`Self::fits`]),
+    /// which is at most `isize::MAX`, so the cast is exact.
+    fn strides(&self, rows: usize, cols: usize) -> (isize, isize) {
+        let s = |extent: usize, stride: usize| if extent <= 1 { 1 } else { stride as isize };
+        (s(rows, self.rs), s(cols, self.cs))
     }
 }
 
@@ -71,7 +80,8 @@ pub const GEMM_PAR_THRESHOLD: usize = 1 << 22;
 
 /// The element types with a GEMM.
 pub trait Gemm: Copy + Send + Sync + 'static {
-    /// `C = A·B + beta·C` on one thread, `C` row-major `m × n`.
+    /// `C = A·B + beta·C` on one thread, `C` row-major `m × n`; `beta == 0` ignores `C`'s
+    /// contents.
     ///
     /// # Panics
     /// If a view does not fit its storage.
@@ -86,58 +96,102 @@ pub trait Gemm: Copy + Send + Sync + 'static {
     );
 }
 
-macro_rules! gemm_impl {
-    ($t:ty, $f:ident) => {
-        impl Gemm for $t {
-            fn gemm_serial(
-                m: usize,
-                k: usize,
-                n: usize,
-                a: MatRef<$t>,
-                b: MatRef<$t>,
-                beta: $t,
-                c: &mut [$t],
-            ) {
-                assert!(
-                    a.fits(m, k) && b.fits(k, n) && c.len() >= m * n,
-                    "gemm: view out of bounds"
-                );
-                if m == 0 || n == 0 {
-                    return;
-                }
-                // SAFETY: `fits` checked that every index the product reads, `i*rs + j*cs`
-                // for `i < rows, j < cols`, is inside `a.data` and `b.data`, and that `c`
-                // holds the `m × n` row-major output; the strides fit `isize` because they
-                // index into live slices; `c` is exclusively borrowed.
-                unsafe {
-                    matrixmultiply::$f(
-                        m,
-                        k,
-                        n,
-                        1.0,
-                        a.data.as_ptr(),
-                        a.rs as isize,
-                        a.cs as isize,
-                        b.data.as_ptr(),
-                        b.rs as isize,
-                        b.cs as isize,
-                        beta,
-                        c.as_mut_ptr(),
-                        n as isize,
-                        1,
-                    );
-                }
-            }
-        }
+/// `C = A·B + beta·C` by the `gemm` crate, on `threads` of the current rayon pool (1: this
+/// thread only). The crate picks its blocking from `m`, `n` and `k` alone and splits the
+/// blocks of `C` over threads, so every element is summed in the same order whatever the
+/// thread count, and the result does not depend on it.
+///
+/// # Panics
+/// If a view does not fit its storage.
+#[allow(clippy::too_many_arguments)]
+fn crate_gemm<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    beta: T,
+    c: &mut [T],
+    threads: usize,
+) {
+    assert!(
+        a.fits(m, k) && b.fits(k, n) && c.len() >= m * n,
+        "gemm: view out of bounds"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    let ((a_rs, a_cs), (b_rs, b_cs)) = (a.strides(m, k), b.strides(k, n));
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
     };
+    // SAFETY: `fits` checked that every element the product reads, `data[i*rs + j*cs]` for
+    // `i < rows, j < cols`, is inside `a.data` and `b.data`, and `c` holds the `m × n`
+    // row-major output (row stride `n`, which fits `isize` as `c.len()` does); `strides`
+    // gives the same offsets for those indices. `c` is exclusively borrowed and the shared
+    // operands are not written. The crate dispatches on `T`'s type id (`f32`, `f64`, and a
+    // panic for any other type, never a reinterpretation). With `read_dst` false
+    // (`beta == 0`) the crate writes `C` without reading it; otherwise it computes
+    // `beta·C + 1·A·B`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            beta != T::ZERO,
+            a.data.as_ptr(),
+            a_cs,
+            a_rs,
+            b.data.as_ptr(),
+            b_cs,
+            b_rs,
+            beta,
+            T::ONE,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
 }
-gemm_impl!(f32, sgemm);
-gemm_impl!(f64, dgemm);
 
-/// `C = A·B + beta·C` with `A` `m × k`, `B` `k × n`, `C` row-major `m × n`; rows of `C`
-/// are split over rayon's threads when the product has more than [`GEMM_PAR_THRESHOLD`]
-/// multiply-adds. A product with one column (`n == 1`) or one row (`m == 1`) goes to
-/// [`gemv`] when its vector operand is contiguous.
+impl Gemm for f32 {
+    fn gemm_serial(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: MatRef<f32>,
+        b: MatRef<f32>,
+        beta: f32,
+        c: &mut [f32],
+    ) {
+        crate_gemm(m, k, n, a, b, beta, c, 1);
+    }
+}
+
+impl Gemm for f64 {
+    fn gemm_serial(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: MatRef<f64>,
+        b: MatRef<f64>,
+        beta: f64,
+        c: &mut [f64],
+    ) {
+        crate_gemm(m, k, n, a, b, beta, c, 1);
+    }
+}
+
+/// `C = A·B + beta·C` with `A` `m × k`, `B` `k × n`, `C` row-major `m × n`, on all of the
+/// current rayon pool's threads when the product has at least [`GEMM_PAR_THRESHOLD`]
+/// multiply-adds (with the same result as on one). A product with one column (`n == 1`) or
+/// one row (`m == 1`) goes to [`gemv`] when its vector operand is contiguous.
 ///
 /// # Panics
 /// If a view does not fit its storage.
@@ -167,19 +221,13 @@ pub fn gemm<T: Real>(
         return gemv(n, k, bt, &a.data[..k.min(a.data.len())], beta, &mut c[..n]);
     }
     let threads = rayon::current_num_threads();
-    if m * n * k < GEMM_PAR_THRESHOLD || threads < 2 || m < 2 * 16 || n == 0 {
-        return T::gemm_serial(m, k, n, a, b, beta, c);
-    }
-    // Row blocks that are multiples of 16 keep the micro-kernel's row panels full.
-    let rows = m.div_ceil(threads).next_multiple_of(16);
-    c[..m * n]
-        .par_chunks_mut(rows * n)
-        .enumerate()
-        .for_each(|(i, c)| {
-            let r0 = i * rows;
-            let mr = c.len() / n;
-            T::gemm_serial(mr, k, n, a.rows_from(r0), b, beta, c);
-        });
+    let work = m.saturating_mul(n).saturating_mul(k);
+    let threads = if work < GEMM_PAR_THRESHOLD {
+        1
+    } else {
+        threads
+    };
+    crate_gemm(m, k, n, a, b, beta, c, threads);
 }
 
 /// Multiply-adds (`rows·k`) from which [`gemv`] splits rows over rayon's threads.
@@ -318,6 +366,148 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `C = A·B + beta·C` in `T` against [`naive`] in f64 on the same (rounded) values, for
+    /// every extent in `dims` and every layout of `A` and `B` (row-major or a transposed
+    /// view). Operands and `C` start one element into their storage, so no view is aligned;
+    /// where `beta` is 0, `C` starts as NaN and must be ignored. The tolerance is the
+    /// standard bound of a `k`-term dot product, `(k + 2)·ε·(Σ|a||b| + |beta·c|)`.
+    fn products_match_the_definition<T: Real>(dims: &[usize]) {
+        fn view<U>(data: &[U], rows: usize, cols: usize, transposed: bool) -> MatRef<'_, U> {
+            if transposed {
+                MatRef::transposed(data, rows)
+            } else {
+                MatRef::row_major(data, cols)
+            }
+        }
+        let eps = if size_of::<T>() == 4 {
+            f32::EPSILON as f64
+        } else {
+            f64::EPSILON
+        };
+        let round = |v: Vec<f64>| -> Vec<T> { v.into_iter().map(T::from_f64).collect() };
+        let wide = |v: &[T]| -> Vec<f64> { v.iter().map(|x| x.to_f64()).collect() };
+        for &m in dims {
+            for &k in dims {
+                for &n in dims {
+                    let a = round(values(m * k + 1, 1.0));
+                    let b = round(values(k * n + 1, 2.0));
+                    let (a64, b64) = (wide(&a), wide(&b));
+                    let a_abs: Vec<f64> = a64.iter().map(|x| x.abs()).collect();
+                    let b_abs: Vec<f64> = b64.iter().map(|x| x.abs()).collect();
+                    for beta in [0.0, 0.5] {
+                        let c0: Vec<T> = if beta == 0.0 {
+                            vec![T::NAN; m * n + 1]
+                        } else {
+                            round(values(m * n + 1, 3.0))
+                        };
+                        let c64 = wide(&c0[1..]);
+                        let c_abs: Vec<f64> = c64.iter().map(|x| x.abs()).collect();
+                        for (at, bt) in [(false, false), (true, false), (false, true), (true, true)]
+                        {
+                            let (av, bv) = (view(&a[1..], m, k, at), view(&b[1..], k, n, bt));
+                            let (av64, bv64) =
+                                (view(&a64[1..], m, k, at), view(&b64[1..], k, n, bt));
+                            let want = naive(m, k, n, av64, bv64, beta, &c64);
+                            let (a_abs, b_abs) =
+                                (view(&a_abs[1..], m, k, at), view(&b_abs[1..], k, n, bt));
+                            let bound = naive(m, k, n, a_abs, b_abs, beta, &c_abs);
+                            let mut c = c0.clone();
+                            gemm(m, k, n, av, bv, T::from_f64(beta), &mut c[1..]);
+                            let mut s = c0.clone();
+                            T::gemm_serial(m, k, n, av, bv, T::from_f64(beta), &mut s[1..]);
+                            for i in 0..m * n {
+                                let tol = (k as f64 + 2.0) * eps * bound[i];
+                                for (what, got) in [("gemm", c[1 + i]), ("gemm_serial", s[1 + i])] {
+                                    assert!(
+                                        (got.to_f64() - want[i]).abs() <= tol,
+                                        "{what} {m}x{k}x{n} at={at} bt={bt} beta={beta} [{i}]: \
+                                         {got:?} vs {}",
+                                        want[i]
+                                    );
+                                }
+                            }
+                            assert!(
+                                c[0].to_f64().to_bits() == c0[0].to_f64().to_bits(),
+                                "the element before C was written"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matrix_products_match_the_definition_at_edge_shapes_f32() {
+        // 0, 1, and one either side of the AVX-512 (16 lanes), AVX2 (8) and SSE/NEON (4)
+        // widths, and of twice the widest (the micro-kernels' row tiles are lane multiples).
+        products_match_the_definition::<f32>(&[0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33]);
+    }
+
+    #[test]
+    fn matrix_products_match_the_definition_at_edge_shapes_f64() {
+        // f64: 8 lanes in AVX-512, 4 in AVX2, 2 in SSE/NEON.
+        products_match_the_definition::<f64>(&[0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33]);
+    }
+
+    #[test]
+    fn a_large_product_has_the_same_result_on_one_and_two_threads() {
+        // 128·1024·64 = 2^23 multiply-adds, above GEMM_PAR_THRESHOLD: two threads split it;
+        // k = 1024 is longer than one of the crate's depth blocks, so each element is a sum
+        // of partial sums, whose grouping must not follow the thread count.
+        fn on<T: Real>(threads: usize, at: bool, a: &[T], b: &[T]) -> Vec<T> {
+            let (m, k, n) = (128, 1024, 64);
+            let av = if at {
+                MatRef::transposed(a, m)
+            } else {
+                MatRef::row_major(a, k)
+            };
+            let mut c = vec![T::ZERO; m * n];
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a rayon pool");
+            pool.install(|| gemm(m, k, n, av, MatRef::row_major(b, n), T::ZERO, &mut c));
+            c
+        }
+        fn check<T: Real>() {
+            let a: Vec<T> = values(128 * 1024, 6.0)
+                .into_iter()
+                .map(T::from_f64)
+                .collect();
+            let b: Vec<T> = values(1024 * 64, 7.0)
+                .into_iter()
+                .map(T::from_f64)
+                .collect();
+            for at in [false, true] {
+                let one = on(1, at, &a, &b);
+                let two = on(2, at, &a, &b);
+                assert!(
+                    one.iter()
+                        .zip(&two)
+                        .all(|(x, y)| x.to_f64().to_bits() == y.to_f64().to_bits()),
+                    "at={at}: 1 and 2 threads differ"
+                );
+            }
+        }
+        check::<f32>();
+        check::<f64>();
+    }
+
+    #[test]
+    #[should_panic(expected = "view out of bounds")]
+    fn a_view_whose_extent_overflows_is_out_of_bounds() {
+        // (3 - 1)·(2^63) wraps to 0 in usize: the view must still be rejected.
+        let a = [1.0f64; 4];
+        let huge = MatRef {
+            data: &a,
+            rs: 1 << 63,
+            cs: 1,
+        };
+        let mut c = [0.0; 6];
+        gemm(3, 2, 2, huge, MatRef::row_major(&a, 2), 0.0, &mut c);
     }
 
     #[test]
