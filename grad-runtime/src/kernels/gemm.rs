@@ -237,7 +237,7 @@ const GEMV_PAR_THRESHOLD: usize = 1 << 20;
 /// without packing `A` (a GEMM packs the whole matrix, a pass over memory as long as the
 /// product itself). A row-major `A` is a dot product per row; a transposed one (the
 /// backward pass's `Xᵀ·d`, a vector-matrix product on the stored matrix) adds `x[l]` times
-/// each stored row `l` into `y`, three rows per pass. `beta == 0` ignores `y`'s contents.
+/// each stored row `l` into `y`, four rows per pass. `beta == 0` ignores `y`'s contents.
 ///
 /// # Panics
 /// If `A` does not fit its storage, `x` is shorter than `k` or `y` than `rows`.
