@@ -223,29 +223,19 @@ pub fn is_inactive_type(ty: &Type) -> bool {
                 return is_inactive_type(&elem);
             }
             last_ident(ty).is_some_and(|id| {
-                matches!(
-                    id.to_string().as_str(),
-                    "u8" | "u16"
-                        | "u32"
-                        | "u64"
-                        | "u128"
-                        | "usize"
-                        | "i8"
-                        | "i16"
-                        | "i32"
-                        | "i64"
-                        | "i128"
-                        | "isize"
-                        | "bool"
-                        | "char"
-                        | "str"
-                        | "String"
-                )
+                let id = id.to_string();
+                COPY_PRIMITIVES.contains(&id.as_str()) || id == "str" || id == "String"
             })
         }
         _ => false,
     }
 }
+
+/// The integer types, `bool` and `char`: never differentiated, and `Copy`.
+pub const COPY_PRIMITIVES: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "bool",
+    "char",
+];
 
 pub fn form_is_inactive(form: &Form) -> bool {
     match form {

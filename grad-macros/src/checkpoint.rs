@@ -122,22 +122,7 @@ pub fn vjp_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> 
 fn is_copy_primitive(ty: &syn::Type) -> bool {
     let syn::Type::Path(p) = ty else { return false };
     p.qself.is_none()
-        && p.path.get_ident().is_some_and(|id| {
-            matches!(
-                id.to_string().as_str(),
-                "u8" | "u16"
-                    | "u32"
-                    | "u64"
-                    | "u128"
-                    | "usize"
-                    | "i8"
-                    | "i16"
-                    | "i32"
-                    | "i64"
-                    | "i128"
-                    | "isize"
-                    | "bool"
-                    | "char"
-            )
-        })
+        && p.path
+            .get_ident()
+            .is_some_and(|id| crate::ast::COPY_PRIMITIVES.contains(&id.to_string().as_str()))
 }
