@@ -411,3 +411,34 @@ fn scalar_operations_stay_scalar_code_in_a_region() {
         agrees_with_forward_mode("t", &gt, |dt| scalar_beside_tensor_jvp(s, &t, 0.0, dt).1);
     }
 }
+
+// Past `REDUCE_PAR_THRESHOLD` (2^24) the unfused sum adds segments pairwise: the folded
+// sums, in two loops and in one, follow it there too.
+#[differentiable]
+fn affine_sum(x: &T64) -> f64 {
+    (x.exp() * 0.5 + 0.25).sum()
+}
+
+#[test]
+fn sums_over_several_segments_keep_the_primal_bits() {
+    let n = (1 << 24) + 4097;
+    let x = Tensor::from_vec((0..n).map(|i| ((i % 1000) as f64).sin()).collect(), &[n]).unwrap();
+    let primal = affine_sum(&x);
+    let (v, g) = affine_sum_grad(&x);
+    assert_eq!(v.to_bits(), primal.to_bits());
+    let (v2, _) = affine_sum_vjp(&x);
+    assert_eq!(v2.to_bits(), primal.to_bits());
+    for (k, (&a, &d)) in x
+        .as_slice()
+        .iter()
+        .zip(g.as_slice())
+        .enumerate()
+        .step_by(997)
+    {
+        assert!(
+            close(d, 0.5 * a.exp(), 1e-15),
+            "[{k}]: {d} vs {}",
+            0.5 * a.exp()
+        );
+    }
+}

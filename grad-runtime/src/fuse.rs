@@ -963,28 +963,51 @@ fn fwd_fold<const N: usize, K: Kernel<N>, A: Args<N>>(
 /// blocks' sums are computed on rayon's threads, and combined in order.
 fn sum_of<const N: usize, K: Kernel<N>, T: Real>(k: &K, ins: &[In<'_, T>; N], n: usize) -> T {
     let isa = Isa::active();
+    let run = |&(s, lo, l): &(usize, usize, usize)| {
+        let part = ins.map(|i| i.part(lo, l));
+        let mut v = Vec::with_capacity(l.div_ceil(SUM_BLOCK));
+        on_isa!(isa, sum(k, &part, l, &mut v));
+        (s, v)
+    };
+    let items = fold_items(n);
+    let done: Vec<(usize, Vec<T>)> = if n >= PAR_MIN {
+        items.par_iter().map(run).collect()
+    } else {
+        items.iter().map(run).collect()
+    };
+    fold_total(n, done.iter().map(|(s, v)| (*s, &v[..])))
+}
+
+/// The pieces a folded loop runs in, as `(segment, start, length)`: the unfused `sum`'s
+/// segments of `0..n` (see [`segments`]), those of [`PAR_MIN`] elements or more split into
+/// blocks of [`BLOCK`] for rayon's threads.
+fn fold_items(n: usize) -> Vec<(usize, usize, usize)> {
+    let (seg, _) = segments(n);
+    let mut items = Vec::new();
+    for (s, start) in (0..n).step_by(seg).enumerate() {
+        let len = seg.min(n - start);
+        let step = if len >= PAR_MIN { BLOCK } else { len };
+        for lo in (start..start + len).step_by(step) {
+            items.push((s, lo, step.min(start + len - lo)));
+        }
+    }
+    items
+}
+
+/// The sum of `0..n` from the sums of blocks of [`SUM_BLOCK`] each item of [`fold_items`]
+/// produced, items in order: per segment a cascade, then the segments combined, as the
+/// unfused `sum` adds.
+fn fold_total<'a, T: Real>(n: usize, done: impl IntoIterator<Item = (usize, &'a [T])>) -> T {
     let (seg, whole) = segments(n);
     let mut totals = Vec::new();
-    for start in (0..n).step_by(seg) {
-        let len = seg.min(n - start);
-        let ins = ins.map(|i| i.part(start, len));
-        let sums: Vec<T> = if len >= PAR_MIN {
-            (0..blocks(len))
-                .into_par_iter()
-                .flat_map_iter(|b| {
-                    let l = BLOCK.min(len - b * BLOCK);
-                    let part = ins.map(|i| i.part(b * BLOCK, l));
-                    let mut v = Vec::with_capacity(BLOCK / SUM_BLOCK);
-                    on_isa!(isa, sum(k, &part, l, &mut v));
-                    v
-                })
-                .collect()
-        } else {
-            let mut v = Vec::with_capacity(len.div_ceil(SUM_BLOCK));
-            on_isa!(isa, sum(k, &ins, len, &mut v));
-            v
-        };
-        totals.push(segment_total(&sums, len));
+    let mut sums = Vec::new();
+    let mut done = done.into_iter().peekable();
+    while let Some((s, v)) = done.next() {
+        sums.extend_from_slice(v);
+        if done.peek().is_none_or(|next| next.0 != s) {
+            totals.push(segment_total(&sums, seg.min(n - s * seg)));
+            sums.clear();
+        }
     }
     combine(&totals, whole)
 }
@@ -1278,16 +1301,11 @@ fn fwd_bwd_fold<const N: usize, K: Kernel<N>, A: Args<N>>(
     };
     let active = &A::ACTIVE;
     let mut bufs = GradBufs::new(&ins, n, active);
-    // The work items: `sum_of`'s segments, those it splits over threads split alike into
-    // blocks, each with its part of the cotangent buffers.
-    let (seg, whole) = segments(n);
+    // `sum_of`'s pieces, each with its part of the cotangent buffers.
     let mut rest = bufs.parts();
-    let mut items = Vec::new();
-    for (s, start) in (0..n).step_by(seg).enumerate() {
-        let len = seg.min(n - start);
-        let step = if len >= PAR_MIN { BLOCK } else { len };
-        for lo in (start..start + len).step_by(step) {
-            let l = step.min(start + len - lo);
+    let items: Vec<_> = fold_items(n)
+        .into_iter()
+        .map(|(s, lo, l)| {
             let sinks: [Sink<'_, A::Elem>; N] = core::array::from_fn(|j| match rest[j].take() {
                 Some(r) => {
                     let (here, after) = r.split_at_mut(l);
@@ -1297,9 +1315,9 @@ fn fwd_bwd_fold<const N: usize, K: Kernel<N>, A: Args<N>>(
                 None if active[j] => Sink::Acc,
                 None => Sink::Skip,
             });
-            items.push((s, lo, l, sinks));
-        }
-    }
+            (s, lo, l, sinks)
+        })
+        .collect();
     let isa = Isa::active();
     let run = |(s, lo, l, mut sinks): (usize, usize, usize, [Sink<'_, A::Elem>; N])| {
         let part = ins.map(|i| i.part(lo, l));
@@ -1314,21 +1332,13 @@ fn fwd_bwd_fold<const N: usize, K: Kernel<N>, A: Args<N>>(
     } else {
         items.into_iter().map(run).collect()
     };
-    let mut totals = Vec::new();
-    let mut sums = Vec::new();
     let mut acc = [A::Elem::ZERO; N];
-    for (i, (s, v, a)) in done.iter().enumerate() {
-        sums.extend_from_slice(v);
+    for (_, _, a) in &done {
         for j in 0..N {
             acc[j] += a[j];
         }
-        if done.get(i + 1).is_none_or(|next| next.0 != *s) {
-            let len = seg.min(n - s * seg);
-            totals.push(segment_total(&sums, len));
-            sums.clear();
-        }
     }
-    let total = combine(&totals, whole);
+    let total = fold_total(n, done.iter().map(|(s, v, _)| (*s, &v[..])));
     let value = if mean {
         total / A::Elem::from_f64(n as f64)
     } else {
