@@ -966,12 +966,29 @@ impl<'a> Rev<'a> {
             out.extend(quote!(let mut #dc = #init;));
         }
         let (saved, recompute) = self.loops[&stack].clone();
+        // A windowed loop whose iterations do not depend on each other runs its reverse
+        // with the index rising, its saved values taken from the stack's tail in order.
+        let rising = match counted {
+            Some((Some(index), _))
+                if !windows.is_empty()
+                    && !self.fixed.contains_key(&stack)
+                    && window::independent(&self.an, &self.e, index, body, carried, &windows) =>
+            {
+                let tape = (!saved.0.is_empty())
+                    .then(|| names::value(self.e.info(stack), stack).to_token_stream());
+                Some(tape)
+            }
+            _ => None,
+        };
         let before = self.adj.clone();
         let shapes_before = (self.shapes.len(), self.layouts.len());
         let mut b = TokenStream::new();
         if !saved.0.is_empty() {
             let pat = self.saved_pattern(&saved);
-            let pop = self.pop(stack);
+            let pop = match rising {
+                Some(_) => quote!(__grad_saved),
+                None => self.pop(stack),
+            };
             b.extend(quote!(let #pat = #pop;));
         }
         for v in &recompute {
@@ -1010,7 +1027,7 @@ impl<'a> Rev<'a> {
         self.shapes.truncate(shapes_before.0);
         self.layouts.truncate(shapes_before.1);
         self.windows.truncate(windows_before);
-        let wrapped = self.wrap_windows(&windows, counted, true, head, b);
+        let wrapped = self.wrap_windows(&windows, counted, (true, rising), head, b);
         out.extend(wrapped);
         for c in &live {
             if let Operand::Var(i) = c.init {
@@ -1031,11 +1048,12 @@ impl<'a> Rev<'a> {
     }
 
     /// `head { body }`, with the windows loaded before it and stepped after each body.
+    /// `falling` with `rising`: see [`window::Counted`].
     fn wrap_windows(
         &self,
         windows: &[Window],
         counted: Option<(Option<VarId>, &RangeSpec)>,
-        falling: bool,
+        (falling, rising): (bool, Option<Option<TokenStream>>),
         head: TokenStream,
         body: TokenStream,
     ) -> TokenStream {
@@ -1053,6 +1071,7 @@ impl<'a> Rev<'a> {
             hi: self.e.val(&range.hi),
             index: self.e.name(index).to_token_stream(),
             falling,
+            rising,
         };
         window::wrap(windows, &adj, &self.e.rt, &counted, head, body)
     }
@@ -1158,7 +1177,7 @@ impl<'a> Rev<'a> {
         let looped = self.wrap_windows(
             &windows,
             Some((index, range)),
-            false,
+            (false, None),
             head,
             quote!(#take #b #give),
         );

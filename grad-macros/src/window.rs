@@ -1,20 +1,25 @@
 //! Register-carried adjoints: a loop over `i` that adds to an outer array's adjoint only at
-//! `i + c`, for a few constants `c`, keeps those elements' adjoints in locals that shift by
-//! one place per iteration, instead of adding to memory it reads again an iteration later.
+//! `i + c`, for a few constants `c`, keeps those contributions in locals instead of adding
+//! to memory it reads again an iteration later.
 //!
-//! `for i in 1..n { .. c[i - 1] .. c[i] .. c[i + 1] .. }` adds, in its reverse (`i`
-//! falling), to `dc[i + 1]`, `dc[i]`, `dc[i - 1]`. Element `e` is reached by iterations
-//! `e + 1`, `e`, `e - 1`, one after the other, so `dc[e]` would be loaded, added to and
-//! stored three times in a row, each load waiting for the store before it. Here the
-//! window `dc[i - 1 ..= i + 1]` lives in three locals: an iteration adds to them, then the
-//! element no later iteration reaches (`i + 1`) is stored, the others shift up, and the
-//! element the next iteration reaches first (`i - 2`) is loaded. Each element is loaded
-//! and stored once, and the additions chain through registers.
+//! `for i in 1..n { .. c[i - 1] .. c[i] .. c[i + 1] .. }` adds, in its reverse, to
+//! `dc[i + 1]`, `dc[i]`, `dc[i - 1]`. Element `e` is reached by three iterations one after
+//! the other, so `dc[e]` would be loaded, added to and stored three times in a row, each
+//! load waiting for the store before it. Two forms avoid that:
 //!
-//! This is a change of where the adjoint lives, not of what is added: the window holds
-//! the element's whole adjoint (taken out of the array when it enters, put back when it
-//! leaves), so contributions from outside the loop are kept and the sums are the same,
-//! in the same order.
+//! - A loop whose index rises (one whose reverse runs inside its forward sweep, and a
+//!   reverse sweep whose iterations are [`independent`], which may run in either order)
+//!   carries each iteration's contributions in delay lines and adds them to an element
+//!   once the last iteration that reaches it is done ([`rise`]). No branch, no load and
+//!   store of the same element twice: the compiler can vectorize it.
+//! - A reverse sweep that must run falling keeps the window `dc[i - 1 ..= i + 1]` in
+//!   locals that shift by one place per iteration ([`fall`]): the element no later
+//!   iteration reaches is stored, the others shift, the next one is loaded.
+//!
+//! This is a change of where the adjoint lives, not of what is added: each element's
+//! contributions are added in the order the loop makes them (a reverse sweep run rising
+//! adds them in the falling loop's order), to the value the element had before the loop,
+//! so the sums have the same bits.
 
 use crate::activity::Analysis;
 use crate::emit::Emit;
@@ -275,9 +280,15 @@ pub struct Counted {
     /// The iterations run from `hi - 1` down to `lo` (a reverse sweep); else up from `lo`
     /// (a loop whose reverse runs inside its forward sweep).
     pub falling: bool,
+    /// A reverse sweep whose iterations are [`independent`] runs them rising instead,
+    /// taking its saved values from this stack's tail in the order they were pushed.
+    pub rising: Option<Option<TokenStream>>,
 }
 
-/// A loop with windows, around its emitted `for` head and body.
+/// A loop with windows, around its emitted `for` head and body. A loop whose index rises
+/// (one whose reverse runs inside its forward sweep, or a reverse sweep whose iterations
+/// are [`independent`]) carries its contributions in delay lines ([`rise`]); a reverse
+/// sweep that must run falling keeps the window in registers that shift ([`fall`]).
 pub fn wrap(
     windows: &[Window],
     adj: &dyn Fn(VarId) -> TokenStream,
@@ -286,21 +297,30 @@ pub fn wrap(
     head: TokenStream,
     body: TokenStream,
 ) -> TokenStream {
-    let Counted {
-        lo,
-        hi,
-        index,
-        falling,
-    } = counted;
-    let falling = *falling;
     if windows.is_empty() {
         return quote!(#head { #body });
     }
-    let first = if falling {
-        quote!((#hi - 1))
-    } else {
-        quote!(#lo)
-    };
+    match (&counted.rising, counted.falling) {
+        (Some(tape), _) => rise(windows, adj, rt, counted, Rise::Reverse(tape), body),
+        (None, false) => rise(windows, adj, rt, counted, Rise::Forward(head), body),
+        (None, true) => fall(windows, adj, rt, counted, head, body),
+    }
+}
+
+/// A reverse sweep counting down: element `e` enters the window (taken out of the array)
+/// at the first iteration that reaches it, `e - min`, has its contributions added in the
+/// registers, and leaves at `e - max`. Each element is loaded and stored once, and the
+/// additions chain through registers.
+fn fall(
+    windows: &[Window],
+    adj: &dyn Fn(VarId) -> TokenStream,
+    rt: &TokenStream,
+    counted: &Counted,
+    head: TokenStream,
+    body: TokenStream,
+) -> TokenStream {
+    let Counted { lo, hi, index, .. } = counted;
+    let first = quote!((#hi - 1));
     let mut load = TokenStream::new();
     let mut step = TokenStream::new();
     for w in windows {
@@ -314,52 +334,227 @@ pub fn wrap(
         // The element no later iteration reaches leaves; the others shift toward it; the
         // element the next iteration reaches first enters.
         let n = w.regs.len();
-        let (leave, enter) = if falling { (n - 1, 0) } else { (0, n - 1) };
-        let leave_at = at(index.clone(), w.min + leave as i64);
-        let rl = &w.regs[leave];
+        let leave_at = at(index.clone(), w.min + n as i64 - 1);
+        let rl = &w.regs[n - 1];
         step.extend(quote!(#d[#leave_at] = #rt::take_piece(&mut #rl);));
         let mut shift = TokenStream::new();
-        if falling {
-            for k in (1..n).rev() {
-                let (to, from) = (&w.regs[k], &w.regs[k - 1]);
-                shift.extend(quote!(#to = #rt::take_piece(&mut #from);));
-            }
-        } else {
-            for k in 0..n - 1 {
-                let (to, from) = (&w.regs[k], &w.regs[k + 1]);
-                shift.extend(quote!(#to = #rt::take_piece(&mut #from);));
-            }
+        for k in (1..n).rev() {
+            let (to, from) = (&w.regs[k], &w.regs[k - 1]);
+            shift.extend(quote!(#to = #rt::take_piece(&mut #from);));
         }
-        let next = if falling {
-            quote!((#index - 1))
-        } else {
-            quote!((#index + 1))
-        };
-        let re = &w.regs[enter];
-        let enter_at = at(next, w.min + enter as i64);
-        let t = take(enter_at);
+        let re = &w.regs[0];
+        let t = take(at(quote!((#index - 1)), w.min));
         shift.extend(quote!(#re = #t;));
         let mut rest = TokenStream::new();
-        for (k, r) in w.regs.iter().enumerate().filter(|(k, _)| *k != leave) {
+        for (k, r) in w.regs.iter().enumerate().take(n - 1) {
             let a = at(index.clone(), w.min + k as i64);
             rest.extend(quote!(#d[#a] = #rt::take_piece(&mut #r);));
         }
         step.extend(quote!(if __grad_last { #rest } else { #shift }));
     }
-    let last = if falling {
-        quote!(#index == #lo)
-    } else {
-        quote!(#index + 1 == #hi)
-    };
     // `head` is `for <pattern> in <range>`; the window steps after each iteration's body.
     quote! {
         if #lo < #hi {
             #load
             #head {
                 #body
-                let __grad_last = #last;
+                let __grad_last = #index == #lo;
                 #step
             }
         }
     }
+}
+
+/// How a loop with delay lines runs.
+enum Rise<'a> {
+    /// A loop whose reverse runs inside its forward sweep, with its own head: element
+    /// `e`'s contributions come in the order of the iterations, largest offset first.
+    Forward(TokenStream),
+    /// A reverse sweep run rising: the falling loop's order is smallest offset first. With
+    /// the stack whose tail holds its saved values, if it saved any.
+    Reverse(&'a Option<TokenStream>),
+}
+
+/// A loop over `i` rising, with delay lines instead of a window.
+///
+/// Element `e` is reached by iterations `e - max`, ..., `e - min`. Each iteration's
+/// contributions start from zero in registers of their own (`w_k` for offset `min + k`),
+/// and delay lines carry them forward: `h_k_j` is what iteration `i - j` added at offset
+/// `min + k`. At the end of iteration `i`, element `i + min` has had all its contributions
+/// and receives them, in the order the loop it stands for adds them: this loop's own order
+/// (largest offset first), or for a reverse sweep the falling loop's (smallest first).
+/// After the loop the elements past `hi - 1 + min` receive what the delay lines still hold.
+///
+/// The registers start at `-0.0`, the identity of addition, so each element's sum has the
+/// bits of a window's that takes the element out and puts it back. There is no branch in
+/// the loop and nothing goes from one iteration to the next through memory: the carried
+/// registers are fixed-order recurrences, which the compiler vectorizes where the body
+/// allows (it neither hoists bounds checks nor vectorizes when the index falls).
+fn rise(
+    windows: &[Window],
+    adj: &dyn Fn(VarId) -> TokenStream,
+    rt: &TokenStream,
+    counted: &Counted,
+    rise: Rise<'_>,
+    body: TokenStream,
+) -> TokenStream {
+    let Counted { lo, hi, index, .. } = counted;
+    let ascending = matches!(rise, Rise::Reverse(_));
+    let (mut before, mut start, mut end, mut after) = (
+        TokenStream::new(),
+        TokenStream::new(),
+        TokenStream::new(),
+        TokenStream::new(),
+    );
+    for w in windows {
+        let d = adj(w.base);
+        let width = w.regs.len();
+        let zero = format_ident!("__grad_zero_{}", w.regs[0]);
+        let first = at(quote!((#hi - 1)), w.min);
+        before.extend(quote!(let #zero = #rt::zero_piece(&#d[#first]);));
+        // h[k][j - 1]: the contribution at offset min + k from iteration i - j.
+        let h: Vec<Vec<Ident>> = (0..width)
+            .map(|k| {
+                (1..=k)
+                    .map(|j| format_ident!("__grad_delay_{}_{}_{}", k, j, w.regs[0]))
+                    .collect()
+            })
+            .collect();
+        for r in h.iter().flatten() {
+            before.extend(quote!(let mut #r = ::core::clone::Clone::clone(&#zero);));
+        }
+        for r in &w.regs {
+            start.extend(quote!(let mut #r = ::core::clone::Clone::clone(&#zero);));
+        }
+        // Element i + min's contributions: offset min + k from iteration i - k.
+        let done = at(index.clone(), w.min);
+        let mut parts: Vec<&Ident> = std::iter::once(&w.regs[0])
+            .chain(h.iter().skip(1).map(|row| &row[row.len() - 1]))
+            .collect();
+        if !ascending {
+            parts.reverse();
+        }
+        for r in parts {
+            end.extend(quote!(#rt::accumulate(&mut #d[#done], #r);));
+        }
+        for (row, r) in h.iter().zip(&w.regs).skip(1) {
+            for j in (1..row.len()).rev() {
+                let (to, from) = (&row[j], &row[j - 1]);
+                end.extend(quote!(#to = #from;));
+            }
+            let newest = &row[0];
+            end.extend(quote!(#newest = #r;));
+        }
+        // Element hi - 1 + min + m still lacks, for each k >= m, what iteration
+        // hi - 1 - (k - m) added at offset min + k: h[k][k - m].
+        for m in 1..width {
+            let e = at(quote!((#hi - 1)), w.min + m as i64);
+            let mut parts: Vec<&Ident> = h
+                .iter()
+                .enumerate()
+                .skip(m)
+                .map(|(k, row)| &row[k - m])
+                .collect();
+            if !ascending {
+                parts.reverse();
+            }
+            for r in parts {
+                after.extend(quote!(#rt::accumulate(&mut #d[#e], #r);));
+            }
+        }
+    }
+    let head = match rise {
+        Rise::Forward(head) => head,
+        Rise::Reverse(None) => quote!(for #index in #lo..#hi),
+        // With saved values, the loop runs over them (one exit, which the compiler needs
+        // to vectorize; a `zip` with the range has two where the values are not `Copy`).
+        Rise::Reverse(Some(stack)) => {
+            before.extend(quote!(let __grad_tape = #rt::stack_tail(&mut #stack, #hi - #lo);));
+            start = quote!(let #index = #lo + __grad_j; #start);
+            quote!(for (__grad_j, __grad_saved) in ::core::iter::Iterator::enumerate(
+                ::core::iter::IntoIterator::into_iter(__grad_tape)
+            ))
+        }
+    };
+    quote! {
+        if #lo < #hi {
+            #before
+            #head {
+                #start
+                #body
+                #end
+            }
+            #after
+        }
+    }
+}
+
+/// Whether a windowed loop's reverse may run its iterations in either order: the forward
+/// body is straight-line code whose only carried values are arrays written element by
+/// element at `i + c` and never read in the loop, and whose other contributions go to the
+/// windowed arrays or to values of the iteration itself. Then iteration `i`'s reverse
+/// reads and writes nothing that another iteration's does: the written arrays' adjoints at
+/// its own elements, its scratch rows, its locals. The rows are added up afterwards in the
+/// falling loop's order, so the order the iterations run in does not change a bit of the
+/// result, and running them with the index rising lets the compiler check bounds once
+/// and vectorize (it does neither for a falling index).
+pub fn independent(
+    an: &Analysis<'_>,
+    e: &Emit<'_>,
+    index: VarId,
+    body: &Block,
+    carried: &[Carried],
+    windows: &[Window],
+) -> bool {
+    let offsets = index_offsets(e, index, body);
+    // The carried arrays' versions: the value an iteration starts with, and each write.
+    let mut versions: Vec<VarId> = Vec::new();
+    for c in carried.iter().filter(|c| an.func.vars[c.out].active) {
+        versions.push(c.inner);
+    }
+    let mut inside = Vec::new();
+    body.stmts
+        .iter()
+        .for_each(|s| an.defined_inside(s, &mut inside));
+    let windowed = |v: VarId| windows.iter().any(|w| w.base == v);
+    for s in &body.stmts {
+        let Stmt::Let { var, op } = s else {
+            return false;
+        };
+        match op {
+            Op::Call { .. } => return false,
+            Op::Write {
+                base, path, push, ..
+            } => {
+                let at_offset = matches!(
+                    path.first(),
+                    Some(Proj::Index(Operand::Var(o))) if offsets.contains_key(o)
+                );
+                if *push || !at_offset || !versions.contains(base) {
+                    return false;
+                }
+                versions.push(*var);
+            }
+            Op::Project { base, .. } | Op::Borrow(base) | Op::Deref(base)
+                if versions.contains(base) =>
+            {
+                return false;
+            }
+            Op::Use(Operand::Var(v)) if versions.contains(v) => return false,
+            _ => {}
+        }
+        let mut targets = Vec::new();
+        an.targets(s, &mut targets);
+        if targets
+            .iter()
+            .any(|t| !inside.contains(t) && !windowed(*t) && !versions.contains(t))
+        {
+            return false;
+        }
+    }
+    // Each carried array ends the iteration as one of its versions.
+    carried
+        .iter()
+        .filter(|c| an.func.vars[c.out].active)
+        .all(|c| matches!(c.next, Operand::Var(n) if versions.contains(&n)))
 }

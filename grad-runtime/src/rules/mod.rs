@@ -95,6 +95,11 @@ impl<T: Shaped + ?Sized> Clone for ShapeOf<T> {
     }
 }
 
+/// A scalar's shape (zero-sized) is `Copy`, and so is a loop's tuple of saved scalar
+/// shapes: a reverse sweep that takes them from a `Vec` in order then iterates it by
+/// index, with one exit, which the compiler can vectorize.
+impl<T: Shaped + ?Sized> Copy for ShapeOf<T> where T::Shape: Copy {}
+
 /// A primitive of one differentiable input: `y = op(x)`.
 #[diagnostic::on_unimplemented(
     message = "the primitive `{O}` is not defined for `{Self}`",

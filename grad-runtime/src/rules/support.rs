@@ -76,6 +76,22 @@ pub fn stack_reserve<T>(stack: &mut Vec<T>, n: usize) {
     }
 }
 
+/// The last `n` values a loop saved, in the order they were pushed, taken off the stack:
+/// for a reverse sweep that runs a loop's iterations rising. Free where the values take no
+/// space.
+///
+/// # Panics
+/// Where the stack holds fewer than `n` values (a bug in the generated code).
+pub fn stack_tail<T>(stack: &mut Vec<T>, n: usize) -> Vec<T> {
+    let at = stack.len().checked_sub(n).unwrap_or_else(|| {
+        panic!(
+            "a loop's saved-value stack holds {} values, not its {n} iterations'",
+            stack.len()
+        )
+    });
+    stack.split_off(at)
+}
+
 /// A cotangent returned by a pullback for an argument that the caller differentiates.
 #[diagnostic::on_unimplemented(
     message = "an active value is passed to a parameter that the callee does not differentiate",
@@ -414,6 +430,20 @@ impl<T, const N: usize> ArrayParts<T, N> for Vec<T> {
 /// the value written over did not reach the result).
 pub fn take_piece<T: Tangent>(place: &mut T) -> T {
     place.take()
+}
+
+/// A zero adjoint shaped like `like`, of negative zeros: where each iteration of a windowed
+/// reverse loop that runs rising starts its contributions to one offset. `-0.0` is the
+/// identity of addition (`-0.0 + x == x` for every `x`, `+0.0` and `-0.0` included, which
+/// `+0.0` is not), so starting from it changes no bit of a sum, and the compiler drops
+/// the addition.
+pub fn zero_piece<T: Tangent>(like: &T) -> T {
+    let mut zero = like.clone();
+    zero.visit_mut(&mut |flat| match flat {
+        FlatMut::F32(s) => s.fill(-0.0),
+        FlatMut::F64(s) => s.fill(-0.0),
+    });
+    zero
 }
 
 /// The adjoint of the value a `push` appended: the last element of the `Vec`'s adjoint.
