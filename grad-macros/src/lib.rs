@@ -25,6 +25,7 @@ mod pairs;
 mod prims;
 mod recursion;
 mod reverse;
+mod second;
 mod site;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,504 @@
+//! `#[differentiable(order = 2)]`: `f_hvp`, the value, the gradient and the Hessian times a
+//! direction, by forward mode over reverse mode on dual numbers.
+//!
+//! The attribute writes a hidden copy of the function, `__f_order2`, generic over its float
+//! type (`f64` → `__T`, float literals → `__T::from_f64(..)`, `e as f64` → `lift(e)`,
+//! calls `g(..)` → `__g_order2(..)`), and expands that copy in reverse mode as any other
+//! function: `__f_order2_grad` and `__f_order2_vjp`. `f_hvp` runs `__f_order2_grad` at
+//! `__T = Dual<f64>` with every differentiated input `x + ε v`: every value then carries its
+//! derivative along `v`, and the gradient's tangent part is `H v`. The existing reverse
+//! emission and the scalar rules (generic over `Real`) do all the work.
+//!
+//! A function called from an `order = 2` function needs `order = 2` itself (its copy is what
+//! the caller's copy calls); where it has none, rustc reports the missing `__g_order2_vjp`
+//! on the call.
+
+use crate::ast::{Form, Function, is_inactive_type};
+use crate::attr::Attr;
+use crate::ctxt::Ctxt;
+use crate::diag;
+use crate::expand::{self, common_attrs};
+use crate::names;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
+use syn::{Expr, Ident, ItemFn, Token, Type};
+
+/// The copy's name: `f` → `__f_order2`, spanned on the user's identifier (so that a call of
+/// a function without `order = 2` is reported on the call).
+pub fn copy_name(base: &Ident) -> Ident {
+    format_ident!(
+        "__{}_order2",
+        base.to_string().trim_start_matches("r#"),
+        span = base.span()
+    )
+}
+
+/// The type parameter that stands for the float type in the copy.
+fn dual_param() -> Ident {
+    Ident::new("__GradT", Span::call_site())
+}
+
+/// What `order = 2` supports, checked before anything is written: a scalar result, the
+/// reverse pass, a free non-generic function of one float type, parameters of the forms
+/// `f_hvp` converts.
+pub fn check(cx: &mut Ctxt, attr: &Attr, f: &Function) {
+    let Some(span) = attr.order2 else { return };
+    if !attr.modes.reverse() {
+        cx.error(span, diag::ORDER2_FORWARD);
+    }
+    if attr.checkpoint.is_some() {
+        cx.error(span, diag::ORDER2_CHECKPOINT);
+    }
+    if !f.scalar_ret {
+        cx.error_at(&f.ret, diag::ORDER2_SCALAR);
+    }
+    let sig = &f.item.sig;
+    if let Some(r) = sig.receiver() {
+        cx.error_at(r, diag::ORDER2_METHOD);
+    }
+    if !sig.generics.params.is_empty() {
+        cx.error_at(&sig.generics.params, diag::ORDER2_GENERIC);
+    }
+    for input in &sig.inputs {
+        if let syn::FnArg::Typed(pt) = input
+            && float_of_param(&pt.ty).is_none()
+            && !is_inactive_type(&pt.ty)
+        {
+            let ty = pt.ty.to_token_stream().to_string();
+            cx.error_at(&pt.ty, diag::order2_param(&ty));
+        }
+    }
+    // One float type: the copy turns it into the dual type.
+    let mut floats = Floats::default();
+    floats.visit_item_fn(&f.item);
+    if let (Some(_), Some(s32)) = (floats.f64, floats.f32) {
+        cx.error(s32, diag::ORDER2_MIXED);
+    }
+}
+
+/// Where `f32` and `f64` are first named in a function.
+#[derive(Default)]
+struct Floats {
+    f32: Option<Span>,
+    f64: Option<Span>,
+}
+
+impl<'a> Visit<'a> for Floats {
+    fn visit_ident(&mut self, id: &'a Ident) {
+        if id == "f64" {
+            self.f64.get_or_insert(id.span());
+        } else if id == "f32" {
+            self.f32.get_or_insert(id.span());
+        }
+    }
+    fn visit_lit_float(&mut self, l: &'a syn::LitFloat) {
+        match l.suffix() {
+            "f32" => _ = self.f32.get_or_insert(l.span()),
+            "f64" => _ = self.f64.get_or_insert(l.span()),
+            _ => {}
+        }
+    }
+    fn visit_macro(&mut self, m: &'a syn::Macro) {
+        for tt in m.tokens.clone() {
+            if let proc_macro2::TokenTree::Ident(id) = tt {
+                self.visit_ident(&id);
+            }
+        }
+    }
+}
+
+/// The float type of a parameter `f_hvp` takes as duals: `f64`, `&[f64]`, `Vec<f64>`,
+/// `[f64; N]` (or of `f32`).
+fn float_of_param(ty: &Type) -> Option<Ident> {
+    match ty {
+        Type::Path(_) => float_ident(ty).or_else(|| vec_elem(ty).and_then(float_ident)),
+        Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
+            Type::Slice(s) => float_ident(&s.elem),
+            _ => None,
+        },
+        Type::Array(a) => float_ident(&a.elem),
+        Type::Paren(p) => float_of_param(&p.elem),
+        _ => None,
+    }
+}
+
+fn float_ident(ty: &Type) -> Option<Ident> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .get_ident()
+            .filter(|id| *id == "f64" || *id == "f32")
+            .cloned(),
+        Type::Paren(p) => float_ident(&p.elem),
+        _ => None,
+    }
+}
+
+fn vec_elem(ty: &Type) -> Option<&Type> {
+    let Type::Path(p) = ty else { return None };
+    let seg = p.path.segments.last()?;
+    if seg.ident != "Vec" {
+        return None;
+    }
+    match &seg.arguments {
+        syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match &a.args[0] {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The function's float type (`f64` where it names none itself).
+fn float_type(f: &Function) -> Ident {
+    let mut floats = Floats::default();
+    floats.visit_item_fn(&f.item);
+    match (floats.f64, floats.f32) {
+        (None, Some(s)) => Ident::new("f32", s),
+        _ => Ident::new("f64", Span::call_site()),
+    }
+}
+
+/// The hidden copy and its reverse-mode derivatives, then `f_hvp`; nothing without
+/// `order = 2`. Called after `check` and the first-order expansion succeeded.
+pub fn items(attr: &Attr, f: &Function) -> TokenStream {
+    if attr.order2.is_none() {
+        return TokenStream::new();
+    }
+    let copy = dual_copy(attr, f);
+    let krate = &attr.krate;
+    let wrt = attr.wrt.as_ref().map(|names| quote!(wrt(#(#names),*),));
+    let args = quote!(reverse, #wrt crate = #krate);
+    let expanded = expand::function(args, copy, &[]);
+    let mut out = expanded.into_token_stream();
+    out.extend(hvp_fn(attr, f));
+    out
+}
+
+/// `f_hvp`'s stub where the function had errors, so that its callers report nothing more.
+pub fn stub(attr: &Attr, f: &Function) -> TokenStream {
+    if attr.order2.is_none() || !f.scalar_ret {
+        return TokenStream::new();
+    }
+    let (sig, tparams) = hvp_signature(attr, f);
+    let attrs = common_attrs(f);
+    quote! {
+        #attrs
+        #sig {
+            let _ = (#(#tparams),*);
+            ::core::unreachable!()
+        }
+    }
+}
+
+/// `f_hvp`'s signature, and the names of its tangent parameters.
+fn hvp_signature(attr: &Attr, f: &Function) -> (TokenStream, Vec<Ident>) {
+    let sig = &f.item.sig;
+    let name = names::item(&sig.ident, "hvp");
+    let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
+    let g = expand::grad_type(attr, f);
+    let taken: Vec<String> = f.params.iter().map(|p| p.name.to_string()).collect();
+    let mut tparams = Vec::new();
+    let mut names = Vec::new();
+    for p in &f.params {
+        let ty = f.tangent_arg_type(p, &attr.krate);
+        let plain = format!("v{}", p.name.to_string().trim_start_matches("r#"));
+        let v = if taken.contains(&plain) {
+            names::local(format!("__grad_{plain}"), p.name.span())
+        } else {
+            Ident::new(&plain, p.name.span())
+        };
+        tparams.push(quote!(#v: #ty));
+        names.push(v);
+    }
+    let comma = if inputs.is_empty() || inputs.trailing_punct() {
+        quote!()
+    } else {
+        quote!(,)
+    };
+    (
+        quote!(#vis fn #name(#inputs #comma #(#tparams),*) -> (#ret, #g, #g)),
+        names,
+    )
+}
+
+/// `f_hvp`: the inputs as duals along the direction, the copy's gradient at them, and its
+/// value and tangent parts.
+fn hvp_fn(attr: &Attr, f: &Function) -> TokenStream {
+    let (sig, vnames) = hvp_signature(attr, f);
+    let rt = names::runtime();
+    let use_rt = names::runtime_use(&attr.krate);
+    let float = float_type(f);
+    let dual = quote!(#rt::Dual<#float>);
+    let copy_grad = names::item(&copy_name(&f.item.sig.ident), "grad");
+    let mut prelude = TokenStream::new();
+    let mut args = Vec::new();
+    for (p, v) in f.params.iter().zip(&vnames) {
+        let x = &p.name;
+        let xs = names::local(format!("__grad_dual_{x}"), x.span());
+        let lit = x.to_string();
+        let conv = match (&p.form, p.active) {
+            _ if crate::ast::form_is_inactive(&p.form) => quote!(#x),
+            (Form::Scalar(_), true) => quote!(#rt::Dual::new(#x, #v)),
+            (Form::Scalar(_), false) => quote!(#rt::Dual::constant(#x)),
+            // A slice's duals live in a local, borrowed by the call.
+            (Form::Slice(_), true) => quote!(#rt::duals(#x, #v, #lit)),
+            (Form::Slice(_), false) => quote!(#rt::constants(#x)),
+            (Form::VecOf(_), true) => quote!(#rt::duals(&#x, &#v, #lit)),
+            (Form::VecOf(_), false) => quote!(#rt::constants(&#x)),
+            (Form::Array(..), true) => quote!(#rt::dual_array(#x, #v)),
+            (Form::Array(..), false) => quote!(#rt::constant_array(#x)),
+            // Rejected by `check`.
+            _ => quote!(#x),
+        };
+        prelude.extend(quote!(let #xs = #conv;));
+        if matches!(p.form, Form::Slice(_)) && !crate::ast::form_is_inactive(&p.form) {
+            args.push(quote!(&#xs[..]));
+        } else {
+            args.push(quote!(#xs));
+        }
+        if !p.active {
+            prelude.extend(quote!(let _ = #v;));
+        }
+    }
+    let g = names::aux("dual_gradient", 0);
+    let y = names::aux("dual_value", 0);
+    let active: Vec<&crate::ast::Param> = f.active_params().collect();
+    let part = |which: &str, i: Option<usize>| -> TokenStream {
+        let gi = match i {
+            Some(i) => {
+                let i = syn::Index::from(i);
+                quote!(#g.#i)
+            }
+            None => quote!(#g),
+        };
+        let f = Ident::new(which, Span::call_site());
+        quote!(#rt::#f(&#gi))
+    };
+    let (res, tan): (Vec<TokenStream>, Vec<TokenStream>) = if active.len() == 1 {
+        (
+            vec![part("dual_values", None)],
+            vec![part("dual_tangents", None)],
+        )
+    } else {
+        (0..active.len())
+            .map(|i| (part("dual_values", Some(i)), part("dual_tangents", Some(i))))
+            .unzip()
+    };
+    let wrap = |v: Vec<TokenStream>| {
+        if v.len() == 1 {
+            v.into_iter().next().unwrap_or_default()
+        } else {
+            quote!((#(#v),*))
+        }
+    };
+    let (res, tan) = (wrap(res), wrap(tan));
+    let name = &f.item.sig.ident;
+    let doc = format!(
+        "Value, gradient and Hessian-vector product of [`{name}`]: `{name}_hvp(args.., v..)` returns `(f, ∇f, H v)`, the direction given as `{name}_jvp` takes tangents. Written by `#[differentiable(order = 2)]`."
+    );
+    let attrs = common_attrs(f);
+    quote! {
+        #[doc = #doc]
+        #attrs
+        #sig {
+            #use_rt
+            #prelude
+            let (#y, #g) = #copy_grad::<#dual>(#(#args),*);
+            (#y.re, #res, #tan)
+        }
+    }
+}
+
+/// The copy of the function over a generic float: `__f_order2<__GradT: Order2>`.
+fn dual_copy(attr: &Attr, f: &Function) -> ItemFn {
+    let mut item = f.item.clone();
+    let t = dual_param();
+    let krate = &attr.krate;
+    item.attrs
+        .retain(|a| a.path().is_ident("cfg") || a.path().is_ident("inline"));
+    item.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+    item.sig.ident = copy_name(&f.item.sig.ident);
+    item.sig
+        .generics
+        .params
+        .push(syn::parse_quote!(#t: #krate::__private::Order2));
+    let mut rw = Rewrite {
+        t: t.clone(),
+        krate: krate.clone(),
+        closures: Vec::new(),
+    };
+    let mut closures = ClosureNames::default();
+    closures.visit_block(&item.block);
+    rw.closures = closures.0;
+    for input in item.sig.inputs.iter_mut() {
+        rw.visit_fn_arg_mut(input);
+    }
+    rw.visit_return_type_mut(&mut item.sig.output);
+    rw.visit_block_mut(&mut item.block);
+    item
+}
+
+/// Names bound to closures by `let` (their calls are inlined, never renamed).
+#[derive(Default)]
+struct ClosureNames(Vec<String>);
+
+impl<'a> Visit<'a> for ClosureNames {
+    fn visit_local(&mut self, l: &'a syn::Local) {
+        if let (syn::Pat::Ident(p), Some(init)) = (&l.pat, &l.init)
+            && matches!(strip(&init.expr), Expr::Closure(_))
+        {
+            self.0.push(p.ident.to_string());
+        }
+        syn::visit::visit_local(self, l);
+    }
+}
+
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip(&p.expr),
+        Expr::Group(g) => strip(&g.expr),
+        _ => e,
+    }
+}
+
+/// The rewriting of the copy's types and expressions to the generic float `t`.
+struct Rewrite {
+    t: Ident,
+    krate: syn::Path,
+    closures: Vec<String>,
+}
+
+/// Functions of the runtime that are generic over `Real` already, called by their bare name.
+const RUNTIME_FUNCTIONS: &[&str] = &["stop_gradient", "relu", "sigmoid", "clamp"];
+
+impl Rewrite {
+    fn is_float(id: &Ident) -> bool {
+        id == "f64" || id == "f32"
+    }
+
+    /// `lift::<T, _>(e)`: a number as the dual type.
+    fn lift(&self, e: TokenStream, span: Span) -> Expr {
+        let (t, krate) = (&self.t, &self.krate);
+        syn::parse_quote_spanned!(span=> #krate::__private::lift::<#t, _>(#e))
+    }
+
+    /// Whether a call of `path` goes to a user function (whose copy it then calls).
+    fn renames(&self, path: &syn::Path) -> bool {
+        let Some(last) = path.segments.last() else {
+            return false;
+        };
+        let name = last.ident.to_string();
+        let first = &path.segments[0].ident;
+        let lower = |id: &Ident| {
+            let s = id.to_string();
+            s.starts_with(|c: char| c.is_lowercase() || c == '_')
+        };
+        path.leading_colon.is_none()
+            && path.segments.iter().all(|s| lower(&s.ident))
+            && !Self::is_float(first)
+            && *first != self.t
+            && !(path.segments.len() == 1 && self.closures.contains(&name))
+            && !RUNTIME_FUNCTIONS.contains(&name.as_str())
+            && !(path.segments.len() > 1 && first == "grad")
+    }
+}
+
+impl VisitMut for Rewrite {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::Path(p) = ty
+            && p.qself.is_none()
+            && p.path.get_ident().is_some_and(Self::is_float)
+        {
+            let span = p.span();
+            let t = Ident::new(&self.t.to_string(), span);
+            *ty = syn::parse_quote!(#t);
+            return;
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        match e {
+            Expr::Lit(l) => {
+                if let syn::Lit::Float(lit) = &l.lit {
+                    let span = lit.span();
+                    let digits = format!("{}f64", lit.base10_digits());
+                    let lit = syn::LitFloat::new(&digits, span);
+                    let (t, krate) = (&self.t, &self.krate);
+                    *e = syn::parse_quote_spanned!(span=>
+                        <#t as #krate::Real>::from_f64(#lit));
+                }
+                return;
+            }
+            Expr::Cast(c) if float_ident(&c.ty).is_some() => {
+                self.visit_expr_mut(&mut c.expr);
+                let inner = &c.expr;
+                *e = self.lift(quote!(#inner), c.as_token.span);
+                return;
+            }
+            Expr::Call(c) => {
+                for a in c.args.iter_mut() {
+                    self.visit_expr_mut(a);
+                }
+                if let Expr::Path(p) = &mut *c.func
+                    && p.qself.is_none()
+                {
+                    let path = &mut p.path;
+                    if path.segments.len() >= 2 && Self::is_float(&path.segments[0].ident) {
+                        // `f64::max(a, b)` → `T::max(a, b)`, a primitive in call form.
+                        let span = path.segments[0].ident.span();
+                        path.segments[0].ident = Ident::new(&self.t.to_string(), span);
+                    } else if self.renames(path)
+                        && let Some(last) = path.segments.last_mut()
+                    {
+                        last.ident = copy_name(&last.ident);
+                    }
+                    return;
+                }
+                self.visit_expr_mut(&mut c.func);
+                return;
+            }
+            Expr::Path(p)
+                if p.qself.is_none()
+                    && p.path.segments.len() >= 2
+                    && p.path.segments.iter().any(|s| Self::is_float(&s.ident)) =>
+            {
+                // `f64::EPSILON`, `std::f64::consts::PI`: constants of the float type.
+                let span = p.span();
+                *e = self.lift(p.to_token_stream(), span);
+                return;
+            }
+            _ => {}
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        // `vec![e; n]`, `vec![a, b]`, `assert!(x > 0.0)`, `println!("{}", x)`: the
+        // arguments are expressions (a format string is left as it is).
+        let tokens = m.tokens.clone();
+        let repeat = |input: syn::parse::ParseStream| {
+            let e: Expr = input.parse()?;
+            let semi: Token![;] = input.parse()?;
+            let n: Expr = input.parse()?;
+            Ok((e, semi, n))
+        };
+        if let Ok((mut e, semi, mut n)) = syn::parse::Parser::parse2(repeat, tokens.clone()) {
+            self.visit_expr_mut(&mut e);
+            self.visit_expr_mut(&mut n);
+            m.tokens = quote!(#e #semi #n);
+        } else if let Ok(mut list) =
+            syn::parse::Parser::parse2(Punctuated::<Expr, Token![,]>::parse_terminated, tokens)
+        {
+            for e in list.iter_mut() {
+                self.visit_expr_mut(e);
+            }
+            m.tokens = list.into_token_stream();
+        }
+    }
+}
