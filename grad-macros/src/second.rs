@@ -118,6 +118,7 @@ fn float_of_param(ty: &Type) -> Option<Ident> {
         Type::Path(_) => float_ident(ty).or_else(|| vec_elem(ty).and_then(float_ident)),
         Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
             Type::Slice(s) => float_ident(&s.elem),
+            Type::Array(a) => float_ident(&a.elem),
             _ => None,
         },
         Type::Array(a) => float_ident(&a.elem),
@@ -173,8 +174,7 @@ pub fn items(attr: &Attr, f: &Function) -> TokenStream {
     let krate = &attr.krate;
     let wrt = attr.wrt.as_ref().map(|names| quote!(wrt(#(#names),*),));
     let args = quote!(reverse, #wrt crate = #krate);
-    let expanded = expand::function(args, copy, &[]);
-    let mut out = expanded.into_token_stream();
+    let mut out = expand::function(args, copy, &[]).into_token_stream();
     out.extend(hvp_fn(attr, f));
     out
 }
@@ -245,19 +245,23 @@ fn hvp_fn(attr: &Attr, f: &Function) -> TokenStream {
             _ if crate::ast::form_is_inactive(&p.form) => quote!(#x),
             (Form::Scalar(_), true) => quote!(#rt::Dual::new(#x, #v)),
             (Form::Scalar(_), false) => quote!(#rt::Dual::constant(#x)),
-            // A slice's duals live in a local, borrowed by the call.
             (Form::Slice(_), true) => quote!(#rt::duals(#x, #v, #lit)),
             (Form::Slice(_), false) => quote!(#rt::constants(#x)),
             (Form::VecOf(_), true) => quote!(#rt::duals(&#x, &#v, #lit)),
             (Form::VecOf(_), false) => quote!(#rt::constants(&#x)),
             (Form::Array(..), true) => quote!(#rt::dual_array(#x, #v)),
             (Form::Array(..), false) => quote!(#rt::constant_array(#x)),
+            // `&[f64; N]` (the only `&X` that `check` lets through).
+            (Form::Ref(_), true) => quote!(#rt::dual_array(*#x, *#v)),
+            (Form::Ref(_), false) => quote!(#rt::constant_array(*#x)),
             // Rejected by `check`.
             _ => quote!(#x),
         };
         prelude.extend(quote!(let #xs = #conv;));
-        if matches!(p.form, Form::Slice(_)) && !crate::ast::form_is_inactive(&p.form) {
-            args.push(quote!(&#xs[..]));
+        // A slice's duals (and a referenced array's) live in a local, borrowed by the call.
+        if matches!(p.form, Form::Slice(_) | Form::Ref(_)) && !crate::ast::form_is_inactive(&p.form)
+        {
+            args.push(quote!(&#xs));
         } else {
             args.push(quote!(#xs));
         }
@@ -358,6 +362,19 @@ impl<'a> Visit<'a> for ClosureNames {
     }
 }
 
+/// A path to a `const` or `static` by Rust's naming convention: its last segment in upper
+/// case (`K`, `LINKS`, `consts::TAU_2`).
+fn is_constant(p: &syn::ExprPath) -> bool {
+    p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| {
+            let name = s.ident.to_string();
+            name.chars().any(|c| c.is_ascii_uppercase())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
+}
+
 fn strip(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(p) => strip(&p.expr),
@@ -385,6 +402,12 @@ impl Rewrite {
     fn lift(&self, e: TokenStream, span: Span) -> Expr {
         let (t, krate) = (&self.t, &self.krate);
         syn::parse_quote_spanned!(span=> #krate::__private::lift::<#t, _>(#e))
+    }
+
+    /// `promote::<T, _>(K)`: a named constant in the copy's types (floats as `T`).
+    fn promote(&self, e: TokenStream, span: Span) -> Expr {
+        let (t, krate) = (&self.t, &self.krate);
+        syn::parse_quote_spanned!(span=> #krate::__private::promote::<#t, _>(#e))
     }
 
     /// Whether a call of `path` goes to a user function (whose copy it then calls).
@@ -471,6 +494,18 @@ impl VisitMut for Rewrite {
                 // `f64::EPSILON`, `std::f64::consts::PI`: constants of the float type.
                 let span = p.span();
                 *e = self.lift(p.to_token_stream(), span);
+                return;
+            }
+            Expr::Path(p) if is_constant(p) => {
+                let span = p.span();
+                *e = self.promote(p.to_token_stream(), span);
+                return;
+            }
+            Expr::Index(i) if matches!(strip(&i.expr), Expr::Path(p) if is_constant(p)) => {
+                // `LINKS[k]`: the element, promoted (not the whole array, on every read).
+                self.visit_expr_mut(&mut i.index);
+                let span = i.span();
+                *e = self.promote(i.to_token_stream(), span);
                 return;
             }
             _ => {}

@@ -164,6 +164,18 @@ macro_rules! assign_ops {
 }
 assign_ops!(AddAssign add_assign +, SubAssign sub_assign -, MulAssign mul_assign *, DivAssign div_assign /);
 
+impl<F: Real> core::iter::Sum for Dual<F> {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::ZERO, |a, b| a + b)
+    }
+}
+
+impl<F: Real> core::iter::Product for Dual<F> {
+    fn product<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::ONE, |a, b| a * b)
+    }
+}
+
 impl<F: Real> Differentiable for Dual<F> {
     type Tangent = Self;
     #[inline(always)]
@@ -509,6 +521,8 @@ impl<F: Real> Real for Dual<F> {
 #[doc(hidden)]
 pub trait Order2:
     Real
+    + core::iter::Sum
+    + core::iter::Product
     + Cast<Self>
     + Cast<f32>
     + Cast<f64>
@@ -668,4 +682,63 @@ pub fn dual_values<G: DualParts>(g: &G) -> G::Part {
 #[doc(hidden)]
 pub fn dual_tangents<G: DualParts>(g: &G) -> G::Part {
     g.tangents()
+}
+
+/// A named constant (`const K: f64`, `static W: [f64; 3]`) read inside the copy that
+/// `order = 2` differentiates: floats become the dual type `T`, integers and `bool`s stay.
+#[doc(hidden)]
+pub trait Promote<T> {
+    /// The constant's type in the copy.
+    type Out;
+    /// The constant as that type.
+    fn promote(self) -> Self::Out;
+}
+
+macro_rules! promote_floats {
+    ($($f:ident)*) => {$(
+        impl<T: Cast<$f>> Promote<T> for $f {
+            type Out = T;
+            #[inline(always)]
+            fn promote(self) -> T {
+                T::cast(self)
+            }
+        }
+    )*};
+}
+promote_floats!(f32 f64);
+
+macro_rules! promote_same {
+    ($($n:ident)*) => {$(
+        impl<T> Promote<T> for $n {
+            type Out = $n;
+            #[inline(always)]
+            fn promote(self) -> $n {
+                self
+            }
+        }
+    )*};
+}
+promote_same!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize bool char);
+
+impl<T, E: Promote<T>, const N: usize> Promote<T> for [E; N] {
+    type Out = [E::Out; N];
+    #[inline(always)]
+    fn promote(self) -> Self::Out {
+        self.map(E::promote)
+    }
+}
+
+impl<'a, T> Promote<T> for &'a str {
+    type Out = &'a str;
+    #[inline(always)]
+    fn promote(self) -> &'a str {
+        self
+    }
+}
+
+/// A named constant in the dual copy (see [`Promote`]).
+#[doc(hidden)]
+#[inline(always)]
+pub fn promote<T, E: Promote<T>>(e: E) -> E::Out {
+    e.promote()
 }
