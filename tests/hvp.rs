@@ -362,3 +362,85 @@ fn rosenbrock_100_against_the_hessian_by_hand() {
     let (_, _, hu) = rosenbrock_hvp(&x, &u);
     assert_symmetric("Rosenbrock", &u, &hv, &v, &hu);
 }
+
+// ---------------------------------------------------------------------------------------
+// f_grad inside another differentiable function (`f_grad_vjp`, `f_grad_jvp`): a loss on an
+// energy's gradient, as when fitting a potential to forces.
+
+#[differentiable(order = 2)]
+fn energy(pos: &[f64], k: f64) -> f64 {
+    let mut e = 0.0;
+    for i in 1..pos.len() {
+        let d = pos[i] - pos[i - 1] - 1.0;
+        e += k * d * d + 0.1 * d.powi(4);
+    }
+    e
+}
+
+#[differentiable(wrt(pos, k))]
+fn force_loss(pos: &[f64], k: f64, target: &[f64]) -> f64 {
+    let (e, (de_dpos, de_dk)) = energy_grad(pos, k);
+    let mut s = 0.01 * e + de_dk * de_dk;
+    for i in 0..pos.len() {
+        s += (target[i] + de_dpos[i]).powi(2);
+    }
+    s
+}
+
+fn force_data() -> (Vec<f64>, f64, Vec<f64>) {
+    let pos: Vec<f64> = (0..6)
+        .map(|i| 1.1 * i as f64 + 0.05 * (i as f64).sin())
+        .collect();
+    let target: Vec<f64> = (0..6).map(|i| 0.3 * (i as f64 * 0.9).cos()).collect();
+    (pos, 0.8, target)
+}
+
+#[test]
+fn gradient_inside_a_loss_against_differences() {
+    let (pos, k, target) = force_data();
+    let (value, (gpos, gk)) = force_loss_grad(&pos, k, &target);
+    assert_eq!(value, force_loss(&pos, k, &target));
+    // Central differences of the whole loss, one coordinate at a time (h = 1e-6: the loss
+    // is a polynomial of degree 6 in each coordinate, with values of order 1).
+    let h = 1e-6;
+    let mut fd = Vec::new();
+    for i in 0..pos.len() {
+        let (mut p, mut m) = (pos.clone(), pos.clone());
+        p[i] += h;
+        m[i] -= h;
+        fd.push((force_loss(&p, k, &target) - force_loss(&m, k, &target)) / (2.0 * h));
+    }
+    fd.push((force_loss(&pos, k + h, &target) - force_loss(&pos, k - h, &target)) / (2.0 * h));
+    let g: Vec<f64> = gpos.iter().copied().chain([gk]).collect();
+    assert_close("loss of a gradient, reverse", &g, &fd, FD_TOL);
+    // Forward mode along (v, w) against the reverse gradient paired with it.
+    let v: Vec<f64> = (0..6).map(|i| 0.2 * i as f64 - 0.5).collect();
+    let w = 0.3;
+    let (_, dv) = force_loss_jvp(&pos, k, &target, &v, w, grad::NoTangent);
+    let expect = dot(&gpos, &v) + gk * w;
+    assert!(
+        (dv - expect).abs() <= 1e-12 * expect.abs().max(1.0),
+        "{dv} against {expect}"
+    );
+}
+
+#[test]
+fn grad_vjp_and_jvp_are_the_hessian() {
+    let (pos, k, _) = force_data();
+    let v: Vec<f64> = (0..6).map(|i| (i as f64).cos()).collect();
+    let w = -0.4;
+    // f_grad_jvp: (<∇f, v>, H v) beside f_grad's value and gradient.
+    let ((e, (gp, gk)), (de, (hp, hk))) = energy_grad_jvp(&pos, k, &v, w);
+    let (e1, (gp1, gk1)) = energy_grad(&pos, k);
+    assert_eq!((e, &gp, gk), (e1, &gp1, gk1));
+    let (_, _, (hp1, hk1)) = energy_hvp(&pos, k, &v, w);
+    assert_eq!((&hp, hk), (&hp1, hk1));
+    assert!((de - (dot(&gp, &v) + gk * w)).abs() < 1e-12);
+    // f_grad_vjp: the cotangent (dr, dg) pulls back to dr ∇f + H dg.
+    let (_, pullback) = energy_grad_vjp(&pos, k);
+    let (dpos, dk) = pullback((2.0, (v.clone(), w)));
+    for i in 0..pos.len() {
+        assert!((dpos[i] - (2.0 * gp[i] + hp[i])).abs() < 1e-12 * (1.0 + hp[i].abs()));
+    }
+    assert!((dk - (2.0 * gk + hk)).abs() < 1e-12 * (1.0 + hk.abs()));
+}

@@ -176,7 +176,169 @@ pub fn items(attr: &Attr, f: &Function) -> TokenStream {
     let args = quote!(reverse, #wrt crate = #krate);
     let mut out = expand::function(args, copy, &[]).into_token_stream();
     out.extend(hvp_fn(attr, f));
+    out.extend(grad_vjp_fn(attr, f));
+    out.extend(grad_jvp_fn(attr, f));
     out
+}
+
+/// The parameters as arguments of a second call: references and scalars as they are,
+/// values held by the function (`Vec`s, arrays) cloned.
+fn reused_args(f: &Function) -> Vec<TokenStream> {
+    f.params
+        .iter()
+        .map(|p| {
+            let x = &p.name;
+            if p.is_ref || matches!(p.form, Form::Scalar(_)) {
+                quote!(#x)
+            } else {
+                quote!(::core::clone::Clone::clone(&#x))
+            }
+        })
+        .collect()
+}
+
+/// The `k`-th of the active parameters' parts of a gradient-shaped value `g` (bare for one).
+fn active_part(g: &Ident, k: usize, n: usize) -> TokenStream {
+    if n == 1 {
+        quote!(#g)
+    } else {
+        let k = syn::Index::from(k);
+        quote!(#g.#k)
+    }
+}
+
+/// `f_grad_vjp`: `f_grad`'s value and the pullback of its output `(r, g)`, which maps the
+/// cotangent `(dr, dg)` to `dr ∇f + H dg` (the Hessian is symmetric, so this is one
+/// `f_hvp` along `dg`). With it, `f_grad` may be called inside another differentiable
+/// function.
+fn grad_vjp_fn(attr: &Attr, f: &Function) -> TokenStream {
+    let sig = &f.item.sig;
+    let name = names::item(&names::item(&sig.ident, "grad"), "vjp");
+    let grad = names::item(&sig.ident, "grad");
+    let hvp = names::item(&sig.ident, "hvp");
+    let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
+    let g_ty = expand::grad_type(attr, f);
+    let pb_ty = expand::pullback_type(attr, f);
+    let rt = names::runtime();
+    let use_rt = names::runtime_use(&attr.krate);
+    let (value, g, dr, dg, hv) = (
+        names::aux("value", 0),
+        names::aux("gradient", 0),
+        names::aux("d_value", 0),
+        names::aux("d_gradient", 0),
+        names::aux("hv", 0),
+    );
+    let n = f.active_params().count();
+    let mut tangents = Vec::new();
+    let mut slots = Vec::new();
+    let mut k = 0;
+    for p in &f.params {
+        if !p.active {
+            tangents.push(quote!(#rt::NoTangent));
+            slots.push(quote!(#rt::NoTangent));
+            continue;
+        }
+        let d = active_part(&dg, k, n);
+        tangents.push(if Function::tangent_arg_is_ref(p) {
+            quote!(&#d)
+        } else {
+            d
+        });
+        let (gk, hk) = (active_part(&g, k, n), active_part(&hv, k, n));
+        slots.push(quote!(#rt::grad_pullback(#dr, #gk, #hk)));
+        k += 1;
+    }
+    let slots = if slots.len() == 1 {
+        slots.remove(0)
+    } else {
+        quote!((#(#slots),*))
+    };
+    let first = reused_args(f);
+    let args: Vec<&Ident> = f.params.iter().map(|p| &p.name).collect();
+    let doc = format!(
+        "Value and pullback of [`{}`]: the pullback maps the cotangent `(dr, dg)` of its result to `dr ∇f + H dg`, one slot per parameter. Written by `#[differentiable(order = 2)]`.",
+        grad
+    );
+    let attrs = common_attrs(f);
+    quote! {
+        #[doc = #doc]
+        #attrs
+        #vis fn #name(#inputs) -> ((#ret, #g_ty), impl ::core::ops::FnOnce((#ret, #g_ty)) -> #pb_ty) {
+            #use_rt
+            let (#value, #g) = #grad(#(#first),*);
+            let __grad_result = (#value, ::core::clone::Clone::clone(&#g));
+            (__grad_result, move |(#dr, #dg): (#ret, #g_ty)| {
+                let (_, _, #hv) = #hvp(#(#args,)* #(#tangents),*);
+                #slots
+            })
+        }
+    }
+}
+
+/// `f_grad_jvp`: `f_grad`'s value and its derivative along the tangents (as `f_jvp`
+/// takes them): `(<∇f, v>, H v)`, from one `f_hvp`.
+fn grad_jvp_fn(attr: &Attr, f: &Function) -> TokenStream {
+    let vnames = direction_names(f);
+    let sig = &f.item.sig;
+    let name = names::item(&names::item(&sig.ident, "grad"), "jvp");
+    let grad = names::item(&sig.ident, "grad");
+    let hvp = names::item(&sig.ident, "hvp");
+    let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
+    let g_ty = expand::grad_type(attr, f);
+    let rt = names::runtime();
+    let use_rt = names::runtime_use(&attr.krate);
+    let (value, g, hv) = (
+        names::aux("value", 0),
+        names::aux("gradient", 0),
+        names::aux("hv", 0),
+    );
+    let n = f.active_params().count();
+    let mut tparams = Vec::new();
+    let mut pairs = Vec::new();
+    let mut k = 0;
+    for (p, v) in f.params.iter().zip(&vnames) {
+        let ty = f.tangent_arg_type(p, &attr.krate);
+        tparams.push(quote!(#v: #ty));
+        if p.active {
+            let gk = active_part(&g, k, n);
+            let v = if Function::tangent_arg_is_ref(p) {
+                quote!(#v)
+            } else {
+                quote!(&#v)
+            };
+            pairs.push(quote!(#rt::pair(&#gk, #v)));
+            k += 1;
+        }
+    }
+    // The tangents are read again for `<∇f, v>`: those held by value are cloned for the call.
+    let args = reused_args(f);
+    let directions = f.params.iter().zip(&vnames).map(|(p, v)| {
+        if p.active && matches!(p.form, Form::VecOf(_)) {
+            quote!(::core::clone::Clone::clone(&#v))
+        } else {
+            quote!(#v)
+        }
+    });
+    let comma = if inputs.is_empty() || inputs.trailing_punct() {
+        quote!()
+    } else {
+        quote!(,)
+    };
+    let doc = format!(
+        "Value and directional derivative of [`{grad}`] along the tangents given (as `{}_jvp` takes them): `((f, ∇f), (<∇f, v>, H v))`. Written by `#[differentiable(order = 2)]`.",
+        sig.ident
+    );
+    let attrs = common_attrs(f);
+    quote! {
+        #[doc = #doc]
+        #attrs
+        #vis fn #name(#inputs #comma #(#tparams),*) -> ((#ret, #g_ty), (#ret, #g_ty)) {
+            #use_rt
+            let (#value, #g, #hv) = #hvp(#(#args,)* #(#directions),*);
+            let __grad_d_value = <#ret as #rt::Real>::from_f64(0.0 #(+ #pairs)*);
+            ((#value, #g), (__grad_d_value, #hv))
+        }
+    }
 }
 
 /// `f_hvp`'s stub where the function had errors, so that its callers report nothing more.
@@ -195,26 +357,33 @@ pub fn stub(attr: &Attr, f: &Function) -> TokenStream {
     }
 }
 
-/// `f_hvp`'s signature, and the names of its tangent parameters.
+/// The names of the direction parameters: `x` → `vx` (`__grad_vx` where `vx` is taken).
+fn direction_names(f: &Function) -> Vec<Ident> {
+    let taken: Vec<String> = f.params.iter().map(|p| p.name.to_string()).collect();
+    f.params
+        .iter()
+        .map(|p| {
+            let plain = format!("v{}", p.name.to_string().trim_start_matches("r#"));
+            if taken.contains(&plain) {
+                names::local(format!("__grad_{plain}"), p.name.span())
+            } else {
+                Ident::new(&plain, p.name.span())
+            }
+        })
+        .collect()
+}
+
+/// `f_hvp`'s signature, and the names of its direction parameters.
 fn hvp_signature(attr: &Attr, f: &Function) -> (TokenStream, Vec<Ident>) {
     let sig = &f.item.sig;
     let name = names::item(&sig.ident, "hvp");
     let (vis, inputs, ret) = (&f.item.vis, &sig.inputs, &f.ret);
     let g = expand::grad_type(attr, f);
-    let taken: Vec<String> = f.params.iter().map(|p| p.name.to_string()).collect();
-    let mut tparams = Vec::new();
-    let mut names = Vec::new();
-    for p in &f.params {
+    let names = direction_names(f);
+    let tparams = f.params.iter().zip(&names).map(|(p, v)| {
         let ty = f.tangent_arg_type(p, &attr.krate);
-        let plain = format!("v{}", p.name.to_string().trim_start_matches("r#"));
-        let v = if taken.contains(&plain) {
-            names::local(format!("__grad_{plain}"), p.name.span())
-        } else {
-            Ident::new(&plain, p.name.span())
-        };
-        tparams.push(quote!(#v: #ty));
-        names.push(v);
-    }
+        quote!(#v: #ty)
+    });
     let comma = if inputs.is_empty() || inputs.trailing_punct() {
         quote!()
     } else {

@@ -742,3 +742,61 @@ impl<'a, T> Promote<T> for &'a str {
 pub fn promote<T, E: Promote<T>>(e: E) -> E::Out {
     e.promote()
 }
+
+/// A run of floats seen flat: a scalar, a slice, a `Vec` or an array of them, for [`pair`].
+#[doc(hidden)]
+pub trait FloatRun {
+    /// The float type.
+    type F: Real;
+    /// The floats.
+    fn run(&self) -> &[Self::F];
+}
+
+impl<F: Real> FloatRun for F {
+    type F = F;
+    fn run(&self) -> &[F] {
+        core::slice::from_ref(self)
+    }
+}
+
+impl<F: Real> FloatRun for [F] {
+    type F = F;
+    fn run(&self) -> &[F] {
+        self
+    }
+}
+
+impl<F: Real> FloatRun for Vec<F> {
+    type F = F;
+    fn run(&self) -> &[F] {
+        self
+    }
+}
+
+impl<F: Real, const N: usize> FloatRun for [F; N] {
+    type F = F;
+    fn run(&self) -> &[F] {
+        self
+    }
+}
+
+/// `<a, b>`, accumulated in `f64`: a gradient's part paired with a tangent's, for the value
+/// tangent of `f_grad_jvp`.
+#[doc(hidden)]
+pub fn pair<A: FloatRun + ?Sized, B: FloatRun + ?Sized>(a: &A, b: &B) -> f64 {
+    a.run()
+        .iter()
+        .zip(b.run())
+        .map(|(a, b)| a.to_f64() * b.to_f64())
+        .sum()
+}
+
+/// `dr g + hv`: the pullback of `f_grad`'s output `(r, g)` for the cotangent `(dr, dg)`
+/// is `dr ∇f + H dg`, with `hv = H dg` (the Hessian is symmetric).
+#[doc(hidden)]
+pub fn grad_pullback<R: Real, T: Tangent>(dr: R, g: T, hv: T) -> T {
+    let mut out = g;
+    out.scale(dr.to_f64());
+    out.add_assign(hv);
+    out
+}

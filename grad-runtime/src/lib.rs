@@ -42,7 +42,7 @@ pub mod __private {
     pub use crate::differentiable::{Differentiable, NoTangent, Tangent};
     pub use crate::dual::{
         Cast, Dual, DualParts, Order2, constant_array, constants, dual_array, dual_tangents,
-        dual_values, duals, lift, lift_vjp, promote,
+        dual_values, duals, grad_pullback, lift, lift_vjp, pair, promote,
     };
     pub use crate::fuse;
     pub use crate::jacobian::{
