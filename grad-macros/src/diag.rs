@@ -185,8 +185,7 @@ pub fn order_unsupported(n: &str) -> String {
 pub const ORDER2_FORWARD: &str = "`order = 2` differentiates the gradient, which `forward` does not write; remove `forward` (or `order = 2`)";
 pub const ORDER2_SCALAR: &str = "`order = 2` writes `f_hvp`, the Hessian of a scalar function times a direction, and this function does not return `f32` or `f64`; return a scalar, or remove `order = 2`";
 pub const ORDER2_METHOD: &str = "`order = 2` is not supported yet on methods; make it a free function that takes the value as a parameter";
-pub const ORDER2_GENERIC: &str =
-    "`order = 2` is not supported yet on generic functions; write it over `f64` (or `f32`)";
+pub const ORDER2_GENERIC: &str = "`order = 2` is not supported yet on functions with generic parameters (lifetimes included); write it over `f64` (or `f32`) with elided lifetimes";
 pub const ORDER2_MIXED: &str = "`order = 2` needs one float type per function, and this function uses both `f32` and `f64`; use one of them (casts between the two included)";
 pub const ORDER2_CHECKPOINT: &str =
     "`order = 2` is not supported yet together with `checkpoint`; remove one of them";

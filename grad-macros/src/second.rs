@@ -2,12 +2,14 @@
 //! direction, by forward mode over reverse mode on dual numbers.
 //!
 //! The attribute writes a hidden copy of the function, `__f_order2`, generic over its float
-//! type (`f64` → `__T`, float literals → `__T::from_f64(..)`, `e as f64` → `lift(e)`,
-//! calls `g(..)` → `__g_order2(..)`), and expands that copy in reverse mode as any other
-//! function: `__f_order2_grad` and `__f_order2_vjp`. `f_hvp` runs `__f_order2_grad` at
-//! `__T = Dual<f64>` with every differentiated input `x + ε v`: every value then carries its
+//! type (`f64` → `__GradT`, float literals → `__GradT::from_f64(..)`, `e as f64` →
+//! `lift(e)`, upper-case constants → `promote(K)`, calls `g(..)` → `__g_order2(..)`), and
+//! expands that copy in reverse mode as any other function: `__f_order2_grad` and
+//! `__f_order2_vjp`. `f_hvp` runs `__f_order2_grad` at `__GradT = Dual<f64>` with every differentiated input `x + ε v`: every value then carries its
 //! derivative along `v`, and the gradient's tangent part is `H v`. The existing reverse
-//! emission and the scalar rules (generic over `Real`) do all the work.
+//! emission and the scalar rules (generic over `Real`) do all the work. `f_grad_vjp` and
+//! `f_grad_jvp` follow from `f_hvp` (the Hessian is symmetric), so that `f_grad` may be
+//! called inside another differentiable function.
 //!
 //! A function called from an `order = 2` function needs `order = 2` itself (its copy is what
 //! the caller's copy calls); where it has none, rustc reports the missing `__g_order2_vjp`
@@ -103,9 +105,28 @@ impl<'a> Visit<'a> for Floats {
         }
     }
     fn visit_macro(&mut self, m: &'a syn::Macro) {
-        for tt in m.tokens.clone() {
-            if let proc_macro2::TokenTree::Ident(id) = tt {
-                self.visit_ident(&id);
+        self.tokens(m.tokens.clone());
+    }
+}
+
+impl Floats {
+    /// The float types a macro's tokens name (`vec![0.0f32; n]`, `println!("{}", x as f64)`).
+    fn tokens(&mut self, tokens: TokenStream) {
+        for tt in tokens {
+            match tt {
+                proc_macro2::TokenTree::Ident(id) => self.visit_ident(&id),
+                proc_macro2::TokenTree::Group(g) => self.tokens(g.stream()),
+                proc_macro2::TokenTree::Literal(l) => {
+                    let text = l.to_string();
+                    let number =
+                        text.starts_with(|c: char| c.is_ascii_digit()) && !text.starts_with("0x");
+                    if number && text.ends_with("f32") {
+                        self.f32.get_or_insert(l.span());
+                    } else if number && text.ends_with("f64") {
+                        self.f64.get_or_insert(l.span());
+                    }
+                }
+                proc_macro2::TokenTree::Punct(_) => {}
             }
         }
     }
@@ -174,11 +195,29 @@ pub fn items(attr: &Attr, f: &Function) -> TokenStream {
     let krate = &attr.krate;
     let wrt = attr.wrt.as_ref().map(|names| quote!(wrt(#(#names),*),));
     let args = quote!(reverse, #wrt crate = #krate);
-    let mut out = expand::function(args, copy, &[]).into_token_stream();
+    let expanded = expand::function(args, copy, &[]);
+    let mut out = expanded.item.into_token_stream();
+    out.extend(expanded.errors);
+    out.extend(hidden(expanded.derived));
     out.extend(hvp_fn(attr, f));
     out.extend(grad_vjp_fn(attr, f));
     out.extend(grad_jvp_fn(attr, f));
     out
+}
+
+/// The copy's derivatives, hidden from the user's docs as the copy is.
+fn hidden(items: TokenStream) -> TokenStream {
+    match syn::parse2::<syn::File>(items.clone()) {
+        Ok(mut file) => {
+            for item in &mut file.items {
+                if let syn::Item::Fn(f) = item {
+                    f.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+                }
+            }
+            file.into_token_stream()
+        }
+        Err(_) => items,
+    }
 }
 
 /// The parameters as arguments of a second call: references and scalars as they are,
@@ -221,6 +260,7 @@ fn grad_vjp_fn(attr: &Attr, f: &Function) -> TokenStream {
     let pb_ty = expand::pullback_type(attr, f);
     let rt = names::runtime();
     let use_rt = names::runtime_use(&attr.krate);
+    let result = names::aux("result", 0);
     let (value, g, dr, dg, hv) = (
         names::aux("value", 0),
         names::aux("gradient", 0),
@@ -266,8 +306,8 @@ fn grad_vjp_fn(attr: &Attr, f: &Function) -> TokenStream {
         #vis fn #name(#inputs) -> ((#ret, #g_ty), impl ::core::ops::FnOnce((#ret, #g_ty)) -> #pb_ty) {
             #use_rt
             let (#value, #g) = #grad(#(#first),*);
-            let __grad_result = (#value, ::core::clone::Clone::clone(&#g));
-            (__grad_result, move |(#dr, #dg): (#ret, #g_ty)| {
+            let #result = (#value, ::core::clone::Clone::clone(&#g));
+            (#result, move |(#dr, #dg): (#ret, #g_ty)| {
                 let (_, _, #hv) = #hvp(#(#args,)* #(#tangents),*);
                 #slots
             })
@@ -287,10 +327,11 @@ fn grad_jvp_fn(attr: &Attr, f: &Function) -> TokenStream {
     let g_ty = expand::grad_type(attr, f);
     let rt = names::runtime();
     let use_rt = names::runtime_use(&attr.krate);
-    let (value, g, hv) = (
+    let (value, g, hv, d_value) = (
         names::aux("value", 0),
         names::aux("gradient", 0),
         names::aux("hv", 0),
+        names::aux("d_value", 0),
     );
     let n = f.active_params().count();
     let mut tparams = Vec::new();
@@ -335,8 +376,8 @@ fn grad_jvp_fn(attr: &Attr, f: &Function) -> TokenStream {
         #vis fn #name(#inputs #comma #(#tparams),*) -> ((#ret, #g_ty), (#ret, #g_ty)) {
             #use_rt
             let (#value, #g, #hv) = #hvp(#(#args,)* #(#directions),*);
-            let __grad_d_value = <#ret as #rt::Real>::from_f64(0.0 #(+ #pairs)*);
-            ((#value, #g), (__grad_d_value, #hv))
+            let #d_value = <#ret as #rt::Real>::from_f64(0.0 #(+ #pairs)*);
+            ((#value, #g), (#d_value, #hv))
         }
     }
 }
@@ -440,28 +481,16 @@ fn hvp_fn(attr: &Attr, f: &Function) -> TokenStream {
     }
     let g = names::aux("dual_gradient", 0);
     let y = names::aux("dual_value", 0);
-    let active: Vec<&crate::ast::Param> = f.active_params().collect();
-    let part = |which: &str, i: Option<usize>| -> TokenStream {
-        let gi = match i {
-            Some(i) => {
-                let i = syn::Index::from(i);
-                quote!(#g.#i)
-            }
-            None => quote!(#g),
-        };
-        let f = Ident::new(which, Span::call_site());
-        quote!(#rt::#f(&#gi))
-    };
-    let (res, tan): (Vec<TokenStream>, Vec<TokenStream>) = if active.len() == 1 {
-        (
-            vec![part("dual_values", None)],
-            vec![part("dual_tangents", None)],
-        )
-    } else {
-        (0..active.len())
-            .map(|i| (part("dual_values", Some(i)), part("dual_tangents", Some(i))))
-            .unzip()
-    };
+    let n = f.active_params().count();
+    let (res, tan): (Vec<TokenStream>, Vec<TokenStream>) = (0..n)
+        .map(|k| {
+            let gk = active_part(&g, k, n);
+            (
+                quote!(#rt::dual_values(&#gk)),
+                quote!(#rt::dual_tangents(&#gk)),
+            )
+        })
+        .unzip();
     let wrap = |v: Vec<TokenStream>| {
         if v.len() == 1 {
             v.into_iter().next().unwrap_or_default()
