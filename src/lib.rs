@@ -74,7 +74,11 @@
 //! closures, iterator chains, named `const`s); tensors, nalgebra types, structs, methods
 //! and generic functions are a compile error saying so. A function called from an
 //! `order = 2` function needs `order = 2` itself (without it, rustc reports a missing
-//! `__g_order2_vjp` at the call). A Newton step with conjugate gradients needs only `f_hvp`:
+//! `__g_order2_vjp` at the call). With `order = 2`, `f_grad` is differentiable too:
+//! `f_grad_vjp` (its pullback maps `(dr, dg)` to `dr ∇f + H dg`) and `f_grad_jvp` (the
+//! tangent `(<∇f, v>, H v)`) are written, so `f_grad(..)` may be called inside another
+//! `#[differentiable]` function (a loss on forces, a gradient penalty). A Newton step with
+//! conjugate gradients needs only `f_hvp`:
 //!
 //! ```
 //! use grad::differentiable;

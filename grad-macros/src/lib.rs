@@ -56,7 +56,9 @@ use proc_macro::TokenStream;
 ///   value and gradient are `f_grad`'s. Parameters may be `f64`/`f32` scalars, `&[f64]`,
 ///   `Vec<f64>`, `[f64; N]`, `&[f64; N]` (of `f32` too) and integer, `bool` or `&str` data;
 ///   tensors, nalgebra types, structs, methods and generic functions are not supported yet
-///   (a compile error says so). Functions it calls need `order = 2` too.
+///   (a compile error says so). Functions it calls need `order = 2` too. `f_grad_vjp` and
+///   `f_grad_jvp` are written as well, so `f_grad` may be called inside another
+///   differentiable function.
 /// - with `checkpoint`, `f_vjp` keeps nothing of the forward pass: its pullback holds only the
 ///   arguments and runs `f`'s forward sweep again when called, so a caller's reverse pass
 ///   keeps each call's inputs instead of its intermediate values. Arguments held by value
