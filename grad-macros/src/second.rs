@@ -529,20 +529,98 @@ fn dual_copy(attr: &Attr, f: &Function) -> ItemFn {
         .generics
         .params
         .push(syn::parse_quote!(#t: #krate::__private::Order2));
+    let mut ints = Ints::default();
+    for p in &f.params {
+        if crate::ast::form_is_inactive(&p.form) {
+            ints.names.push(p.name.to_string());
+        }
+    }
+    ints.visit_block(&item.block);
+    let mut closures = ClosureNames::default();
+    closures.visit_block(&item.block);
     let mut rw = Rewrite {
         t: t.clone(),
         krate: krate.clone(),
-        closures: Vec::new(),
+        closures: closures.0,
+        ints,
     };
-    let mut closures = ClosureNames::default();
-    closures.visit_block(&item.block);
-    rw.closures = closures.0;
     for input in item.sig.inputs.iter_mut() {
         rw.visit_fn_arg_mut(input);
     }
     rw.visit_return_type_mut(&mut item.sig.output);
     rw.visit_block_mut(&mut item.block);
     item
+}
+
+/// Names that surely hold integers (or collections of them): parameters of integer types,
+/// the variables of `for` loops over ranges, and `let`s of integer expressions. A call whose
+/// arguments are all such (`idx(i, n)`) is of a helper on integers, never differentiated, so
+/// it keeps its name in the copy.
+#[derive(Default)]
+struct Ints {
+    names: Vec<String>,
+}
+
+impl Ints {
+    /// Whether `e` is surely an integer (or a collection of integers), by its syntax.
+    fn is_int(&self, e: &Expr) -> bool {
+        match strip(e) {
+            Expr::Lit(l) => matches!(&l.lit, syn::Lit::Int(_) | syn::Lit::Bool(_)),
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.names.contains(&id.to_string())),
+            Expr::Cast(c) => crate::prims::is_integer_type(&c.ty),
+            Expr::MethodCall(m) => {
+                ["len", "count"].contains(&m.method.to_string().as_str())
+                    || ["min", "max", "pow", "rem_euclid", "abs_diff"]
+                        .contains(&m.method.to_string().as_str())
+                        && self.is_int(&m.receiver)
+            }
+            Expr::Binary(b) => self.is_int(&b.left) && self.is_int(&b.right),
+            Expr::Unary(u) => self.is_int(&u.expr),
+            Expr::Reference(r) => self.is_int(&r.expr),
+            Expr::Index(i) => self.is_int(&i.expr),
+            _ => false,
+        }
+    }
+
+    fn bind(&mut self, pat: &syn::Pat) {
+        match pat {
+            syn::Pat::Ident(p) => self.names.push(p.ident.to_string()),
+            syn::Pat::Type(t) => self.bind(&t.pat),
+            syn::Pat::Tuple(t) => t.elems.iter().for_each(|p| self.bind(p)),
+            _ => {}
+        }
+    }
+}
+
+/// A range, or a range reversed or stepped (`(0..n).rev()`, `(a..b).step_by(2)`).
+fn is_range(e: &Expr) -> bool {
+    match strip(e) {
+        Expr::Range(_) => true,
+        Expr::MethodCall(m) => {
+            ["rev", "step_by"].contains(&m.method.to_string().as_str()) && is_range(&m.receiver)
+        }
+        _ => false,
+    }
+}
+
+impl<'a> Visit<'a> for Ints {
+    fn visit_local(&mut self, l: &'a syn::Local) {
+        syn::visit::visit_local(self, l);
+        let typed_int = matches!(&l.pat, syn::Pat::Type(t) if is_inactive_type(&t.ty));
+        let init_int = l.init.as_ref().is_some_and(|i| self.is_int(&i.expr));
+        if typed_int || init_int {
+            self.bind(&l.pat);
+        }
+    }
+    fn visit_expr_for_loop(&mut self, f: &'a syn::ExprForLoop) {
+        if is_range(&f.expr) {
+            self.bind(&f.pat);
+        }
+        syn::visit::visit_expr_for_loop(self, f);
+    }
 }
 
 /// Names bound to closures by `let` (their calls are inlined, never renamed).
@@ -586,6 +664,8 @@ struct Rewrite {
     t: Ident,
     krate: syn::Path,
     closures: Vec<String>,
+    /// Names that hold integers, so that calls of helpers on them keep their name.
+    ints: Ints,
 }
 
 /// Functions of the runtime that are generic over `Real` already, called by their bare name.
@@ -625,7 +705,8 @@ impl Rewrite {
             && *first != self.t
             && !(path.segments.len() == 1 && self.closures.contains(&name))
             && !RUNTIME_FUNCTIONS.contains(&name.as_str())
-            && !(path.segments.len() > 1 && first == "grad")
+            && !(path.segments.len() > 1
+                && ["grad", "std", "core", "alloc"].iter().any(|m| first == m))
     }
 }
 
@@ -670,11 +751,22 @@ impl VisitMut for Rewrite {
                     && p.qself.is_none()
                 {
                     let path = &mut p.path;
+                    if path.segments.len() == 2
+                        && Self::is_float(&path.segments[0].ident)
+                        && path.segments[1].ident == "from"
+                        && c.args.len() == 1
+                    {
+                        // `f64::from(n)`: a number as the dual type, as `n as f64`.
+                        let arg = &c.args[0];
+                        *e = self.lift(quote!(#arg), c.paren_token.span.join());
+                        return;
+                    }
                     if path.segments.len() >= 2 && Self::is_float(&path.segments[0].ident) {
                         // `f64::max(a, b)` → `T::max(a, b)`, a primitive in call form.
                         let span = path.segments[0].ident.span();
                         path.segments[0].ident = Ident::new(&self.t.to_string(), span);
                     } else if self.renames(path)
+                        && !c.args.iter().all(|a| self.ints.is_int(a))
                         && let Some(last) = path.segments.last_mut()
                     {
                         last.ident = copy_name(&last.ident);
