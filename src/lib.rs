@@ -30,7 +30,8 @@
 //! Parameters are differentiated unless their type is syntactically an integer, `bool`,
 //! `char`, `&str` or a slice, array or `Vec` of those; `#[differentiable(wrt(x, y))]`
 //! chooses them explicitly, `#[differentiable(reverse)]` writes only `_grad` and `_vjp`,
-//! `#[differentiable(forward)]` only `_jvp`; `jacobian` and `checkpoint` are below.
+//! `#[differentiable(forward)]` only `_jvp`; `order = 2`, `jacobian` and `checkpoint` are
+//! below.
 //!
 //! Cotangent and tangent types: `f32`→`f32`, `f64`→`f64`, `&[T]` and `Vec<T>`→`Vec<T>`,
 //! `[T; N]`→`[T; N]`, nalgebra matrices and vectors (`grad::nalgebra`) → the same type, any
@@ -59,6 +60,43 @@
 //! assert_eq!(value, Vector3::new(2.0, 0.0, 4.0));
 //! // d(r cos t, r sin t, r²)/d(r, t) at (2, 0) = [[1, 0], [0, 2], [4, 0]]
 //! assert_eq!(j, SMatrix::<f64, 3, 2>::new(1.0, 0.0, 0.0, 2.0, 4.0, 0.0));
+//! ```
+//!
+//! `#[differentiable(order = 2)]`, for a scalar result, also writes
+//! `f_hvp(x: A, y: B, k: usize, vx: TA, vy: TB, vk: NoTangent) -> (R, G, G)`: the value, the
+//! gradient (both exactly `f_grad`'s) and the Hessian times the direction `v`, whose parts
+//! take the forms of `f_jvp`'s tangents. It is forward mode over reverse mode: the
+//! attribute writes a hidden copy of `f` generic over its float type, differentiates it in
+//! reverse, and runs that gradient on [`Dual`] numbers `x + ε v`, so the gradient's tangent
+//! part is `H v`; it costs a few gradients and never forms the Hessian. Supported so far:
+//! parameters of types `f64`/`f32`, `&[f64]`, `Vec<f64>`, `[f64; N]`, `&[f64; N]` (of `f32`
+//! too) and integer, `bool` or `&str` data, over the whole scalar subset (loops, branches,
+//! closures, iterator chains, named `const`s); tensors, nalgebra types, structs, methods
+//! and generic functions are a compile error saying so. A function called from an
+//! `order = 2` function needs `order = 2` itself (without it, rustc reports a missing
+//! `__g_order2_vjp` at the call). With `order = 2`, `f_grad` is differentiable too:
+//! `f_grad_vjp` (its pullback maps `(dr, dg)` to `dr ∇f + H dg`) and `f_grad_jvp` (the
+//! tangent `(<∇f, v>, H v)`) are written, so `f_grad(..)` may be called inside another
+//! `#[differentiable]` function (a loss on forces, a gradient penalty). A Newton step with
+//! conjugate gradients needs only `f_hvp`:
+//!
+//! ```
+//! use grad::differentiable;
+//!
+//! #[differentiable(order = 2)]
+//! fn rosenbrock(x: &[f64]) -> f64 {
+//!     let mut s = 0.0;
+//!     for i in 1..x.len() {
+//!         s += (1.0 - x[i - 1]).powi(2) + 100.0 * (x[i] - x[i - 1] * x[i - 1]).powi(2);
+//!     }
+//!     s
+//! }
+//!
+//! // At the minimum (1, 1, 1) the gradient is 0 and H e₀ is the Hessian's first column:
+//! // ∂²f/∂x₀² = 2 + 1200 x₀² - 400 x₁ = 802, ∂²f/∂x₁∂x₀ = -400 x₀.
+//! let (value, gradient, hv) = rosenbrock_hvp(&[1.0; 3], &[1.0, 0.0, 0.0]);
+//! assert_eq!((value, gradient), (0.0, vec![0.0; 3]));
+//! assert_eq!(hv, vec![802.0, -400.0, 0.0]);
 //! ```
 //!
 //! `#[differentiable(checkpoint)]` trades time for memory where other functions call `f`:

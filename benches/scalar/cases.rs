@@ -1,6 +1,8 @@
 //! The scalar cases S1..S7: each primal as a user writes it for `#[differentiable]`, its
 //! hand-written reverse-mode gradient, and the fixed inputs the benches and tests use.
 //!
+//! S2..S5 carry `order = 2`, so that group `second` times their `_hvp` beside `_grad`.
+//!
 //! S1..S5 stay inside the index-loop subset of DESIGN.md §3 (`let`, `let mut`, `+=`, `for`
 //! over integer ranges with indexing, `if`, primitive methods, calls of other
 //! differentiable functions, paths to constants): no iterators, closures or macros. S3w,
@@ -35,7 +37,7 @@ pub fn s1_input() -> f64 {
 // S2: Rosenbrock in two dimensions.
 
 /// S2 primal: `(1 - x)^2 + 100 (y - x^2)^2`.
-#[differentiable]
+#[differentiable(order = 2)]
 pub fn s2_rosenbrock(x: f64, y: f64) -> f64 {
     (1.0 - x).powi(2) + 100.0 * (y - x.powi(2)).powi(2)
 }
@@ -59,7 +61,7 @@ pub fn s2_input() -> (f64, f64) {
 // S3: Rosenbrock over a slice, sum over i < n-1 of (1 - x_i)^2 + 100 (x_{i+1} - x_i^2)^2.
 
 /// S3 primal. Written over `1..n` so that `n = 0` needs no special case.
-#[differentiable]
+#[differentiable(order = 2)]
 pub fn s3_rosenbrock(x: &[f64]) -> f64 {
     let n = x.len();
     let mut sum = 0.0;
@@ -140,7 +142,7 @@ pub fn s3m_rosenbrock_chain(x: &[f64]) -> f64 {
 /// erf by Abramowitz-Stegun 7.1.26 (absolute error below 1.5e-7), extended to x < 0 by
 /// erf(-x) = -erf(x). At x = 0 the formula gives 1e-9, not 0: the odd extension has a
 /// jump of 2e-9 there, far below the approximation's own error.
-#[differentiable]
+#[differentiable(order = 2)]
 pub fn s4_erf(x: f64) -> f64 {
     let z = if x < 0.0 { -x } else { x };
     let t = 1.0 / (1.0 + 0.3275911 * z);
@@ -152,14 +154,14 @@ pub fn s4_erf(x: f64) -> f64 {
 }
 
 /// Standard normal CDF: N(x) = (1 + erf(x / sqrt 2)) / 2.
-#[differentiable]
+#[differentiable(order = 2)]
 pub fn s4_norm_cdf(x: f64) -> f64 {
     0.5 * (1.0 + s4_erf(x * std::f64::consts::FRAC_1_SQRT_2))
 }
 
 /// S4 primal: the Black-Scholes price of a European call, spot `s`, strike `k`, rate `r`,
 /// volatility `sigma`, time to expiry `t`.
-#[differentiable]
+#[differentiable(order = 2)]
 pub fn s4_black_scholes(s: f64, k: f64, r: f64, sigma: f64, t: f64) -> f64 {
     let vol = sigma * t.sqrt();
     let d1 = ((s / k).ln() + (r + 0.5 * sigma * sigma) * t) / vol;
@@ -242,7 +244,7 @@ pub const S5_LINKS: [f64; 6] = [1.0, 0.8, 0.6, 0.5, 0.4, 0.3];
 
 /// S5 primal: joint k sits at the cumulative angle phi_k = theta_0 + ... + theta_k; the
 /// loss is the squared distance of the end effector to the target (1.5, 1.2).
-#[differentiable]
+#[differentiable(order = 2)]
 pub fn s5_arm(theta: &[f64; 6]) -> f64 {
     let mut phi = 0.0;
     let mut x = 0.0;

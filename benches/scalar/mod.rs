@@ -1,7 +1,8 @@
 //! Group `scalar`: the primal, the generated gradient, a hand-written gradient and a tape;
 //! and, printed first, the allocations of one call of each on the slice cases and the peak
 //! heap of one call of each on S7. Then group `forms`: the generated gradient of each form
-//! of S3, S4 and S5 that `forms.rs` lists, beside its case's baselines.
+//! of S3, S4 and S5 that `forms.rs` lists, beside its case's baselines; and group `second`
+//! (`second.rs`): `_hvp` beside `_grad` on S2..S5.
 //!
 //! Ids are `scalar/<case>/<variant>`, variant one of `primal`, `generated`, `handwritten`,
 //! `tape`; and `forms/<case>/<form>/generated` with `forms/<case>/<variant>` for the three
@@ -21,10 +22,12 @@ use crate::alloc::{Allocations, allocations_of, peak_of};
 
 mod cases;
 mod forms;
+mod second;
 mod tape;
 
 use cases::*;
 use forms::*;
+use second::second_group;
 use tape::*;
 
 /// Prints the allocations of one call of each variant of the slice cases: the iterator
@@ -337,6 +340,7 @@ pub fn bench(c: &mut Criterion) {
 
     group.finish();
     forms_group(c);
+    second_group(c);
 }
 
 /// Times `f` on `x`. `f` is hidden from the optimizer, so that it is called through its

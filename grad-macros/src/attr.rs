@@ -1,5 +1,5 @@
-//! The arguments of `#[differentiable(...)]`: `wrt(...)`, `reverse` / `forward`, `jacobian`,
-//! `checkpoint`, `crate = path`.
+//! The arguments of `#[differentiable(...)]`: `wrt(...)`, `reverse` / `forward`, `order = 2`,
+//! `jacobian`, `checkpoint`, `crate = path`.
 
 use crate::ctxt::Ctxt;
 use crate::diag;
@@ -14,6 +14,7 @@ mod kw {
     syn::custom_keyword!(forward);
     syn::custom_keyword!(jacobian);
     syn::custom_keyword!(checkpoint);
+    syn::custom_keyword!(order);
 }
 
 /// Which derivative items to write.
@@ -43,6 +44,9 @@ pub struct Attr {
     /// `checkpoint` was given (its span, for errors about it): `_vjp`'s pullback keeps only
     /// the arguments and runs the forward sweep again (see `checkpoint`).
     pub checkpoint: Option<proc_macro2::Span>,
+    /// `order = 2` was given (the span of `order`, for errors about it): `f_hvp` is written
+    /// too (see `second`). `order = 1` is the default and writes nothing more.
+    pub order2: Option<proc_macro2::Span>,
     /// The path generated code uses for the runtime (`::grad` unless `crate = path`).
     pub krate: Path,
 }
@@ -53,6 +57,7 @@ enum Arg {
     Forward(kw::forward),
     Jacobian(kw::jacobian),
     Checkpoint(kw::checkpoint),
+    Order(kw::order, syn::LitInt),
     Crate(Token![crate], Path),
 }
 
@@ -82,6 +87,16 @@ impl Parse for Arg {
                 return Err(syn::Error::new_spanned(next, diag::CHECKPOINT_ARGS));
             }
             Ok(Arg::Checkpoint(kw))
+        } else if look.peek(kw::order) {
+            let kw: kw::order = input.parse()?;
+            input.parse::<Token![=]>()?;
+            // `order = two`, `order = 2.0`: the order is an integer literal.
+            let lit = match input.parse::<syn::Lit>() {
+                Ok(syn::Lit::Int(lit)) => lit,
+                Ok(other) => return Err(syn::Error::new_spanned(other, diag::ORDER_VALUE)),
+                Err(e) => return Err(syn::Error::new(e.span(), diag::ORDER_VALUE)),
+            };
+            Ok(Arg::Order(kw, lit))
         } else if look.peek(Token![crate]) {
             let kw: Token![crate] = input.parse()?;
             input.parse::<Token![=]>()?;
@@ -99,6 +114,7 @@ pub fn parse(cx: &mut Ctxt, args: TokenStream) -> Attr {
         modes: Modes::Both,
         jacobian: None,
         checkpoint: None,
+        order2: None,
         krate: syn::parse_quote!(::grad),
     };
     let parsed = match Punctuated::<Arg, Token![,]>::parse_terminated.parse2(args) {
@@ -110,6 +126,7 @@ pub fn parse(cx: &mut Ctxt, args: TokenStream) -> Attr {
     };
     let mut seen_mode: Option<proc_macro2::Span> = None;
     let mut seen_crate = false;
+    let mut seen_order = false;
     for arg in parsed {
         match arg {
             Arg::Wrt(kw, names) => {
@@ -137,6 +154,17 @@ pub fn parse(cx: &mut Ctxt, args: TokenStream) -> Attr {
                     cx.error(kw.span, diag::ATTR_DUPLICATE);
                 }
                 attr.checkpoint = Some(kw.span);
+            }
+            Arg::Order(kw, lit) => {
+                if seen_order {
+                    cx.error(kw.span, diag::ATTR_DUPLICATE);
+                }
+                seen_order = true;
+                match lit.base10_parse::<u64>() {
+                    Ok(1) => {}
+                    Ok(2) => attr.order2 = Some(kw.span),
+                    _ => cx.error_at(&lit, diag::order_unsupported(&lit.to_string())),
+                }
             }
             Arg::Crate(kw, path) => {
                 if seen_crate {

@@ -1,6 +1,6 @@
 //! Every user-facing message of the macro, so that wording is reviewed in one place.
 
-pub const ATTR_UNKNOWN: &str = "unknown argument in #[differentiable(...)]; expected `wrt(...)`, `reverse`, `forward`, `jacobian`, `checkpoint` or `crate = path`";
+pub const ATTR_UNKNOWN: &str = "unknown argument in #[differentiable(...)]; expected `wrt(...)`, `reverse`, `forward`, `order = 2`, `jacobian`, `checkpoint` or `crate = path`";
 pub const ATTR_BOTH_MODES: &str =
     "`reverse` and `forward` exclude each other; leave both out to generate both modes";
 pub const ATTR_DUPLICATE: &str = "this argument is given twice in #[differentiable(...)]";
@@ -170,5 +170,28 @@ pub fn checkpoint_forward(f: &str) -> String {
 pub fn checkpoint_self(f: &str) -> String {
     format!(
         "`checkpoint` on a method taking `self` by value is not supported: `{f}_vjp`'s pullback would keep `self` to run `{f}` again, and a method cannot rebind `self`; take `&self`, or remove `checkpoint`"
+    )
+}
+
+pub const ORDER_VALUE: &str =
+    "`order` takes an integer: `order = 2` writes `f_hvp` beside the first-order derivatives";
+
+pub fn order_unsupported(n: &str) -> String {
+    format!(
+        "`order = {n}` is not supported: #[differentiable] writes first derivatives (`order = 1`, the default) and Hessian-vector products (`order = 2`); for higher orders, nest `f_hvp` in a function of your own"
+    )
+}
+
+pub const ORDER2_FORWARD: &str = "`order = 2` differentiates the gradient, which `forward` does not write; remove `forward` (or `order = 2`)";
+pub const ORDER2_SCALAR: &str = "`order = 2` writes `f_hvp`, the Hessian of a scalar function times a direction, and this function does not return `f32` or `f64`; return a scalar, or remove `order = 2`";
+pub const ORDER2_METHOD: &str = "`order = 2` is not supported yet on methods; make it a free function that takes the value as a parameter";
+pub const ORDER2_GENERIC: &str = "`order = 2` is not supported yet on functions with generic parameters (lifetimes included); write it over `f64` (or `f32`) with elided lifetimes";
+pub const ORDER2_MIXED: &str = "`order = 2` needs one float type per function, and this function uses both `f32` and `f64`; use one of them (casts between the two included)";
+pub const ORDER2_CHECKPOINT: &str =
+    "`order = 2` is not supported yet together with `checkpoint`; remove one of them";
+
+pub fn order2_param(ty: &str) -> String {
+    format!(
+        "`order = 2` does not support parameters of type `{ty}` yet: `f_hvp` takes `f64` or `f32` scalars, `&[f64]`, `Vec<f64>` and `[f64; N]` (of `f32` too), and integer, `bool` and `&str` data; tensors, nalgebra types and structs are not supported yet"
     )
 }

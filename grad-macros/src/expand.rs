@@ -89,6 +89,7 @@ pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> E
     let f = ast::read(&mut cx, &attr, item_fn, outer_floats);
     jacobian::check(&mut cx, &attr, &f);
     checkpoint::check(&mut cx, &attr, &f);
+    crate::second::check(&mut cx, &attr, &f);
     // (`reverse` on a non-scalar result writes `_vjp` alone: `_grad` needs a scalar to seed.)
     if cx.has_errors() {
         return fallback::emit(&cx, &attr, &f);
@@ -127,6 +128,7 @@ pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> E
         derived.extend(jvp_fn(&attr, &f, &func));
     }
     derived.extend(jacobian::item(&attr, &f, &func));
+    derived.extend(crate::second::items(&attr, &f));
     Expansion {
         item,
         errors: TokenStream::new(),

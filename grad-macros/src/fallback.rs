@@ -58,6 +58,7 @@ pub fn emit(cx: &Ctxt, attr: &Attr, f: &Function) -> Expansion {
         });
     }
     out.extend(crate::jacobian::stub(attr, f));
+    out.extend(crate::second::stub(attr, f));
     Expansion {
         item: item.clone(),
         errors,

@@ -25,6 +25,7 @@ mod pairs;
 mod prims;
 mod recursion;
 mod reverse;
+mod second;
 mod site;
 #[cfg(test)]
 mod tests;
@@ -49,6 +50,15 @@ use proc_macro::TokenStream;
 ///   parameter's, in flat order: an nalgebra `SMatrix` when both sides are fixed-size
 ///   nalgebra vectors, a `DMatrix` otherwise. It is built from `f_jvp` columns or `f_vjp`
 ///   rows, whichever are fewer.
+/// - with `order = 2`, `f_hvp(args, directions) -> (value, gradient, hessian_times_v)`: for a
+///   scalar result, the Hessian times a direction `v` (given as `f_jvp` takes tangents, one
+///   per parameter), by forward mode over reverse mode on dual numbers (`grad::Dual`);
+///   value and gradient are `f_grad`'s. Parameters may be `f64`/`f32` scalars, `&[f64]`,
+///   `Vec<f64>`, `[f64; N]`, `&[f64; N]` (of `f32` too) and integer, `bool` or `&str` data;
+///   tensors, nalgebra types, structs, methods and generic functions are not supported yet
+///   (a compile error says so). Functions it calls need `order = 2` too. `f_grad_vjp` and
+///   `f_grad_jvp` are written as well, so `f_grad` may be called inside another
+///   differentiable function.
 /// - with `checkpoint`, `f_vjp` keeps nothing of the forward pass: its pullback holds only the
 ///   arguments and runs `f`'s forward sweep again when called, so a caller's reverse pass
 ///   keeps each call's inputs instead of its intermediate values. Arguments held by value
@@ -56,8 +66,8 @@ use proc_macro::TokenStream;
 ///
 /// Arguments, comma-separated: `wrt(x, y)` (which parameters; by default all except those
 /// of integer, `bool`, `char`, `&str` type or slices, arrays and `Vec`s of those),
-/// `reverse` (only `_grad` and `_vjp`), `forward` (only `_jvp`), `jacobian` (also
-/// `f_jacobian`), `checkpoint` (a `_vjp` whose pullback recomputes; not with `forward`),
+/// `reverse` (only `_grad` and `_vjp`), `forward` (only `_jvp`), `order = 2` (also
+/// `f_hvp`; `order = 1` is the default), `jacobian` (also `f_jacobian`), `checkpoint` (a `_vjp` whose pullback recomputes; not with `forward`),
 /// `crate = path` (where the runtime is, `::grad` by default). A construct outside the
 /// supported subset is a compile error spanned on it, never a panic of the macro.
 ///
@@ -79,6 +89,16 @@ use proc_macro::TokenStream;
 /// let (_, pullback) = f_vjp(0.0, 5.0);
 /// let (dx, grad::NoTangent) = pullback(3.0);
 /// assert_eq!(dx, 3.0);
+///
+/// #[differentiable(order = 2)]
+/// fn g(x: &[f64]) -> f64 {
+///     x[0] * x[0] * x[1]
+/// }
+///
+/// // ∇g = (2 x0 x1, x0²), H = [[2 x1, 2 x0], [2 x0, 0]]; at (1, 3) along v = (1, 0):
+/// // H v = (6, 2).
+/// let (value, gradient, hv) = g_hvp(&[1.0, 3.0], &[1.0, 0.0]);
+/// assert_eq!((value, gradient, hv), (3.0, vec![6.0, 1.0], vec![6.0, 2.0]));
 /// ```
 ///
 /// On methods, `self` is a parameter (`wrt(self)`), and its gradient is the struct's

@@ -298,6 +298,15 @@ const REJECTED_ARGS: &[&str] = &[
     "reverse = true",
     "r#wrt(x)",
     "jacobian, jacobian",
+    "order = 3",
+    "order = 0",
+    "order = 2, order = 2",
+    "order = 2.0",
+    "order = two",
+    "order",
+    "order =",
+    "order = 2, forward",
+    "order = 2, checkpoint",
     "jacobian = true",
     "jacobian(x)",
     "jacobian, wrt(x, y)",
@@ -631,6 +640,34 @@ fn misplaced_jacobians_are_rejected() {
         out.contains("fn f_jacobian") && !out.contains("compile_error"),
         "{out}"
     );
+}
+
+/// `order = 2` where `f_hvp` cannot be written yet, or not at all.
+#[test]
+fn misplaced_second_order_is_rejected() {
+    check_all_rejected([
+        ("order = 2", "fn f(x: f64) -> Vec<f64> { vec![x] }"),
+        ("order = 2", "fn f(x: &Tensor<f64>) -> f64 { x.sum() }"),
+        ("order = 2", "fn f(p: Pt) -> f64 { p.x }"),
+        ("order = 2", "fn f(x: (f64, f64)) -> f64 { x.0 }"),
+        ("order = 2", "fn f<T: Real>(x: T) -> T { x }"),
+        ("order = 2, wrt(self)", "fn f(&self, x: f64) -> f64 { x }"),
+        ("order = 2", "fn f(x: f64, y: f32) -> f64 { x + y as f64 }"),
+    ]);
+    let out = check(
+        "order = 2, wrt(x)",
+        "fn f(x: &[f64], y: &[f64], k: usize) -> f64 { x[k] * y[k] * 2.0 }",
+    )
+    .unwrap_or_default();
+    assert!(!out.contains("compile_error"), "{out}");
+    for item in [
+        "fn f_hvp",
+        "fn __f_order2_grad",
+        "fn f_grad_vjp",
+        "fn f_grad_jvp",
+    ] {
+        assert!(out.contains(item), "{item}: {out}");
+    }
 }
 
 /// `checkpoint` on a method taking `self` by value.
@@ -1174,6 +1211,10 @@ const GRAMMAR_SIGNATURES: &[(&str, &str)] = &[
         "fn f(&self, x: f64, n: usize, v: [f64; 3]) -> f64",
     ),
     ("", "fn f(x: f64, y: &Tensor<f32>, n: usize) -> (f64, f64)"),
+    (
+        "order = 2",
+        "fn f(x: f64, y: f64, n: usize, v: &[f64], w: [f64; 2]) -> f64",
+    ),
 ];
 
 proptest! {

@@ -5,6 +5,7 @@
 
 pub mod check;
 mod differentiable;
+pub mod dual;
 mod functions;
 #[doc(hidden)]
 pub mod fuse;
@@ -21,6 +22,7 @@ pub mod rules;
 mod tensor;
 
 pub use differentiable::{Differentiable, Flat, FlatMut, NoTangent, Tangent, in_field};
+pub use dual::Dual;
 pub use functions::{
     clamp, clamp_jvp, clamp_vjp, relu, relu_jvp, relu_vjp, sigmoid, sigmoid_jvp, sigmoid_vjp,
     stop_gradient,
@@ -38,6 +40,10 @@ pub use tensor::{
 pub mod __private {
     pub use crate::__tangent_struct as tangent_struct;
     pub use crate::differentiable::{Differentiable, NoTangent, Tangent};
+    pub use crate::dual::{
+        Cast, Dual, DualParts, Order2, constant_array, constants, dual_array, dual_tangents,
+        dual_values, duals, grad_pullback, lift, lift_vjp, pair, promote,
+    };
     pub use crate::fuse;
     pub use crate::jacobian::{
         Jacobian, jacobian, jacobian_by_columns, jacobian_by_reused_rows, jacobian_by_rows,
