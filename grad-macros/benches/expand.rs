@@ -61,6 +61,8 @@ mod prims;
 mod recursion;
 #[path = "../src/reverse.rs"]
 mod reverse;
+#[path = "../src/revolve.rs"]
+mod revolve;
 #[path = "../src/window.rs"]
 mod window;
 

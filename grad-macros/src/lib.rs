@@ -25,6 +25,7 @@ mod pairs;
 mod prims;
 mod recursion;
 mod reverse;
+mod revolve;
 mod site;
 #[cfg(test)]
 mod tests;

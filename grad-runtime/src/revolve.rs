@@ -220,8 +220,9 @@ pub fn step_range<R: Iterator + Clone>(
 }
 
 /// The snapshots of a checkpointed loop's reverse pass: `snapshots` empty slots (at least
-/// one).
-pub fn snapshot_slots<T>(snapshots: usize) -> Vec<Option<T>> {
+/// one), of the type of `state`.
+pub fn snapshot_slots<T>(snapshots: usize, state: &Option<T>) -> Vec<Option<T>> {
+    let _ = state;
     let mut v = Vec::with_capacity(snapshots.max(1));
     v.resize_with(snapshots.max(1), || None);
     v
@@ -233,6 +234,15 @@ pub fn restore<T: Clone>(slots: &[Option<T>], slot: usize) -> Option<T> {
     match &slots[slot] {
         Some(s) => Some(s.clone()),
         None => unreachable!("the schedule restores only stored snapshots"),
+    }
+}
+
+/// The state, borrowed, which the schedule has set before it reads it.
+#[inline(always)]
+pub fn state_ref<T>(s: &Option<T>) -> &T {
+    match s {
+        Some(s) => s,
+        None => unreachable!("the schedule reads the state only after setting it"),
     }
 }
 
@@ -296,7 +306,10 @@ mod tests {
         assert!(held <= s.max(1));
         let r = repetitions(n, s);
         let most = runs.iter().copied().max().unwrap_or(0);
-        assert!(most <= r, "n {n}, s {s}: a step ran {most} times, bound {r}");
+        assert!(
+            most <= r,
+            "n {n}, s {s}: a step ran {most} times, bound {r}"
+        );
     }
 
     #[test]
