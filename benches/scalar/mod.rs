@@ -359,22 +359,30 @@ pub fn bench(c: &mut Criterion) {
         })
     });
 
-    let (k, c, n) = s8_input();
+    let (k, damping, n) = s8_input();
     group.bench_function("S8_oscillator/primal", |b| {
         b.iter(|| {
-            black_box(s8_oscillator(black_box(k), black_box(c), black_box(n)));
+            black_box(s8_oscillator(
+                black_box(k),
+                black_box(damping),
+                black_box(n),
+            ));
         })
     });
     group.bench_function("S8_oscillator/generated", |b| {
         b.iter(|| {
-            black_box(s8_oscillator_grad(black_box(k), black_box(c), black_box(n)));
+            black_box(s8_oscillator_grad(
+                black_box(k),
+                black_box(damping),
+                black_box(n),
+            ));
         })
     });
     group.bench_function("S8_oscillator/checkpointed", |b| {
         b.iter(|| {
             black_box(s8_oscillator_checkpointed_grad(
                 black_box(k),
-                black_box(c),
+                black_box(damping),
                 black_box(n),
             ));
         })
@@ -383,14 +391,18 @@ pub fn bench(c: &mut Criterion) {
         b.iter(|| {
             black_box(s8_oscillator_handwritten(
                 black_box(k),
-                black_box(c),
+                black_box(damping),
                 black_box(n),
             ));
         })
     });
     group.bench_function("S8_oscillator/tape", |b| {
         b.iter(|| {
-            black_box(s8_oscillator_tape(black_box(k), black_box(c), black_box(n)));
+            black_box(s8_oscillator_tape(
+                black_box(k),
+                black_box(damping),
+                black_box(n),
+            ));
         })
     });
 
