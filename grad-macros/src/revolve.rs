@@ -3,11 +3,13 @@
 //! saved values.
 //!
 //! The loop-carried state (the variables the body assigns, as a tuple) is what is kept. The
-//! forward sweep runs the loop keeping nothing, only a copy of the state before the first
-//! step; it also makes the schedule (`revolve::Schedule`, a pure function of the step count
-//! and the snapshot count) and its snapshot slots. The reverse sweep is the ordinary loop
-//! reverse (`Rev::rev_loop`: pop one iteration's saved values, run its adjoint), under a
-//! head that, before each iteration, runs the schedule's actions up to its next `Reverse`:
+//! forward sweep makes the schedule (`revolve::Schedule`, a pure function of the step count
+//! and the snapshot count) and runs the loop keeping nothing but the snapshots of the
+//! schedule's first stretch (`Schedule::descent`: the states it would store on its way from
+//! step 0 to the last step) and the state before the last step. The reverse sweep is the
+//! ordinary loop reverse (`Rev::rev_loop`: pop one iteration's saved values, run its
+//! adjoint), under a head that, before each iteration, runs the schedule's actions up to its
+//! next `Reverse`:
 //!
 //! ```text
 //! while let Some(i) = {
@@ -28,8 +30,9 @@
 //! So the stack holds one iteration at a time, and besides it the reverse pass holds at most
 //! `snapshots` states. Steps that run forward again run the body's primal code (calls to
 //! the callee itself, not its `_vjp`). The loop runs at the top of the function body, with
-//! no loop inside it (`lower::control::check_checkpointed`): its state before the first step
-//! is then a local of the function, and its body's rerun keeps nothing on another stack.
+//! no loop inside it (`lower::control::check_checkpointed`): the schedule and snapshots the
+//! forward sweep hands over are then locals of the function (moved into `_vjp`'s
+//! pullback), and the body's rerun keeps nothing on another loop's stack.
 
 use crate::ir::*;
 use crate::names;
@@ -54,7 +57,8 @@ fn names_of(stack: VarId) -> Names {
     }
 }
 
-/// The loop in the forward sweep: run keeping nothing, the state before it copied.
+/// The loop in the forward sweep: run keeping nothing but the descent's snapshots and the
+/// state before the last step.
 pub(crate) fn fwd(rev: &mut Rev<'_>, s: &Stmt, snapshots: &Operand, out: &mut TokenStream) {
     let Stmt::For {
         index,
@@ -81,13 +85,24 @@ pub(crate) fn fwd(rev: &mut Rev<'_>, s: &Stmt, snapshots: &Operand, out: &mut To
     let (lo, hi, inclusive) = (rev.e.val(&range.lo), rev.e.val(&range.hi), range.inclusive);
     let range = rev.e.range(range);
     let n = rev.e.val(snapshots);
+    let local = |n: &str| names::local(format!("__grad_revolve_{n}_{stack}"), Span::call_site());
+    let (len, descent, k, slot) = (local("len"), local("descent"), local("k"), local("slot"));
+    let copy = quote!((#(::core::clone::Clone::clone(&#ms),)*));
     out.extend(quote! {
         #decl
-        let mut #state = ::core::option::Option::Some((#(::core::clone::Clone::clone(&#ms),)*));
         let #steps = #range;
-        let mut #sched = #rt::revolve::Schedule::new(#rt::range_len(#lo, #hi, #inclusive), #n);
+        let #len = #rt::range_len(#lo, #hi, #inclusive);
+        let mut #sched = #rt::revolve::Schedule::new(#len, #n);
+        let mut #state = ::core::option::Option::None;
         let mut #slots = #rt::revolve::snapshot_slots(#n, &#state);
-        for #idx in ::core::clone::Clone::clone(&#steps) {
+        let mut #descent = #sched.descent();
+        for (#k, #idx) in ::core::iter::Iterator::enumerate(::core::clone::Clone::clone(&#steps)) {
+            if let ::core::option::Option::Some(#slot) = #descent.slot(#k) {
+                #slots[#slot] = ::core::option::Option::Some(#copy);
+            }
+            if #k + 1 == #len {
+                #state = ::core::option::Option::Some(#copy);
+            }
             #take
             #b
             #give

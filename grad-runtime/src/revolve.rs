@@ -10,44 +10,14 @@
 //! times, the least `r` with `C(s + r, s) >= n`. With `s = 32`, a million steps need
 //! `r = 6`. The schedule's own memory is a few words per snapshot.
 
-/// The iterable of a checkpointed `for` loop: outside a `#[differentiable]` function's
-/// reverse pass, and in the function itself, it is `range`, unchanged.
-///
-/// Inside a `#[differentiable]` function, `for i in grad::checkpoint(lo..hi, snapshots)`
-/// makes the reverse pass (`f_grad`, `f_vjp`) keep at most `snapshots` copies of the
-/// loop-carried state (the variables the body assigns) instead of what every iteration's
-/// adjoint needs, and run the steps in between forward again when it needs them (binomial
-/// checkpointing, Revolve). The state's types must be `Clone`. Memory: `snapshots` states
-/// plus one iteration's saved values; time: each iteration runs forward at most `r + 1`
-/// times, the least `r` with `C(snapshots + r, snapshots) >= hi - lo`, about 6 for a
-/// million steps and 32 snapshots. A `snapshots` of 0 is taken as 1 (the state at the first
-/// step is always kept).
-///
-/// The first argument must be written as a range, `lo..hi` or `lo..=hi`; the body may not
-/// leave the loop early (`break`, `return`, `?`) nor contain another loop (an iterator's
-/// `sum` or `fold` is one): the macro says so where it sees one.
+/// The iterable of a checkpointed `for` loop: `range` itself, unchanged. Re-exported and
+/// documented as `grad::checkpoint`: inside a `#[differentiable]` function, the reverse pass
+/// of `for i in grad::checkpoint(lo..hi, snapshots)` keeps at most `snapshots` copies of the
+/// loop-carried state and runs the steps in between again ([`Schedule`]).
 ///
 /// ```
-/// use grad::differentiable;
-///
-/// /// A damped oscillator, integrated with `n` explicit Euler steps; the final position.
-/// #[differentiable(wrt(k))]
-/// fn oscillator(k: f64, n: usize) -> f64 {
-///     let (mut x, mut v) = (1.0, 0.0);
-///     let h = 1e-3;
-///     for _ in grad::checkpoint(0..n, 8) {
-///         let a = -k * x - 0.1 * v;
-///         x = x + h * v;
-///         v = v + h * a;
-///     }
-///     x
-/// }
-///
-/// let (x, dk) = oscillator_grad(2.0, 10_000);
-/// // Against a central finite difference of the function itself.
-/// let e = 1e-6;
-/// let fd = (oscillator(2.0 + e, 10_000) - oscillator(2.0 - e, 10_000)) / (2.0 * e);
-/// assert!(x.is_finite() && (dk - fd).abs() < 1e-6 * fd.abs().max(1.0));
+/// let steps: Vec<usize> = grad_runtime::checkpoint(2..5, 8).collect();
+/// assert_eq!(steps, [2, 3, 4]);
 /// ```
 #[inline(always)]
 pub fn checkpoint<R: Iterator>(range: R, snapshots: usize) -> R {
@@ -141,6 +111,55 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// Runs the schedule up to its first `Reverse` (that of the last step, from the state
+    /// before it), which it keeps for later, and returns where that stretch stores the state:
+    /// the forward sweep, which runs every step anyway, takes those snapshots on its way
+    /// (and keeps the state before the last step), and the reverse pass continues from there.
+    /// The stretch has no `Restore` and advances from step 0 without a gap.
+    pub fn descent(&mut self) -> Descent {
+        let mut stores = Vec::with_capacity(self.snapshots.min(64));
+        let mut at = 0;
+        loop {
+            match self.next() {
+                Some(Action::Store(k)) => stores.push((at, k)),
+                Some(Action::Advance(_, to)) => at = to,
+                Some(a @ (Action::Reverse(_) | Action::Restore(_))) => {
+                    // Handed out again by the next `next`.
+                    self.queue[self.queued] = Some(a);
+                    self.queued += 1;
+                    break;
+                }
+                None => break,
+            }
+        }
+        Descent { stores, next: 0 }
+    }
+}
+
+/// Where the forward sweep stores the state (see [`Schedule::descent`]).
+#[derive(Clone, Debug)]
+pub struct Descent {
+    /// `(step, slot)`: the state before `step` goes into `slot`; by increasing step.
+    stores: Vec<(usize, usize)>,
+    next: usize,
+}
+
+impl Descent {
+    /// The slot the state before step `k` goes into, if the schedule keeps it. Called with
+    /// each step in order.
+    #[inline(always)]
+    pub fn slot(&mut self, k: usize) -> Option<usize> {
+        match self.stores.get(self.next) {
+            Some(&(at, slot)) if at == k => {
+                self.next += 1;
+                Some(slot)
+            }
+            _ => None,
+        }
+    }
+}
+
 impl Iterator for Schedule {
     type Item = Action;
 
@@ -194,7 +213,15 @@ pub fn repetitions(n: usize, c: usize) -> usize {
 /// holding the state before the first step): the right part `m..l` is reversed with `c - 1`
 /// snapshots and `r` repetitions, the left part `0..m`, run once more to reach `m`, with `c`
 /// snapshots and `r - 1`, which `C(c + r, c) = C(c + r - 1, c) + C(c - 1 + r, c - 1)` allows.
+///
+/// Most intervals are short: with `l <= c + 1`, `r = 1` and the right part takes `c` steps,
+/// so the snapshot goes one step in, with no arithmetic (a split happens about once per
+/// step, and the binomials' divisions would cost more than a small step).
+#[inline]
 fn split(l: usize, c: usize) -> usize {
+    if l <= c + 1 {
+        return 1;
+    }
     let r = repetitions(l, c);
     let right = binomial_reach(c - 1, r);
     l.saturating_sub(right).clamp(1, l - 1)
@@ -262,13 +289,36 @@ mod tests {
     /// Runs the schedule on a model where the state is the step it is before, checking every
     /// action's precondition; returns the forward runs per step and the most snapshots held.
     fn simulate(n: usize, s: usize) -> (Vec<usize>, usize) {
+        simulate_from(n, s, false)
+    }
+
+    /// With `descent`, as the generated code runs it: a forward sweep over every step taking
+    /// the descent's snapshots and the state before the last step, then the rest of the
+    /// schedule. The forward sweep's runs are not counted (they are the primal's).
+    fn simulate_from(n: usize, s: usize, descent: bool) -> (Vec<usize>, usize) {
         let mut state: Option<usize> = None;
         let mut slots: Vec<Option<usize>> = vec![None; s.max(1)];
         let mut runs = vec![0usize; n];
         let mut next_reverse = n;
         let mut held = 0;
         let mut started = false;
-        for a in Schedule::new(n, s) {
+        let mut schedule = Schedule::new(n, s);
+        if descent {
+            let mut d = schedule.descent();
+            for k in 0..n {
+                if let Some(slot) = d.slot(k) {
+                    assert!(slot < s.max(1));
+                    slots[slot] = Some(k);
+                }
+                if k + 1 == n {
+                    state = Some(k);
+                }
+            }
+            assert_eq!(d.next, d.stores.len(), "a store the forward sweep missed");
+            started = true;
+            held = slots.iter().filter(|x| x.is_some()).count();
+        }
+        for a in schedule {
             match a {
                 Action::Store(k) => {
                     assert!(k < s.max(1), "slot {k} of {s}");
@@ -302,14 +352,16 @@ mod tests {
     }
 
     fn check(n: usize, s: usize) {
-        let (runs, held) = simulate(n, s);
-        assert!(held <= s.max(1));
         let r = repetitions(n, s);
-        let most = runs.iter().copied().max().unwrap_or(0);
-        assert!(
-            most <= r,
-            "n {n}, s {s}: a step ran {most} times, bound {r}"
-        );
+        for descent in [false, true] {
+            let (runs, held) = simulate_from(n, s, descent);
+            assert!(held <= s.max(1));
+            let most = runs.iter().copied().max().unwrap_or(0);
+            assert!(
+                most <= r,
+                "n {n}, s {s}: a step ran {most} times, bound {r}"
+            );
+        }
     }
 
     #[test]
@@ -327,6 +379,22 @@ mod tests {
     #[test]
     fn edge_cases() {
         assert_eq!(Schedule::new(0, 4).count(), 0);
+        let mut empty = Schedule::new(0, 4);
+        assert!(empty.descent().stores.is_empty() && empty.next().is_none());
+        // After the descent, one snapshot: the last step first, then each from step 0.
+        let mut one = Schedule::new(3, 1);
+        assert_eq!(one.descent().stores, [(0, 0)]);
+        assert_eq!(
+            one.collect::<Vec<_>>(),
+            [
+                Action::Reverse(2),
+                Action::Restore(0),
+                Action::Advance(0, 1),
+                Action::Reverse(1),
+                Action::Restore(0),
+                Action::Reverse(0)
+            ]
+        );
         assert_eq!(
             Schedule::new(1, 4).collect::<Vec<_>>(),
             [Action::Store(0), Action::Reverse(0)]
@@ -340,6 +408,17 @@ mod tests {
         assert!(runs[..49].iter().all(|&r| r == 1) && runs[49] == 0);
         let (runs, _) = simulate(50, 500);
         assert!(runs.iter().all(|&r| r <= 1));
+    }
+
+    #[test]
+    fn the_short_interval_split_is_the_formula() {
+        for c in 2..40 {
+            for l in 2..=c + 1 {
+                let r = repetitions(l, c);
+                let want = l.saturating_sub(binomial_reach(c - 1, r)).clamp(1, l - 1);
+                assert_eq!(split(l, c), want, "l {l}, c {c}");
+            }
+        }
     }
 
     #[test]
