@@ -232,8 +232,8 @@ pub use nalgebra;
 ///     let h = 1e-3;
 ///     for _ in grad::checkpoint(0..n, 8) {
 ///         let a = -k * x - 0.1 * v;
-///         x = x + h * v;
-///         v = v + h * a;
+///         x += h * v;
+///         v += h * a;
 ///     }
 ///     x
 /// }

@@ -420,8 +420,8 @@ pub fn s8_oscillator(k: f64, c: f64, n: usize) -> f64 {
     let (mut x, mut v) = (1.0, 0.0);
     for _ in 0..n {
         let a = -k * x - c * v;
-        x = x + h * v;
-        v = v + h * a;
+        x += h * v;
+        v += h * a;
     }
     x + 0.5 * v
 }
@@ -433,8 +433,8 @@ pub fn s8_oscillator_checkpointed(k: f64, c: f64, n: usize) -> f64 {
     let (mut x, mut v) = (1.0, 0.0);
     for _ in grad::checkpoint(0..n, 32) {
         let a = -k * x - c * v;
-        x = x + h * v;
-        v = v + h * a;
+        x += h * v;
+        v += h * a;
     }
     x + 0.5 * v
 }

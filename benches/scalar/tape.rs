@@ -370,8 +370,8 @@ pub fn s8_oscillator_tape(k: f64, c: f64, n: usize) -> (f64, (f64, f64)) {
     let (mut x, mut v) = (tape.constant(1.0), tape.constant(0.0));
     for _ in 0..n {
         let a = -kv * x - cv * v;
-        x = x + h * v;
-        v = v + h * a;
+        x += h * v;
+        v += h * a;
     }
     let out = x + 0.5 * v;
     let grads = out.backward();
