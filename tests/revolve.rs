@@ -303,3 +303,16 @@ fn a_loop_the_result_does_not_read() {
     assert_eq!(unread_grad(3.0, 10), (6.0, 2.0));
     assert_eq!((unread_vjp(3.0, 10).1)(1.0).0, 2.0);
 }
+
+#[test]
+fn forward_mode_iterates_the_range() {
+    let _turn = turn();
+    let (k, c, n) = (2.0, 0.3, 500);
+    let (_, (dk, dc)) = oscillator_stored_grad(k, c, n, 4);
+    let nt = grad::NoTangent;
+    let (y, tk) = oscillator_jvp(k, c, n, 4, 1.0, 0.0, nt, nt);
+    let (_, tc) = oscillator_jvp(k, c, n, 4, 0.0, 1.0, nt, nt);
+    assert_eq!(y, oscillator(k, c, n, 4));
+    close(tk, dk, 1e-12);
+    close(tc, dc, 1e-12);
+}
