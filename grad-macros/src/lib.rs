@@ -55,6 +55,10 @@ use proc_macro::TokenStream;
 ///   keeps each call's inputs instead of its intermediate values. Arguments held by value
 ///   are kept by the pullback and cloned for the value (their types must be `Clone`).
 ///
+/// In the body, `for i in grad::checkpoint(lo..hi, snapshots) { .. }` makes that loop's
+/// reverse pass keep at most `snapshots` copies of the variables it assigns and rerun the
+/// steps between them (binomial checkpointing; see `grad::checkpoint`).
+///
 /// Arguments, comma-separated: `wrt(x, y)` (which parameters; by default all except those
 /// of integer, `bool`, `char`, `&str` type or slices, arrays and `Vec`s of those),
 /// `reverse` (only `_grad` and `_vjp`), `forward` (only `_jvp`), `jacobian` (also
