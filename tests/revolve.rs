@@ -316,3 +316,24 @@ fn forward_mode_iterates_the_range() {
     close(tk, dk, 1e-12);
     close(tc, dc, 1e-12);
 }
+
+/// Literal bounds of at most 64 steps give the loop a stack on the call's frame (an array
+/// with a counter) instead of a `Vec`: it holds one iteration here too.
+#[differentiable(wrt(x))]
+fn literal(x: f64) -> f64 {
+    let mut y = 1.0;
+    for i in grad::checkpoint(0..10, 3) {
+        y = y * x + (i as f64) * 0.01;
+    }
+    y
+}
+
+#[test]
+fn literal_bounds() {
+    let _turn = turn();
+    // y_10 = x^10 + sum_i 0.01 i x^(9 - i); at x = 1: dy/dx = 10 + sum_i 0.01 i (9 - i) = 11.2
+    let (y, dx) = literal_grad(1.0);
+    close(y, 1.0 + 0.45, 1e-12);
+    close(dx, 11.2, 1e-12);
+    close(dx, fd(literal, 1.0), 1e-6);
+}
