@@ -290,7 +290,7 @@ fn parameters_read_in_the_body() {
 fn unread(x: f64, n: usize) -> f64 {
     let mut y = x;
     for _ in grad::checkpoint(0..n, 2) {
-        y = y * x;
+        y *= x;
     }
     let _ = y;
     // d/dx 2x = 2
