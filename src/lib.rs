@@ -131,6 +131,12 @@
 //! assert!(value.is_finite() && dw.shape() == &[2, 2]);
 //! ```
 //!
+//! [`checkpoint`] trades time for memory inside one loop: the reverse pass of
+//! `for i in grad::checkpoint(0..n, s) { .. }` keeps at most `s` copies of the variables the
+//! loop assigns, and runs the steps between them again, in the binomial schedule of
+//! Griewank and Walther's Revolve. A million steps of an ODE with 32 snapshots keep 32
+//! states instead of a million, and run each step forward at most 8 times in all.
+//!
 //! # Custom derivatives
 //!
 //! A call `g(x)` inside a differentiable body is differentiated through `g_vjp` (reverse)
@@ -232,3 +238,53 @@
 pub use grad_macros::{Differentiable, differentiable};
 pub use grad_runtime::*;
 pub use nalgebra;
+
+/// The iterable of a `for` loop whose reverse pass is checkpointed: `range` itself,
+/// unchanged, outside differentiation (the function as written iterates it as it is).
+///
+/// Inside a `#[differentiable]` function, the reverse pass (`f_grad`, `f_vjp`) of
+/// `for i in grad::checkpoint(lo..hi, snapshots) { .. }` keeps at most `snapshots` copies
+/// of the loop-carried state (the variables the body assigns, which must be `Clone`) and
+/// one iteration's saved values, instead of every iteration's; it runs the steps between
+/// the copies forward again as it needs them (binomial checkpointing: Griewank and
+/// Walther's Revolve, [`revolve::Schedule`]). Besides the forward pass and the one run
+/// that keeps what its adjoint needs, each step runs forward at most `r` times, the least
+/// `r` with `C(snapshots + r, snapshots) >= hi - lo`: 6 for a million steps and 32
+/// snapshots. The gradient is the one the plain loop gives (the arithmetic is the same).
+/// A `snapshots` of 0 is taken as 1 (the state before the first step is always kept).
+/// `f_jvp` runs the loop as it is.
+///
+/// The first argument must be written as a range, `lo..hi` or `lo..=hi`. The loop must be
+/// at the top level of the function body, hold no loop itself (an iterator's `sum` or
+/// `fold` is one; call a `#[differentiable]` function that loops instead), and not leave
+/// early (`break`, `return`, `?`; `continue` is fine): the macro says so, spanned, where
+/// it sees one. Side effects in the body (`println!`) run again with the steps.
+///
+/// ```
+/// use grad::differentiable;
+///
+/// /// A damped oscillator x'' = -k x - x'/10, integrated with `n` explicit Euler steps.
+/// #[differentiable(wrt(k))]
+/// fn oscillator(k: f64, n: usize) -> f64 {
+///     let (mut x, mut v) = (1.0, 0.0);
+///     let h = 1e-3;
+///     for _ in grad::checkpoint(0..n, 8) {
+///         let a = -k * x - 0.1 * v;
+///         x += h * v;
+///         v += h * a;
+///     }
+///     x
+/// }
+///
+/// // The reverse pass keeps 8 states of (x, v), not 10 000.
+/// let (x, dk) = oscillator_grad(2.0, 10_000);
+/// assert_eq!(x, oscillator(2.0, 10_000));
+/// // Against a central finite difference of the function itself.
+/// let e = 1e-6;
+/// let fd = (oscillator(2.0 + e, 10_000) - oscillator(2.0 - e, 10_000)) / (2.0 * e);
+/// assert!((dk - fd).abs() < 1e-6 * fd.abs().max(1.0));
+/// ```
+#[inline(always)]
+pub fn checkpoint<R: Iterator>(range: R, snapshots: usize) -> R {
+    grad_runtime::checkpoint(range, snapshots)
+}

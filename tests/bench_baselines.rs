@@ -1,5 +1,5 @@
 //! Checks the scalar benchmark baselines (`benches/scalar/`): the hand-written and tape
-//! gradients of S1..S7 against central finite differences of the primal and against each
+//! gradients of S1..S8 against central finite differences of the primal and against each
 //! other, at the bench input and at three other points per case; and that the iterator
 //! forms of S3 allocate no more than its index form.
 
@@ -485,4 +485,37 @@ fn s7_heat_gradients() {
     // The bench input: 1000 cells, 100 steps.
     let (u0, k, steps) = s7_input();
     s7_check(&u0, k, steps);
+}
+
+#[test]
+fn s8_oscillator_gradients() {
+    // Every variant against finite differences and the hand-written adjoint; the
+    // checkpointed one also against the stored-states one, at step counts with a full
+    // schedule (more steps than C(32 + 1, 32) = 33) and without.
+    let (k0, c0, _) = s8_input();
+    for (k, c, n) in [(k0, c0, 1000), (0.5, 1.5, 20), (3.0, 0.0, 1)] {
+        let pair = |(v, (dk, dc)): (f64, (f64, f64))| (v, vec![dk, dc]);
+        let primal = |p: &[f64]| s8_oscillator(p[0], p[1], n);
+        let stored = pair(s8_oscillator_grad(k, c, n));
+        let checkpointed = pair(s8_oscillator_checkpointed_grad(k, c, n));
+        let case = format!("S8 ({n} steps)");
+        check(
+            &case,
+            &[k, c],
+            primal,
+            pair(s8_oscillator_handwritten(k, c, n)),
+            pair(s8_oscillator_tape(k, c, n)),
+            stored.clone(),
+        );
+        check(
+            &format!("{case}, checkpointed"),
+            &[k, c],
+            primal,
+            pair(s8_oscillator_handwritten(k, c, n)),
+            pair(s8_oscillator_tape(k, c, n)),
+            checkpointed.clone(),
+        );
+        assert_eq!(s8_oscillator_checkpointed(k, c, n), stored.0);
+        assert_close(&case, &checkpointed.1, &stored.1, 1e-12);
+    }
 }

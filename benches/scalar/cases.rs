@@ -1,4 +1,4 @@
-//! The scalar cases S1..S7: each primal as a user writes it for `#[differentiable]`, its
+//! The scalar cases S1..S8: each primal as a user writes it for `#[differentiable]`, its
 //! hand-written reverse-mode gradient, and the fixed inputs the benches and tests use.
 //!
 //! S2..S5 carry `order = 2`, so that group `second` times their `_hvp` beside `_grad`.
@@ -9,7 +9,8 @@
 //! S3z and S3m are S3 again through iterators and closures, and S6 is a `zip`/`map`/`sum`
 //! chain, to show that the index loops the macro rewrites those into cost what S3's loop
 //! costs. S7 writes local state in place (`next[i] = ..`, then `c = next`) in a loop of
-//! steps. The hand-written gradients are free Rust, written as fast as a careful person
+//! steps. S8 integrates a small ODE for a million steps, its reverse pass keeping every
+//! state (`0..n`) or at most 32 (`grad::checkpoint(0..n, 32)`). The hand-written gradients are free Rust, written as fast as a careful person
 //! would write them.
 
 use grad::differentiable;
@@ -407,4 +408,64 @@ pub fn s7_input() -> (Vec<f64>, f64, usize) {
         .map(|i| 1.0 + 0.5 * (0.02 * i as f64).sin())
         .collect();
     (u0, 0.25, 100)
+}
+
+// ---------------------------------------------------------------------------------------
+// S8: a damped oscillator x'' = -k x - c x' from (x, v) = (1, 0), n explicit Euler steps of
+// size h = 10 / n; loss x_n + v_n / 2, differentiated with respect to k and c. Two scalars of
+// loop-carried state, a million steps: what binomial checkpointing is for.
+
+/// S8 primal, and the generated gradient that keeps every step's state.
+#[differentiable(wrt(k, c))]
+pub fn s8_oscillator(k: f64, c: f64, n: usize) -> f64 {
+    let h = 10.0 / n as f64;
+    let (mut x, mut v) = (1.0, 0.0);
+    for _ in 0..n {
+        let a = -k * x - c * v;
+        x += h * v;
+        v += h * a;
+    }
+    x + 0.5 * v
+}
+
+/// S8 with the loop's reverse pass checkpointed: at most 32 states kept (Revolve).
+#[differentiable(wrt(k, c))]
+pub fn s8_oscillator_checkpointed(k: f64, c: f64, n: usize) -> f64 {
+    let h = 10.0 / n as f64;
+    let (mut x, mut v) = (1.0, 0.0);
+    for _ in grad::checkpoint(0..n, 32) {
+        let a = -k * x - c * v;
+        x += h * v;
+        v += h * a;
+    }
+    x + 0.5 * v
+}
+
+/// S8 value and gradient by hand: the states (x_t, v_t) kept on the way forward, then the
+/// adjoint of each step backwards. With la = h lv' (a feeds v' = v + h a only):
+/// lx = lx' - k la, lv = lv' + h lx' - c la, dk -= x_t la, dc -= v_t la.
+pub fn s8_oscillator_handwritten(k: f64, c: f64, n: usize) -> (f64, (f64, f64)) {
+    let h = 10.0 / n as f64;
+    let (mut x, mut v) = (1.0, 0.0);
+    let mut states = Vec::with_capacity(n);
+    for _ in 0..n {
+        states.push((x, v));
+        let a = -k * x - c * v;
+        x += h * v;
+        v += h * a;
+    }
+    let value = x + 0.5 * v;
+    let (mut lx, mut lv, mut dk, mut dc) = (1.0, 0.5, 0.0, 0.0);
+    for &(x, v) in states.iter().rev() {
+        let la = h * lv;
+        (lx, lv) = (lx - k * la, lv + h * lx - c * la);
+        dk -= x * la;
+        dc -= v * la;
+    }
+    (value, (dk, dc))
+}
+
+/// S8 input: k = 2, c = 0.3, a million steps.
+pub fn s8_input() -> (f64, f64, usize) {
+    (2.0, 0.3, 1_000_000)
 }

@@ -1,11 +1,11 @@
 //! Group `scalar`: the primal, the generated gradient, a hand-written gradient and a tape;
 //! and, printed first, the allocations of one call of each on the slice cases and the peak
-//! heap of one call of each on S7. Then group `forms`: the generated gradient of each form
-//! of S3, S4 and S5 that `forms.rs` lists, beside its case's baselines; and group `second`
-//! (`second.rs`): `_hvp` beside `_grad` on S2..S5.
+//! heap of one call of each on S7 and S8. Then group `forms`: the generated gradient of each
+//! form of S3, S4 and S5 that `forms.rs` lists, beside its case's baselines; and group
+//! `second` (`second.rs`): `_hvp` beside `_grad` on S2..S5.
 //!
 //! Ids are `scalar/<case>/<variant>`, variant one of `primal`, `generated`, `handwritten`,
-//! `tape`; and `forms/<case>/<form>/generated` with `forms/<case>/<variant>` for the three
+//! `tape` (and S8's `checkpointed`, its loop under `grad::checkpoint(0..n, 32)`); and `forms/<case>/<form>/generated` with `forms/<case>/<variant>` for the three
 //! others. Inputs are built outside the timed closures; inputs and outputs go through
 //! `black_box`. Each output goes through it once, inside a closure that returns `()`:
 //! returning it would have criterion black-box it a second time, and copying S1's
@@ -146,9 +146,33 @@ fn s3_form(
     });
 }
 
+/// Prints the peak heap of one call of each S8 variant: the stored-states gradient keeps
+/// every step's two f64 (16 MB for a million steps), the checkpointed one 32 of them.
+fn oscillator_memory_table() {
+    let (k, c, n) = s8_input();
+    let rows: [(&str, usize); 5] = [
+        ("primal", peak_of(|| s8_oscillator(k, c, n))),
+        ("generated", peak_of(|| s8_oscillator_grad(k, c, n))),
+        (
+            "checkpointed",
+            peak_of(|| s8_oscillator_checkpointed_grad(k, c, n)),
+        ),
+        (
+            "handwritten",
+            peak_of(|| s8_oscillator_handwritten(k, c, n)),
+        ),
+        ("tape", peak_of(|| s8_oscillator_tape(k, c, n))),
+    ];
+    println!("S8_oscillator ({n} steps), one call: variant, peak heap bytes");
+    for (variant, peak) in rows {
+        println!("S8_oscillator {variant}: {peak} B");
+    }
+}
+
 pub fn bench(c: &mut Criterion) {
     allocation_table();
     heat_memory_table();
+    oscillator_memory_table();
     let mut group = c.benchmark_group("scalar");
 
     let a = s1_input();
@@ -335,6 +359,53 @@ pub fn bench(c: &mut Criterion) {
     group.bench_function("S7_heat/tape", |b| {
         b.iter(|| {
             black_box(s7_heat_tape(black_box(&u0), black_box(k), black_box(steps)));
+        })
+    });
+
+    let (k, damping, n) = s8_input();
+    group.bench_function("S8_oscillator/primal", |b| {
+        b.iter(|| {
+            black_box(s8_oscillator(
+                black_box(k),
+                black_box(damping),
+                black_box(n),
+            ));
+        })
+    });
+    group.bench_function("S8_oscillator/generated", |b| {
+        b.iter(|| {
+            black_box(s8_oscillator_grad(
+                black_box(k),
+                black_box(damping),
+                black_box(n),
+            ));
+        })
+    });
+    group.bench_function("S8_oscillator/checkpointed", |b| {
+        b.iter(|| {
+            black_box(s8_oscillator_checkpointed_grad(
+                black_box(k),
+                black_box(damping),
+                black_box(n),
+            ));
+        })
+    });
+    group.bench_function("S8_oscillator/handwritten", |b| {
+        b.iter(|| {
+            black_box(s8_oscillator_handwritten(
+                black_box(k),
+                black_box(damping),
+                black_box(n),
+            ));
+        })
+    });
+    group.bench_function("S8_oscillator/tape", |b| {
+        b.iter(|| {
+            black_box(s8_oscillator_tape(
+                black_box(k),
+                black_box(damping),
+                black_box(n),
+            ));
         })
     });
 

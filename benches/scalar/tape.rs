@@ -362,3 +362,18 @@ pub fn s7_heat_tape(u0: &[f64], k: f64, steps: usize) -> (f64, Vec<f64>) {
     let grads = s.backward();
     (s.value(), u0.iter().map(|&v| grads.wrt(v)).collect())
 }
+
+pub fn s8_oscillator_tape(k: f64, c: f64, n: usize) -> (f64, (f64, f64)) {
+    let tape = Tape::new();
+    let (kv, cv) = (tape.var(k), tape.var(c));
+    let h = 10.0 / n as f64;
+    let (mut x, mut v) = (tape.constant(1.0), tape.constant(0.0));
+    for _ in 0..n {
+        let a = -kv * x - cv * v;
+        x += h * v;
+        v += h * a;
+    }
+    let out = x + 0.5 * v;
+    let grads = out.backward();
+    (out.value(), (grads.wrt(kv), grads.wrt(cv)))
+}

@@ -63,6 +63,8 @@ mod recursion;
 mod reverse;
 #[path = "../src/second.rs"]
 mod second;
+#[path = "../src/revolve.rs"]
+mod revolve;
 #[path = "../src/window.rs"]
 mod window;
 

@@ -287,6 +287,19 @@ pub struct Func {
     pub ret: Operand,
     /// The value of each parameter, in order.
     pub params: Vec<VarId>,
+    /// The `for` loops over `grad::checkpoint(range, snapshots)`, by their stack: the
+    /// snapshot count (see `crate::revolve`).
+    pub revolve: Vec<(VarId, Operand)>,
+}
+
+impl Func {
+    /// The snapshot count of the checkpointed loop with this stack, if it is one.
+    pub fn snapshots(&self, stack: VarId) -> Option<&Operand> {
+        self.revolve
+            .iter()
+            .find(|(s, _)| *s == stack)
+            .map(|(_, n)| n)
+    }
 }
 
 impl Func {

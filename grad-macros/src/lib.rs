@@ -25,6 +25,7 @@ mod pairs;
 mod prims;
 mod recursion;
 mod reverse;
+mod revolve;
 mod second;
 mod site;
 #[cfg(test)]
@@ -63,6 +64,10 @@ use proc_macro::TokenStream;
 ///   arguments and runs `f`'s forward sweep again when called, so a caller's reverse pass
 ///   keeps each call's inputs instead of its intermediate values. Arguments held by value
 ///   are kept by the pullback and cloned for the value (their types must be `Clone`).
+///
+/// In the body, `for i in grad::checkpoint(lo..hi, snapshots) { .. }` makes that loop's
+/// reverse pass keep at most `snapshots` copies of the variables it assigns and rerun the
+/// steps between them (binomial checkpointing; see `grad::checkpoint`).
 ///
 /// Arguments, comma-separated: `wrt(x, y)` (which parameters; by default all except those
 /// of integer, `bool`, `char`, `&str` type or slices, arrays and `Vec`s of those),

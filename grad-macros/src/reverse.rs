@@ -6,6 +6,7 @@ use crate::ast;
 use crate::emit::{Emit, arm_arities};
 use crate::ir::*;
 use crate::names;
+use crate::revolve;
 use crate::window::{self, Window};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
@@ -214,7 +215,7 @@ impl<'a> Rev<'a> {
         }
     }
 
-    fn fwd_let(&self, var: VarId, op: &Op, out: &mut TokenStream) {
+    pub(crate) fn fwd_let(&self, var: VarId, op: &Op, out: &mut TokenStream) {
         let name = self.e.name(var);
         match op {
             // Recalled in the reverse sweep: the primal gives the value.
@@ -273,7 +274,7 @@ impl<'a> Rev<'a> {
         }
     }
 
-    fn fwd_stmt(&mut self, s: &Stmt, out: &mut TokenStream) {
+    pub(crate) fn fwd_stmt(&mut self, s: &Stmt, out: &mut TokenStream) {
         match s {
             Stmt::Let { var, op } => self.fwd_let(*var, op, out),
             Stmt::Effect { tokens, binds } => {
@@ -324,6 +325,9 @@ impl<'a> Rev<'a> {
                 if self.fused.contains(stack) {
                     self.fused_for(s, *index, range, body, carried, out);
                     return;
+                }
+                if let Some(n) = self.e.func.snapshots(*stack) {
+                    return revolve::fwd(self, s, n, out);
                 }
                 let idx = self.index_pat(*index);
                 let range_fwd = self.e.range(range);
@@ -395,7 +399,7 @@ impl<'a> Rev<'a> {
         }
     }
 
-    fn push(&self, stack: VarId) -> TokenStream {
+    pub(crate) fn push(&self, stack: VarId) -> TokenStream {
         let (saved, _) = &self.loops[&stack];
         if saved.0.is_empty() {
             return quote!();
@@ -429,7 +433,7 @@ impl<'a> Rev<'a> {
         names::aux("top", stack)
     }
 
-    fn index_pat(&self, index: Option<VarId>) -> TokenStream {
+    pub(crate) fn index_pat(&self, index: Option<VarId>) -> TokenStream {
         match index {
             Some(i) => self.e.name(i).to_token_stream(),
             None => quote!(_),
@@ -438,7 +442,7 @@ impl<'a> Rev<'a> {
 
     /// The carried variables as mutable locals: their declaration, the start and end of an
     /// iteration, and the values after the loop.
-    fn carried_parts(
+    pub(crate) fn carried_parts(
         &self,
         carried: &[Carried],
         body: &Block,
@@ -478,7 +482,7 @@ impl<'a> Rev<'a> {
             .collect()
     }
 
-    fn carried_mut(&self, c: &Carried) -> Ident {
+    pub(crate) fn carried_mut(&self, c: &Carried) -> Ident {
         let info = self.e.info(c.out);
         names::local(format!("__grad_{}_mut_{}", info.hint, c.out), info.span)
     }
@@ -859,6 +863,9 @@ impl<'a> Rev<'a> {
                     self.fused_after(carried, out);
                     return;
                 }
+                if self.e.func.snapshots(*stack).is_some() {
+                    return revolve::rev(self, s, out);
+                }
                 let idx = self.index_pat(*index);
                 let r = self.range_rev(range);
                 let head = quote!(for #idx in #r);
@@ -937,7 +944,7 @@ impl<'a> Rev<'a> {
         out.extend(quote!(match #r { #(#cases)* }));
     }
 
-    fn rev_loop(
+    pub(crate) fn rev_loop(
         &mut self,
         s: &Stmt,
         // The `for` head, and the index and range of a counted loop (for its windows).

@@ -701,6 +701,39 @@ fn misplaced_checkpoints_are_rejected() {
     assert!(!out.contains("checkpoint_argument (& k)"), "{out}");
 }
 
+/// `grad::checkpoint` anywhere but as the iterable of a top-level `for` loop without exits
+/// or inner loops, or over something not written as a range.
+#[test]
+fn misplaced_checkpointed_loops_are_rejected() {
+    let body = |b: &str| format!("fn f(x: f64, n: usize) -> f64 {{ let mut y = x; {b} y }}");
+    let bad = [
+        "for _ in grad::checkpoint((0..n).rev(), 4) { y = y * x; }",
+        "for _ in grad::checkpoint(0.., 4) { y = y * x; }",
+        "for _ in grad::checkpoint(v.iter(), 4) { y = y * x; }",
+        "for _ in grad::checkpoint(0..n) { y = y * x; }",
+        "for _ in grad::checkpoint() { y = y * x; }",
+        "for _ in grad::checkpoint(0..n, 4, 5) { y = y * x; }",
+        "for _ in grad::checkpoint(0..n, 4) { if y > 2.0 { break; } y = y * x; }",
+        "for _ in grad::checkpoint(0..n, 4) { if y > 2.0 { return y; } y = y * x; }",
+        "'a: for _ in 0..2 { for _ in grad::checkpoint(0..n, 4) { continue 'a; } }",
+        "for _ in 0..2 { for _ in grad::checkpoint(0..n, 4) { y = y * x; } }",
+        "if x > 0.0 { for _ in grad::checkpoint(0..n, 4) { y = y * x; } }",
+        "for _ in grad::checkpoint(0..n, 4) { for _ in 0..2 { y = y * x; } }",
+        "for _ in grad::checkpoint(0..n, 4) { while y < 1.0 { y = y * x; } }",
+        "let r = grad::checkpoint(0..n, 4); for _ in r { y = y * x; }",
+        "y = y * grad::checkpoint(0..n, 4).count() as f64;",
+    ]
+    .map(body);
+    check_all_rejected(bad.iter().map(|b| ("wrt(x)", b.as_str())));
+    let out = check(
+        "wrt(x)",
+        &body("for i in grad::checkpoint(1..=n, 0) { if i == 2 { continue; } y = y * x; }"),
+    )
+    .unwrap_or_default();
+    assert!(!out.contains("compile_error"), "{out}");
+    assert!(out.contains("revolve :: Schedule :: new"), "{out}");
+}
+
 #[test]
 fn bad_arguments_are_rejected() {
     let item = "fn f(x: f64, y: f64, n: usize) -> f64 { x * y }";
@@ -934,6 +967,10 @@ const SEEDS: &[(&str, &str)] = &[
     (
         "",
         "fn calls(x: f64, v: (f64, f64)) -> f64 { let y = helper(x, &v.0); let z = x.custom(y); y as f32 as f64 + z * -v.1 }",
+    ),
+    (
+        "wrt(k)",
+        "fn osc(k: f64, n: usize) -> f64 { let (mut x, mut v) = (1.0, 0.0); for i in grad::checkpoint(0..n, 8) { if i % 2 == 0 { continue; } let a = -k * x; x += 0.1 * v; v += 0.1 * a; } x }",
     ),
 ];
 

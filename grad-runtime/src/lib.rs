@@ -18,6 +18,7 @@ pub mod nn;
 pub mod optim;
 pub mod parallel;
 mod real;
+pub mod revolve;
 pub mod rules;
 mod tensor;
 
@@ -31,6 +32,7 @@ pub use functions::{
 #[doc(no_inline)]
 pub use ndarray;
 pub use real::Real;
+pub use revolve::checkpoint;
 pub use tensor::{
     Dims, Operand, ShapeError, Tensor, broadcast_shapes, kept_buffer_bytes, release_buffers,
 };
@@ -50,6 +52,7 @@ pub mod __private {
         jacobian_reusing,
     };
     pub use crate::real::Real;
+    pub use crate::revolve;
     pub use crate::rules::op;
     pub use crate::rules::sincos::{
         cos_bwd_by_sin, cos_jvp_by_sin, sin_bwd_by_cos, sin_cos, sin_jvp_by_cos,

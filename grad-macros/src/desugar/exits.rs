@@ -322,8 +322,11 @@ impl Exits<'_> {
             }}),
             Kind::For(pat, iter) => {
                 let Some((lo, n)) = count_of(&iter) else {
-                    // The iterator pass turns every `for` it can exit early into `lo..hi`.
-                    self.cx.error_at(&iter, diag::FOR_ITER);
+                    // The iterator pass turns every `for` it can exit early into `lo..hi`;
+                    // `revolve` has reported a checkpointed loop's exits.
+                    if super::revolve::call(&iter).is_none() {
+                        self.cx.error_at(&iter, diag::FOR_ITER);
+                    }
                     return (parse_quote!({}), Raised::new());
                 };
                 let k = self.fresh.name("it");

@@ -718,7 +718,12 @@ impl Iters<'_> {
         // may end it early: then it is counted, for `exits` to turn into a `while`).
         let generated =
             matches!(&*f.pat, Pat::Ident(p) if p.ident.to_string().starts_with("__grad_"));
-        if generated || (is_plain_range(&f.expr) && !super::exits::may_leave(&f.body)) {
+        // (A checkpointed loop is kept as written: lowering reads its range.)
+        let checkpointed = super::revolve::call(&f.expr).is_some();
+        if generated
+            || checkpointed
+            || (is_plain_range(&f.expr) && !super::exits::may_leave(&f.body))
+        {
             return None;
         }
         let mut pre = Vec::new();

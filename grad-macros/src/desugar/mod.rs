@@ -6,6 +6,7 @@
 
 mod exits;
 mod iter;
+pub mod revolve;
 
 pub use exits::first_return;
 
@@ -18,6 +19,7 @@ use syn::Ident;
 pub fn body(cx: &mut Ctxt, f: &Function) -> syn::Block {
     let mut block = (*f.item.block).clone();
     let mut fresh = Fresh(0);
+    revolve::check(cx, &block);
     iter::rewrite(cx, f, &mut fresh, &mut block);
     exits::rewrite(cx, f, &mut fresh, &mut block);
     block

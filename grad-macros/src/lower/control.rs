@@ -357,15 +357,28 @@ impl<'f> Lower<'f> {
                 None
             }
         };
-        let Some(range) = self.lower_range(&f.expr, out) else {
-            self.cx.error_at(&f.expr, diag::FOR_RANGE);
+        // `grad::checkpoint(range, snapshots)`: the range, and the count evaluated after it.
+        let (iterable, snapshots) = match crate::desugar::revolve::call(&f.expr) {
+            None => (&*f.expr, None),
+            Some(_) => match crate::desugar::revolve::parts(&f.expr) {
+                Some((range, snapshots)) => (range, Some(snapshots)),
+                // Reported by `desugar::revolve`.
+                None => return,
+            },
+        };
+        let Some(range) = self.lower_range(iterable, out) else {
+            self.cx.error_at(iterable, diag::FOR_RANGE);
             return;
         };
+        let snapshots = snapshots.map(|s| self.lower_expr(s, out));
         let assigned = assigned_names(&f.body.stmts);
         let (index, carried, stmts, ()) = self.lower_loop(index, assigned, |l, stmts| {
             l.lower_stmts(&f.body.stmts, stmts, false);
         });
         let stack = self.new_var("stack", f.for_token.span, false, false);
+        if let Some(s) = snapshots {
+            self.revolve.push((stack, s));
+        }
         out.push(Stmt::For {
             index,
             range,
@@ -450,4 +463,49 @@ pub(super) enum ArmBody<'a> {
 pub(super) struct ArmSource<'a> {
     pub(super) binds: Option<Vec<(String, VarId)>>,
     pub(super) body: ArmBody<'a>,
+}
+
+/// A checkpointed loop runs at the top level of the function body, and holds no loop: its
+/// reverse pass starts from the state its forward sweep kept, and reruns its body's forward
+/// code, which keeps nothing (see `crate::revolve`).
+pub(super) fn check_checkpointed(cx: &mut crate::ctxt::Ctxt, func: &Func) {
+    fn walk(cx: &mut crate::ctxt::Ctxt, func: &Func, b: &Block, nested: bool) {
+        for s in &b.stmts {
+            match s {
+                Stmt::For { body, stack, .. } if func.snapshots(*stack).is_some() => {
+                    if nested {
+                        cx.error(func.vars[*stack].span, diag::CHECKPOINT_INSIDE);
+                    }
+                    inner_loops(cx, func, body);
+                }
+                Stmt::For { body, .. } => walk(cx, func, body, true),
+                Stmt::While {
+                    cond_block, body, ..
+                } => {
+                    walk(cx, func, cond_block, true);
+                    walk(cx, func, body, true);
+                }
+                Stmt::If { arms, .. } => arms.iter().for_each(|a| walk(cx, func, a, true)),
+                Stmt::Match { arms, .. } => {
+                    arms.iter().for_each(|a| walk(cx, func, &a.body, true));
+                }
+                Stmt::Let { .. } | Stmt::Effect { .. } => {}
+            }
+        }
+    }
+    fn inner_loops(cx: &mut crate::ctxt::Ctxt, func: &Func, b: &Block) {
+        for s in &b.stmts {
+            match s {
+                Stmt::For { stack, .. } | Stmt::While { stack, .. } => {
+                    cx.error(func.vars[*stack].span, diag::CHECKPOINT_NESTED);
+                }
+                Stmt::If { arms, .. } => arms.iter().for_each(|a| inner_loops(cx, func, a)),
+                Stmt::Match { arms, .. } => {
+                    arms.iter().for_each(|a| inner_loops(cx, func, &a.body));
+                }
+                Stmt::Let { .. } | Stmt::Effect { .. } => {}
+            }
+        }
+    }
+    walk(cx, func, &func.body, false);
 }

@@ -34,6 +34,8 @@ pub struct Lower<'f> {
     /// Values whose name was already written into tokens (an opaque expression's): a later
     /// `let` binding one keeps it under that name instead of renaming it after the user's.
     spelled: std::cell::RefCell<std::collections::HashSet<VarId>>,
+    /// The checkpointed loops lowered so far (see `Func::revolve`).
+    revolve: Vec<(VarId, Operand)>,
     f: &'f Function,
 }
 
@@ -54,6 +56,7 @@ pub fn lower(cx: Ctxt, f: &Function) -> (Ctxt, Func) {
         cse: vec![Vec::new()],
         closures: Vec::new(),
         spelled: Default::default(),
+        revolve: Vec::new(),
         f,
     };
     let mut params = Vec::new();
@@ -86,7 +89,9 @@ pub fn lower(cx: Ctxt, f: &Function) -> (Ctxt, Func) {
         body: Block { stmts },
         ret,
         params,
+        revolve: l.revolve,
     };
+    control::check_checkpointed(&mut l.cx, &func);
     write::settle_moves(&mut func);
     (l.cx, func)
 }
