@@ -263,7 +263,10 @@ fn windows_add_in_the_loops_own_order_bit_for_bit() {
     let bits = |g: &[f64]| g.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     for n in 3..20 {
         let x = point(n, 700 + n as u64);
-        assert_eq!(bits(&stencil_up_grad(&x).1), bits(&stencil_up_plain_grad(&x).1));
+        assert_eq!(
+            bits(&stencil_up_grad(&x).1),
+            bits(&stencil_up_plain_grad(&x).1)
+        );
         assert_eq!(
             bits(&stencil_down_grad(&x).1),
             bits(&stencil_down_plain_grad(&x).1)

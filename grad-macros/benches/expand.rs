@@ -61,10 +61,10 @@ mod prims;
 mod recursion;
 #[path = "../src/reverse.rs"]
 mod reverse;
-#[path = "../src/second.rs"]
-mod second;
 #[path = "../src/revolve.rs"]
 mod revolve;
+#[path = "../src/second.rs"]
+mod second;
 #[path = "../src/window.rs"]
 mod window;
 

@@ -193,6 +193,9 @@ pub const ORDER2_CHECKPOINT: &str =
 pub fn order2_param(ty: &str) -> String {
     format!(
         "`order = 2` does not support parameters of type `{ty}` yet: `f_hvp` takes `f64` or `f32` scalars, `&[f64]`, `Vec<f64>` and `[f64; N]` (of `f32` too), and integer, `bool` and `&str` data; tensors, nalgebra types and structs are not supported yet"
+    )
+}
+
 pub const CHECKPOINT_ARITY: &str = "`grad::checkpoint` takes a range and a snapshot count: `for i in grad::checkpoint(0..n, 32) { .. }`";
 pub const CHECKPOINT_RANGE: &str = "the first argument of `grad::checkpoint` must be written as a range, `lo..hi` or `lo..=hi`: its items are the loop's steps, which the reverse pass counts and replays; loop over `0..n` and index inside the body";
 pub const CHECKPOINT_PLACE: &str = "`grad::checkpoint(range, snapshots)` is supported only as the iterable of a `for` loop in #[differentiable] functions: `for i in grad::checkpoint(0..n, 32) { .. }`";

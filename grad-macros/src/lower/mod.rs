@@ -196,8 +196,41 @@ impl<'f> Lower<'f> {
             }
             self.cse.last_mut().unwrap().push((key, var));
         }
+        // The same primitive of the same operands earlier in this block is the same value:
+        // `(1.0 - x) * (1.0 - x)` computes and differentiates `1.0 - x` once. Only within
+        // the block: a value of an enclosing block may be one a loop's reverse sweep
+        // recomputes or an arm's reverse does not see.
+        if let Op::Prim { prim, args, .. } = &op {
+            let key = Self::prim_key(prim, args);
+            let local = self.cse.last_mut().unwrap();
+            if let Some((_, v)) = local.iter().find(|(k, _)| *k == key) {
+                return Operand::Var(*v);
+            }
+            local.push((key, var));
+        }
         out.push(Stmt::Let { var, op });
         Operand::Var(var)
+    }
+
+    fn prim_key(prim: &Prim, args: &[Operand]) -> String {
+        let operand = |o: &Operand| match o {
+            Operand::Var(v) => format!("v{v}"),
+            Operand::Const(t) => format!("c{t}"),
+        };
+        let generic = prim
+            .generic
+            .as_ref()
+            .map(|t| t.to_token_stream().to_string());
+        format!(
+            "prim {} {generic:?} [{}] ({})",
+            prim.marker,
+            prim.extra
+                .iter()
+                .map(operand)
+                .collect::<Vec<_>>()
+                .join(", "),
+            args.iter().map(operand).collect::<Vec<_>>().join(", ")
+        )
     }
 
     // ---- statements -------------------------------------------------------------------
