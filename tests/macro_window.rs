@@ -41,6 +41,7 @@ fn stencil_down(x: &[f64]) -> f64 {
 /// `stencil_up` and `stencil_down` with an index the window does not recognise
 /// (`(i + 1) * 1`): no window, each contribution added to memory as the loop makes it.
 #[differentiable]
+#[allow(clippy::identity_op)]
 fn stencil_up_plain(x: &[f64]) -> f64 {
     let mut s = 0.0;
     for i in 1..x.len() - 1 {
@@ -50,6 +51,7 @@ fn stencil_up_plain(x: &[f64]) -> f64 {
 }
 
 #[differentiable]
+#[allow(clippy::identity_op)]
 fn stencil_down_plain(x: &[f64]) -> f64 {
     let mut s = x[0] * x[1];
     for i in 1..x.len() - 1 {
