@@ -976,10 +976,10 @@ impl<'a> Rev<'a> {
         // A windowed loop whose iterations do not depend on each other runs its reverse
         // with the index rising, its saved values taken from the stack's tail in order.
         let rising = match counted {
-            Some((Some(index), _))
+            Some((Some(_), _))
                 if !windows.is_empty()
                     && !self.fixed.contains_key(&stack)
-                    && window::independent(&self.an, &self.e, index, body, carried, &windows) =>
+                    && window::independent(&self.an, body, carried, &windows) =>
             {
                 let tape = (!saved.0.is_empty())
                     .then(|| names::value(self.e.info(stack), stack).to_token_stream());

@@ -493,20 +493,20 @@ fn rise(
 /// body is straight-line code whose only carried values are arrays written element by
 /// element at `i + c` and never read in the loop, and whose other contributions go to the
 /// windowed arrays or to values of the iteration itself. Then iteration `i`'s reverse
-/// reads and writes nothing that another iteration's does: the written arrays' adjoints at
-/// its own elements, its scratch rows, its locals. The rows are added up afterwards in the
-/// falling loop's order, so the order the iterations run in does not change a bit of the
-/// result, and running them with the index rising lets the compiler check bounds once
-/// and vectorize (it does neither for a falling index).
+/// reads and writes nothing that another iteration's does but the windowed adjoints, which
+/// [`rise`] adds in the falling loop's order: the order the iterations run in does not
+/// change a bit of the result, and running them with the index rising lets the compiler
+/// check bounds once and vectorize (it does neither for a falling index).
 pub fn independent(
     an: &Analysis<'_>,
-    e: &Emit<'_>,
-    index: VarId,
     body: &Block,
     carried: &[Carried],
     windows: &[Window],
 ) -> bool {
-    let offsets = index_offsets(e, index, body);
+    // The index offsets `find` read from this body (every window of a loop has them all).
+    let Some(offsets) = windows.first().map(|w| &w.offsets) else {
+        return false;
+    };
     // The carried arrays' versions: the value an iteration starts with, and each write.
     let mut versions: Vec<VarId> = Vec::new();
     for c in carried.iter().filter(|c| an.func.vars[c.out].active) {
