@@ -181,32 +181,33 @@ impl<'f> Lower<'f> {
     }
 
     pub(super) fn push_let(&mut self, out: &mut Vec<Stmt>, var: VarId, op: Op) -> Operand {
-        let key = match &op {
-            Op::Project { base, path, borrow } => Some(self.project_key(*base, path, *borrow)),
+        // The same place, cheap expression or primitive of the same operands seen before is
+        // the same value: `(1.0 - x) * (1.0 - x)` computes and differentiates `1.0 - x`
+        // once. A primitive only within this block: a value of an enclosing block may be
+        // one a loop's reverse sweep recomputes or an arm's reverse does not see.
+        let (key, block_only) = match &op {
+            Op::Project { base, path, borrow } => {
+                (Some(self.project_key(*base, path, *borrow)), false)
+            }
             Op::Opaque {
                 tokens,
                 cheap: true,
                 ..
-            } => Some(format!("opaque {tokens}")),
-            _ => None,
+            } => (Some(format!("opaque {tokens}")), false),
+            Op::Prim { prim, args, .. } => (Some(Self::prim_key(prim, args)), true),
+            _ => (None, false),
         };
         if let Some(key) = key {
-            if let Some(v) = self.cse_lookup(&key) {
+            let seen = if block_only {
+                let block = self.cse.last().unwrap();
+                block.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+            } else {
+                self.cse_lookup(&key)
+            };
+            if let Some(v) = seen {
                 return Operand::Var(v);
             }
             self.cse.last_mut().unwrap().push((key, var));
-        }
-        // The same primitive of the same operands earlier in this block is the same value:
-        // `(1.0 - x) * (1.0 - x)` computes and differentiates `1.0 - x` once. Only within
-        // the block: a value of an enclosing block may be one a loop's reverse sweep
-        // recomputes or an arm's reverse does not see.
-        if let Op::Prim { prim, args, .. } = &op {
-            let key = Self::prim_key(prim, args);
-            let local = self.cse.last_mut().unwrap();
-            if let Some((_, v)) = local.iter().find(|(k, _)| *k == key) {
-                return Operand::Var(*v);
-            }
-            local.push((key, var));
         }
         out.push(Stmt::Let { var, op });
         Operand::Var(var)
