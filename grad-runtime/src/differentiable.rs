@@ -186,6 +186,19 @@ pub trait Tangent: Clone {
         taken
     }
 
+    /// A tangent shaped like `self` with every component `-0.0`, the identity of addition
+    /// (`-0.0 + x` is `x` bit for bit, where `0.0 + -0.0` is `0.0`): what a sum of
+    /// contributions starts from so that it equals the same contributions added in order.
+    /// Floats return the constant, so that adding it folds away in generated loops.
+    fn negative_zero(&self) -> Self {
+        let mut zero = self.clone();
+        zero.visit_mut(&mut |flat| match flat {
+            FlatMut::F32(s) => s.fill(-0.0),
+            FlatMut::F64(s) => s.fill(-0.0),
+        });
+        zero
+    }
+
     /// The Euclidean inner product `<self, other>`, accumulated in `f64`.
     fn dot(&self, other: &Self) -> f64 {
         flatten(self)
@@ -260,6 +273,10 @@ macro_rules! scalar_differentiable {
             #[inline(always)]
             fn take(&mut self) -> $t {
                 core::mem::replace(self, 0.0)
+            }
+            #[inline(always)]
+            fn negative_zero(&self) -> $t {
+                -0.0
             }
         }
     )*};

@@ -437,13 +437,9 @@ pub fn take_piece<T: Tangent>(place: &mut T) -> T {
 /// identity of addition (`-0.0 + x == x` for every `x`, `+0.0` and `-0.0` included, which
 /// `+0.0` is not), so starting from it changes no bit of a sum, and the compiler drops
 /// the addition.
+#[inline(always)]
 pub fn zero_piece<T: Tangent>(like: &T) -> T {
-    let mut zero = like.clone();
-    zero.visit_mut(&mut |flat| match flat {
-        FlatMut::F32(s) => s.fill(-0.0),
-        FlatMut::F64(s) => s.fill(-0.0),
-    });
-    zero
+    like.negative_zero()
 }
 
 /// The adjoint of the value a `push` appended: the last element of the `Vec`'s adjoint.
@@ -588,6 +584,24 @@ mod tests {
                 assert_eq!(s.pop(), Some(vec![i as f64; i % 3]));
             }
             assert_eq!(s.pop(), None);
+        }
+    }
+
+    /// A window register starts at `-0.0` in every component, whatever the adjoint's form:
+    /// floats through their own constant, the rest through the visiting default.
+    #[test]
+    fn zero_pieces_are_negative_zeros_of_the_same_shape() {
+        let negative = |v: f64| v == 0.0 && v.is_sign_negative();
+        assert!(negative(zero_piece(&3.5f64)));
+        assert!(zero_piece(&-2.0f32).is_sign_negative() && zero_piece(&-2.0f32) == 0.0);
+        let row = zero_piece(&vec![1.0f64, -2.0, f64::NAN]);
+        assert_eq!(row.len(), 3);
+        assert!(row.iter().all(|&v| negative(v)));
+        let pair = zero_piece(&[[1.0f64, 2.0], [3.0, 4.0]]);
+        assert!(pair.iter().flatten().all(|&v| negative(v)));
+        // The identity of addition: `-0.0 + x` is `x` to the bit, signed zeros included.
+        for x in [0.0, -0.0, 1.5, f64::INFINITY] {
+            assert_eq!((zero_piece(&x) + x).to_bits(), x.to_bits());
         }
     }
 }
