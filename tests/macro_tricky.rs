@@ -244,6 +244,79 @@ fn integer_fields_carry_no_gradient() {
     close(t, 2.0 + dx, 1e-15);
 }
 
+/// A model with a float the derive marks `#[no_grad]`: its tangent field is `()`, so the
+/// generated code must neither add to it nor read a tangent from it.
+#[derive(Clone, grad::Differentiable)]
+struct Scaled {
+    w: Vec<f64>,
+    #[no_grad]
+    scale: f64,
+    b: f64,
+}
+
+impl Scaled {
+    /// scale · Σ (w_i x_i + b)² + scale: the held-fixed float is read as a factor, in a
+    /// loop and on its own.
+    #[differentiable(wrt(self, x))]
+    fn loss(&self, x: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..x.len() {
+            let r = self.w[i] * x[i] + self.b;
+            s += self.scale * r * r;
+        }
+        s + self.scale
+    }
+}
+
+/// The same reads from a free function taking the model by reference.
+#[differentiable]
+fn scaled_loss(m: &Scaled, k: f64) -> f64 {
+    m.scale * m.b * k + m.scale.sin()
+}
+
+#[test]
+fn float_no_grad_fields_carry_no_gradient() {
+    let m = Scaled {
+        w: vec![0.5, -1.5],
+        scale: 3.0,
+        b: 0.25,
+    };
+    let x = [2.0, 0.75];
+    let (v, (dm, dx)) = m.loss_grad(&x);
+    close(v, m.loss(&x), 1e-15);
+    // ∂w_i = 2 scale r_i x_i, ∂b = 2 scale Σ r_i, ∂x_i = 2 scale r_i w_i; scale gets none.
+    let r: Vec<f64> = (0..2).map(|i| m.w[i] * x[i] + m.b).collect();
+    let dw: Vec<f64> = (0..2).map(|i| 2.0 * m.scale * r[i] * x[i]).collect();
+    close_all(&dm.w, &dw, 1e-14);
+    close(dm.b, 2.0 * m.scale * (r[0] + r[1]), 1e-14);
+    let dx_expect: Vec<f64> = (0..2).map(|i| 2.0 * m.scale * r[i] * m.w[i]).collect();
+    close_all(&dx, &dx_expect, 1e-14);
+    let () = dm.scale;
+    // Forward mode along b and x_0: the field held fixed moves with a zero tangent.
+    let dir = ScaledTangent {
+        w: vec![0.0, 0.0],
+        scale: (),
+        b: 1.0,
+    };
+    let (_, t) = m.loss_jvp(&x, &dir, &[1.0, 0.0]);
+    close(t, dm.b + dx[0], 1e-14);
+    let (_, (dm, dk)) = scaled_loss_grad(&m, 2.0);
+    close(dm.b, m.scale * 2.0, 1e-15);
+    close(dk, m.scale * m.b, 1e-15);
+    let along_k = fd(|k| scaled_loss(&m, k), 2.0);
+    let (_, t) = scaled_loss_jvp(
+        &m,
+        2.0,
+        &ScaledTangent {
+            w: vec![0.0; 2],
+            scale: (),
+            b: 0.0,
+        },
+        1.0,
+    );
+    close(t, along_k, 1e-8);
+}
+
 #[differentiable]
 #[allow(clippy::clone_on_copy)]
 fn cloned(x: f64, v: &[f64]) -> f64 {

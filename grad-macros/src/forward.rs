@@ -201,6 +201,16 @@ impl<'a> Fwd<'a> {
                 let p = self.e.path(path);
                 let t = if *borrow {
                     quote!(&#t #p)
+                } else if let Some(Proj::Field(syn::Member::Named(_))) = path.last() {
+                    // A `#[no_grad]` field's tangent is `()`: it moves with a zero of its
+                    // value's type instead (`fields.rs` in the runtime). Named fields only:
+                    // a tuple's `.0` may have a tangent whose type is not inferred yet, which
+                    // the choice by auto-reference would take for `()`.
+                    let x = self.e.name(*base);
+                    quote!({
+                        use #rt::{NoGradFieldTangent as _, TangentField as _};
+                        (&#rt::FieldTangent(&#t #p, &#x #p)).get()
+                    })
                 } else {
                     quote!(::core::clone::Clone::clone(&#t #p))
                 };

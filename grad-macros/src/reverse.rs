@@ -721,7 +721,16 @@ impl<'a> Rev<'a> {
                 }
                 let d = self.ensure_adj(*base, out);
                 let p = self.e.path(path);
-                out.extend(quote!(#rt::accumulate(&mut #d #p, #dv);));
+                if let Some(Proj::Field(syn::Member::Named(_))) = path.last() {
+                    // A `#[no_grad]` field's adjoint is `()` and takes nothing (`fields.rs`
+                    // in the runtime).
+                    out.extend(quote!({
+                        use #rt::{IntoNoGradField as _, IntoTangentField as _};
+                        (&#rt::IntoField::new(&mut #d #p)).add(#dv);
+                    }));
+                } else {
+                    out.extend(quote!(#rt::accumulate(&mut #d #p, #dv);));
+                }
             }
             Op::Build { kind, parts } => {
                 let names: Vec<Ident> = (0..parts.len()).map(|_| self.aux("part")).collect();

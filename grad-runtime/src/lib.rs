@@ -53,6 +53,10 @@ pub mod __private {
     };
     pub use crate::real::Real;
     pub use crate::revolve;
+    pub use crate::rules::fields::{
+        FieldTangent, IntoField, IntoNoGradField, IntoTangentField, NoGradFieldTangent,
+        TangentField,
+    };
     pub use crate::rules::op;
     pub use crate::rules::sincos::{
         cos_bwd_by_sin, cos_jvp_by_sin, sin_bwd_by_cos, sin_cos, sin_jvp_by_cos,
