@@ -86,7 +86,7 @@ fn indicator<T: Real>(c: bool) -> T {
 binary_rules! {
     //     primal                  ∂y/∂a                                 ∂y/∂b
     Mul:   |a, b| a * b,           |_, b, _| b,                          |a, _, _| a;
-    Div:   |a, b| a / b,           |_, b, _| b.recip(),                  |_, b, y| -y / b;
+    Div:   |a, b| a / b,           |_, b, _| b.recip(),                  |_, b, y| -y * b.recip();
     Max:   |a, b| a.max(b),        |a, b, _| indicator(first_chosen(a, b, false)),
                                    |a, b, _| indicator(!first_chosen(a, b, false));
     Min:   |a, b| a.min(b),        |a, b, _| indicator(first_chosen(a, b, true)),
