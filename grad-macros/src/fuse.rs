@@ -19,7 +19,7 @@
 //! Only `_grad` and `_vjp` use the fused form; `_jvp` and the primal keep the operations.
 
 use crate::activity::{op_inputs, stmt_reads};
-use crate::ir::{Block, CallArg, Callee, Fold, Func, Fused, Op, Operand, Stmt, VarId};
+use crate::ir::{Block, CallArg, Callee, Fold, Func, Fused, Op, Operand, Phi, Stmt, VarId};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use std::collections::HashMap;
@@ -93,6 +93,48 @@ fn kind_of(op: &Op) -> Option<Kind> {
         .all(|e| matches!(e, Operand::Const(c) if is_literal(c)))
         && (prim.extra.is_empty() || prim.marker == "Powi");
     (args.len() == arity && extra_ok).then_some(k)
+}
+
+/// Marks the values `block` computes from scalars alone by pointwise operations (and
+/// reductions), nested branches included, as the top level of [`fuse`] marks its own.
+fn scalar_values(block: &Block, scalar: &mut [bool]) {
+    for s in &block.stmts {
+        match s {
+            Stmt::Let { var, op } => {
+                scalar[*var] = match op {
+                    Op::Use(Operand::Var(x)) => scalar[*x],
+                    Op::Prim { prim, .. } if SCALAR_RESULT.contains(&prim.marker) => true,
+                    Op::Prim { args, .. } => {
+                        kind_of(op).is_some()
+                            && args.iter().all(|a| match a {
+                                Operand::Var(v) => scalar[*v],
+                                Operand::Const(_) => true,
+                            })
+                    }
+                    _ => false,
+                }
+            }
+            Stmt::If { arms, outs, .. } => {
+                arms.iter().for_each(|a| scalar_values(a, scalar));
+                scalar_phis(outs, scalar);
+            }
+            Stmt::Match { arms, outs, .. } => {
+                arms.iter().for_each(|a| scalar_values(&a.body, scalar));
+                scalar_phis(outs, scalar);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A branch's result is a scalar where it is one in every arm.
+fn scalar_phis(outs: &[Phi], scalar: &mut [bool]) {
+    for phi in outs {
+        scalar[phi.out] = phi.sources.iter().all(|o| match o {
+            Operand::Var(v) => scalar[*v],
+            Operand::Const(_) => true,
+        });
+    }
 }
 
 /// The body with its regions fused, and the kernels' items; `None` when nothing fuses.
@@ -203,7 +245,23 @@ pub fn fuse(func: &Func, rt: &TokenStream, scalars: &[VarId]) -> Option<(Func, T
         scalar[p] = true;
     }
     for (i, s) in stmts.iter().enumerate() {
-        let Stmt::Let { var, op } = s else { continue };
+        let (var, op) = match s {
+            Stmt::Let { var, op } => (var, op),
+            // A branch's results are scalars where every arm's are (`let z = if x < 0.0 {
+            // -x } else { x }` of a float `x`).
+            Stmt::If { arms, outs, .. } => {
+                arms.iter().for_each(|a| scalar_values(a, &mut scalar));
+                scalar_phis(outs, &mut scalar);
+                continue;
+            }
+            Stmt::Match { arms, outs, .. } => {
+                arms.iter()
+                    .for_each(|a| scalar_values(&a.body, &mut scalar));
+                scalar_phis(outs, &mut scalar);
+                continue;
+            }
+            _ => continue,
+        };
         scalar[*var] = match op {
             Op::Use(Operand::Var(x)) => scalar[alias(*x)],
             Op::Prim { prim, .. } if SCALAR_RESULT.contains(&prim.marker) => true,

@@ -1423,6 +1423,21 @@ fn regions_fuse_only_where_operands_are_known_scalars_or_tensors() {
         fused("fn f(s: f64, x: &T) -> f64 { let m = x.sum(); (m * s).exp() + m.tanh() }"),
         0
     );
+    // Nor do those of a branch's scalar result (S4's erf: fused, its `_vjp`'s pullback
+    // recomputed two `exp`s the unfused adjoint reads from the forward sweep).
+    assert_eq!(
+        fused(
+            "fn f(x: f64) -> f64 { let z = if x < 0.0 { -x } else { x }; let t = 1.0 / (1.0 + 0.5 * z); t * (-(z * z)).exp() }"
+        ),
+        0
+    );
+    assert_eq!(
+        fused(
+            "fn f(x: f64, t: &T) -> f64 { let z = if x < 0.0 { t.sum() } else { x }; (z * z).exp() + t.tanh().sum() }"
+        ),
+        2,
+        "one region, `t.tanh().sum()`, in `_grad` and `_vjp`"
+    );
     // Inside a loop nothing fuses (regions are the body's top level).
     assert_eq!(
         fused(
