@@ -82,6 +82,21 @@ fn mat_mat(a: &Matrix3<f64>, b: &Matrix3<f64>) -> f64 {
     (c * a).sum()
 }
 
+/// A square matrix times itself: one value as both factors, whose adjoint is
+/// `dY·Aᵀ + Aᵀ·dY`, not a scalar square's `2 A dY`.
+#[differentiable]
+fn mat_square(a: &Matrix3<f64>, b: &Matrix3<f64>) -> f64 {
+    let s = a * a;
+    (s * b).sum()
+}
+
+#[differentiable]
+fn dyn_square(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
+    let c = a * b;
+    let s = &c * &c;
+    s.norm_squared()
+}
+
 #[differentiable]
 fn mat_vec(m: &Matrix3<f64>, v: &Vector3<f64>) -> f64 {
     let w = m * v;
@@ -139,6 +154,14 @@ fn each_rule_on_fixed_sizes_against_finite_differences_and_forward_mode() {
     check2!(add_sub_neg, add_sub_neg_grad, add_sub_neg_jvp, v3(1), v3(2));
     check2!(mat_mat, mat_mat_grad, mat_mat_jvp, m3(3), m3(4));
     check2!(mat_vec, mat_vec_grad, mat_vec_jvp, m3(5), v3(6));
+    check2!(mat_square, mat_square_grad, mat_square_jvp, m3(17), m3(18));
+    check2!(
+        dyn_square,
+        dyn_square_grad,
+        dyn_square_jvp,
+        dmat(3, 3, 19),
+        dmat(3, 3, 30)
+    );
     check2!(
         rectangular,
         rectangular_grad,

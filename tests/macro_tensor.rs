@@ -51,6 +51,17 @@ fn reductions(x: &T64, v: &T64) -> f64 {
     (s * x).sum() + r.sum() + l + x.t().reshape(&[6]).dot(&x.reshape(&[6]))
 }
 
+/// A tensor times itself in a loop (where nothing fuses): one value as both factors.
+#[differentiable]
+fn squares(x: &T64) -> f64 {
+    let mut h = x.clone();
+    for _ in 0..2 {
+        let g = h.clone() * 0.5;
+        h = g.clone() * g + x;
+    }
+    h.sum()
+}
+
 #[differentiable]
 fn carried_clone(x: &T64, w: &T64) -> f64 {
     // `x.clone()` of a reference is an owned tensor, reassigned in the loop.
@@ -162,6 +173,9 @@ fn elementwise_and_reductions() {
 #[test]
 fn a_clone_of_a_reference_is_carried_through_a_loop() {
     let (x, w) = (rand(&[2, 3], 10), rand(&[3, 3], 11));
+    let (val, g) = squares_grad(&x);
+    assert_eq!(val, squares(&x));
+    gradcheck(squares, &x, &g, 1e-7, 1e-6).unwrap();
     let (_, (gx, gw)) = carried_clone_grad(&x, &w);
     gradcheck(|x: &T64| carried_clone(x, &w), &x, &gx, 1e-7, 1e-6).unwrap();
     gradcheck(|w: &T64| carried_clone(&x, w), &w, &gw, 1e-7, 1e-6).unwrap();

@@ -13,7 +13,7 @@
 //! ```
 
 use super::op::*;
-use super::{Bilinear, Binary, LinearBinary};
+use super::{Bilinear, Binary, LinearBinary, SquareBwd};
 use crate::real::Real;
 use core::marker::PhantomData;
 
@@ -106,6 +106,15 @@ impl<T: Real> Bilinear<Mul, T> for T {
     #[inline(always)]
     fn bwd_1_by(_: &Mul, a: &T, _: &PhantomData<T>, dy: T) -> T {
         dy * *a
+    }
+}
+
+impl<T: Real> SquareBwd<Mul> for T {
+    #[inline(always)]
+    fn bwd_square(_: &Mul, a: &T, dy: T) -> T {
+        // `powi(2)`'s rule to the letter, so the two forms compile alike (a negation that
+        // follows folds into the constant).
+        dy * (T::from_f64(2.0) * *a)
     }
 }
 

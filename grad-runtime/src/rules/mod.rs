@@ -186,6 +186,20 @@ pub trait Bilinear<O, Rhs: Differentiable + Shaped>: Binary<O, Rhs> + Shaped {
     fn bwd_1_by(op: &O, a: &Self, b: &Rhs::Shape, dy: TangentOf<Self::Output>) -> TangentOf<Rhs>;
 }
 
+/// A product of one value with itself (`a * a`): one rule for the value's adjoint where a
+/// product of two values has two. The default adds the two partials; a scalar's is
+/// `dy * (2 a)`, `powi(2)`'s rule, which has the bits of their sum (doubling is exact) and
+/// one operation fewer on the adjoint's chain.
+pub trait SquareBwd<O>: Bilinear<O, Self> + Differentiable + Sized {
+    /// `da` of `y = a * a`.
+    fn bwd_square(op: &O, a: &Self, dy: TangentOf<Self::Output>) -> TangentOf<Self> {
+        let shape = a.shape_of();
+        let mut da = Self::bwd_0_by(op, &shape, a, dy.clone());
+        crate::differentiable::Tangent::add_assign(&mut da, Self::bwd_1_by(op, a, &shape, dy));
+        da
+    }
+}
+
 /// A primitive linear in each of two inputs separately (`a + b`, `a - b`), whose rules read
 /// only the inputs' shapes.
 #[diagnostic::on_unimplemented(

@@ -50,7 +50,7 @@ use super::op::{
 };
 use super::support::InactiveTangent;
 use super::tensor::check_shape;
-use super::{Bilinear, Binary, Linear, LinearBinary, Shaped, UnaryOut};
+use super::{Bilinear, Binary, Linear, LinearBinary, Shaped, SquareBwd, UnaryOut};
 use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
 use crate::real::Real;
 use ::nalgebra::allocator::Allocator;
@@ -439,6 +439,15 @@ where
     );
     dy.as_mut_slice().iter_mut().for_each(|d| *d = s * *d);
     dy
+}
+
+/// `A·A` of a square matrix: the two partials' sum, `dY·Aᵀ + Aᵀ·dY`.
+impl<T, D> SquareBwd<Mul> for OMatrix<T, D, D>
+where
+    T: Real + RealField,
+    D: Dim,
+    DefaultAllocator: Allocator<D, D>,
+{
 }
 
 /// `s·B` from the other input and this one's dimensions.

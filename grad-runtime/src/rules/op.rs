@@ -9,7 +9,9 @@
 //! assert_eq!((y, p.bwd(&2.0, &y, 1.0), p.jvp(&2.0, &y, &0.5)), (8.0, 12.0, 6.0));
 //! ```
 
-use super::{Bilinear, Binary, Linear, LinearBinary, ShapeOf, Shaped, TangentOf, Unary, UnaryOut};
+use super::{
+    Bilinear, Binary, Linear, LinearBinary, ShapeOf, Shaped, SquareBwd, TangentOf, Unary, UnaryOut,
+};
 use crate::differentiable::Differentiable;
 use core::marker::PhantomData;
 
@@ -181,6 +183,11 @@ impl Mul {
         dy: TangentOf<A::Output>,
     ) -> TangentOf<B> {
         A::bwd_1_by(self, a, &b.0, dy)
+    }
+    /// The backward part of `a * a`, one value multiplied by itself: both partials at once.
+    #[inline(always)]
+    pub fn bwd_square<A: SquareBwd<Self>>(&self, a: &A, dy: TangentOf<A::Output>) -> TangentOf<A> {
+        A::bwd_square(self, a, dy)
     }
 }
 

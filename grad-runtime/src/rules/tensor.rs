@@ -23,7 +23,7 @@ use super::binary::ScalarBinary;
 use super::op::{Add, Atan2, Div, Hypot, Max, Min, Mul, Neg, Powf, Sub};
 use super::pointwise::ScalarUnary;
 use super::support::InactiveTangent;
-use super::{Bilinear, Binary, Linear, LinearBinary, Shaped, TangentOf, Unary};
+use super::{Bilinear, Binary, Linear, LinearBinary, Shaped, SquareBwd, TangentOf, Unary};
 use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
 use crate::kernels;
 use crate::real::Real;
@@ -308,6 +308,9 @@ impl<T: Real> Bilinear<Mul, Tensor<T>> for Tensor<T> {
         unbroadcast(times_other(dy, b, a), b)
     }
 }
+
+/// `t * t`: the two partials' sum.
+impl<T: Real> SquareBwd<Mul> for Tensor<T> {}
 
 /// `tensor * scalar`: `da = s·dy`, `ds = Σ dy ⊙ a`.
 impl<T: Real> Bilinear<Mul, T> for Tensor<T> {
