@@ -113,6 +113,51 @@ fn for_with_adaptors() {
     }
 }
 
+/// Windows of three by a literal size (read as `x[j - 2]`, `x[j - 1]`, `x[j]`), by a size
+/// known only at run time, and the index loop they stand for.
+#[differentiable]
+fn windows_of_three(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for w in x.windows(3) {
+        s += w[0] * w[2] - w[1].powi(2) + w.len() as f64 * w[1];
+    }
+    s
+}
+
+#[differentiable]
+fn windows_sized(x: &[f64], k: usize) -> f64 {
+    let mut s = 0.0;
+    for w in x.windows(k) {
+        s += w[0] * w[k - 1] - w[1].powi(2) + w.len() as f64 * w[1];
+    }
+    s
+}
+
+#[differentiable]
+fn three_indexed(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 2..x.len() {
+        s += x[i - 2] * x[i] - x[i - 1].powi(2) + 3.0 * x[i - 1];
+    }
+    s
+}
+
+#[test]
+fn windows_by_literal_and_runtime_size_match_the_index_loop() {
+    for n in [0, 1, 2, 3, 4, 7] {
+        let x = Rng::new(40 + n as u64).vec(n, -1.5, 1.5);
+        check(
+            &x,
+            windows_of_three,
+            windows_of_three_grad,
+            windows_of_three_jvp,
+        );
+        let (v, g) = three_indexed_grad(&x);
+        assert_eq!(windows_of_three_grad(&x), (v, g.clone()), "n = {n}");
+        assert_eq!(windows_sized_grad(&x, 3), (v, g), "n = {n}");
+    }
+}
+
 #[test]
 fn windows_chunks_views() {
     // Lengths around the chunk size and below the window size.

@@ -380,7 +380,13 @@ impl Iters<'_> {
                 } else {
                     self.local("src", strip(&m.receiver).clone(), pre)
                 };
-                let size = self.local("size", m.args[0].clone(), pre);
+                // A literal size stays one, so that the reads of a window are `x[j - 1]`,
+                // `x[j]`: the offsets the lowering's delay lines recognise.
+                let size = if int_lit(&m.args[0]).is_some_and(|n| n >= 1) {
+                    m.args[0].clone()
+                } else {
+                    self.local("size", m.args[0].clone(), pre)
+                };
                 let total = self.local("total", parse_quote!(#base.len()), pre);
                 let (node, len): (Node, Expr) = if name == "windows" {
                     (
@@ -909,7 +915,13 @@ impl VisitMut for Iters<'_> {
 fn reach(seq: &Seq) -> Option<(Expr, Expr)> {
     match &seq.node {
         Node::Slice { .. } => Some((parse_quote!(0), seq.len.clone())),
-        Node::Windows { size, total, .. } => Some((parse_quote!((#size - 1)), total.clone())),
+        Node::Windows { size, total, .. } => Some((
+            match int_lit(size) {
+                Some(n) if n >= 1 => lit(n - 1),
+                _ => parse_quote!((#size - 1)),
+            },
+            total.clone(),
+        )),
         Node::Skip(s, n) => {
             let (off, len) = reach(s)?;
             Some((
@@ -933,6 +945,62 @@ fn reach(seq: &Seq) -> Option<(Expr, Expr)> {
         | Node::Rev(_)
         | Node::StepBy(..) => None,
     }
+}
+
+/// The value of an integer literal, parenthesized or not, or of a sum or difference of
+/// such (`(2 - 1)`).
+fn int_lit(e: &Expr) -> Option<i128> {
+    match e {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(n),
+            ..
+        }) => n.base10_parse().ok(),
+        Expr::Paren(p) => int_lit(&p.expr),
+        Expr::Binary(b) => {
+            let (l, r) = (int_lit(&b.left)?, int_lit(&b.right)?);
+            match b.op {
+                syn::BinOp::Add(_) => l.checked_add(r),
+                syn::BinOp::Sub(_) => l.checked_sub(r),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// An unsuffixed integer literal (`usize` where it indexes).
+fn lit(n: i128) -> Expr {
+    let n = syn::LitInt::new(&n.to_string(), proc_macro2::Span::call_site());
+    parse_quote!(#n)
+}
+
+/// `start + idx` with the constants folded where both are known: a window's `(j - 1) + 0`
+/// and `(j - 1) + 1` are `j - 1` and `j`, the forms an index loop reads.
+fn offset(start: &Expr, idx: &Expr) -> Expr {
+    let inner = match start {
+        Expr::Paren(p) => &*p.expr,
+        e => e,
+    };
+    if let (Expr::Binary(b), Some(c)) = (inner, int_lit(idx))
+        && matches!(b.op, syn::BinOp::Sub(_))
+        && let Some(l) = int_lit(&b.right)
+        && l >= 0
+        && c >= 0
+    {
+        let j = &b.left;
+        return match c - l {
+            0 => parse_quote!(#j),
+            d if d > 0 => {
+                let d = lit(d);
+                parse_quote!((#j + #d))
+            }
+            d => {
+                let d = lit(-d);
+                parse_quote!((#j - #d))
+            }
+        };
+    }
+    parse_quote!(#start + #idx)
 }
 
 fn is_zero(e: &Expr) -> bool {
@@ -1115,8 +1183,8 @@ impl VisitMut for ViewSubst<'_> {
         }
         let new: Option<Expr> = match &*e {
             Expr::Index(i) => self.view(&i.expr).map(|v| {
-                let (base, start, idx) = (&v.base, &v.start, &i.index);
-                parse_quote!(#base[#start + #idx])
+                let (base, idx) = (&v.base, offset(&v.start, &i.index));
+                parse_quote!(#base[#idx])
             }),
             Expr::MethodCall(m) if m.method == "len" && m.args.is_empty() => {
                 self.view(&m.receiver).map(|v| {
