@@ -142,8 +142,43 @@ fn three_indexed(x: &[f64]) -> f64 {
     s
 }
 
+/// A zip with a literal skip (read as `x[j - 2]`, `x[j]`), and one known at run time.
+#[differentiable]
+fn zip_skip_two(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (a, b) in x.iter().zip(x.iter().skip(2)) {
+        s += a * b - a.powi(2);
+    }
+    s
+}
+
+#[differentiable]
+fn zip_skip_by(x: &[f64], k: usize) -> f64 {
+    let mut s = 0.0;
+    for (a, b) in x.iter().zip(x.iter().skip(k)) {
+        s += a * b - a.powi(2);
+    }
+    s
+}
+
+#[differentiable]
+fn skip_indexed(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 2..x.len() {
+        s += x[i - 2] * x[i] - x[i - 2].powi(2);
+    }
+    s
+}
+
 #[test]
-fn windows_by_literal_and_runtime_size_match_the_index_loop() {
+fn windows_and_skips_by_literal_and_runtime_size_match_the_index_loop() {
+    for n in [0, 1, 2, 3, 4, 7] {
+        let x = Rng::new(50 + n as u64).vec(n, -1.5, 1.5);
+        check(&x, zip_skip_two, zip_skip_two_grad, zip_skip_two_jvp);
+        let (v, g) = skip_indexed_grad(&x);
+        assert_eq!(zip_skip_two_grad(&x), (v, g.clone()), "n = {n}");
+        assert_eq!(zip_skip_by_grad(&x, 2), (v, g), "n = {n}");
+    }
     for n in [0, 1, 2, 3, 4, 7] {
         let x = Rng::new(40 + n as u64).vec(n, -1.5, 1.5);
         check(

@@ -471,7 +471,12 @@ impl Iters<'_> {
             "rev" => (Node::Rev(inner), prev, item_ty),
             "copied" | "cloned" => (Node::Copied(inner, name == "cloned"), prev, item_ty),
             "skip" => {
-                let n = self.local("skip", m.args[0].clone(), pre);
+                // A literal count stays one, as a window's size does (`x[j - 1]`, `x[j]`).
+                let n = if int_lit(&m.args[0]).is_some_and(|n| n >= 0) {
+                    m.args[0].clone()
+                } else {
+                    self.local("skip", m.args[0].clone(), pre)
+                };
                 let len = self.local("n", parse_quote!(#prev.saturating_sub(#n)), pre);
                 (Node::Skip(inner, n), len, item_ty)
             }
@@ -536,7 +541,10 @@ impl Iters<'_> {
                 let (base, start) = (&v.base, &v.start);
                 Elem::Ref(parse_quote!(#base[#start + #k]))
             }
-            Node::Skip(s, n) => self.elem(s, parse_quote!((#k + #n))),
+            Node::Skip(s, n) => {
+                let k = folded(&k, n).unwrap_or_else(|| parse_quote!((#k + #n)));
+                self.elem(s, k)
+            }
             Node::Take(s) => self.elem(s, k),
             Node::Rev(s) => {
                 let n = &s.len;
@@ -925,10 +933,10 @@ fn reach(seq: &Seq) -> Option<(Expr, Expr)> {
         Node::Skip(s, n) => {
             let (off, len) = reach(s)?;
             Some((
-                if is_zero(&off) {
-                    n.clone()
-                } else {
-                    parse_quote!((#off + #n))
+                match (int_lit(&off), int_lit(n)) {
+                    (Some(0), _) => n.clone(),
+                    (Some(a), Some(b)) => lit(a + b),
+                    _ => parse_quote!((#off + #n)),
                 },
                 len,
             ))
@@ -977,6 +985,11 @@ fn lit(n: i128) -> Expr {
 /// `start + idx` with the constants folded where both are known: a window's `(j - 1) + 0`
 /// and `(j - 1) + 1` are `j - 1` and `j`, the forms an index loop reads.
 fn offset(start: &Expr, idx: &Expr) -> Expr {
+    folded(start, idx).unwrap_or_else(|| parse_quote!(#start + #idx))
+}
+
+/// `(j - l) + c` as `j`, `(j + d)` or `(j - d)` where `l` and `c` are integer literals.
+fn folded(start: &Expr, idx: &Expr) -> Option<Expr> {
     let inner = match start {
         Expr::Paren(p) => &*p.expr,
         e => e,
@@ -988,7 +1001,7 @@ fn offset(start: &Expr, idx: &Expr) -> Expr {
         && c >= 0
     {
         let j = &b.left;
-        return match c - l {
+        return Some(match c - l {
             0 => parse_quote!(#j),
             d if d > 0 => {
                 let d = lit(d);
@@ -998,9 +1011,9 @@ fn offset(start: &Expr, idx: &Expr) -> Expr {
                 let d = lit(-d);
                 parse_quote!((#j - #d))
             }
-        };
+        });
     }
-    parse_quote!(#start + #idx)
+    None
 }
 
 fn is_zero(e: &Expr) -> bool {
