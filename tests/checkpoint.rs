@@ -222,6 +222,59 @@ fn method_gradient_equals_plain_and_finite_differences() {
     );
 }
 
+// ---- a method taking `self` by value ------------------------------------------------------
+
+/// A layer consumed by its own step: checkpointed, the value comes from the method called on
+/// clones, and the pullback keeps `self` itself.
+#[derive(Differentiable, Clone)]
+struct Gate {
+    w: T64,
+    gain: f64,
+}
+
+impl Gate {
+    #[differentiable(wrt(self, h), checkpoint)]
+    fn step(self, h: T64) -> T64 {
+        let z = h.matmul(&self.w) * self.gain;
+        if self.gain > 0.0 {
+            return z.tanh() + &h;
+        }
+        z.sigmoid()
+    }
+
+    #[differentiable(wrt(self, h))]
+    fn step_plain(self, h: T64) -> T64 {
+        let z = h.matmul(&self.w) * self.gain;
+        if self.gain > 0.0 {
+            return z.tanh() + &h;
+        }
+        z.sigmoid()
+    }
+}
+
+#[test]
+fn by_value_method_gradient_equals_plain_and_finite_differences() {
+    let _turn = turn();
+    let h = Tensor::rand_uniform(&[2, 3], -1.0, 1.0, 7);
+    let seed = Tensor::rand_uniform(&[2, 3], -1.0, 1.0, 8);
+    for gain in [0.7, -0.4] {
+        let gate = Gate {
+            w: Tensor::rand_uniform(&[3, 3], -1.0, 1.0, 9),
+            gain,
+        };
+        let (value, pullback) = gate.clone().step_vjp(h.clone());
+        let (plain_value, plain_pullback) = gate.clone().step_plain_vjp(h.clone());
+        assert_eq!(value.to_vec(), plain_value.to_vec());
+        let ((dg, dh), (pg, pdh)) = (pullback(seed.clone()), plain_pullback(seed.clone()));
+        assert_eq!(
+            (dg.w.to_vec(), dg.gain, dh.to_vec()),
+            (pg.w.to_vec(), pg.gain, pdh.to_vec())
+        );
+        let loss = |g: &Gate| (g.clone().step(h.clone()) * &seed).sum();
+        gradcheck(loss, &gate, &dg, 1e-8, 1e-6).unwrap();
+    }
+}
+
 // ---- a callee with an early return and branches ------------------------------------------
 
 plain_and_checkpointed! {

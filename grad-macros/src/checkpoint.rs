@@ -29,22 +29,22 @@ use crate::ir::Func;
 use crate::names;
 use crate::recursion;
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-/// The checks: `checkpoint` needs a reverse pass, and a pullback that can keep every
-/// parameter (not `self` by value: a method cannot rebind it).
+/// The check: `checkpoint` needs a reverse pass.
 pub fn check(cx: &mut Ctxt, attr: &Attr, f: &Function) {
     let Some(span) = attr.checkpoint else { return };
     let name = f.item.sig.ident.to_string();
     if attr.modes == Modes::Forward {
         cx.error(span, diag::checkpoint_forward(&name));
     }
-    if let Some(syn::FnArg::Receiver(r)) = f.item.sig.inputs.first()
-        && r.reference.is_none()
-    {
-        cx.error(r.self_token.span, diag::checkpoint_self(&name));
-    }
+}
+
+/// Whether the function is a method taking `self` by value (`self`, `mut self`,
+/// `self: Box<Self>`).
+fn self_by_value(f: &Function) -> bool {
+    matches!(f.item.sig.inputs.first(), Some(syn::FnArg::Receiver(r)) if r.reference.is_none())
 }
 
 /// The checkpointed `f_vjp`. `func` and `kernels` are what the ordinary `_vjp` would use (the
@@ -74,7 +74,15 @@ pub fn vjp_fn(attr: &Attr, f: &Function, func: &Func, kernels: &TokenStream) -> 
             let name = &p.name;
             Some(quote_spanned!(pt.ty.span()=> let #name = #rt::checkpoint_argument(&#name);))
         });
-    let block = &f.item.block;
+    // The value: the body as written, run in a closure. A method taking `self` by value
+    // cannot rebind `self` to a clone, so it calls itself on clones instead.
+    let block = if self_by_value(f) {
+        let ident = &sig.ident;
+        let args = f.params.iter().filter(|p| !p.is_self).map(|p| &p.name);
+        quote!({ Self::#ident(#rt::checkpoint_argument(&self), #(#args),*) })
+    } else {
+        f.item.block.to_token_stream()
+    };
     let (seed, inner) = (
         names::aux("checkpoint_seed", 0),
         names::aux("checkpoint_pullback", 0),

@@ -167,12 +167,6 @@ pub fn checkpoint_forward(f: &str) -> String {
     )
 }
 
-pub fn checkpoint_self(f: &str) -> String {
-    format!(
-        "`checkpoint` on a method taking `self` by value is not supported: `{f}_vjp`'s pullback would keep `self` to run `{f}` again, and a method cannot rebind `self`; take `&self`, or remove `checkpoint`"
-    )
-}
-
 pub const ORDER_VALUE: &str =
     "`order` takes an integer: `order = 2` writes `f_hvp` beside the first-order derivatives";
 

@@ -74,6 +74,23 @@ impl<T: Real> Clone for Tensor<T> {
     }
 }
 
+/// The empty vector, shape `[0]`, as `Vec::default()` is empty: a placeholder that
+/// allocates nothing (an early `return` from a tensor-valued function is written with one).
+///
+/// ```
+/// use grad::Tensor;
+/// let t = Tensor::<f64>::default();
+/// assert_eq!((t.shape(), t.to_vec()), (&[0][..], vec![]));
+/// ```
+impl<T: Real> Default for Tensor<T> {
+    fn default() -> Self {
+        Tensor {
+            data: Vec::new(),
+            shape: [0].into_iter().collect(),
+        }
+    }
+}
+
 impl<T: Real> Drop for Tensor<T> {
     fn drop(&mut self) {
         pool::give(std::mem::take(&mut self.data));
