@@ -57,7 +57,7 @@ fn squares(x: &T64) -> f64 {
     let mut h = x.clone();
     for _ in 0..2 {
         let g = h.clone() * 0.5;
-        h = g.clone() * g + x;
+        h = &g * &g + x;
     }
     h.sum()
 }

@@ -652,13 +652,14 @@ impl<'a> Rev<'a> {
                 self.contribute(*x, dv.to_token_stream(), out)
             }
             Op::Use(Operand::Const(_)) | Op::Opaque { .. } => {}
-            // `a * a`: one rule for both factors (a scalar's is `dy * (2 a)`, as cheap as
+            // `a * a` (or `&t * &t`): one rule for both factors (a scalar's is `dy * (2 a)`, as cheap as
             // `powi(2)`'s, where two partials added cost an operation more on the adjoint's
             // chain).
             Op::Prim { prim, args, span }
                 if prim.kind == PrimKind::Bilinear
                     && prim.marker == "Mul"
-                    && matches!(args.as_slice(), [Operand::Var(a), Operand::Var(b)] if a == b) =>
+                    && matches!(args.as_slice(), [Operand::Var(a), Operand::Var(b)]
+                        if self.e.borrow_of[*a].unwrap_or(*a) == self.e.borrow_of[*b].unwrap_or(*b)) =>
             {
                 let m = self.e.marker(prim, *span);
                 let a = self.e.by_ref(&args[0]);

@@ -309,8 +309,16 @@ impl<T: Real> Bilinear<Mul, Tensor<T>> for Tensor<T> {
     }
 }
 
-/// `t * t`: the two partials' sum.
-impl<T: Real> SquareBwd<Mul> for Tensor<T> {}
+/// `t * t`: `dy ⊙ 2t`, one pass over the cotangent's own buffer (the two partials' sum has
+/// the same bits: doubling is exact).
+impl<T: Real> SquareBwd<Mul> for Tensor<T> {
+    fn bwd_square(_: &Mul, a: &Tensor<T>, mut dy: Tensor<T>) -> Tensor<T> {
+        check_shape("square backward", "cotangent", a.shape(), dy.shape());
+        let two = T::from_f64(2.0);
+        kernels::map2_in_place(dy.as_mut_slice(), a.as_slice(), |d, x| d * (two * x));
+        dy
+    }
+}
 
 /// `tensor * scalar`: `da = s·dy`, `ds = Σ dy ⊙ a`.
 impl<T: Real> Bilinear<Mul, T> for Tensor<T> {
