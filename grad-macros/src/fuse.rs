@@ -19,7 +19,9 @@
 //! Only `_grad` and `_vjp` use the fused form; `_jvp` and the primal keep the operations.
 
 use crate::activity::{op_inputs, stmt_reads};
-use crate::ir::{Block, CallArg, Callee, Fold, Func, Fused, Op, Operand, Phi, Stmt, VarId};
+use crate::ir::{
+    Block, CallArg, Callee, Carried, Fold, Func, Fused, Op, Operand, Phi, Stmt, VarId,
+};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use std::collections::HashMap;
@@ -103,6 +105,7 @@ fn scalar_values(block: &Block, scalar: &mut [bool]) {
             Stmt::Let { var, op } => {
                 scalar[*var] = match op {
                     Op::Use(Operand::Var(x)) => scalar[*x],
+                    Op::Use(Operand::Const(_)) => true,
                     Op::Prim { prim, .. } if SCALAR_RESULT.contains(&prim.marker) => true,
                     Op::Prim { args, .. } => {
                         kind_of(op).is_some()
@@ -122,8 +125,44 @@ fn scalar_values(block: &Block, scalar: &mut [bool]) {
                 arms.iter().for_each(|a| scalar_values(&a.body, scalar));
                 scalar_phis(outs, scalar);
             }
-            _ => {}
+            Stmt::For { body, carried, .. } => scalar_loop(&[body], carried, scalar),
+            Stmt::While {
+                cond_block,
+                body,
+                carried,
+                ..
+            } => scalar_loop(&[cond_block, body], carried, scalar),
+            Stmt::Effect { .. } => {}
         }
+    }
+}
+
+/// Marks a loop's values: its carried values are taken for scalars where they start as
+/// ones, the body is marked, and a carried value that some iteration leaves other than a
+/// scalar is unmarked and the body marked again, until nothing changes.
+fn scalar_loop(blocks: &[&Block], carried: &[Carried], scalar: &mut [bool]) {
+    let is = |o: &Operand, scalar: &[bool]| match o {
+        Operand::Var(v) => scalar[*v],
+        Operand::Const(_) => true,
+    };
+    for c in carried {
+        scalar[c.inner] = is(&c.init, scalar);
+    }
+    loop {
+        blocks.iter().for_each(|b| scalar_values(b, scalar));
+        let mut changed = false;
+        for c in carried {
+            if scalar[c.inner] && !is(&c.next, scalar) {
+                scalar[c.inner] = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for c in carried {
+        scalar[c.out] = scalar[c.inner];
     }
 }
 
@@ -260,10 +299,27 @@ pub fn fuse(func: &Func, rt: &TokenStream, scalars: &[VarId]) -> Option<(Func, T
                 scalar_phis(outs, &mut scalar);
                 continue;
             }
+            // A loop's carried values are scalars where they start as ones and every
+            // iteration leaves them so (`x += l * phi.cos()` of a float `x = 0.0`).
+            Stmt::For { body, carried, .. } => {
+                scalar_loop(&[body], carried, &mut scalar);
+                continue;
+            }
+            Stmt::While {
+                cond_block,
+                body,
+                carried,
+                ..
+            } => {
+                scalar_loop(&[cond_block, body], carried, &mut scalar);
+                continue;
+            }
             _ => continue,
         };
         scalar[*var] = match op {
             Op::Use(Operand::Var(x)) => scalar[alias(*x)],
+            // A constant bound to a name (`let mut s = 0.0;`) combines as constants do.
+            Op::Use(Operand::Const(_)) => true,
             Op::Prim { prim, .. } if SCALAR_RESULT.contains(&prim.marker) => true,
             _ => {
                 kinds[i].is_some()

@@ -672,11 +672,18 @@ fn misplaced_second_order_is_rejected() {
 
 /// `checkpoint` on a method taking `self` by value.
 #[test]
-fn misplaced_checkpoints_are_rejected() {
-    check_all_rejected([(
+fn checkpoints_of_methods_and_recursions() {
+    // A method taking `self` by value gets its value by calling itself on clones.
+    let out = check(
         "wrt(self), checkpoint",
-        "fn f(self, x: f64) -> f64 { self.k * x }",
-    )]);
+        "fn f(self, x: f64, v: Vec<f64>) -> f64 { self.k * x + v[0] }",
+    )
+    .unwrap_or_default();
+    assert!(!out.contains("compile_error"), "{out}");
+    assert!(
+        out.contains("Self :: f (__grad_rt :: checkpoint_argument (& self) , x , v)"),
+        "{out}"
+    );
     // A function that calls itself reruns through its boxed helper.
     let out = check(
         "wrt(x), checkpoint",
@@ -1437,6 +1444,20 @@ fn regions_fuse_only_where_operands_are_known_scalars_or_tensors() {
         ),
         2,
         "one region, `t.tanh().sum()`, in `_grad` and `_vjp`"
+    );
+    // Nor those of a loop's carried scalar, which starts as a float and stays one.
+    assert_eq!(
+        fused(
+            "fn f(x: f64, n: usize) -> f64 { let mut s = 0.0; for _ in 0..n { s += x * 2.0; } (s - 1.0).powi(2).exp() }"
+        ),
+        0
+    );
+    // A carried tensor is no scalar: its chain after the loop fuses.
+    assert_eq!(
+        fused(
+            "fn f(x: &T, n: usize) -> f64 { let mut h = x.tanh(); for _ in 0..n { h = h.tanh(); } h.exp().sum() }"
+        ),
+        2
     );
     // Inside a loop nothing fuses (regions are the body's top level).
     assert_eq!(
