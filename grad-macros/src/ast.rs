@@ -237,6 +237,16 @@ pub const COPY_PRIMITIVES: &[&str] = &[
     "char",
 ];
 
+/// A slice, `Vec` or array of floats, or a reference to an array of them: what `x[i]` reads
+/// a scalar from.
+pub fn is_float_row(form: &Form, type_params: &[Ident]) -> bool {
+    match form {
+        Form::Slice(t) | Form::VecOf(t) | Form::Array(t, _) => is_scalar_type(t, type_params),
+        Form::Ref(Type::Array(a)) => is_scalar_type(&a.elem, type_params),
+        _ => false,
+    }
+}
+
 pub fn form_is_inactive(form: &Form) -> bool {
     match form {
         Form::Scalar(_) => false,

@@ -110,7 +110,13 @@ pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> E
             .filter(|(p, _)| matches!(p.form, crate::ast::Form::Scalar(_)))
             .map(|(_, &v)| v)
             .collect();
-        let fused = crate::fuse::fuse(&func, &names::runtime().to_token_stream(), &scalars);
+        // Slices, `Vec`s and arrays of floats (by value or by reference): an element read by
+        // index is a scalar.
+        let rows: Vec<usize> = (f.params.iter().zip(&func.params))
+            .filter(|(p, _)| crate::ast::is_float_row(&p.form, &f.type_params))
+            .map(|(_, &v)| v)
+            .collect();
+        let fused = crate::fuse::fuse(&func, &names::runtime().to_token_stream(), &scalars, &rows);
         let (rfunc, kernels) = match &fused {
             Some((g, k)) if !recursion::calls_itself(&f, &func) => (g, k.clone()),
             _ => (&func, TokenStream::new()),

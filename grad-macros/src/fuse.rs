@@ -99,13 +99,14 @@ fn kind_of(op: &Op) -> Option<Kind> {
 
 /// Marks the values `block` computes from scalars alone by pointwise operations (and
 /// reductions), nested branches included, as the top level of [`fuse`] marks its own.
-fn scalar_values(block: &Block, scalar: &mut [bool]) {
+fn scalar_values(block: &Block, rows: &[VarId], scalar: &mut [bool]) {
     for s in &block.stmts {
         match s {
             Stmt::Let { var, op } => {
                 scalar[*var] = match op {
-                    Op::Use(Operand::Var(x)) => scalar[*x],
+                    Op::Use(Operand::Var(x)) | Op::Deref(x) | Op::Borrow(x) => scalar[*x],
                     Op::Use(Operand::Const(_)) => true,
+                    op if element_of_row(op, rows) => true,
                     Op::Prim { prim, .. } if SCALAR_RESULT.contains(&prim.marker) => true,
                     Op::Prim { args, .. } => {
                         kind_of(op).is_some()
@@ -118,20 +119,21 @@ fn scalar_values(block: &Block, scalar: &mut [bool]) {
                 }
             }
             Stmt::If { arms, outs, .. } => {
-                arms.iter().for_each(|a| scalar_values(a, scalar));
+                arms.iter().for_each(|a| scalar_values(a, rows, scalar));
                 scalar_phis(outs, scalar);
             }
             Stmt::Match { arms, outs, .. } => {
-                arms.iter().for_each(|a| scalar_values(&a.body, scalar));
+                arms.iter()
+                    .for_each(|a| scalar_values(&a.body, rows, scalar));
                 scalar_phis(outs, scalar);
             }
-            Stmt::For { body, carried, .. } => scalar_loop(&[body], carried, scalar),
+            Stmt::For { body, carried, .. } => scalar_loop(&[body], carried, rows, scalar),
             Stmt::While {
                 cond_block,
                 body,
                 carried,
                 ..
-            } => scalar_loop(&[cond_block, body], carried, scalar),
+            } => scalar_loop(&[cond_block, body], carried, rows, scalar),
             Stmt::Effect { .. } => {}
         }
     }
@@ -140,7 +142,7 @@ fn scalar_values(block: &Block, scalar: &mut [bool]) {
 /// Marks a loop's values: its carried values are taken for scalars where they start as
 /// ones, the body is marked, and a carried value that some iteration leaves other than a
 /// scalar is unmarked and the body marked again, until nothing changes.
-fn scalar_loop(blocks: &[&Block], carried: &[Carried], scalar: &mut [bool]) {
+fn scalar_loop(blocks: &[&Block], carried: &[Carried], rows: &[VarId], scalar: &mut [bool]) {
     let is = |o: &Operand, scalar: &[bool]| match o {
         Operand::Var(v) => scalar[*v],
         Operand::Const(_) => true,
@@ -149,7 +151,7 @@ fn scalar_loop(blocks: &[&Block], carried: &[Carried], scalar: &mut [bool]) {
         scalar[c.inner] = is(&c.init, scalar);
     }
     loop {
-        blocks.iter().for_each(|b| scalar_values(b, scalar));
+        blocks.iter().for_each(|b| scalar_values(b, rows, scalar));
         let mut changed = false;
         for c in carried {
             if scalar[c.inner] && !is(&c.next, scalar) {
@@ -166,6 +168,12 @@ fn scalar_loop(blocks: &[&Block], carried: &[Carried], scalar: &mut [bool]) {
     }
 }
 
+/// `x[i]` of a slice, `Vec` or array of floats among the parameters.
+fn element_of_row(op: &Op, rows: &[VarId]) -> bool {
+    matches!(op, Op::Project { base, path, .. }
+        if rows.contains(base) && matches!(path.as_slice(), [crate::ir::Proj::Index(_)]))
+}
+
 /// A branch's result is a scalar where it is one in every arm.
 fn scalar_phis(outs: &[Phi], scalar: &mut [bool]) {
     for phi in outs {
@@ -179,7 +187,12 @@ fn scalar_phis(outs: &[Phi], scalar: &mut [bool]) {
 /// The body with its regions fused, and the kernels' items; `None` when nothing fuses.
 ///
 /// `scalars`: the parameters whose type is a float.
-pub fn fuse(func: &Func, rt: &TokenStream, scalars: &[VarId]) -> Option<(Func, TokenStream)> {
+pub fn fuse(
+    func: &Func,
+    rt: &TokenStream,
+    scalars: &[VarId],
+    rows: &[VarId],
+) -> Option<(Func, TokenStream)> {
     let stmts = &func.body.stmts;
     // Top-level `let`s: what each value is, and where.
     let mut def: HashMap<VarId, usize> = HashMap::new();
@@ -289,20 +302,21 @@ pub fn fuse(func: &Func, rt: &TokenStream, scalars: &[VarId]) -> Option<(Func, T
             // A branch's results are scalars where every arm's are (`let z = if x < 0.0 {
             // -x } else { x }` of a float `x`).
             Stmt::If { arms, outs, .. } => {
-                arms.iter().for_each(|a| scalar_values(a, &mut scalar));
+                arms.iter()
+                    .for_each(|a| scalar_values(a, rows, &mut scalar));
                 scalar_phis(outs, &mut scalar);
                 continue;
             }
             Stmt::Match { arms, outs, .. } => {
                 arms.iter()
-                    .for_each(|a| scalar_values(&a.body, &mut scalar));
+                    .for_each(|a| scalar_values(&a.body, rows, &mut scalar));
                 scalar_phis(outs, &mut scalar);
                 continue;
             }
             // A loop's carried values are scalars where they start as ones and every
             // iteration leaves them so (`x += l * phi.cos()` of a float `x = 0.0`).
             Stmt::For { body, carried, .. } => {
-                scalar_loop(&[body], carried, &mut scalar);
+                scalar_loop(&[body], carried, rows, &mut scalar);
                 continue;
             }
             Stmt::While {
@@ -311,15 +325,16 @@ pub fn fuse(func: &Func, rt: &TokenStream, scalars: &[VarId]) -> Option<(Func, T
                 carried,
                 ..
             } => {
-                scalar_loop(&[cond_block, body], carried, &mut scalar);
+                scalar_loop(&[cond_block, body], carried, rows, &mut scalar);
                 continue;
             }
             _ => continue,
         };
         scalar[*var] = match op {
-            Op::Use(Operand::Var(x)) => scalar[alias(*x)],
+            Op::Use(Operand::Var(x)) | Op::Deref(x) => scalar[alias(*x)],
             // A constant bound to a name (`let mut s = 0.0;`) combines as constants do.
             Op::Use(Operand::Const(_)) => true,
+            op if element_of_row(op, rows) => true,
             Op::Prim { prim, .. } if SCALAR_RESULT.contains(&prim.marker) => true,
             _ => {
                 kinds[i].is_some()

@@ -1452,6 +1452,13 @@ fn regions_fuse_only_where_operands_are_known_scalars_or_tensors() {
         ),
         0
     );
+    // An element of a slice of floats is a scalar, and so is what a loop adds of them.
+    assert_eq!(
+        fused(
+            "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s += x[i].sin(); } s.tanh().exp() }"
+        ),
+        0
+    );
     // A carried tensor is no scalar: its chain after the loop fuses.
     assert_eq!(
         fused(
