@@ -13,7 +13,7 @@ fn t4(x: &Tensor<f64>) -> f64 {
 
 #[test]
 fn t4_matches_its_analytic_gradient() {
-    for n in [0usize, 1, 7, 8, 9, 17, 1000, 70_001] {
+    for n in [0usize, 1, 7, 8, 9, 15, 16, 17, 255, 256, 257, 1000, 70_001] {
         let data: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 2.0).collect();
         let x = Tensor::from_vec(data.clone(), &[n]).unwrap();
         let (v, g) = t4_grad(&x);
@@ -132,7 +132,7 @@ fn broadcasting_in_each_direction_matches_forward_mode() {
 
 #[test]
 fn a_scalar_input_gets_the_sum_of_its_cotangents() {
-    for n in [1usize, 7, 8, 9, 31, 300] {
+    for n in [1usize, 7, 8, 9, 31, 255, 256, 257, 300] {
         let x = data(&[n], 3);
         let s = 1.3;
         let (v, (gx, gs)) = scaled_grad(&x, s);
@@ -144,6 +144,35 @@ fn a_scalar_input_gets_the_sum_of_its_cotangents() {
             close(gs, ds, 1e-13),
             "n={n}: d/ds fused {gs} vs forward mode {ds}"
         );
+    }
+}
+
+/// A scalar's cotangent summed over many inner blocks and over rayon's blocks, against
+/// its analytic value: d/ds mean(e^x s - x/s) = mean(e^x + x/s²).
+#[test]
+fn a_scalar_input_sums_across_blocks_and_threads() {
+    for n in [511usize, 513, 70_001] {
+        let x = data(&[n], 4);
+        let s = 0.9;
+        let (_, (gx, gs)) = scaled_grad(&x, s);
+        let want: f64 = x
+            .as_slice()
+            .iter()
+            .map(|&a| a.exp() + a / (s * s))
+            .sum::<f64>()
+            / n as f64;
+        assert!(close(gs, want, 1e-12), "n={n}: d/ds {gs} vs {want}");
+        for (k, (&a, &g)) in x.as_slice().iter().zip(gx.as_slice()).enumerate() {
+            // Against the terms' size: the two cancel where e^x s = 1/s.
+            let (want, size) = (
+                (a.exp() * s - 1.0 / s) / n as f64,
+                (a.exp() * s + 1.0 / s) / n as f64,
+            );
+            assert!(
+                (g - want).abs() <= 1e-13 * size,
+                "n={n} [{k}]: {g} vs {want}"
+            );
+        }
     }
 }
 

@@ -256,7 +256,11 @@ fn sigmoid64(x: f64) -> f64 {
 /// f64 function, rounded: a correctly rounded reference up to 2^-29 relative) and `f64`
 /// (against std's f64 function, itself within about 1 ulp).
 fn max_ulp(f: MathFn, lo: f64, hi: f64, reference: fn(f64) -> f64) -> (u64, u64) {
-    let xs = sweep(lo, hi);
+    max_ulp_at(f, &sweep(lo, hi), reference)
+}
+
+/// [`max_ulp`] over the points `xs`.
+fn max_ulp_at(f: MathFn, xs: &[f64], reference: fn(f64) -> f64) -> (u64, u64) {
     let (mut worst32, mut worst64) = (0, 0);
     each_path(|isa| {
         let mut y32: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
@@ -270,7 +274,7 @@ fn max_ulp(f: MathFn, lo: f64, hi: f64, reference: fn(f64) -> f64) -> (u64, u64)
             );
             worst32 = worst32.max(e);
         }
-        let mut y64 = xs.clone();
+        let mut y64 = xs.to_vec();
         kernels::math_in_place(f, &mut y64);
         for (&x, &y) in xs.iter().zip(&y64) {
             let e = ulp64(y, reference(x));
@@ -309,6 +313,57 @@ fn tanh_error_is_within_bound() {
     let (e32, e64) = max_ulp(MathFn::Tanh, -12.0, 12.0, f64::tanh);
     eprintln!("tanh max ulp: f32 {e32}, f64 {e64}");
     assert!(e32 <= 4 && e64 <= 4, "tanh: f32 {e32} ulp, f64 {e64} ulp");
+}
+
+/// tanh where it is hardest: near 0, where `tanh x ≈ x - x³/3` and the `f64` kernel's
+/// `-M / (M + 2)` (`M = e^{-2x} - 1`) must keep x's relative accuracy down to the denormals
+/// (2^20 points log-spaced over `1e-320 ≤ |x| ≤ 1`, both signs); densely across the cut at
+/// `|x| = 20` above which it returns ±1, and out to ±40. Same bound, ≤ 4 ulp; measured
+/// (`f64`): 3 ulp near 0 and over `[-40, 40]`, 1 across the cut.
+#[test]
+fn tanh_near_zero_and_past_its_cut_is_within_bound() {
+    let n = sweep_points();
+    let mut near0: Vec<f64> = (0..n / 2)
+        .map(|i| 10f64.powf(-320.0 + 320.0 * i as f64 / (n / 2 - 1) as f64))
+        .collect();
+    near0.extend(near0.clone().iter().map(|&v| -v));
+    let (e32, e64) = max_ulp_at(MathFn::Tanh, &near0, f64::tanh);
+    eprintln!("tanh near 0 max ulp: f32 {e32}, f64 {e64}");
+    assert!(
+        e32 <= 4 && e64 <= 4,
+        "tanh near 0: f32 {e32} ulp, f64 {e64} ulp"
+    );
+    let (e32, e64) = max_ulp(MathFn::Tanh, 19.0, 21.0, f64::tanh);
+    let (w32, w64) = max_ulp(MathFn::Tanh, -40.0, 40.0, f64::tanh);
+    eprintln!("tanh at the cut max ulp: f64 {e64}, to ±40: {w64}");
+    assert!(
+        e32.max(w32) <= 4 && e64.max(w64) <= 4,
+        "tanh large: f32 {e32}/{w32}, f64 {e64}/{w64} ulp"
+    );
+    // Exact where it can be: the sign of zero, x itself for denormal x (and the smallest
+    // normal), ±1 and NaN.
+    each_path(|isa| {
+        let mut t = [
+            0.0f64,
+            -0.0,
+            5e-324,
+            -5e-324,
+            1e-310,
+            -2.2e-308,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            21.0,
+            -1e300,
+            f64::NAN,
+        ];
+        let x = t;
+        kernels::math_in_place(MathFn::Tanh, &mut t);
+        for (&x, &y) in x[..6].iter().zip(&t[..6]) {
+            assert_eq!(y.to_bits(), x.to_bits(), "{isa:?} tanh({x:e}) = {y:e}");
+        }
+        assert_eq!(t[6..10], [1.0, -1.0, 1.0, -1.0], "{isa:?}");
+        assert!(t[10].is_nan(), "{isa:?}");
+    });
 }
 
 /// sigmoid: ≤ 4 ulp.
