@@ -63,6 +63,10 @@ pub fn tensor(data: &[f64], shape: &[usize]) -> grad::Tensor<f64> {
     grad::Tensor::from_vec(data.to_vec(), shape).expect("data of the shape's size")
 }
 
+/// A program's `_hvp` behind the flat calling convention: value, gradient and `H d` for a
+/// flat direction `d`.
+pub type Hvp = fn(&Input, &[f64]) -> (f64, Vec<f64>, Vec<f64>);
+
 /// One generated program behind the flat calling convention.
 pub struct Case {
     pub name: &'static str,
@@ -85,7 +89,7 @@ pub struct Case {
     pub jvp: fn(&Input, &[f64]) -> (f64, f64),
     /// For programs under `#[differentiable(order = 2)]`: value, gradient and the Hessian
     /// times a flat direction, from `_hvp`.
-    pub hvp: Option<fn(&Input, &[f64]) -> (f64, Vec<f64>, Vec<f64>)>,
+    pub hvp: Option<Hvp>,
 }
 
 /// How close is close enough, and the finite-difference step.
@@ -371,7 +375,7 @@ fn check_point(
 /// identity on the dual numbers `_hvp` runs on, so `H d` is the derivative of `_grad` itself.
 fn check_hvp(
     case: &Case,
-    hvp: fn(&Input, &[f64]) -> (f64, Vec<f64>, Vec<f64>),
+    hvp: Hvp,
     input: &Input,
     rng: &mut Rng,
     report: &mut Report,

@@ -198,7 +198,8 @@ impl Program {
             .iter()
             .all(|p| !matches!(p.kind, ParamKind::Tensor(_)));
         let callees = self.calls.iter().all(|&i| programs[i].order2);
-        if !(forms && callees && !self.helper && !self.source.contains("f32")) {
+        let takes = forms && callees && !self.helper && !self.source.contains("f32");
+        if !takes {
             return self;
         }
         Program {
