@@ -129,7 +129,7 @@ pub struct Program {
     /// Whether its source begins with a vector-valued helper that it calls.
     pub helper: bool,
     /// Whether it carries `#[differentiable(order = 2)]`, so that its `_hvp` is checked too
-    /// (see [`Program::order2`]).
+    /// (see [`Program::with_order2`]).
     pub order2: bool,
 }
 
@@ -192,7 +192,7 @@ impl Program {
     /// function's callees need `order = 2` too), and every program it calls has
     /// `order = 2`. Otherwise unchanged. Its first-order derivatives are still written and
     /// checked as before.
-    pub(crate) fn order2(self, programs: &[Program]) -> Self {
+    pub fn with_order2(self, programs: &[Program]) -> Self {
         let forms = self
             .params
             .iter()
@@ -222,7 +222,7 @@ pub fn generate(count: usize, seed: u64) -> Vec<Program> {
 /// writes, pushes, `collect`, `to_vec` and a vector-valued helper per program (the default
 /// run's programs; `GRAD_FUZZ_BUILDS=0` leaves them out); and with `order2`: every program
 /// that `order = 2` takes carries it, so that its `_hvp` is checked too (see
-/// [`Program::order2`]; the default run's, `GRAD_FUZZ_ORDER2=0` leaves it out). Neither
+/// [`Program::with_order2`]; the default run's, `GRAD_FUZZ_ORDER2=0` leaves it out). Neither
 /// changes the random stream: the same seed gives the same bodies.
 pub fn generate_with(count: usize, seed: u64, builds: bool, order2: bool) -> Vec<Program> {
     programs(count, seed, "f", |rng, callees, name| {
@@ -230,7 +230,7 @@ pub fn generate_with(count: usize, seed: u64, builds: bool, order2: bool) -> Vec
         g.builds = builds;
         let program = g.function(name);
         if order2 {
-            program.order2(callees)
+            program.with_order2(callees)
         } else {
             program
         }
