@@ -2,7 +2,8 @@
 //! programs (default 300), and `$OUT_DIR/random_tensor_programs.rs`:
 //! `GRAD_FUZZ_TENSOR_PROGRAMS` random tensor programs (default 100), both from
 //! `GRAD_FUZZ_SEED` (default fixed; the scalar programs build local arrays and `Vec`s unless
-//! `GRAD_FUZZ_BUILDS=0`), for `tests/random_programs.rs` and
+//! `GRAD_FUZZ_BUILDS=0`, and those that `order = 2` takes carry it unless
+//! `GRAD_FUZZ_ORDER2=0`), for `tests/random_programs.rs` and
 //! `tests/random_tensor_programs.rs`.
 
 #[path = "src/generator.rs"]
@@ -29,6 +30,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=GRAD_FUZZ_TENSOR_PROGRAMS");
     println!("cargo:rerun-if-env-changed=GRAD_FUZZ_SEED");
     println!("cargo:rerun-if-env-changed=GRAD_FUZZ_BUILDS");
+    println!("cargo:rerun-if-env-changed=GRAD_FUZZ_ORDER2");
     println!("cargo:rerun-if-changed=src/generator.rs");
     println!("cargo:rerun-if-changed=src/tensor_generator.rs");
     println!("cargo:rerun-if-changed=src/rng.rs");
@@ -41,7 +43,10 @@ fn main() {
         .unwrap_or(DEFAULT_SEED);
     // Arrays, Vecs and vector-valued helpers in scalar programs, unless switched off.
     let builds = std::env::var("GRAD_FUZZ_BUILDS").map_or(true, |s| s.trim() != "0");
-    let source = generator::render(&generator::generate_with(programs, seed, builds), seed);
+    // `#[differentiable(order = 2)]` on the scalar programs it takes, unless switched off.
+    let order2 = std::env::var("GRAD_FUZZ_ORDER2").map_or(true, |s| s.trim() != "0");
+    let programs = generator::generate_with(programs, seed, builds, order2);
+    let source = generator::render(&programs, seed);
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("random_programs.rs"), source).expect("write the programs");
     let tensor_seed = seed ^ TENSOR_SEED_MIX;

@@ -189,6 +189,64 @@ fn every_parameter_form_in_every_mode() {
     assert_eq!(of_generic_grad(2.0f32, &[3.0f32]).1, (3.0, vec![2.0]));
 }
 
+/// Every form held constant by the caller (outside its `wrt`) and passed to a callee that
+/// differentiates that parameter: forward mode hands the callee's `_jvp` a zero tangent of
+/// the parameter's form (a `&[f64]` from a slice's `Vec` zero, a `&Tensor`, ...), reverse
+/// mode drops the callee's cotangent for it.
+#[differentiable(wrt(x))]
+#[allow(clippy::too_many_arguments)]
+fn calls_every_form_with_constants(
+    x: f64,
+    s: &[f64],
+    v: Vec<f64>,
+    a: [f64; 2],
+    t: &Tensor<f64>,
+    w: Vector3<f64>,
+    d: &DVector<f64>,
+    p: Pair,
+) -> f64 {
+    let c = of_slice(s)
+        + of_vec(v.clone())
+        + of_vec_ref(&v)
+        + of_array(a)
+        + of_array_ref(&a)
+        + of_tensor_ref(t)
+        + of_vector_ref(&w)
+        + of_dvector_ref(d)
+        + of_struct_ref(&p);
+    x * c
+}
+
+#[test]
+fn constant_arguments_of_every_form() {
+    let (s, t) = (
+        vec![0.5, -0.25],
+        Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap(),
+    );
+    let (w, d) = (
+        Vector3::new(1.0, 0.0, 2.0),
+        DVector::from_vec(vec![3.0, 1.0]),
+    );
+    let p = Pair { a: 2.0, b: 1.5 };
+    // c = 5 (0.5 e^-0.25) (slice, Vec, &Vec, array, &array) + |t|² + |w|² + |d|² + ab,
+    // and f = x c: df/dx = c.
+    let c = 5.0 * 0.5 * (-0.25f64).exp() + 5.0 + 5.0 + 10.0 + 3.0;
+    let args = || (s.clone(), [s[0], s[1]], p.clone());
+    let (v, a, q) = args();
+    let (value, g) = calls_every_form_with_constants_grad(1.5, &s, v, a, &t, w, &d, q);
+    close(value, 1.5 * c, 1e-14);
+    close(g, c, 1e-14);
+    let (v, a, q) = args();
+    let (_, pb) = calls_every_form_with_constants_vjp(1.5, &s, v, a, &t, w, &d, q);
+    close(pb(2.0).0, 2.0 * c, 1e-14);
+    let (v, a, q) = args();
+    let no = grad::NoTangent;
+    let (_, dv) = calls_every_form_with_constants_jvp(
+        1.5, &s, v, a, &t, w, &d, q, 0.5, no, no, no, no, no, no, no,
+    );
+    close(dv, 0.5 * c, 1e-14);
+}
+
 // ---- one function per result form -------------------------------------------------------------
 
 #[differentiable]

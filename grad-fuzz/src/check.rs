@@ -63,6 +63,10 @@ pub fn tensor(data: &[f64], shape: &[usize]) -> grad::Tensor<f64> {
     grad::Tensor::from_vec(data.to_vec(), shape).expect("data of the shape's size")
 }
 
+/// A program's `_hvp` behind the flat calling convention: value, gradient and `H d` for a
+/// flat direction `d`.
+pub type Hvp = fn(&Input, &[f64]) -> (f64, Vec<f64>, Vec<f64>);
+
 /// One generated program behind the flat calling convention.
 pub struct Case {
     pub name: &'static str,
@@ -83,6 +87,9 @@ pub struct Case {
     pub vjp: fn(&Input, f64) -> (f64, Vec<f64>),
     /// Value and the directional derivative along a flat tangent.
     pub jvp: fn(&Input, &[f64]) -> (f64, f64),
+    /// For programs under `#[differentiable(order = 2)]`: value, gradient and the Hessian
+    /// times a flat direction, from `_hvp`.
+    pub hvp: Option<Hvp>,
 }
 
 /// How close is close enough, and the finite-difference step.
@@ -148,6 +155,12 @@ pub struct Report {
     pub fd_checked: usize,
     /// Coordinates where the two differences disagreed (a kink or jump nearby): not compared.
     pub fd_skipped: usize,
+    /// Programs whose `_hvp` is checked (`order = 2`).
+    pub hvp_programs: usize,
+    /// Components of `H v` compared against a trusted difference of the gradient along `v`.
+    pub hvp_checked: usize,
+    /// Components where the two differences of the gradient disagreed: not compared.
+    pub hvp_skipped: usize,
     pub failures: Vec<String>,
 }
 
@@ -155,6 +168,11 @@ impl Report {
     /// The fraction of finite-difference comparisons skipped.
     pub fn skipped_fraction(&self) -> f64 {
         self.fd_skipped as f64 / (self.fd_checked + self.fd_skipped).max(1) as f64
+    }
+
+    /// The fraction of `H v` components not compared with differences of the gradient.
+    pub fn hvp_skipped_fraction(&self) -> f64 {
+        self.hvp_skipped as f64 / (self.hvp_checked + self.hvp_skipped).max(1) as f64
     }
 }
 
@@ -196,13 +214,20 @@ pub fn check_all(cases: &[Case], seed: u64, points: usize) -> Report {
         report.programs += 1;
         report.relaxed_programs += usize::from(case.relaxed);
         report.stopped_programs += usize::from(case.stops);
+        report.hvp_programs += usize::from(case.hvp.is_some());
         let mut rng = Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407));
+        // The directions of `_hvp`'s checks come from a stream of their own, so that the
+        // points and the first-order checks are those of a run without `order = 2`.
+        let mut hvp_rng = Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0x9FB2_1C65_1E98_DF25));
         for p in 0..points {
             let input = random_input(case, &mut rng);
             report.points += 1;
             let mut problems = Vec::new();
             let outcome = catch_unwind(AssertUnwindSafe(|| {
-                check_point(case, &input, &mut rng, &mut report, &mut problems)
+                check_point(case, &input, &mut rng, &mut report, &mut problems);
+                if let Some(hvp) = case.hvp {
+                    check_hvp(case, hvp, &input, &mut hvp_rng, &mut report, &mut problems);
+                }
             }));
             if let Err(panic) = outcome {
                 let msg = panic
@@ -336,6 +361,98 @@ fn check_point(
             problems.push(format!(
                 "component {i}: gradient {gi:?}, finite difference {richardson:?} \
                  (D(h) = {d1:?}, D(h/4) = {d2:?}, h = {h:e})"
+            ));
+        }
+    }
+}
+
+/// An `order = 2` program's `_hvp` at `input`: its value is the primal's and its gradient
+/// `_grad`'s, bit for bit (`f_hvp` promises exactly those); `H d` matches central differences
+/// of `_grad` along a random direction `d`, where two steps agree (as in `check_point`, with
+/// the gradient in place of the value); and, without `stop_gradient`, `<u, H d> = <d, H u>`
+/// for another random `u` (the Hessian is symmetric; both sides are exact derivatives, so
+/// [`Tolerances::consistency`]). With `stop_gradient` the differences still apply: it is the
+/// identity on the dual numbers `_hvp` runs on, so `H d` is the derivative of `_grad` itself.
+fn check_hvp(
+    case: &Case,
+    hvp: Hvp,
+    input: &Input,
+    rng: &mut Rng,
+    report: &mut Report,
+    problems: &mut Vec<String>,
+) {
+    let tol = if case.relaxed { RELAXED } else { EXACT };
+    let n = input.dim();
+    let y = (case.primal)(input);
+    let (_, g) = (case.grad)(input);
+    let d: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let (yh, gh, hd) = hvp(input, &d);
+    if yh.to_bits() != y.to_bits() {
+        problems.push(format!("_hvp value {yh:?} != primal {y:?}"));
+    }
+    if gh.len() != n || hd.len() != n {
+        problems.push(format!(
+            "_hvp has {} gradient and {} H v components, want {n}",
+            gh.len(),
+            hd.len()
+        ));
+        return;
+    }
+    for i in 0..n {
+        if gh[i].to_bits() != g[i].to_bits() {
+            problems.push(format!(
+                "component {i}: _hvp's gradient {:?}, _grad's {:?}",
+                gh[i], g[i]
+            ));
+        }
+    }
+
+    // <u, H d> against <d, H u>. Not where `stop_gradient` is called: `_grad` is then not
+    // the gradient of any function (`x * stop_gradient(x)` has `_grad` = x), so its
+    // derivative need not be symmetric; `H d` is still its derivative along `d`, below.
+    let u: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let (_, _, hu) = hvp(input, &u);
+    let lhs: f64 = u.iter().zip(&hd).map(|(a, b)| a * b).sum();
+    let rhs: f64 = d.iter().zip(&hu).map(|(a, b)| a * b).sum();
+    let scale = u.iter().zip(&hd).map(|(a, b)| (a * b).abs()).sum::<f64>()
+        + d.iter().zip(&hu).map(|(a, b)| (a * b).abs()).sum::<f64>();
+    if !case.stops && rel_err(lhs, rhs, scale) > tol.consistency {
+        problems.push(format!(
+            "<u, H d> = {lhs:?} but <d, H u> = {rhs:?} (d = {d:?}, u = {u:?})"
+        ));
+    }
+
+    // Central differences of the gradient along d: (g(x + h d) - g(x - h d)) / 2h.
+    let largest = (0..n).fold(1.0f64, |m, i| m.max(input.coord(i).abs()));
+    let h = tol.step * largest;
+    let along = |t: f64| {
+        let mut p = input.clone();
+        for (i, di) in d.iter().enumerate() {
+            *p.coord_mut(i) += t * di;
+        }
+        (case.grad)(&p).1
+    };
+    let diff = |h: f64| -> Vec<f64> {
+        let (gp, gm) = (along(h), along(-h));
+        gp.iter()
+            .zip(&gm)
+            .map(|(p, m)| (p - m) / (2.0 * h))
+            .collect()
+    };
+    let (d1, d2) = (diff(h), diff(h / 4.0));
+    for i in 0..n {
+        let (a, b) = (d1[i], d2[i]);
+        if !(a.is_finite() && b.is_finite()) || rel_err(a, b, b.abs()) > tol.agree {
+            report.hvp_skipped += 1;
+            continue;
+        }
+        report.hvp_checked += 1;
+        let richardson = b + (b - a) / 15.0;
+        if rel_err(hd[i], richardson, hd[i].abs().max(richardson.abs())) > tol.fd {
+            problems.push(format!(
+                "component {i}: H d {:?}, difference of the gradient {richardson:?} \
+                 (D(h) = {a:?}, D(h/4) = {b:?}, h = {h:e}, d = {d:?})",
+                hd[i]
             ));
         }
     }

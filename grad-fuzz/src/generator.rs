@@ -126,6 +126,11 @@ pub struct Program {
     /// Whether it (or a callee) calls `grad::stop_gradient`: its derivative then differs from
     /// the primal's finite differences by design, so only forward and reverse mode are compared.
     pub stops: bool,
+    /// Whether its source begins with a vector-valued helper that it calls.
+    pub helper: bool,
+    /// Whether it carries `#[differentiable(order = 2)]`, so that its `_hvp` is checked too
+    /// (see [`Program::with_order2`]).
+    pub order2: bool,
 }
 
 impl Param {
@@ -175,6 +180,34 @@ impl Program {
             ret_bound,
             relaxed: false,
             stops: false,
+            helper: false,
+            order2: false,
+        }
+    }
+
+    /// The same program under `#[differentiable(order = 2)]`, where that attribute takes it:
+    /// every parameter is `f64`, `&[f64]` or `usize` (scalar programs), it names no `f32`
+    /// (an `order = 2` function has one float type; `as f32` round trips and `(k as f32)`
+    /// name it), it calls no vector-valued helper (`order = 2` wants a scalar result, and a
+    /// function's callees need `order = 2` too), and every program it calls has
+    /// `order = 2`. Otherwise unchanged. Its first-order derivatives are still written and
+    /// checked as before.
+    pub fn with_order2(self, programs: &[Program]) -> Self {
+        let forms = self
+            .params
+            .iter()
+            .all(|p| !matches!(p.kind, ParamKind::Tensor(_)));
+        let callees = self.calls.iter().all(|&i| programs[i].order2);
+        let takes = forms && callees && !self.helper && !self.source.contains("f32");
+        if !takes {
+            return self;
+        }
+        Program {
+            source: self
+                .source
+                .replacen("#[differentiable]", "#[differentiable(order = 2)]", 1),
+            order2: true,
+            ..self
         }
     }
 }
@@ -182,17 +215,25 @@ impl Program {
 /// Generates `count` programs from `seed`; program `i` may call programs `0..i`.
 #[allow(dead_code)] // `build.rs` calls `generate_with`.
 pub fn generate(count: usize, seed: u64) -> Vec<Program> {
-    generate_with(count, seed, false)
+    generate_with(count, seed, false, false)
 }
 
 /// The same, with `builds`: local arrays and `Vec`s built from active values, element
 /// writes, pushes, `collect`, `to_vec` and a vector-valued helper per program (the default
-/// run's programs; `GRAD_FUZZ_BUILDS=0` leaves them out).
-pub fn generate_with(count: usize, seed: u64, builds: bool) -> Vec<Program> {
+/// run's programs; `GRAD_FUZZ_BUILDS=0` leaves them out); and with `order2`: every program
+/// that `order = 2` takes carries it, so that its `_hvp` is checked too (see
+/// [`Program::with_order2`]; the default run's, `GRAD_FUZZ_ORDER2=0` leaves it out). Neither
+/// changes the random stream: the same seed gives the same bodies.
+pub fn generate_with(count: usize, seed: u64, builds: bool, order2: bool) -> Vec<Program> {
     programs(count, seed, "f", |rng, callees, name| {
         let mut g = FnGen::new(rng, callees);
         g.builds = builds;
-        g.function(name)
+        let program = g.function(name);
+        if order2 {
+            program.with_order2(callees)
+        } else {
+            program
+        }
     })
 }
 
@@ -335,6 +376,24 @@ fn adapter(p: &Program) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     let name = &p.name;
+    // `_hvp` gives the gradient and `H d` in the gradient's form: the same slots, the second
+    // set named `h..` (scalar programs only: tensors never take `order = 2` here).
+    let hvp = if p.order2 {
+        let hv_slots = grad_slots.replace('g', "h");
+        let (hv_gathered, hv_extend) = (gathered.replace('g', "h"), extend.replace('g', "h"));
+        format!(
+            "Some(|a: &Input, d: &[f64]| {{
+                let (y, ({grad_slots}), ({hv_slots})) = {name}_hvp({args}, {tangents});
+                #[allow(unused_mut)]
+                let mut g = vec![{gathered}];{extend}
+                #[allow(unused_mut)]
+                let mut h = vec![{hv_gathered}];{hv_extend}
+                (y, g, h)
+            }})"
+        )
+    } else {
+        "None".to_string()
+    };
     format!(
         "        Case {{
             name: \"{name}\",
@@ -360,6 +419,7 @@ fn adapter(p: &Program) -> String {
                 (y, g)
             }},
             jvp: |a: &Input, d: &[f64]| {{ {make}{name}_jvp({args}, {tangents}) }},
+            hvp: {hvp},
         }},\n",
         upper = name.to_uppercase(),
         relaxed = p.relaxed,
@@ -700,6 +760,7 @@ impl<'a> FnGen<'a> {
         Program {
             relaxed: self.relaxed,
             stops: self.stops,
+            helper: self.helper.is_some(),
             source: helper_src + &program.source,
             ..program
         }

@@ -1,6 +1,8 @@
 //! Random differentiable programs (written by `build.rs`), each checked at random points:
 //! derivative values against the primal, forward against reverse mode, and both against
-//! central finite differences. `GRAD_FUZZ_PROGRAMS` and `GRAD_FUZZ_SEED` choose the programs.
+//! central finite differences; for those under `order = 2`, `_hvp` against `_grad` and
+//! against central differences of `_grad` along a random direction. `GRAD_FUZZ_PROGRAMS`
+//! and `GRAD_FUZZ_SEED` choose the programs.
 
 /// The generated programs. Random code has unused variables, redundant parentheses and
 /// casts, `x - x` and the like: those lints say nothing about the macro here.
@@ -25,7 +27,8 @@ fn generated_derivatives_agree() {
     eprintln!(
         "{} programs ({} relaxed to f32 tolerances, {} with stop_gradient: no finite \
          differences), {} points; finite differences: {} compared, {} skipped ({:.3}%); \
-         {} failing points",
+         {} failing points; {} programs under order = 2, H v against differences of the \
+         gradient: {} compared, {} skipped ({:.3}%)",
         report.programs,
         report.relaxed_programs,
         report.stopped_programs,
@@ -34,6 +37,10 @@ fn generated_derivatives_agree() {
         report.fd_skipped,
         100.0 * report.skipped_fraction(),
         report.failures.len(),
+        report.hvp_programs,
+        report.hvp_checked,
+        report.hvp_skipped,
+        100.0 * report.hvp_skipped_fraction(),
     );
     for f in &report.failures {
         eprintln!("{f}");
@@ -47,5 +54,10 @@ fn generated_derivatives_agree() {
         report.skipped_fraction() <= MAX_SKIPPED_FRACTION,
         "{:.2}% of finite-difference comparisons skipped",
         100.0 * report.skipped_fraction()
+    );
+    assert!(
+        report.hvp_skipped_fraction() <= MAX_SKIPPED_FRACTION,
+        "{:.2}% of H v comparisons with differences of the gradient skipped",
+        100.0 * report.hvp_skipped_fraction()
     );
 }

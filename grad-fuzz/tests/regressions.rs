@@ -1022,3 +1022,71 @@ fn a_value_spelled_in_tokens_keeps_its_name() {
         close(repeat_of_a_value_named_later_jvp(x, 1.0).1, 1.0);
     }
 }
+
+// ---- order = 2 --------------------------------------------------------------------------------
+// The scalar programs under `#[differentiable(order = 2)]`, whose dual copy is generic over its
+// float type `__GradT`.
+
+/// Default seed, first run with `order = 2`: a float cast to the float type (`e as f64`, the
+/// identity) is `lift(e)` in the copy, whose cotangent `<__GradT as Cast<__GradT>>::Cotangent`
+/// the generic reverse pass could neither add to an adjoint nor pass on (E0277, E0308; 80 of
+/// the run's 85 errors). `Order2` now says that this cotangent is the scalar itself.
+#[differentiable(order = 2)]
+fn float_cast_in_copy(x: f64, y: f64) -> f64 {
+    let t = (x * y) as f64;
+    t * x + (y.sin() as f64)
+}
+
+#[test]
+fn float_cast_under_order2() {
+    // f = x² y + sin y: ∇f = (2xy, x² + cos y), H = [[2y, 2x], [2x, -sin y]].
+    let (x, y) = (0.7, -1.3);
+    let (f, (gx, gy), (hx, hy)) = float_cast_in_copy_hvp(x, y, 1.0, 0.5);
+    close(f, x * x * y + y.sin());
+    close(gx, 2.0 * x * y);
+    close(gy, x * x + y.cos());
+    close(hx, 2.0 * y + 0.5 * 2.0 * x);
+    close(hy, 2.0 * x - 0.5 * y.sin());
+}
+
+/// Default seed, first run with `order = 2`: an element update that reads the same local `Vec`
+/// (`r[2] += r[0] * r[1]`) did not compile in the copy (E0502; 3 of the run's 85 errors): on
+/// the generic float `+=` is `AddAssign`, and `IndexMut` borrows `r` mutably before the operand
+/// is evaluated. The copy now writes `r[2] = r[2] + (r[0] * r[1])`.
+#[differentiable(order = 2)]
+fn element_update_reading_its_array(x: f64, y: f64) -> f64 {
+    let mut r = vec![x, y, 0.0];
+    r[2] += r[0] * r[1];
+    r[0] -= r[2].sin();
+    r[1] *= r[0];
+    r[1] /= 2.0 + r[2].cos();
+    r[0] + r[2] + 0.1 * r[1]
+}
+
+#[test]
+fn element_update_under_order2() {
+    // With p = xy, a = x - sin p, b = y a / (2 + cos p): f = a + p + b / 10.
+    let f = |x: f64, y: f64| {
+        let p = x * y;
+        let a = x - p.sin();
+        a + p + 0.1 * y * a / (2.0 + p.cos())
+    };
+    let (x, y) = (0.6, 0.9);
+    let grad = |x: f64, y: f64| {
+        let (_, (gx, gy)) = element_update_reading_its_array_grad(x, y);
+        [gx, gy]
+    };
+    let (v, (gx, gy), (hx, hy)) = element_update_reading_its_array_hvp(x, y, 1.0, -0.5);
+    close(v, f(x, y));
+    assert_eq!([gx, gy], grad(x, y));
+    // H v against central differences of the gradient along v = (1, -0.5).
+    let h = 1e-5;
+    let (p, m) = (grad(x + h, y - 0.5 * h), grad(x - h, y + 0.5 * h));
+    for (hv, (p, m)) in [hx, hy].into_iter().zip(p.into_iter().zip(m)) {
+        let fd = (p - m) / (2.0 * h);
+        assert!(
+            (hv - fd).abs() <= 1e-8 * fd.abs().max(1.0),
+            "{hv} against {fd}"
+        );
+    }
+}

@@ -659,6 +659,18 @@ fn strip(e: &Expr) -> &Expr {
     }
 }
 
+/// The arithmetic operator of a compound assignment: `+=` → `+`, and so on.
+fn compound_op(op: &syn::BinOp) -> Option<syn::BinOp> {
+    Some(match op {
+        syn::BinOp::AddAssign(t) => syn::BinOp::Add(Token![+](t.spans[0])),
+        syn::BinOp::SubAssign(t) => syn::BinOp::Sub(Token![-](t.spans[0])),
+        syn::BinOp::MulAssign(t) => syn::BinOp::Mul(Token![*](t.spans[0])),
+        syn::BinOp::DivAssign(t) => syn::BinOp::Div(Token![/](t.spans[0])),
+        syn::BinOp::RemAssign(t) => syn::BinOp::Rem(Token![%](t.spans[0])),
+        _ => return None,
+    })
+}
+
 /// The rewriting of the copy's types and expressions to the generic float `t`.
 struct Rewrite {
     t: Ident,
@@ -735,6 +747,19 @@ impl VisitMut for Rewrite {
                     *e = syn::parse_quote_spanned!(span=>
                         <#t as #krate::Real>::from_f64(#lit));
                 }
+                return;
+            }
+            // `a[i] += e` → `a[i] = a[i] + (e)`: on the generic float, `+=` is `AddAssign`,
+            // which borrows `a` mutably before `e` is evaluated, so `a[i] += a[j]` would not
+            // compile (E0502); an assignment evaluates its value first. Only for indexed places:
+            // a variable or a field is borrowed in two phases, and reads of it are allowed.
+            Expr::Binary(b)
+                if matches!(strip(&b.left), Expr::Index(_)) && compound_op(&b.op).is_some() =>
+            {
+                let (left, right) = (&b.left, &b.right);
+                let op = compound_op(&b.op).unwrap_or(b.op);
+                *e = syn::parse_quote_spanned!(b.op.span()=> #left = #left #op (#right));
+                self.visit_expr_mut(e);
                 return;
             }
             Expr::Cast(c) if float_ident(&c.ty).is_some() => {

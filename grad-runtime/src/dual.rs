@@ -517,13 +517,16 @@ impl<F: Real> Real for Dual<F> {
 }
 
 /// The scalar of the copy that `order = 2` differentiates: a [`Real`] that numbers of every
-/// primitive type convert into ([`Cast`]), so that `e as f64` there reads `lift(e)`.
+/// primitive type convert into ([`Cast`]), so that `e as f64` there reads `lift(e)`. A float
+/// cast to the float type (`(x * y) as f64`) is the identity, its cotangent the scalar itself:
+/// the bound says so, so that the copy's reverse pass, generic over this trait, can add it to
+/// an adjoint.
 #[doc(hidden)]
 pub trait Order2:
     Real
     + core::iter::Sum
     + core::iter::Product
-    + Cast<Self>
+    + Cast<Self, Cotangent = Self>
     + Cast<f32>
     + Cast<f64>
     + Cast<u8>

@@ -212,6 +212,15 @@ impl<'a, T: ?Sized> InactiveRef<'a, T> for &'a T {
     }
 }
 
+/// A slice parameter's tangent is a slice, where the zero tangent of the constant argument is
+/// a `Vec` (`[T]`'s tangent type): the callee reads it as the slice it holds.
+impl<'a, T> InactiveRef<'a, Vec<T>> for &'a [T] {
+    #[inline(always)]
+    fn of(t: &'a Vec<T>) -> Self {
+        t
+    }
+}
+
 impl<'a, T: ?Sized> InactiveRef<'a, T> for NoTangent {
     #[inline(always)]
     fn of(_: &'a T) -> Self {
