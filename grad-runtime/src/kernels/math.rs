@@ -197,14 +197,14 @@ fn exp_reduce<const FMA: bool>(y: f64) -> (f64, f64) {
     (t, fma64::<FMA>(p, r2, r))
 }
 
-/// `n` from the first value [`exp_reduce`] returns.
+/// `n` from the first value `exp_reduce` returns.
 #[inline(always)]
 fn reduced_n(t: f64) -> i64 {
     (t.to_bits() as i64).wrapping_sub(MAGIC64.to_bits() as i64)
 }
 
 impl VecMath for f64 {
-    /// [`exp_reduce`], then `e^x = (1 + q) 2^n` with `2^n` applied in two exact halves so
+    /// `exp_reduce`, then `e^x = (1 + q) 2^n` with `2^n` applied in two exact halves so
     /// denormal results round once. Error ≤ 2 ulp.
     #[inline(always)]
     fn vexp<const FMA: bool>(self) -> f64 {
@@ -256,7 +256,7 @@ impl VecMath for f64 {
 
     /// From `m = e^{-x} - 1`, one division: `tanh x = -M / (M + 2)` with
     /// `M = e^{-2x} - 1 = m (m + 2)`, rounded once as `fma(m, m, 2m)`. `m = 2^n q + (2^n - 1)`
-    /// from [`exp_reduce`] of `-x` (the same work as `exp(-x)`, which a fused region shares);
+    /// from `exp_reduce` of `-x` (the same work as `exp(-x)`, which a fused region shares);
     /// near 0 it is `q` itself, so `tanh x ≈ x` keeps its relative accuracy down to the
     /// denormals. Above `|x| = 20` the result is `±1` (`tanh 20 = 1 - 8e-18` rounds to 1).
     /// Error ≤ 4 ulp.
