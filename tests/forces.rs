@@ -7,6 +7,9 @@
 //! `examples/forces.rs`), and Lennard-Jones with scalar parameters, differentiated with
 //! respect to the positions and the reference forces too.
 
+mod common;
+
+use common::assert_close;
 use grad::differentiable;
 
 /// Morse: `sum D ((1 - exp(-a (r - r0)))^2 - 1)` over the pairs within each cluster of atoms
@@ -74,18 +77,6 @@ fn lennard_jones_loss(pos: &[f64], eps: f64, sigma: f64, reference: &[f64]) -> f
 fn derivative(f: impl Fn(f64) -> f64, h: f64) -> f64 {
     let d = |h: f64| (f(h) - f(-h)) / (2.0 * h);
     (4.0 * d(h / 2.0) - d(h)) / 3.0
-}
-
-/// `a ≈ b` componentwise, relative to the largest component of `b` (at least 1).
-fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    let scale = b.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!(
-            (x - y).abs() <= tol * scale,
-            "{what}[{i}]: {x} against {y} (scale {scale}, tolerance {tol})"
-        );
-    }
 }
 
 /// With `h = 1e-4` the extrapolated differences are within about 1e-11 of the derivative on

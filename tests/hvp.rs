@@ -3,24 +3,15 @@
 //! `f_grad`'s, on every parameter form `order = 2` takes; with loops, branches, constants,
 //! closures, iterator chains and calls; and the 100-d Rosenbrock against its Hessian by hand.
 
+mod common;
+
+use common::assert_close;
 use grad::differentiable;
 
 /// Central difference of a gradient along `v`: `(∇f(x + h v) - ∇f(x - h v)) / 2h`.
 fn central(grad_at: impl Fn(f64) -> Vec<f64>, h: f64) -> Vec<f64> {
     let (p, m) = (grad_at(h), grad_at(-h));
     p.iter().zip(&m).map(|(p, m)| (p - m) / (2.0 * h)).collect()
-}
-
-/// `a ≈ b` componentwise, relative to the largest component of `b` (at least 1).
-fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    let scale = b.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!(
-            (x - y).abs() <= tol * scale,
-            "{what}[{i}]: {x} against {y} (scale {scale}, tolerance {tol})"
-        );
-    }
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {

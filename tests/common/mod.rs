@@ -91,3 +91,15 @@ impl Rng {
         (0..n).map(|_| self.uniform(lo, hi)).collect()
     }
 }
+
+/// `a ≈ b` componentwise, relative to the largest component of `b` (at least 1).
+pub fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let scale = b.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= tol * scale,
+            "{what}[{i}]: {x} against {y} (scale {scale}, tolerance {tol})"
+        );
+    }
+}
