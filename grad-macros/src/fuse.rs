@@ -97,8 +97,10 @@ fn kind_of(op: &Op) -> Option<Kind> {
     (args.len() == arity && extra_ok).then_some(k)
 }
 
-/// Marks the values `block` computes from scalars alone by pointwise operations (and
-/// reductions), nested branches included, as the top level of [`fuse`] marks its own.
+/// Marks the values `block` computes from scalars alone: a constant bound to a name, an
+/// element of a float row, a reduction to one value, a pointwise operation of scalars and
+/// constants, a branch's result where every arm's is a scalar, and a loop's carried values
+/// (see [`scalar_loop`]), nested blocks included.
 fn scalar_values(block: &Block, rows: &[VarId], scalar: &mut [bool]) {
     for s in &block.stmts {
         match s {
@@ -296,55 +298,9 @@ pub fn fuse(
     for &p in scalars {
         scalar[p] = true;
     }
-    for (i, s) in stmts.iter().enumerate() {
-        let (var, op) = match s {
-            Stmt::Let { var, op } => (var, op),
-            // A branch's results are scalars where every arm's are (`let z = if x < 0.0 {
-            // -x } else { x }` of a float `x`).
-            Stmt::If { arms, outs, .. } => {
-                arms.iter()
-                    .for_each(|a| scalar_values(a, rows, &mut scalar));
-                scalar_phis(outs, &mut scalar);
-                continue;
-            }
-            Stmt::Match { arms, outs, .. } => {
-                arms.iter()
-                    .for_each(|a| scalar_values(&a.body, rows, &mut scalar));
-                scalar_phis(outs, &mut scalar);
-                continue;
-            }
-            // A loop's carried values are scalars where they start as ones and every
-            // iteration leaves them so (`x += l * phi.cos()` of a float `x = 0.0`).
-            Stmt::For { body, carried, .. } => {
-                scalar_loop(&[body], carried, rows, &mut scalar);
-                continue;
-            }
-            Stmt::While {
-                cond_block,
-                body,
-                carried,
-                ..
-            } => {
-                scalar_loop(&[cond_block, body], carried, rows, &mut scalar);
-                continue;
-            }
-            _ => continue,
-        };
-        scalar[*var] = match op {
-            Op::Use(Operand::Var(x)) | Op::Deref(x) => scalar[alias(*x)],
-            // A constant bound to a name (`let mut s = 0.0;`) combines as constants do.
-            Op::Use(Operand::Const(_)) => true,
-            op if element_of_row(op, rows) => true,
-            Op::Prim { prim, .. } if SCALAR_RESULT.contains(&prim.marker) => true,
-            _ => {
-                kinds[i].is_some()
-                    && operands(i).iter().all(|o| match o {
-                        Operand::Var(v) => scalar[*v],
-                        Operand::Const(_) => true,
-                    })
-            }
-        };
-    }
+    // (A borrow is marked as what it borrows, so the body reads through it as the regions'
+    // operands, which see through borrows, do.)
+    scalar_values(&func.body, rows, &mut scalar);
     let eligible: Vec<bool> = (0..stmts.len())
         .map(|i| {
             kinds[i].is_some()
