@@ -2,7 +2,7 @@
 //! and, printed first, the allocations of one call of each on the slice cases and the peak
 //! heap of one call of each on S7 and S8. Then group `forms`: the generated gradient of each
 //! form of S3, S4 and S5 that `forms.rs` lists, beside its case's baselines; and group
-//! `second` (`second.rs`): `_hvp` beside `_grad` on S2..S5.
+//! `second` (`second.rs`): `_hvp` beside `_grad` on S2..S5 and T2.
 //!
 //! Ids are `scalar/<case>/<variant>`, variant one of `primal`, `generated`, `handwritten`,
 //! `tape` (and S8's `checkpointed`, its loop under `grad::checkpoint(0..n, 32)`); and `forms/<case>/<form>/generated` with `forms/<case>/<variant>` for the three

@@ -1,6 +1,6 @@
 //! Group `second`: the Hessian-vector product `f_hvp` of `#[differentiable(order = 2)]`
-//! beside the gradient `f_grad` on S2..S5, so that one run gives their ratio (issue #14's
-//! target: `hvp` at most 4x `grad`). Ids are `second/<case>/grad` and `second/<case>/hvp`;
+//! beside the gradient `f_grad` on S2..S5 and the tensor case T2, so that one run gives
+//! their ratio (issue #14's target: `hvp` at most 4x `grad`). Ids are `second/<case>/grad` and `second/<case>/hvp`;
 //! the directions are fixed, built outside the timed closures.
 
 use std::hint::black_box;
@@ -68,6 +68,35 @@ pub fn second_group(c: &mut Criterion) {
     group.bench_function("S5_arm/hvp", |b| {
         b.iter(|| {
             black_box(s5_arm_hvp(black_box(&theta), black_box(&dtheta)));
+        })
+    });
+
+    // T2, logistic regression over a 1024 x 100 tensor: the weights along a direction, the
+    // bias fixed.
+    let (w, b, x, y) = crate::tensor::cases::t2_input();
+    let vw = grad::Tensor::randn(w.shape(), 3);
+    group.bench_function("T2_logistic/grad", |bn| {
+        bn.iter(|| {
+            black_box(crate::tensor::cases::t2_logistic_grad(
+                black_box(&w),
+                b,
+                &x,
+                &y,
+            ));
+        })
+    });
+    group.bench_function("T2_logistic/hvp", |bn| {
+        bn.iter(|| {
+            black_box(crate::tensor::cases::t2_logistic_hvp(
+                black_box(&w),
+                b,
+                &x,
+                &y,
+                black_box(&vw),
+                0.0,
+                grad::NoTangent,
+                grad::NoTangent,
+            ));
         })
     });
     group.finish();

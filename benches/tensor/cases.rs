@@ -35,8 +35,10 @@ pub fn t1_input() -> T64 {
 
 // ---- T2: logistic regression, X 1024x100, mean BCE of sigmoid(Xw + b) ----------------------
 
-#[differentiable(wrt(w, b))]
-pub fn t2_logistic(w: &T64, b: f64, x: &T64, y: &T64) -> f64 {
+/// With `order = 2` (so `t2_logistic_hvp` too), its parameters spell out `Tensor<f64>`: the
+/// copy `order = 2` differentiates turns the `f64` it sees into duals, and `T64` hides it.
+#[differentiable(order = 2, wrt(w, b))]
+pub fn t2_logistic(w: &Tensor<f64>, b: f64, x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
     let z = x.matmul(w) + b;
     grad::nn::binary_cross_entropy_with_logits(&z, y)
 }

@@ -136,11 +136,13 @@ impl Floats {
 /// `[f64; N]` (or of `f32`).
 fn float_of_param(ty: &Type) -> Option<Ident> {
     match ty {
-        Type::Path(_) => float_ident(ty).or_else(|| vec_elem(ty).and_then(float_ident)),
+        Type::Path(_) => float_ident(ty)
+            .or_else(|| vec_elem(ty).and_then(float_ident))
+            .or_else(|| tensor_float(ty)),
         Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
             Type::Slice(s) => float_ident(&s.elem),
             Type::Array(a) => float_ident(&a.elem),
-            _ => None,
+            elem => tensor_float(elem),
         },
         Type::Array(a) => float_ident(&a.elem),
         Type::Paren(p) => float_of_param(&p.elem),
@@ -160,6 +162,49 @@ fn float_ident(ty: &Type) -> Option<Ident> {
     }
 }
 
+/// The element type of `Tensor<f64>`, `Tensor<f32>` or `Tensor` (whose default is `f32`),
+/// by any path.
+fn tensor_float(ty: &Type) -> Option<Ident> {
+    let Type::Path(p) = ty else { return None };
+    let seg = p.path.segments.last()?;
+    if p.qself.is_some() || seg.ident != "Tensor" {
+        return None;
+    }
+    match &seg.arguments {
+        syn::PathArguments::None => Some(Ident::new("f32", seg.ident.span())),
+        syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match &a.args[0] {
+            syn::GenericArgument::Type(t) => float_ident(t),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The declared type of parameter `p`.
+fn param_type(f: &Function, p: &crate::ast::Param) -> Type {
+    f.item
+        .sig
+        .inputs
+        .iter()
+        .find_map(|input| match input {
+            syn::FnArg::Typed(pt) => match &*pt.pat {
+                syn::Pat::Ident(id) if id.ident == p.name => Some((*pt.ty).clone()),
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .unwrap_or_else(|| syn::parse_quote!(()))
+}
+
+/// Whether a parameter's type is a tensor (`Tensor<..>` or `&Tensor<..>`).
+fn is_tensor_param(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => tensor_float(&r.elem).is_some(),
+        Type::Paren(p) => is_tensor_param(&p.elem),
+        _ => tensor_float(ty).is_some(),
+    }
+}
+
 fn vec_elem(ty: &Type) -> Option<&Type> {
     let Type::Path(p) = ty else { return None };
     let seg = p.path.segments.last()?;
@@ -175,14 +220,32 @@ fn vec_elem(ty: &Type) -> Option<&Type> {
     }
 }
 
-/// The function's float type (`f64` where it names none itself).
+/// The function's float type (`f64` where it names none itself, `f32` where a parameter is
+/// a `Tensor` of the default element type).
 fn float_type(f: &Function) -> Ident {
     let mut floats = Floats::default();
     floats.visit_item_fn(&f.item);
     match (floats.f64, floats.f32) {
         (None, Some(s)) => Ident::new("f32", s),
+        (None, None) if default_tensor(f).is_some() => Ident::new("f32", Span::call_site()),
         _ => Ident::new("f64", Span::call_site()),
     }
+}
+
+/// Where a parameter is a `Tensor` written without its element type (so of `f32`).
+fn default_tensor(f: &Function) -> Option<Span> {
+    f.item.sig.inputs.iter().find_map(|input| {
+        let syn::FnArg::Typed(pt) = input else {
+            return None;
+        };
+        let ty = match &*pt.ty {
+            Type::Reference(r) => &*r.elem,
+            ty => ty,
+        };
+        let Type::Path(p) = ty else { return None };
+        let seg = p.path.segments.last()?;
+        (seg.ident == "Tensor" && seg.arguments.is_none()).then(|| seg.ident.span())
+    })
 }
 
 /// The hidden copy and its reverse-mode derivatives, then `f_hvp`; nothing without
@@ -354,7 +417,7 @@ fn grad_jvp_fn(attr: &Attr, f: &Function) -> TokenStream {
     // The tangents are read again for `<∇f, v>`: those held by value are cloned for the call.
     let args = reused_args(f);
     let directions = f.params.iter().zip(&vnames).map(|(p, v)| {
-        if p.active && matches!(p.form, Form::VecOf(_)) {
+        if p.active && matches!(p.form, Form::VecOf(_) | Form::Value(_)) {
             quote!(::core::clone::Clone::clone(&#v))
         } else {
             quote!(#v)
@@ -451,8 +514,13 @@ fn hvp_fn(attr: &Attr, f: &Function) -> TokenStream {
         let x = &p.name;
         let xs = names::local(format!("__grad_dual_{x}"), x.span());
         let lit = x.to_string();
+        let tensor = is_tensor_param(&param_type(f, p));
         let conv = match (&p.form, p.active) {
             _ if crate::ast::form_is_inactive(&p.form) => quote!(#x),
+            (Form::Ref(_), true) if tensor => quote!(#rt::dual_tensor(#x, #v, #lit)),
+            (Form::Ref(_), false) if tensor => quote!(#rt::constant_tensor(#x)),
+            (Form::Value(_), true) if tensor => quote!(#rt::dual_tensor(&#x, &#v, #lit)),
+            (Form::Value(_), false) if tensor => quote!(#rt::constant_tensor(&#x)),
             (Form::Scalar(_), true) => quote!(#rt::Dual::new(#x, #v)),
             (Form::Scalar(_), false) => quote!(#rt::Dual::constant(#x)),
             (Form::Slice(_), true) => quote!(#rt::duals(#x, #v, #lit)),
@@ -731,6 +799,17 @@ impl VisitMut for Rewrite {
             let span = p.span();
             let t = Ident::new(&self.t.to_string(), span);
             *ty = syn::parse_quote!(#t);
+            return;
+        }
+        // `Tensor` of the default element type (`f32`) is a `Tensor` of duals.
+        if let Type::Path(p) = ty
+            && p.qself.is_none()
+            && let Some(seg) = p.path.segments.last_mut()
+            && seg.ident == "Tensor"
+            && seg.arguments.is_none()
+        {
+            let t = &self.t;
+            seg.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote!(<#t>));
             return;
         }
         syn::visit_mut::visit_type_mut(self, ty);

@@ -21,6 +21,7 @@ use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
 use crate::kernels::gemm::{Gemm, MatRef};
 use crate::kernels::math::VecMath;
 use crate::real::Real;
+use crate::tensor::Tensor;
 use core::cmp::Ordering;
 use core::fmt;
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
@@ -633,6 +634,35 @@ pub fn constant_array<F: Real, const N: usize>(x: [F; N]) -> [Dual<F>; N] {
     x.map(Dual::constant)
 }
 
+/// `x + ε v` of each element of a tensor: the duals `f_hvp` passes for a tensor parameter.
+///
+/// # Panics
+/// Where `v` and `x` differ in shape (`name` is the parameter's).
+#[doc(hidden)]
+pub fn dual_tensor<F: Real>(x: &Tensor<F>, v: &Tensor<F>, name: &str) -> Tensor<Dual<F>> {
+    assert_eq!(
+        x.shape(),
+        v.shape(),
+        "the direction for `{name}` has shape {:?} where `{name}` has shape {:?}",
+        v.shape(),
+        x.shape()
+    );
+    let data = x
+        .as_slice()
+        .iter()
+        .zip(v.as_slice())
+        .map(|(&x, &v)| Dual::new(x, v))
+        .collect();
+    Tensor::from_parts(data, x.dims().clone())
+}
+
+/// Constant duals of a tensor that is not differentiated.
+#[doc(hidden)]
+pub fn constant_tensor<F: Real>(x: &Tensor<F>) -> Tensor<Dual<F>> {
+    let data = x.as_slice().iter().map(|&x| Dual::constant(x)).collect();
+    Tensor::from_parts(data, x.dims().clone())
+}
+
 /// A gradient of duals split into its value part (the gradient) and its tangent part (the
 /// Hessian times the direction), in the parameter's cotangent form.
 #[doc(hidden)]
@@ -672,6 +702,18 @@ impl<F: Real, const N: usize> DualParts for [Dual<F>; N] {
     }
     fn tangents(&self) -> [F; N] {
         self.map(|d| d.eps)
+    }
+}
+
+impl<F: Real> DualParts for Tensor<Dual<F>> {
+    type Part = Tensor<F>;
+    fn values(&self) -> Tensor<F> {
+        let data = self.as_slice().iter().map(|d| d.re).collect();
+        Tensor::from_parts(data, self.dims().clone())
+    }
+    fn tangents(&self) -> Tensor<F> {
+        let data = self.as_slice().iter().map(|d| d.eps).collect();
+        Tensor::from_parts(data, self.dims().clone())
     }
 }
 
@@ -780,6 +822,13 @@ impl<F: Real, const N: usize> FloatRun for [F; N] {
     type F = F;
     fn run(&self) -> &[F] {
         self
+    }
+}
+
+impl<F: Real> FloatRun for Tensor<F> {
+    type F = F;
+    fn run(&self) -> &[F] {
+        self.as_slice()
     }
 }
 

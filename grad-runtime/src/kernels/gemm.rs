@@ -94,6 +94,26 @@ pub trait Gemm: Copy + Send + Sync + 'static {
         beta: Self,
         c: &mut [Self],
     );
+
+    /// [`Self::gemm_serial`] on up to `threads` of the current rayon pool. The default runs
+    /// on this thread; `f32` and `f64` split the product as the `gemm` crate does.
+    ///
+    /// # Panics
+    /// If a view does not fit its storage.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_threads(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: MatRef<Self>,
+        b: MatRef<Self>,
+        beta: Self,
+        c: &mut [Self],
+        threads: usize,
+    ) {
+        let _ = threads;
+        Self::gemm_serial(m, k, n, a, b, beta, c);
+    }
 }
 
 /// `C = A·B + beta·C` by the `gemm` crate, on `threads` of the current rayon pool (1: this
@@ -172,6 +192,18 @@ impl Gemm for f32 {
     ) {
         crate_gemm(m, k, n, a, b, beta, c, 1);
     }
+    fn gemm_threads(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: MatRef<f32>,
+        b: MatRef<f32>,
+        beta: f32,
+        c: &mut [f32],
+        threads: usize,
+    ) {
+        crate_gemm(m, k, n, a, b, beta, c, threads);
+    }
 }
 
 impl Gemm for f64 {
@@ -185,6 +217,18 @@ impl Gemm for f64 {
         c: &mut [f64],
     ) {
         crate_gemm(m, k, n, a, b, beta, c, 1);
+    }
+    fn gemm_threads(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: MatRef<f64>,
+        b: MatRef<f64>,
+        beta: f64,
+        c: &mut [f64],
+        threads: usize,
+    ) {
+        crate_gemm(m, k, n, a, b, beta, c, threads);
     }
 }
 
@@ -227,7 +271,7 @@ pub fn gemm<T: Real>(
     } else {
         threads
     };
-    crate_gemm(m, k, n, a, b, beta, c, threads);
+    T::gemm_threads(m, k, n, a, b, beta, c, threads);
 }
 
 /// Multiply-adds (`rows·k`) from which [`gemv`] splits rows over rayon's threads.
