@@ -332,3 +332,47 @@ impl Function {
         self.params.iter().filter(|p| p.active)
     }
 }
+
+/// Whether `name` is one of nalgebra's owned matrix and vector types (`Vector3`,
+/// `Matrix2x3`, `SVector`, `DMatrix`, `OMatrix`, ...).
+pub fn is_matrix_name(name: &str) -> bool {
+    let rest = [
+        "RowVector",
+        "Vector",
+        "Matrix",
+        "RowDVector",
+        "RowSVector",
+        "RowOVector",
+    ]
+    .iter()
+    .chain(&[
+        "SVector", "SMatrix", "DVector", "DMatrix", "OVector", "OMatrix",
+    ])
+    .find_map(|p| name.strip_prefix(p));
+    // What may follow: nothing, or sizes such as `3` and `2x3`.
+    rest.is_some_and(|r| r.chars().all(|c| c.is_ascii_digit() || c == 'x'))
+}
+
+/// Whether the function names a nalgebra matrix or vector type anywhere (its `order = 2` copy
+/// then asks its float type to be nalgebra's `RealField`, and its tensor fusion stays off:
+/// `*` of two matrices is their product).
+pub fn uses_matrices(item: &syn::ItemFn) -> bool {
+    struct Names(bool);
+    impl<'a> syn::visit::Visit<'a> for Names {
+        fn visit_ident(&mut self, id: &'a Ident) {
+            if is_matrix_name(&id.to_string()) {
+                self.0 = true;
+            }
+        }
+        fn visit_macro(&mut self, m: &'a syn::Macro) {
+            self.0 |= m.tokens.clone().into_iter().any(|tt| {
+                matches!(tt, proc_macro2::TokenTree::Ident(id) if is_matrix_name(&id.to_string()))
+            }) || m.path.segments.last().is_some_and(|s| {
+                ["vector", "matrix", "dvector", "dmatrix"].iter().any(|n| s.ident == n)
+            });
+        }
+    }
+    let mut names = Names(false);
+    syn::visit::Visit::visit_item_fn(&mut names, item);
+    names.0
+}

@@ -116,7 +116,12 @@ pub fn function(args: TokenStream, item_fn: ItemFn, outer_floats: &[Ident]) -> E
             .filter(|(p, _)| crate::ast::is_float_row(&p.form, &f.type_params))
             .map(|(_, &v)| v)
             .collect();
-        let fused = crate::fuse::fuse(&func, &names::runtime().to_token_stream(), &scalars, &rows);
+        // Not where nalgebra values are about: fusion reads `*` as elementwise, as on tensors.
+        let fused = if crate::ast::uses_matrices(&f.item) {
+            None
+        } else {
+            crate::fuse::fuse(&func, &names::runtime().to_token_stream(), &scalars, &rows)
+        };
         let (rfunc, kernels) = match &fused {
             Some((g, k)) if !recursion::calls_itself(&f, &func) => (g, k.clone()),
             _ => (&func, TokenStream::new()),

@@ -138,11 +138,12 @@ fn float_of_param(ty: &Type) -> Option<Ident> {
     match ty {
         Type::Path(_) => float_ident(ty)
             .or_else(|| vec_elem(ty).and_then(float_ident))
-            .or_else(|| tensor_float(ty)),
+            .or_else(|| tensor_float(ty))
+            .or_else(|| matrix_float(ty)),
         Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
             Type::Slice(s) => float_ident(&s.elem),
             Type::Array(a) => float_ident(&a.elem),
-            elem => tensor_float(elem),
+            elem => tensor_float(elem).or_else(|| matrix_float(elem)),
         },
         Type::Array(a) => float_ident(&a.elem),
         Type::Paren(p) => float_of_param(&p.elem),
@@ -177,6 +178,32 @@ fn tensor_float(ty: &Type) -> Option<Ident> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// The element type of a nalgebra matrix or vector of `f64` or `f32`, by any path
+/// (`Vector3<f64>`, `nalgebra::DVector<f32>`, `SMatrix<f64, 2, 3>`).
+fn matrix_float(ty: &Type) -> Option<Ident> {
+    let Type::Path(p) = ty else { return None };
+    let seg = p.path.segments.last()?;
+    if p.qself.is_some() || !crate::ast::is_matrix_name(&seg.ident.to_string()) {
+        return None;
+    }
+    match &seg.arguments {
+        syn::PathArguments::AngleBracketed(a) => match a.args.first()? {
+            syn::GenericArgument::Type(t) => float_ident(t),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether a parameter's type is a nalgebra matrix or vector (or a reference to one).
+fn is_matrix_param(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => matrix_float(&r.elem).is_some(),
+        Type::Paren(p) => is_matrix_param(&p.elem),
+        _ => matrix_float(ty).is_some(),
     }
 }
 
@@ -514,9 +541,14 @@ fn hvp_fn(attr: &Attr, f: &Function) -> TokenStream {
         let x = &p.name;
         let xs = names::local(format!("__grad_dual_{x}"), x.span());
         let lit = x.to_string();
-        let tensor = is_tensor_param(&param_type(f, p));
+        let ty = param_type(f, p);
+        let (tensor, matrix) = (is_tensor_param(&ty), is_matrix_param(&ty));
         let conv = match (&p.form, p.active) {
             _ if crate::ast::form_is_inactive(&p.form) => quote!(#x),
+            (Form::Ref(_), true) if matrix => quote!(#rt::dual_matrix(#x, #v, #lit)),
+            (Form::Ref(_), false) if matrix => quote!(#rt::constant_matrix(#x)),
+            (Form::Value(_), true) if matrix => quote!(#rt::dual_matrix(&#x, &#v, #lit)),
+            (Form::Value(_), false) if matrix => quote!(#rt::constant_matrix(&#x)),
             (Form::Ref(_), true) if tensor => quote!(#rt::dual_tensor(#x, #v, #lit)),
             (Form::Ref(_), false) if tensor => quote!(#rt::constant_tensor(#x)),
             (Form::Value(_), true) if tensor => quote!(#rt::dual_tensor(&#x, &#v, #lit)),
@@ -597,6 +629,13 @@ fn dual_copy(attr: &Attr, f: &Function) -> ItemFn {
         .generics
         .params
         .push(syn::parse_quote!(#t: #krate::__private::Order2));
+    if crate::ast::uses_matrices(&f.item) {
+        item.sig
+            .generics
+            .make_where_clause()
+            .predicates
+            .push(syn::parse_quote!(#t: #krate::__private::NalgebraField));
+    }
     let mut ints = Ints::default();
     for p in &f.params {
         if crate::ast::form_is_inactive(&p.form) {

@@ -17,6 +17,10 @@
 //! assert_eq!((y.re, y.eps), (8.0, 12.0));
 //! ```
 
+mod field;
+
+pub use field::{constant_matrix, dual_matrix};
+
 use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
 use crate::kernels::gemm::{Gemm, MatRef};
 use crate::kernels::math::VecMath;

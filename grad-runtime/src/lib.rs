@@ -43,9 +43,9 @@ pub mod __private {
     pub use crate::__tangent_struct as tangent_struct;
     pub use crate::differentiable::{Differentiable, NoTangent, Tangent};
     pub use crate::dual::{
-        Cast, Dual, DualParts, Order2, constant_array, constant_tensor, constants, dual_array,
-        dual_tangents, dual_tensor, dual_values, duals, grad_pullback, lift, lift_vjp, pair,
-        promote,
+        Cast, Dual, DualParts, Order2, constant_array, constant_matrix, constant_tensor, constants,
+        dual_array, dual_matrix, dual_tangents, dual_tensor, dual_values, duals, grad_pullback,
+        lift, lift_vjp, pair, promote,
     };
     pub use crate::fuse;
     pub use crate::jacobian::{
@@ -68,6 +68,10 @@ pub mod __private {
         Binary, Linear, LinearBinary, ShapeOf, Shaped, TangentOf, Unary, UnaryOut,
     };
     pub use crate::tensor::Tensor;
+    /// The bound of `order = 2` copies that compute with nalgebra values: nalgebra's
+    /// `RealField` would do, but its methods (`sin`, `max`, ...) share `Real`'s names, and a
+    /// method call on the float type would then be ambiguous; `SimdRealField`'s are `simd_*`.
+    pub use ::nalgebra::SimdRealField as NalgebraField;
     #[cfg(feature = "serde")]
     pub use serde;
 }

@@ -6,7 +6,7 @@
 //! `(R, C)` pair (zero-sized for fixed sizes). The operands of a binary primitive share their
 //! dimension types (`Matrix3 · Vector3` and `DMatrix · DVector`, not `Matrix3 · DVector`);
 //! sizes known only at run time are checked, and a mismatch panics naming the operation and
-//! both shapes, as nalgebra does. The matrix product also asks `T: RealField` (as nalgebra's
+//! both shapes, as nalgebra does. The matrix product also asks `T: SimdRealField` (as nalgebra's
 //! own does; `f32` and `f64` are).
 //!
 //! | primitive | operands | rule |
@@ -54,7 +54,7 @@ use super::{Bilinear, Binary, Linear, LinearBinary, Shaped, SquareBwd, UnaryOut}
 use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
 use crate::real::Real;
 use ::nalgebra::allocator::Allocator;
-use ::nalgebra::{DefaultAllocator, Dim, OMatrix, RealField};
+use ::nalgebra::{DefaultAllocator, Dim, OMatrix, SimdRealField};
 use core::marker::PhantomData;
 
 /// Panics unless two matrices (or a matrix and a shape) have the same number of rows and columns.
@@ -250,7 +250,7 @@ where
 /// Backward: `dA = dY·Bᵀ`, `dB = Aᵀ·dY`; tangent: `dY = dA·B + A·dB`, one part per input.
 impl<T, R1, C1, C2> Binary<Mul, OMatrix<T, C1, C2>> for OMatrix<T, R1, C1>
 where
-    T: Real + RealField,
+    T: Real + SimdRealField,
     R1: Dim,
     C1: Dim,
     C2: Dim,
@@ -396,7 +396,7 @@ where
 /// The matrix product from the other input and this one's dimensions.
 impl<T, R1, C1, C2> Bilinear<Mul, OMatrix<T, C1, C2>> for OMatrix<T, R1, C1>
 where
-    T: Real + RealField,
+    T: Real + SimdRealField,
     R1: Dim,
     C1: Dim,
     C2: Dim,
@@ -444,7 +444,7 @@ where
 /// `A·A` of a square matrix: the two partials' sum, `dY·Aᵀ + Aᵀ·dY`.
 impl<T, D> SquareBwd<Mul> for OMatrix<T, D, D>
 where
-    T: Real + RealField,
+    T: Real + SimdRealField,
     D: Dim,
     DefaultAllocator: Allocator<D, D>,
 {
