@@ -466,3 +466,105 @@ fn integer_helpers_keep_their_names() {
     // i = 3, j = 0); nothing else.
     assert_close("ring H e0", &hv, &[0.0, 3.0, 0.0, 1.0], 1e-15);
 }
+
+// ---------------------------------------------------------------------------------------
+// Nested forms: positions as `&[[f64; 3]]` (a pair potential, as molecular code writes
+// it), a `Vec<[f64; 2]>` and a `[[f64; 2]; 2]` by value beside it, and `&[[f64; 3]]` data.
+
+#[differentiable(order = 2, wrt(pos, w))]
+fn pair_energy(pos: &[[f64; 3]], w: [[f64; 2]; 2], anchors: &[[f64; 3]]) -> f64 {
+    let mut e = 0.0;
+    for i in 0..pos.len() {
+        for j in i + 1..pos.len() {
+            let mut r2 = 0.0;
+            for k in 0..3 {
+                r2 += (pos[i][k] - pos[j][k]).powi(2);
+            }
+            e += w[0][0] / r2 + w[0][1] * (-r2).exp();
+        }
+        for a in anchors {
+            let d = (pos[i][0] - a[0]).powi(2) + (pos[i][1] - a[1]).powi(2);
+            e += w[1][0] * d + w[1][1] * d * d;
+        }
+    }
+    e
+}
+
+#[differentiable(order = 2)]
+fn chain(links: Vec<[f64; 2]>) -> f64 {
+    let mut s = 0.0;
+    for l in 1..links.len() {
+        let (dx, dy) = (links[l][0] - links[l - 1][0], links[l][1] - links[l - 1][1]);
+        s += (dx * dx + dy * dy).sqrt() * links[l][0].cos();
+    }
+    s
+}
+
+fn flat3(p: &[[f64; 3]]) -> Vec<f64> {
+    p.iter().flatten().copied().collect()
+}
+
+#[test]
+fn nested_arrays_against_differences_and_symmetry() {
+    let pos = [[0.0, 0.1, -0.2], [1.1, 0.3, 0.4], [0.2, 1.2, 0.9]];
+    let w = [[0.5, 1.5], [0.2, 0.05]];
+    let anchors = [[0.5, 0.5, 0.0], [-0.4, 0.8, 0.3]];
+    let vp = [[1.0, -0.5, 0.2], [0.3, 0.8, -1.0], [-0.6, 0.1, 0.4]];
+    let vw = [[0.1, -0.2], [0.3, 0.05]];
+    let (f, (gp, gw), (hp, hw)) = pair_energy_hvp(&pos, w, &anchors, &vp, vw, grad::NoTangent);
+    let (f1, (gp1, gw1)) = pair_energy_grad(&pos, w, &anchors);
+    assert_eq!(
+        (f, &gp, gw),
+        (f1, &gp1, gw1),
+        "value and gradient are f_grad's"
+    );
+    // Both differentiated parameters moved along their directions at once.
+    let grad_at = |t: f64| {
+        let p: Vec<[f64; 3]> = (0..3)
+            .map(|i| std::array::from_fn(|k| pos[i][k] + t * vp[i][k]))
+            .collect();
+        let w: [[f64; 2]; 2] =
+            std::array::from_fn(|i| std::array::from_fn(|k| w[i][k] + t * vw[i][k]));
+        let (_, (gp, gw)) = pair_energy_grad(&p, w, &anchors);
+        flat3(&gp)
+            .into_iter()
+            .chain(gw.iter().flatten().copied())
+            .collect::<Vec<f64>>()
+    };
+    let fd = central(grad_at, H);
+    let got: Vec<f64> = flat3(&hp)
+        .into_iter()
+        .chain(hw.iter().flatten().copied())
+        .collect();
+    assert_close("nested H v", &got, &fd, FD_TOL);
+
+    let links = vec![[0.0, 0.0], [1.0, 0.2], [1.7, 1.1], [2.1, 2.3]];
+    let v = vec![[0.5, -0.5], [1.0, 0.0], [-0.3, 0.7], [0.2, 0.9]];
+    let u = vec![[-0.1, 0.4], [0.6, -0.8], [0.2, 0.2], [1.0, -0.3]];
+    let (_, g, hv) = chain_hvp(links.clone(), v.clone());
+    assert_eq!(g, chain_grad(links.clone()).1);
+    let flat2 = |p: &[[f64; 2]]| -> Vec<f64> { p.iter().flatten().copied().collect() };
+    let moved = |t: f64| -> Vec<[f64; 2]> {
+        links
+            .iter()
+            .zip(&v)
+            .map(|(l, v)| [l[0] + t * v[0], l[1] + t * v[1]])
+            .collect()
+    };
+    let fd = central(|t| flat2(&chain_grad(moved(t)).1), H);
+    assert_close("Vec<[f64; 2]> H v", &flat2(&hv), &fd, FD_TOL);
+    let (_, _, hu) = chain_hvp(links.clone(), u.clone());
+    assert_symmetric(
+        "Vec<[f64; 2]>",
+        &flat2(&u),
+        &flat2(&hv),
+        &flat2(&v),
+        &flat2(&hu),
+    );
+}
+
+#[test]
+#[should_panic(expected = "the direction for `links` has length 1 where `links` has length 2")]
+fn a_nested_direction_of_another_length_panics() {
+    chain_hvp(vec![[0.0, 0.0], [1.0, 1.0]], vec![[1.0, 0.0]]);
+}

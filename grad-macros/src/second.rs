@@ -133,21 +133,30 @@ impl Floats {
 }
 
 /// The float type of a parameter `f_hvp` takes as duals: `f64`, `&[f64]`, `Vec<f64>`,
-/// `[f64; N]` (or of `f32`).
+/// `[f64; N]` and nestings of those (`&[[f64; 3]]`, `Vec<Vec<f64>>`), tensors and nalgebra
+/// matrices (or of `f32`).
 fn float_of_param(ty: &Type) -> Option<Ident> {
     match ty {
-        Type::Path(_) => float_ident(ty)
-            .or_else(|| vec_elem(ty).and_then(float_ident))
+        Type::Path(_) => nested_float(ty)
             .or_else(|| tensor_float(ty))
             .or_else(|| matrix_float(ty)),
         Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
-            Type::Slice(s) => float_ident(&s.elem),
-            Type::Array(a) => float_ident(&a.elem),
+            Type::Slice(s) => nested_float(&s.elem),
+            elem @ Type::Array(_) => nested_float(elem),
             elem => tensor_float(elem).or_else(|| matrix_float(elem)),
         },
-        Type::Array(a) => float_ident(&a.elem),
+        Type::Array(_) => nested_float(ty),
         Type::Paren(p) => float_of_param(&p.elem),
         _ => None,
+    }
+}
+
+/// The float of a float, or of arrays and `Vec`s of floats, nested.
+fn nested_float(ty: &Type) -> Option<Ident> {
+    match ty {
+        Type::Array(a) => nested_float(&a.elem),
+        Type::Paren(p) => nested_float(&p.elem),
+        _ => float_ident(ty).or_else(|| vec_elem(ty).and_then(nested_float)),
     }
 }
 
@@ -557,13 +566,11 @@ fn hvp_fn(attr: &Attr, f: &Function) -> TokenStream {
             (Form::Scalar(_), false) => quote!(#rt::Dual::constant(#x)),
             (Form::Slice(_), true) => quote!(#rt::duals(#x, #v, #lit)),
             (Form::Slice(_), false) => quote!(#rt::constants(#x)),
-            (Form::VecOf(_), true) => quote!(#rt::duals(&#x, &#v, #lit)),
-            (Form::VecOf(_), false) => quote!(#rt::constants(&#x)),
-            (Form::Array(..), true) => quote!(#rt::dual_array(#x, #v)),
-            (Form::Array(..), false) => quote!(#rt::constant_array(#x)),
-            // `&[f64; N]` (the only `&X` that `check` lets through).
-            (Form::Ref(_), true) => quote!(#rt::dual_array(*#x, *#v)),
-            (Form::Ref(_), false) => quote!(#rt::constant_array(*#x)),
+            (Form::VecOf(_) | Form::Array(..), true) => quote!(#rt::duals(&#x, &#v, #lit)),
+            (Form::VecOf(_) | Form::Array(..), false) => quote!(#rt::constants(&#x)),
+            // `&[f64; N]` and nestings (the other `&X` that `check` lets through).
+            (Form::Ref(_), true) => quote!(#rt::duals(#x, #v, #lit)),
+            (Form::Ref(_), false) => quote!(#rt::constants(#x)),
             // Rejected by `check`.
             _ => quote!(#x),
         };

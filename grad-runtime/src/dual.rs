@@ -604,38 +604,82 @@ pub fn lift_vjp<T: Cast<E>, E>(e: E) -> (T, impl FnOnce(T) -> T::Cotangent) {
     (T::cast(e), T::cast_back)
 }
 
-/// `x + ε v` of each element: the duals `f_hvp` passes for a slice or `Vec` parameter.
-///
-/// # Panics
-/// Where `v` and `x` differ in length (`name` is the parameter's).
+/// Floats, and arrays, slices and `Vec`s of them (nested), as `f_hvp` passes them: each
+/// float `x` becomes the dual `x + ε v` along the direction's float at the same place, or
+/// a constant where the parameter is not differentiated.
 #[doc(hidden)]
-pub fn duals<F: Real>(x: &[F], v: &[F], name: &str) -> Vec<Dual<F>> {
-    assert_eq!(
-        x.len(),
-        v.len(),
-        "the direction for `{name}` has length {} where `{name}` has length {}",
-        v.len(),
-        x.len()
-    );
-    x.iter().zip(v).map(|(&x, &v)| Dual::new(x, v)).collect()
+pub trait ToDuals {
+    /// The same form over duals (a slice's is a `Vec`).
+    type Duals;
+    /// `x + ε v` at every place.
+    ///
+    /// # Panics
+    /// Where `v` and `self` differ in length at some level (`name` is the parameter's).
+    fn duals_along(&self, v: &Self, name: &str) -> Self::Duals;
+    /// Constant duals (tangent zero).
+    fn constant_duals(&self) -> Self::Duals;
 }
 
-/// Constant duals of a parameter that is not differentiated.
-#[doc(hidden)]
-pub fn constants<F: Real>(x: &[F]) -> Vec<Dual<F>> {
-    x.iter().map(|&x| Dual::constant(x)).collect()
+impl<F: Real> ToDuals for F {
+    type Duals = Dual<F>;
+    fn duals_along(&self, v: &F, _: &str) -> Dual<F> {
+        Dual::new(*self, *v)
+    }
+    fn constant_duals(&self) -> Dual<F> {
+        Dual::constant(*self)
+    }
 }
 
-/// `x + ε v` of each element of an array.
-#[doc(hidden)]
-pub fn dual_array<F: Real, const N: usize>(x: [F; N], v: [F; N]) -> [Dual<F>; N] {
-    core::array::from_fn(|i| Dual::new(x[i], v[i]))
+impl<T: ToDuals, const N: usize> ToDuals for [T; N] {
+    type Duals = [T::Duals; N];
+    fn duals_along(&self, v: &Self, name: &str) -> Self::Duals {
+        core::array::from_fn(|i| self[i].duals_along(&v[i], name))
+    }
+    fn constant_duals(&self) -> Self::Duals {
+        core::array::from_fn(|i| self[i].constant_duals())
+    }
 }
 
-/// Constant duals of an array that is not differentiated.
+impl<T: ToDuals> ToDuals for [T] {
+    type Duals = Vec<T::Duals>;
+    fn duals_along(&self, v: &Self, name: &str) -> Vec<T::Duals> {
+        assert_eq!(
+            self.len(),
+            v.len(),
+            "the direction for `{name}` has length {} where `{name}` has length {}",
+            v.len(),
+            self.len()
+        );
+        self.iter()
+            .zip(v)
+            .map(|(x, v)| x.duals_along(v, name))
+            .collect()
+    }
+    fn constant_duals(&self) -> Vec<T::Duals> {
+        self.iter().map(ToDuals::constant_duals).collect()
+    }
+}
+
+impl<T: ToDuals> ToDuals for Vec<T> {
+    type Duals = Vec<T::Duals>;
+    fn duals_along(&self, v: &Self, name: &str) -> Vec<T::Duals> {
+        self.as_slice().duals_along(v, name)
+    }
+    fn constant_duals(&self) -> Vec<T::Duals> {
+        self.as_slice().constant_duals()
+    }
+}
+
+/// `x + ε v` of a parameter of floats (see [`ToDuals`]).
 #[doc(hidden)]
-pub fn constant_array<F: Real, const N: usize>(x: [F; N]) -> [Dual<F>; N] {
-    x.map(Dual::constant)
+pub fn duals<X: ToDuals + ?Sized>(x: &X, v: &X, name: &str) -> X::Duals {
+    x.duals_along(v, name)
+}
+
+/// Constant duals of a parameter of floats that is not differentiated.
+#[doc(hidden)]
+pub fn constants<X: ToDuals + ?Sized>(x: &X) -> X::Duals {
+    x.constant_duals()
 }
 
 /// `x + ε v` of each element of a tensor: the duals `f_hvp` passes for a tensor parameter.
@@ -689,23 +733,23 @@ impl<F: Real> DualParts for Dual<F> {
     }
 }
 
-impl<F: Real> DualParts for Vec<Dual<F>> {
-    type Part = Vec<F>;
-    fn values(&self) -> Vec<F> {
-        self.iter().map(|d| d.re).collect()
+impl<D: DualParts> DualParts for Vec<D> {
+    type Part = Vec<D::Part>;
+    fn values(&self) -> Vec<D::Part> {
+        self.iter().map(DualParts::values).collect()
     }
-    fn tangents(&self) -> Vec<F> {
-        self.iter().map(|d| d.eps).collect()
+    fn tangents(&self) -> Vec<D::Part> {
+        self.iter().map(DualParts::tangents).collect()
     }
 }
 
-impl<F: Real, const N: usize> DualParts for [Dual<F>; N] {
-    type Part = [F; N];
-    fn values(&self) -> [F; N] {
-        self.map(|d| d.re)
+impl<D: DualParts, const N: usize> DualParts for [D; N] {
+    type Part = [D::Part; N];
+    fn values(&self) -> [D::Part; N] {
+        core::array::from_fn(|i| self[i].values())
     }
-    fn tangents(&self) -> [F; N] {
-        self.map(|d| d.eps)
+    fn tangents(&self) -> [D::Part; N] {
+        core::array::from_fn(|i| self[i].tangents())
     }
 }
 
@@ -792,47 +836,41 @@ pub fn promote<T, E: Promote<T>>(e: E) -> E::Out {
     e.promote()
 }
 
-/// A run of floats seen flat: a scalar, a slice, a `Vec` or an array of them, for [`pair`].
+/// Floats seen flat, in order: a scalar, arrays, slices and `Vec`s of them (nested), a
+/// tensor, for [`pair`].
 #[doc(hidden)]
 pub trait FloatRun {
-    /// The float type.
-    type F: Real;
-    /// The floats.
-    fn run(&self) -> &[Self::F];
+    /// Appends the floats, as `f64`.
+    fn push_floats(&self, out: &mut Vec<f64>);
 }
 
 impl<F: Real> FloatRun for F {
-    type F = F;
-    fn run(&self) -> &[F] {
-        core::slice::from_ref(self)
+    fn push_floats(&self, out: &mut Vec<f64>) {
+        out.push(self.to_f64());
     }
 }
 
-impl<F: Real> FloatRun for [F] {
-    type F = F;
-    fn run(&self) -> &[F] {
-        self
+impl<T: FloatRun> FloatRun for [T] {
+    fn push_floats(&self, out: &mut Vec<f64>) {
+        self.iter().for_each(|x| x.push_floats(out));
     }
 }
 
-impl<F: Real> FloatRun for Vec<F> {
-    type F = F;
-    fn run(&self) -> &[F] {
-        self
+impl<T: FloatRun> FloatRun for Vec<T> {
+    fn push_floats(&self, out: &mut Vec<f64>) {
+        self.as_slice().push_floats(out);
     }
 }
 
-impl<F: Real, const N: usize> FloatRun for [F; N] {
-    type F = F;
-    fn run(&self) -> &[F] {
-        self
+impl<T: FloatRun, const N: usize> FloatRun for [T; N] {
+    fn push_floats(&self, out: &mut Vec<f64>) {
+        self.as_slice().push_floats(out);
     }
 }
 
 impl<F: Real> FloatRun for Tensor<F> {
-    type F = F;
-    fn run(&self) -> &[F] {
-        self.as_slice()
+    fn push_floats(&self, out: &mut Vec<f64>) {
+        self.as_slice().push_floats(out);
     }
 }
 
@@ -840,11 +878,10 @@ impl<F: Real> FloatRun for Tensor<F> {
 /// tangent of `f_grad_jvp`.
 #[doc(hidden)]
 pub fn pair<A: FloatRun + ?Sized, B: FloatRun + ?Sized>(a: &A, b: &B) -> f64 {
-    a.run()
-        .iter()
-        .zip(b.run())
-        .map(|(a, b)| a.to_f64() * b.to_f64())
-        .sum()
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    a.push_floats(&mut x);
+    b.push_floats(&mut y);
+    x.iter().zip(&y).map(|(a, b)| a * b).sum()
 }
 
 /// `dr g + hv`: the pullback of `f_grad`'s output `(r, g)` for the cotangent `(dr, dg)`

@@ -43,9 +43,9 @@ pub mod __private {
     pub use crate::__tangent_struct as tangent_struct;
     pub use crate::differentiable::{Differentiable, NoTangent, Tangent};
     pub use crate::dual::{
-        Cast, Dual, DualParts, Order2, constant_array, constant_matrix, constant_tensor, constants,
-        dual_array, dual_matrix, dual_tangents, dual_tensor, dual_values, duals, grad_pullback,
-        lift, lift_vjp, pair, promote,
+        Cast, Dual, DualParts, Order2, ToDuals, constant_matrix, constant_tensor, constants,
+        dual_matrix, dual_tangents, dual_tensor, dual_values, duals, grad_pullback, lift, lift_vjp,
+        pair, promote,
     };
     pub use crate::fuse;
     pub use crate::jacobian::{

@@ -472,9 +472,8 @@ impl<F: Real, R: Dim, C: Dim> FloatRun for OMatrix<F, R, C>
 where
     DefaultAllocator: Allocator<R, C>,
 {
-    type F = F;
-    fn run(&self) -> &[F] {
-        self.as_slice()
+    fn push_floats(&self, out: &mut Vec<f64>) {
+        self.as_slice().push_floats(out);
     }
 }
 
