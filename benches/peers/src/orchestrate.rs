@@ -58,6 +58,8 @@ fn spawn(mut cmd: Command, threads: usize) -> std::result::Result<Vec<Row>, Stri
         "OMP_NUM_THREADS",
         "MKL_NUM_THREADS",
         "OPENBLAS_NUM_THREADS",
+        // matrixmultiply's own pool (burn's ndarray matmul); it defaults to the core count.
+        "MATMUL_NUM_THREADS",
     ] {
         cmd.env(var, threads.to_string());
     }

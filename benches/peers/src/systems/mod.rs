@@ -6,6 +6,7 @@ use crate::check::Computed;
 use crate::run::Runner;
 
 mod ad_trait;
+mod burn;
 mod candle;
 mod easy_ml;
 mod grad;
@@ -14,10 +15,11 @@ mod reverse;
 
 /// The Rust systems in table order, and whether each has tensor cases (only those run at
 /// more than one thread).
-pub const RUST: [(&str, bool); 7] = [
+pub const RUST: [(&str, bool); 8] = [
     ("grad", true),
     ("hand", true),
     ("candle", true),
+    ("burn", true),
     ("easy-ml", false),
     ("reverse", false),
     ("ad_trait", false),
@@ -30,6 +32,7 @@ pub fn run(system: &str, r: &Runner) -> Result<()> {
         "grad" => grad::run::<grad::Generated>(r),
         "hand" => grad::run::<grad::Handwritten>(r),
         "candle" => candle::run(r)?,
+        "burn" => burn::run(r)?,
         "easy-ml" => easy_ml::run(r),
         "reverse" => reverse::run(r),
         "ad_trait" => ad_trait::run(r),
