@@ -43,14 +43,15 @@ fn main() {
         .unwrap_or(DEFAULT_SEED);
     // Arrays, Vecs and vector-valued helpers in scalar programs, unless switched off.
     let builds = std::env::var("GRAD_FUZZ_BUILDS").map_or(true, |s| s.trim() != "0");
-    // `#[differentiable(order = 2)]` on the scalar programs it takes, unless switched off.
+    // `#[differentiable(order = 2)]` on the programs it takes (scalar and tensor), unless
+    // switched off.
     let order2 = std::env::var("GRAD_FUZZ_ORDER2").map_or(true, |s| s.trim() != "0");
     let programs = generator::generate_with(programs, seed, builds, order2);
     let source = generator::render(&programs, seed);
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("random_programs.rs"), source).expect("write the programs");
     let tensor_seed = seed ^ TENSOR_SEED_MIX;
-    let programs = tensor_generator::generate(tensor_programs, tensor_seed);
+    let programs = tensor_generator::generate(tensor_programs, tensor_seed, order2);
     let source = generator::render(&programs, tensor_seed);
     std::fs::write(out.join("random_tensor_programs.rs"), source)
         .expect("write the tensor programs");

@@ -186,19 +186,15 @@ impl Program {
     }
 
     /// The same program under `#[differentiable(order = 2)]`, where that attribute takes it:
-    /// every parameter is `f64`, `&[f64]` or `usize` (scalar programs), it names no `f32`
+    /// every parameter is `f64`, `&[f64]`, `&Tensor<f64>` or `usize`, it names no `f32`
     /// (an `order = 2` function has one float type; `as f32` round trips and `(k as f32)`
     /// name it), it calls no vector-valued helper (`order = 2` wants a scalar result, and a
     /// function's callees need `order = 2` too), and every program it calls has
     /// `order = 2`. Otherwise unchanged. Its first-order derivatives are still written and
     /// checked as before.
     pub fn with_order2(self, programs: &[Program]) -> Self {
-        let forms = self
-            .params
-            .iter()
-            .all(|p| !matches!(p.kind, ParamKind::Tensor(_)));
         let callees = self.calls.iter().all(|&i| programs[i].order2);
-        let takes = forms && callees && !self.helper && !self.source.contains("f32");
+        let takes = callees && !self.helper && !self.source.contains("f32");
         if !takes {
             return self;
         }
@@ -377,13 +373,13 @@ fn adapter(p: &Program) -> String {
         .join(", ");
     let name = &p.name;
     // `_hvp` gives the gradient and `H d` in the gradient's form: the same slots, the second
-    // set named `h..` (scalar programs only: tensors never take `order = 2` here).
+    // set named `h..`.
     let hvp = if p.order2 {
         let hv_slots = grad_slots.replace('g', "h");
         let (hv_gathered, hv_extend) = (gathered.replace('g', "h"), extend.replace('g', "h"));
         format!(
             "Some(|a: &Input, d: &[f64]| {{
-                let (y, ({grad_slots}), ({hv_slots})) = {name}_hvp({args}, {tangents});
+                {make}let (y, ({grad_slots}), ({hv_slots})) = {name}_hvp({args}, {tangents});
                 #[allow(unused_mut)]
                 let mut g = vec![{gathered}];{extend}
                 #[allow(unused_mut)]

@@ -38,9 +38,17 @@ const MAX_EXPR_DEPTH: usize = 3;
 
 /// Generates `count` tensor programs from `seed`, named `tf0, tf1, ...`; program `i` may call
 /// programs `0..i`.
-pub fn generate(count: usize, seed: u64) -> Vec<Program> {
+///
+/// With `order2`, every program that `order = 2` takes carries it, so that its `_hvp` is
+/// checked too (see [`Program::with_order2`]).
+pub fn generate(count: usize, seed: u64, order2: bool) -> Vec<Program> {
     programs(count, seed, "tf", |rng, callees, name| {
-        Gen::new(rng, callees).function(name)
+        let program = Gen::new(rng, callees).function(name);
+        if order2 {
+            program.with_order2(callees)
+        } else {
+            program
+        }
     })
 }
 
@@ -1679,7 +1687,7 @@ mod tests {
     #[test]
     fn shapes_hold_over_many_seeds() {
         for seed in 0..300 {
-            let programs = super::generate(20, seed);
+            let programs = super::generate(20, seed, true);
             assert_eq!(programs.len(), 20);
         }
     }

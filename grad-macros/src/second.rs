@@ -295,7 +295,17 @@ pub fn items(attr: &Attr, f: &Function) -> TokenStream {
     let wrt = attr.wrt.as_ref().map(|names| quote!(wrt(#(#names),*),));
     let args = quote!(reverse, #wrt crate = #krate);
     let expanded = expand::function(args, copy, &[]);
-    let mut out = expanded.item.into_token_stream();
+    // The copy's own body computes its value through its pullback's forward pass: the
+    // derivatives call rules, which take a float on the left of a tensor (`s / t`, `2.0 * t`)
+    // as `T`, where the body's operators would need `impl Div<Tensor<T>> for T`, which
+    // cannot be written for a generic `T`. (Only calls from other copies with nothing
+    // differentiated reach it.)
+    let mut item = expanded.item;
+    let vjp = names::item(&item.sig.ident, "vjp");
+    let t = dual_param();
+    let args = f.params.iter().map(|p| &p.name);
+    item.block = syn::parse_quote!({ #vjp::<#t>(#(#args),*).0 });
+    let mut out = item.into_token_stream();
     out.extend(expanded.errors);
     out.extend(hidden(expanded.derived));
     out.extend(hvp_fn(attr, f));
@@ -773,6 +783,38 @@ fn strip(e: &Expr) -> &Expr {
     }
 }
 
+/// Whether `e` is a float literal, negated or in parentheses or not.
+fn is_float_literal(e: &Expr) -> bool {
+    match strip(e) {
+        Expr::Lit(l) => matches!(l.lit, syn::Lit::Float(_)),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => is_float_literal(&u.expr),
+        _ => false,
+    }
+}
+
+/// In a condition, which the macro writes out as it stands (a `bool` has no derivative): a
+/// float literal on the left of `+`, `*` or `-` moved to the right (`1.0 + t` → `t + 1.0`,
+/// `1.0 - t` → `-(t - 1.0)`, both exact), since in the copy the literal is of the generic
+/// float `T`, and `T + Tensor<T>` has no impl (none can be written for a generic `T`).
+struct Commute;
+
+impl VisitMut for Commute {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        syn::visit_mut::visit_expr_mut(self, e);
+        let Expr::Binary(b) = e else { return };
+        if !is_float_literal(&b.left) || is_float_literal(&b.right) {
+            return;
+        }
+        let (left, right) = (&b.left, &b.right);
+        *e = match b.op {
+            syn::BinOp::Add(op) => syn::parse_quote!((#right) #op #left),
+            syn::BinOp::Mul(op) => syn::parse_quote!((#right) #op #left),
+            syn::BinOp::Sub(op) => syn::parse_quote!((-((#right) #op #left))),
+            _ => return,
+        };
+    }
+}
+
 /// The arithmetic operator of a compound assignment: `+=` → `+`, and so on.
 fn compound_op(op: &syn::BinOp) -> Option<syn::BinOp> {
     Some(match op {
@@ -862,6 +904,11 @@ impl VisitMut for Rewrite {
     }
 
     fn visit_expr_mut(&mut self, e: &mut Expr) {
+        match e {
+            Expr::If(i) => Commute.visit_expr_mut(&mut i.cond),
+            Expr::While(w) => Commute.visit_expr_mut(&mut w.cond),
+            _ => {}
+        }
         match e {
             Expr::Lit(l) => {
                 if let syn::Lit::Float(lit) = &l.lit {
