@@ -5,27 +5,13 @@
 
 mod common;
 
-use common::assert_close;
+use common::{assert_close, assert_symmetric, dot};
 use grad::differentiable;
 
 /// Central difference of a gradient along `v`: `(∇f(x + h v) - ∇f(x - h v)) / 2h`.
 fn central(grad_at: impl Fn(f64) -> Vec<f64>, h: f64) -> Vec<f64> {
     let (p, m) = (grad_at(h), grad_at(-h));
     p.iter().zip(&m).map(|(p, m)| (p - m) / (2.0 * h)).collect()
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(a, b)| a * b).sum()
-}
-
-/// `<u, H v>` against `<v, H u>`, relative to the products' size.
-fn assert_symmetric(what: &str, u: &[f64], hv: &[f64], v: &[f64], hu: &[f64]) {
-    let (a, b) = (dot(u, hv), dot(v, hu));
-    let scale = 1.0f64.max(a.abs()).max(b.abs());
-    assert!(
-        (a - b).abs() <= 1e-12 * scale,
-        "{what}: <u, Hv> = {a} and <v, Hu> = {b}"
-    );
 }
 
 /// Finite differences in f64 with h = 1e-5 agree with exact second derivatives to about

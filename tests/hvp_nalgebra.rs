@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::assert_close;
+use common::{assert_close, assert_symmetric};
 use grad::differentiable;
 use nalgebra::{DMatrix, DVector, Matrix2, Matrix3, Vector2, Vector3};
 
@@ -15,21 +15,8 @@ use nalgebra::{DMatrix, DVector, Matrix2, Matrix3, Vector2, Vector3};
 const H: f64 = 1e-5;
 const FD_TOL: f64 = 1e-6;
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(a, b)| a * b).sum()
-}
-
 fn difference(p: &[f64], m: &[f64]) -> Vec<f64> {
     p.iter().zip(m).map(|(p, m)| (p - m) / (2.0 * H)).collect()
-}
-
-fn assert_symmetric(what: &str, u: &[f64], hv: &[f64], v: &[f64], hu: &[f64]) {
-    let (a, b) = (dot(u, hv), dot(v, hu));
-    let scale = 1.0f64.max(a.abs()).max(b.abs());
-    assert!(
-        (a - b).abs() <= 1e-12 * scale,
-        "{what}: <u, Hv> = {a} and <v, Hu> = {b}"
-    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -103,3 +103,19 @@ pub fn assert_close(what: &str, a: &[f64], b: &[f64], tol: f64) {
         );
     }
 }
+
+/// `<a, b>`.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(a, b)| a * b).sum()
+}
+
+/// The Hessian's symmetry: `<u, H v>` against `<v, H u>` (given `hv = H v`, `hu = H u`),
+/// relative to the products' size.
+pub fn assert_symmetric(what: &str, u: &[f64], hv: &[f64], v: &[f64], hu: &[f64]) {
+    let (a, b) = (dot(u, hv), dot(v, hu));
+    let scale = 1.0f64.max(a.abs()).max(b.abs());
+    assert!(
+        (a - b).abs() <= 1e-12 * scale,
+        "{what}: <u, Hv> = {a} and <v, Hu> = {b}"
+    );
+}
