@@ -130,3 +130,51 @@ fn method_gradient_is_a_tangent_struct() {
     let () = d.1;
     assert_eq!(p.1, 7);
 }
+
+/// A tangent struct is differentiable itself, its own tangent: zero of the same shape,
+/// `move_along` adding, parameters named by field with flat shapes (a field's runs joined).
+#[test]
+fn tangent_struct_is_its_own_tangent_space() {
+    let t = ArmTangent {
+        joints: vec![
+            JointTangent {
+                angle: 1.0,
+                length: -2.0,
+            },
+            JointTangent {
+                angle: 0.5,
+                length: 3.0,
+            },
+        ],
+        base: [4.0, -1.0],
+        name: (),
+        steps: (),
+    };
+    let zero = Differentiable::zero_tangent(&t);
+    assert_eq!(zero.joints.len(), 2);
+    assert_eq!(
+        (zero.joints[1].angle, zero.joints[1].length, zero.base),
+        (0.0, 0.0, [0.0, 0.0])
+    );
+    let mut moved = t.clone();
+    moved.move_along(&t);
+    assert_eq!(
+        (moved.joints[0].length, moved.joints[1].angle, moved.base),
+        (-4.0, 1.0, [8.0, -2.0])
+    );
+    let mut seen = Vec::new();
+    t.visit_named(&mut String::new(), &mut |name, shape, values| {
+        let values = match values {
+            grad::Flat::F64(s) => s.to_vec(),
+            grad::Flat::F32(s) => s.iter().map(|&x| f64::from(x)).collect(),
+        };
+        seen.push((name.to_string(), shape.to_vec(), values));
+    });
+    assert_eq!(
+        seen,
+        [
+            ("joints".to_string(), vec![4], vec![1.0, -2.0, 0.5, 3.0]),
+            ("base".to_string(), vec![2], vec![4.0, -1.0]),
+        ]
+    );
+}

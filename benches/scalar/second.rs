@@ -1,7 +1,7 @@
 //! Group `second`: the Hessian-vector product `f_hvp` of `#[differentiable(order = 2)]`
 //! beside the gradient `f_grad` on S2..S5 and the tensor case T2, so that one run gives
-//! their ratio (issue #14's target: `hvp` at most 4x `grad`). Ids are `second/<case>/grad` and `second/<case>/hvp`;
-//! the directions are fixed, built outside the timed closures.
+//! their ratio (issue #14's target: `hvp` at most 4x `grad`). Ids are `second/<case>/grad`
+//! and `second/<case>/hvp`; the directions are fixed, built outside the timed closures.
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -367,12 +367,13 @@ fn check_point(
 }
 
 /// An `order = 2` program's `_hvp` at `input`: its value is the primal's and its gradient
-/// `_grad`'s, bit for bit (`f_hvp` promises exactly those; to rounding with tensors); `H d` matches central differences
-/// of `_grad` along a random direction `d`, where two steps agree (as in `check_point`, with
-/// the gradient in place of the value); and, without `stop_gradient`, `<u, H d> = <d, H u>`
-/// for another random `u` (the Hessian is symmetric; both sides are exact derivatives, so
-/// [`Tolerances::consistency`]). With `stop_gradient` the differences still apply: it is the
-/// identity on the dual numbers `_hvp` runs on, so `H d` is the derivative of `_grad` itself.
+/// `_grad`'s, bit for bit (`f_hvp` promises exactly those; to rounding with tensors); `H d`
+/// matches central differences of `_grad` along a random direction `d`, where two steps
+/// agree (as in `check_point`, with the gradient in place of the value); and, without
+/// `stop_gradient`, `<u, H d> = <d, H u>` for another random `u` (the Hessian is symmetric;
+/// both sides are exact derivatives, so [`Tolerances::consistency`]). With `stop_gradient`
+/// the differences still apply: it is the identity on the dual numbers `_hvp` runs on, so
+/// `H d` is the derivative of `_grad` itself.
 fn check_hvp(
     case: &Case,
     hvp: Hvp,

@@ -6,6 +6,8 @@ use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, Index, Member};
 
+mod twin;
+
 const NOT_A_STRUCT: &str = "#[derive(Differentiable)] applies to structs; implement `grad::Differentiable` by hand for enums and unions";
 const BAD_ATTR: &str = "`#[no_grad]` takes no arguments";
 
@@ -19,10 +21,15 @@ struct Field {
 
 /// The derive's core on token streams.
 pub fn derive(input: TokenStream) -> TokenStream {
-    let input: DeriveInput = match syn::parse2(input) {
-        Ok(i) => i,
-        Err(e) => return e.to_compile_error(),
-    };
+    match syn::parse2(input) {
+        Ok(input) => derive_parsed(&input, false),
+        Err(e) => e.to_compile_error(),
+    }
+}
+
+/// The tangent struct and the impls; `twin`: for the struct's twin over duals (see
+/// [`twin`]), whose tangent struct is hidden too and which has no twin of its own.
+fn derive_parsed(input: &DeriveInput, twin: bool) -> TokenStream {
     let krate: syn::Path = syn::parse_quote!(::grad);
     let fields = match &input.data {
         Data::Struct(s) => &s.fields,
@@ -133,6 +140,11 @@ pub fn derive(input: TokenStream) -> TokenStream {
     let doc = format!(
         "Tangents and cotangents of [`{name}`]: one field per field (`()` for `#[no_grad]` ones). Written by `#[derive(Differentiable)]`."
     );
+    let dual_twin = if twin {
+        TokenStream::new()
+    } else {
+        twin::items(input, &list, &tangent, &krate)
+    };
     let debug_fields = list.iter().map(|f| {
         let m = &f.member;
         let label = quote!(#m).to_string();
@@ -159,25 +171,69 @@ pub fn derive(input: TokenStream) -> TokenStream {
     let ser_bound = serde_bound(quote!(#krate::__private::serde::Serialize));
     let de_bound = serde_bound(quote!(#krate::__private::serde::Deserialize<'de>));
 
+    // A tangent is itself differentiable, its own tangent type: `f_grad` of an `order = 2`
+    // function returns one, and a caller differentiates through it (`energy_grad(&s, x)`
+    // inside another loss). Written with the fields' `Tangent` methods alone, so it needs no
+    // bound beyond the struct's.
+    let p = quote!(#krate::__private);
+    let tangent_differentiable = (!twin).then(|| {
+        quote! {
+            impl #impl_g #krate::Differentiable for #tangent #ty_g #where_all {
+                type Tangent = Self;
+
+                fn zero_tangent(&self) -> Self {
+                    #p::tangent_zero(self)
+                }
+
+                fn move_along(&mut self, direction: &Self) {
+                    #krate::Tangent::add_assign(self, ::core::clone::Clone::clone(direction));
+                }
+
+                fn visit_params_mut(&mut self, f: &mut dyn FnMut(#krate::FlatMut<'_>)) {
+                    #krate::Tangent::visit_mut(self, f);
+                }
+
+                fn visit_named(
+                    &self,
+                    name: &mut ::std::string::String,
+                    f: &mut dyn FnMut(&str, &[usize], #krate::Flat<'_>),
+                ) {
+                    #(#krate::in_field(name, #labels, |name| {
+                        #p::tangent_named(&self.#active, name, f)
+                    });)*
+                }
+            }
+        }
+    });
+    // The twin's tangent is internal: no serde, no `Debug`.
+    let tangent_decl = if twin {
+        quote!(#[doc(hidden)] #decl)
+    } else {
+        quote! {
+            #krate::__private::tangent_struct! {
+                serialize = #ser_bound,
+                deserialize = #de_bound,
+                #[doc = #doc]
+                #decl
+            }
+
+            impl #impl_g ::core::fmt::Debug for #tangent #ty_g where #(#debug_preds,)* {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.debug_struct(#label) #(#debug_fields)* .finish()
+                }
+            }
+        }
+    };
     quote! {
         #errors
+        #dual_twin
+        #tangent_differentiable
 
-        #krate::__private::tangent_struct! {
-            serialize = #ser_bound,
-            deserialize = #de_bound,
-            #[doc = #doc]
-            #decl
-        }
+        #tangent_decl
 
         impl #impl_g ::core::clone::Clone for #tangent #ty_g #where_all {
             fn clone(&self) -> Self {
                 #clone
-            }
-        }
-
-        impl #impl_g ::core::fmt::Debug for #tangent #ty_g where #(#debug_preds,)* {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct(#label) #(#debug_fields)* .finish()
             }
         }
 

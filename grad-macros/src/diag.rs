@@ -186,7 +186,7 @@ pub const ORDER2_CHECKPOINT: &str =
 
 pub fn order2_param(ty: &str) -> String {
     format!(
-        "`order = 2` does not support parameters of type `{ty}` yet: `f_hvp` takes `f64` or `f32` scalars, `&[f64]`, `Vec<f64>`, `[f64; N]`, `&[f64; N]` and their nestings (`&[[f64; 3]]`), `Tensor<f64>`, `&Tensor<f64>` and nalgebra's matrices and vectors of `f64` by value or reference (of `f32` too), and integer, `bool` and `&str` data; structs are not supported yet (a type alias hides its float type from the macro: write the type out)"
+        "`order = 2` does not support parameters of type `{ty}` yet: `f_hvp` takes `f64` or `f32` scalars, `&[f64]`, `Vec<f64>`, `[f64; N]`, `&[f64; N]` and their nestings (`&[[f64; 3]]`), `Tensor<f64>`, `&Tensor<f64>` and nalgebra's matrices and vectors of `f64` by value or reference (of `f32` too), structs deriving `Differentiable` and tuples by value or reference, type aliases of those, and integer, `bool` and `&str` data; a type with generic arguments other than these (`Option<f64>`, `Mlp<f64>`) is not supported yet"
     )
 }
 

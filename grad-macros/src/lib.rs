@@ -121,6 +121,14 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
 /// what `grad::optim` steps the struct by; it implements `grad::Tangent` (and, with `grad`'s
 /// default feature `serde`, serde's `Serialize` and `Deserialize`). Every field that is not
 /// `#[no_grad]` must itself be `Differentiable`; tuple structs and generic structs work too.
+/// The tangent struct is `Differentiable` itself (its own tangent), so that a gradient
+/// holding one can be differentiated again (`energy_grad(&s, x)` inside another loss).
+///
+/// For a struct without type parameters the derive also writes a hidden twin of the
+/// struct over a generic float (`__AffineOrder2<T>`), through which a
+/// `#[differentiable(order = 2)]` function takes the struct as a parameter and `f_hvp` runs
+/// it on dual numbers; `#[no_grad]` fields of floats become constants there, other
+/// `#[no_grad]` fields are cloned.
 ///
 /// ```
 /// use grad::{Differentiable, Tensor, differentiable};

@@ -103,3 +103,13 @@ pub fn runtime_use(krate: &syn::Path) -> TokenStream {
     let rt = runtime();
     quote!(use #krate::__private as #rt;)
 }
+
+/// The twin of a struct deriving `Differentiable` over a generic float, for `order = 2`:
+/// `Params` → `__ParamsOrder2`.
+pub fn dual_twin(name: &Ident) -> Ident {
+    format_ident!(
+        "__{}Order2",
+        name.to_string().trim_start_matches("r#"),
+        span = name.span()
+    )
+}

@@ -15,7 +15,7 @@
 //! the caller's copy calls); where it has none, rustc reports the missing `__g_order2_vjp`
 //! on the call.
 
-use crate::ast::{Form, Function, is_inactive_type};
+use crate::ast::{Form, Function, Param, is_inactive_type};
 use crate::attr::Attr;
 use crate::ctxt::Ctxt;
 use crate::diag;
@@ -68,6 +68,7 @@ pub fn check(cx: &mut Ctxt, attr: &Attr, f: &Function) {
     for input in &sig.inputs {
         if let syn::FnArg::Typed(pt) = input
             && float_of_param(&pt.ty).is_none()
+            && dualized_type(&pt.ty).is_none()
             && !is_inactive_type(&pt.ty)
         {
             let ty = pt.ty.to_token_stream().to_string();
@@ -151,6 +152,36 @@ fn float_of_param(ty: &Type) -> Option<Ident> {
     }
 }
 
+/// The type of a parameter that `f_hvp` passes through `Dualize` (a struct deriving
+/// `Differentiable`, a tuple, a type alias), by value or by reference: a path without generic
+/// arguments that is no float, tensor or matrix, or a tuple. The copy names it
+/// `<X as Dualize>::Over<T>`.
+fn dualized_type(ty: &Type) -> Option<&Type> {
+    let ty = match ty {
+        Type::Reference(r) if r.mutability.is_none() => &*r.elem,
+        Type::Paren(p) => return dualized_type(&p.elem),
+        ty => ty,
+    };
+    match ty {
+        Type::Tuple(t) if !t.elems.is_empty() && !is_inactive_type(ty) => Some(ty),
+        Type::Path(p) if is_struct_path(p) && !is_inactive_type(ty) => Some(ty),
+        _ => None,
+    }
+}
+
+/// A path naming a type without generic arguments, none of the float, tensor, matrix or
+/// `Vec` types the copy rewrites itself: a struct or a type alias.
+fn is_struct_path(p: &syn::TypePath) -> bool {
+    let Some(last) = p.path.segments.last() else {
+        return false;
+    };
+    let name = last.ident.to_string();
+    p.qself.is_none()
+        && p.path.segments.iter().all(|s| s.arguments.is_none())
+        && !["f64", "f32", "Tensor", "Vec", "Self"].contains(&name.as_str())
+        && !crate::ast::is_matrix_name(&name)
+}
+
 /// The float of a float, or of arrays and `Vec`s of floats, nested.
 fn nested_float(ty: &Type) -> Option<Ident> {
     match ty {
@@ -207,40 +238,6 @@ fn matrix_float(ty: &Type) -> Option<Ident> {
     }
 }
 
-/// Whether a parameter's type is a nalgebra matrix or vector (or a reference to one).
-fn is_matrix_param(ty: &Type) -> bool {
-    match ty {
-        Type::Reference(r) => matrix_float(&r.elem).is_some(),
-        Type::Paren(p) => is_matrix_param(&p.elem),
-        _ => matrix_float(ty).is_some(),
-    }
-}
-
-/// The declared type of parameter `p`.
-fn param_type(f: &Function, p: &crate::ast::Param) -> Type {
-    f.item
-        .sig
-        .inputs
-        .iter()
-        .find_map(|input| match input {
-            syn::FnArg::Typed(pt) => match &*pt.pat {
-                syn::Pat::Ident(id) if id.ident == p.name => Some((*pt.ty).clone()),
-                _ => None,
-            },
-            syn::FnArg::Receiver(_) => None,
-        })
-        .unwrap_or_else(|| syn::parse_quote!(()))
-}
-
-/// Whether a parameter's type is a tensor (`Tensor<..>` or `&Tensor<..>`).
-fn is_tensor_param(ty: &Type) -> bool {
-    match ty {
-        Type::Reference(r) => tensor_float(&r.elem).is_some(),
-        Type::Paren(p) => is_tensor_param(&p.elem),
-        _ => tensor_float(ty).is_some(),
-    }
-}
-
 fn vec_elem(ty: &Type) -> Option<&Type> {
     let Type::Path(p) = ty else { return None };
     let seg = p.path.segments.last()?;
@@ -290,7 +287,7 @@ pub fn items(attr: &Attr, f: &Function) -> TokenStream {
     if attr.order2.is_none() {
         return TokenStream::new();
     }
-    let copy = dual_copy(attr, f);
+    let (copy, aliases) = dual_copy(attr, f);
     let krate = &attr.krate;
     let wrt = attr.wrt.as_ref().map(|names| quote!(wrt(#(#names),*),));
     let args = quote!(reverse, #wrt crate = #krate);
@@ -306,6 +303,7 @@ pub fn items(attr: &Attr, f: &Function) -> TokenStream {
     let args = f.params.iter().map(|p| &p.name);
     item.block = syn::parse_quote!({ #vjp::<#t>(#(#args),*).0 });
     let mut out = item.into_token_stream();
+    out.extend(aliases);
     out.extend(expanded.errors);
     out.extend(hidden(expanded.derived));
     out.extend(hvp_fn(attr, f));
@@ -456,7 +454,11 @@ fn grad_jvp_fn(attr: &Attr, f: &Function) -> TokenStream {
             } else {
                 quote!(&#v)
             };
-            pairs.push(quote!(#rt::pair(&#gk, #v)));
+            pairs.push(if dualized_param(p).is_some() {
+                quote!(#rt::pair_tangents(&#gk, #v))
+            } else {
+                quote!(#rt::pair(&#gk, #v))
+            });
             k += 1;
         }
     }
@@ -545,6 +547,15 @@ fn hvp_signature(attr: &Attr, f: &Function) -> (TokenStream, Vec<Ident>) {
     )
 }
 
+/// The type of a parameter that `f_hvp` passes through `Dualize` (a struct or tuple, by
+/// value or reference), without its reference.
+fn dualized_param(p: &Param) -> Option<&Type> {
+    match &p.form {
+        Form::Ref(t) | Form::Value(t) if float_of_param(t).is_none() => dualized_type(t),
+        _ => None,
+    }
+}
+
 /// `f_hvp`: the inputs as duals along the direction, the copy's gradient at them, and its
 /// value and tangent parts.
 fn hvp_fn(attr: &Attr, f: &Function) -> TokenStream {
@@ -560,34 +571,28 @@ fn hvp_fn(attr: &Attr, f: &Function) -> TokenStream {
         let x = &p.name;
         let xs = names::local(format!("__grad_dual_{x}"), x.span());
         let lit = x.to_string();
-        let ty = param_type(f, p);
-        let (tensor, matrix) = (is_tensor_param(&ty), is_matrix_param(&ty));
-        let conv = match (&p.form, p.active) {
-            _ if crate::ast::form_is_inactive(&p.form) => quote!(#x),
-            (Form::Ref(_), true) if matrix => quote!(#rt::dual_matrix(#x, #v, #lit)),
-            (Form::Ref(_), false) if matrix => quote!(#rt::constant_matrix(#x)),
-            (Form::Value(_), true) if matrix => quote!(#rt::dual_matrix(&#x, &#v, #lit)),
-            (Form::Value(_), false) if matrix => quote!(#rt::constant_matrix(&#x)),
-            (Form::Ref(_), true) if tensor => quote!(#rt::dual_tensor(#x, #v, #lit)),
-            (Form::Ref(_), false) if tensor => quote!(#rt::constant_tensor(#x)),
-            (Form::Value(_), true) if tensor => quote!(#rt::dual_tensor(&#x, &#v, #lit)),
-            (Form::Value(_), false) if tensor => quote!(#rt::constant_tensor(&#x)),
-            (Form::Scalar(_), true) => quote!(#rt::Dual::new(#x, #v)),
-            (Form::Scalar(_), false) => quote!(#rt::Dual::constant(#x)),
-            (Form::Slice(_), true) => quote!(#rt::duals(#x, #v, #lit)),
-            (Form::Slice(_), false) => quote!(#rt::constants(#x)),
-            (Form::VecOf(_) | Form::Array(..), true) => quote!(#rt::duals(&#x, &#v, #lit)),
-            (Form::VecOf(_) | Form::Array(..), false) => quote!(#rt::constants(&#x)),
-            // `&[f64; N]` and nestings (the other `&X` that `check` lets through).
-            (Form::Ref(_), true) => quote!(#rt::duals(#x, #v, #lit)),
-            (Form::Ref(_), false) => quote!(#rt::constants(#x)),
-            // Rejected by `check`.
-            _ => quote!(#x),
+        // Every form `check` lets through is `ToDuals`: floats, arrays, slices and `Vec`s of
+        // them, tensors and nalgebra matrices; a parameter held by reference is passed as it
+        // is, one held by value borrowed.
+        let data = crate::ast::form_is_inactive(&p.form);
+        let by_ref = matches!(p.form, Form::Slice(_) | Form::Ref(_));
+        let (bx, bv) = if by_ref {
+            (quote!(#x), quote!(#v))
+        } else {
+            (quote!(&#x), quote!(&#v))
+        };
+        // Structs and tuples go through `Dualize`, whose twin's float is named here.
+        let dualized = dualized_param(p).is_some();
+        let conv = match (p.active, dualized) {
+            _ if data => quote!(#x),
+            (true, false) => quote!(#rt::duals(#bx, #bv, #lit)),
+            (false, false) => quote!(#rt::constants(#bx)),
+            (true, true) => quote!(#rt::dualize::<#float, _>(#bx, #bv, #lit)),
+            (false, true) => quote!(#rt::dualize_constant::<#float, _>(#bx)),
         };
         prelude.extend(quote!(let #xs = #conv;));
-        // A slice's duals (and a referenced array's) live in a local, borrowed by the call.
-        if matches!(p.form, Form::Slice(_) | Form::Ref(_)) && !crate::ast::form_is_inactive(&p.form)
-        {
+        // The duals of a parameter held by reference live in a local, borrowed by the call.
+        if by_ref && !data {
             args.push(quote!(&#xs));
         } else {
             args.push(quote!(#xs));
@@ -599,13 +604,25 @@ fn hvp_fn(attr: &Attr, f: &Function) -> TokenStream {
     let g = names::aux("dual_gradient", 0);
     let y = names::aux("dual_value", 0);
     let n = f.active_params().count();
-    let (res, tan): (Vec<TokenStream>, Vec<TokenStream>) = (0..n)
-        .map(|k| {
+    let mut split = TokenStream::new();
+    let (res, tan): (Vec<TokenStream>, Vec<TokenStream>) = f
+        .active_params()
+        .enumerate()
+        .map(|(k, p)| {
             let gk = active_part(&g, k, n);
-            (
-                quote!(#rt::dual_values(&#gk)),
-                quote!(#rt::dual_tangents(&#gk)),
-            )
+            match dualized_param(p) {
+                Some(ty) => {
+                    let parts = names::aux("dual_parts", k);
+                    split.extend(quote!(
+                        let #parts = #rt::dualize_parts::<#float, #ty>(&#gk);
+                    ));
+                    (quote!(#parts.0), quote!(#parts.1))
+                }
+                None => (
+                    quote!(#rt::dual_values(&#gk)),
+                    quote!(#rt::dual_tangents(&#gk)),
+                ),
+            }
         })
         .unzip();
     let wrap = |v: Vec<TokenStream>| {
@@ -628,13 +645,15 @@ fn hvp_fn(attr: &Attr, f: &Function) -> TokenStream {
             #use_rt
             #prelude
             let (#y, #g) = #copy_grad::<#dual>(#(#args),*);
+            #split
             (#y.re, #res, #tan)
         }
     }
 }
 
-/// The copy of the function over a generic float: `__f_order2<__GradT: Order2>`.
-fn dual_copy(attr: &Attr, f: &Function) -> ItemFn {
+/// The copy of the function over a generic float: `__f_order2<__GradT: Order2>`, and the
+/// aliases of the twins its struct literals build.
+fn dual_copy(attr: &Attr, f: &Function) -> (ItemFn, TokenStream) {
     let mut item = f.item.clone();
     let t = dual_param();
     let krate = &attr.krate;
@@ -662,18 +681,66 @@ fn dual_copy(attr: &Attr, f: &Function) -> ItemFn {
     ints.visit_block(&item.block);
     let mut closures = ClosureNames::default();
     closures.visit_block(&item.block);
+    let mut structs = StructNames::default();
+    for input in &item.sig.inputs {
+        if let syn::FnArg::Typed(pt) = input
+            && let Some(ty) = dualized_type(&pt.ty)
+        {
+            structs.visit_type(ty);
+        }
+    }
+    structs.visit_block(&item.block);
     let mut rw = Rewrite {
         t: t.clone(),
         krate: krate.clone(),
         closures: closures.0,
         ints,
+        structs: structs.0,
+        aliases: Vec::new(),
+        base: f.item.sig.ident.clone(),
     };
     for input in item.sig.inputs.iter_mut() {
         rw.visit_fn_arg_mut(input);
     }
     rw.visit_return_type_mut(&mut item.sig.output);
     rw.visit_block_mut(&mut item.block);
-    item
+    let aliases = rw.aliases.iter().map(|(path, alias)| {
+        let path: syn::Path = syn::parse_str(path).unwrap_or_else(|_| syn::parse_quote!(Self));
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            type #alias<__GradU> = <#path as #krate::__private::Dualize>::Over<__GradU>;
+        }
+    });
+    (item, quote!(#(#aliases)*))
+}
+
+/// The struct types the copy names through `Dualize`: those in the types of the parameters
+/// it passes so (a struct, or one inside a tuple) and those of struct literals, as written.
+#[derive(Default)]
+struct StructNames(Vec<String>);
+
+impl<'a> Visit<'a> for StructNames {
+    fn visit_type_path(&mut self, p: &'a syn::TypePath) {
+        let ty = Type::Path(p.clone());
+        if is_struct_path(p) && !is_inactive_type(&ty) {
+            self.0.push(p.path.to_token_stream().to_string());
+        }
+        syn::visit::visit_type_path(self, p);
+    }
+    fn visit_block(&mut self, b: &'a syn::Block) {
+        // Only struct literals are read in the body (its types are not parameters).
+        struct Literals<'s>(&'s mut Vec<String>);
+        impl<'a> Visit<'a> for Literals<'_> {
+            fn visit_expr_struct(&mut self, s: &'a syn::ExprStruct) {
+                if s.qself.is_none() {
+                    self.0.push(s.path.to_token_stream().to_string());
+                }
+                syn::visit::visit_expr_struct(self, s);
+            }
+        }
+        Literals(&mut self.0).visit_block(b);
+    }
 }
 
 /// Names that surely hold integers (or collections of them): parameters of integer types,
@@ -834,6 +901,12 @@ struct Rewrite {
     closures: Vec<String>,
     /// Names that hold integers, so that calls of helpers on them keep their name.
     ints: Ints,
+    /// The struct types named through `Dualize` (see [`StructNames`]).
+    structs: Vec<String>,
+    /// The aliases of the twins that struct literals build: the struct's path, the alias.
+    aliases: Vec<(String, Ident)>,
+    /// The user's function, whose name the aliases carry.
+    base: Ident,
 }
 
 /// Functions of the runtime that are generic over `Real` already, called by their bare name.
@@ -889,6 +962,16 @@ impl VisitMut for Rewrite {
             *ty = syn::parse_quote!(#t);
             return;
         }
+        // A struct: its twin over `T`.
+        if let Type::Path(p) = ty
+            && is_struct_path(p)
+            && self.structs.contains(&p.path.to_token_stream().to_string())
+        {
+            let (t, krate) = (&self.t, &self.krate);
+            *ty =
+                syn::parse_quote_spanned!(p.span()=> <#p as #krate::__private::Dualize>::Over<#t>);
+            return;
+        }
         // `Tensor` of the default element type (`f32`) is a `Tensor` of duals.
         if let Type::Path(p) = ty
             && p.qself.is_none()
@@ -932,6 +1015,30 @@ impl VisitMut for Rewrite {
                 let op = compound_op(&b.op).unwrap_or(b.op);
                 *e = syn::parse_quote_spanned!(b.op.span()=> #left = #left #op (#right));
                 self.visit_expr_mut(e);
+                return;
+            }
+            // `Pt { x: a, .. }` builds the twin, through an alias: a struct literal cannot
+            // name `<Pt as Dualize>::Over<T>` itself.
+            Expr::Struct(st) if st.qself.is_none() => {
+                let key = st.path.to_token_stream().to_string();
+                let alias = match self.aliases.iter().find(|(k, _)| *k == key) {
+                    Some((_, a)) => a.clone(),
+                    None => {
+                        let k = self.aliases.len();
+                        let base = self.base.to_string();
+                        let a = format_ident!(
+                            "__grad_{}_order2_struct{}",
+                            base.trim_start_matches("r#"),
+                            k
+                        );
+                        self.aliases.push((key, a.clone()));
+                        a
+                    }
+                };
+                let t = &self.t;
+                let span = st.path.span();
+                st.path = syn::parse_quote_spanned!(span=> #alias::<#t>);
+                syn::visit_mut::visit_expr_struct_mut(self, st);
                 return;
             }
             Expr::Cast(c) if float_ident(&c.ty).is_some() => {

@@ -648,8 +648,8 @@ fn misplaced_second_order_is_rejected() {
     check_all_rejected([
         ("order = 2", "fn f(x: f64) -> Vec<f64> { vec![x] }"),
         ("order = 2", "fn f(x: &[(f64, f64)]) -> f64 { x[0].0 }"),
-        ("order = 2", "fn f(p: Pt) -> f64 { p.x }"),
-        ("order = 2", "fn f(x: (f64, f64)) -> f64 { x.0 }"),
+        ("order = 2", "fn f(p: Mlp<f64>) -> f64 { p.x }"),
+        ("order = 2", "fn f(x: Option<f64>) -> f64 { x.unwrap() }"),
         ("order = 2", "fn f<T: Real>(x: T) -> T { x }"),
         ("order = 2, wrt(self)", "fn f(&self, x: f64) -> f64 { x }"),
         ("order = 2", "fn f(x: f64, y: f32) -> f64 { x + y as f64 }"),
@@ -665,6 +665,24 @@ fn misplaced_second_order_is_rejected() {
         "fn __f_order2_grad",
         "fn f_grad_vjp",
         "fn f_grad_jvp",
+    ] {
+        assert!(out.contains(item), "{item}: {out}");
+    }
+    // Structs, tuples and aliases go through `Dualize`: the copy names the struct's twin,
+    // its literals build it through an alias, and `f_hvp` converts and splits through it.
+    let out = check(
+        "order = 2",
+        "fn f(p: &Pt, t: (f64, Vec<f64>)) -> f64 { let q = Pt { x: p.x * t.0, y: p.y }; q.x * q.y }",
+    )
+    .unwrap_or_default();
+    assert!(!out.contains("compile_error"), "{out}");
+    for item in [
+        "p : & < Pt as :: grad :: __private :: Dualize > :: Over < __GradT >",
+        "type __grad_f_order2_struct0 < __GradU > = < Pt as :: grad :: __private :: Dualize > :: Over < __GradU >",
+        "__grad_f_order2_struct0 :: < __GradT > {",
+        "__grad_rt :: dualize :: < f64 , _ > (p , vp , \"p\")",
+        "__grad_rt :: dualize :: < f64 , _ > (& t , & vt , \"t\")",
+        "__grad_rt :: dualize_parts :: < f64 , Pt >",
     ] {
         assert!(out.contains(item), "{item}: {out}");
     }

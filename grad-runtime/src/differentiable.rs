@@ -117,6 +117,53 @@ pub trait Differentiable {
     }
 }
 
+/// A tangent's zero: the same shape, every component `0`. For the `Differentiable` impl
+/// that `#[derive(Differentiable)]` writes for a tangent struct.
+#[doc(hidden)]
+pub fn tangent_zero<T: Tangent>(t: &T) -> T {
+    let mut zero = t.clone();
+    zero.visit_mut(&mut |run| match run {
+        FlatMut::F32(s) => s.fill(0.0),
+        FlatMut::F64(s) => s.fill(0.0),
+    });
+    zero
+}
+
+/// A tangent's components as named parameters of flat shape `[len]`, consecutive runs of
+/// one float type joined: `name`, or `name.0`, `name.1`, .. where `f32` and `f64` runs
+/// alternate. For the `Differentiable` impl that `#[derive(Differentiable)]` writes for a
+/// tangent struct.
+#[doc(hidden)]
+pub fn tangent_named<T: Tangent>(
+    t: &T,
+    name: &mut String,
+    f: &mut dyn FnMut(&str, &[usize], Flat<'_>),
+) {
+    enum Run {
+        F32(Vec<f32>),
+        F64(Vec<f64>),
+    }
+    let mut runs: Vec<Run> = Vec::new();
+    t.visit(&mut |run| match (run, runs.last_mut()) {
+        (Flat::F32(s), Some(Run::F32(v))) => v.extend_from_slice(s),
+        (Flat::F64(s), Some(Run::F64(v))) => v.extend_from_slice(s),
+        (Flat::F32(s), _) => runs.push(Run::F32(s.to_vec())),
+        (Flat::F64(s), _) => runs.push(Run::F64(s.to_vec())),
+    });
+    let one = runs.len() == 1;
+    for (k, run) in runs.iter().enumerate() {
+        let (len, flat) = match run {
+            Run::F32(v) => (v.len(), Flat::F32(v)),
+            Run::F64(v) => (v.len(), Flat::F64(v)),
+        };
+        if one {
+            f(name, &[len], flat);
+        } else {
+            in_field(name, k, |name| f(name, &[len], flat));
+        }
+    }
+}
+
 /// Runs `visit` with `field` appended to the path `name` (after a `.` unless `name` is
 /// empty), then restores `name`: how a [`Differentiable`] value names its parts in
 /// [`Differentiable::visit_named`].

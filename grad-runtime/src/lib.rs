@@ -41,11 +41,13 @@ pub use tensor::{
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__tangent_struct as tangent_struct;
-    pub use crate::differentiable::{Differentiable, NoTangent, Tangent};
+    pub use crate::differentiable::{
+        Differentiable, NoTangent, Tangent, tangent_named, tangent_zero,
+    };
     pub use crate::dual::{
-        Cast, Dual, DualParts, Order2, ToDuals, constant_matrix, constant_tensor, constants,
-        dual_matrix, dual_tangents, dual_tensor, dual_values, duals, grad_pullback, lift, lift_vjp,
-        pair, promote,
+        Cast, Dual, DualParts, Dualize, Order2, ToDuals, constants, dual_tangents, dual_values,
+        dualize, dualize_constant, dualize_parts, duals, grad_pullback, lift, lift_vjp, pair,
+        pair_tangents, part_name, promote,
     };
     pub use crate::fuse;
     pub use crate::jacobian::{

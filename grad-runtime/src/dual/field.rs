@@ -19,7 +19,7 @@
 //! assert!((n.eps - 0.6).abs() < 1e-15);
 //! ```
 
-use super::{Dual, DualParts, FloatRun};
+use super::{Dual, DualParts, FloatRun, ToDuals, same_shape};
 use crate::real::Real;
 use ::approx::{AbsDiffEq, RelativeEq, UlpsEq};
 use ::nalgebra::allocator::Allocator;
@@ -421,38 +421,22 @@ impl<F: Real + RealField> RealField for Dual<F> {
     }
 }
 
-/// `x + ε v` of each element of a nalgebra matrix or vector: the duals `f_hvp` passes for
-/// such a parameter.
+/// A nalgebra matrix or vector: `x + ε v` of each element.
 ///
 /// # Panics
-/// Where `v` and `x` differ in shape (`name` is the parameter's; only matrices sized at run
-/// time can).
-#[doc(hidden)]
-pub fn dual_matrix<F: Real, R: Dim, C: Dim>(
-    x: &OMatrix<F, R, C>,
-    v: &OMatrix<F, R, C>,
-    name: &str,
-) -> OMatrix<Dual<F>, R, C>
+/// `duals_along`, where `v` and `self` differ in shape (only matrices sized at run time can).
+impl<F: Real, R: Dim, C: Dim> ToDuals for OMatrix<F, R, C>
 where
     DefaultAllocator: Allocator<R, C>,
 {
-    assert_eq!(
-        x.shape(),
-        v.shape(),
-        "the direction for `{name}` has shape {:?} where `{name}` has shape {:?}",
-        v.shape(),
-        x.shape()
-    );
-    x.zip_map(v, Dual::new)
-}
-
-/// Constant duals of a matrix that is not differentiated.
-#[doc(hidden)]
-pub fn constant_matrix<F: Real, R: Dim, C: Dim>(x: &OMatrix<F, R, C>) -> OMatrix<Dual<F>, R, C>
-where
-    DefaultAllocator: Allocator<R, C>,
-{
-    x.map(Dual::constant)
+    type Duals = OMatrix<Dual<F>, R, C>;
+    fn duals_along(&self, v: &Self, name: &str) -> Self::Duals {
+        same_shape(name, self.shape(), v.shape());
+        self.zip_map(v, Dual::new)
+    }
+    fn constant_duals(&self) -> Self::Duals {
+        self.map(Dual::constant)
+    }
 }
 
 impl<F: Real, R: Dim, C: Dim> DualParts for OMatrix<Dual<F>, R, C>
