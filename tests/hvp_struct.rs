@@ -151,7 +151,7 @@ struct Model {
 fn model_loss(m: Model, x: &Tensor<f64>) -> f64 {
     let h = (x.matmul(&m.layer.w) + m.layer.b).tanh();
     let s = h.sum();
-    let o = m.offset[0] * m.scales[0] + m.offset[1] * m.offset[1] * m.scales[1];
+    let o = m.offset[0] * m.scales[0] + m.offset.norm() * m.offset[1] * m.scales[1];
     (s - 1.0) * (s - 1.0) + o * o + (m.scales[0] * m.scales[1]).exp()
 }
 

@@ -665,7 +665,10 @@ fn dual_copy(attr: &Attr, f: &Function) -> (ItemFn, TokenStream) {
         .generics
         .params
         .push(syn::parse_quote!(#t: #krate::__private::Order2));
-    if crate::ast::uses_matrices(&f.item) {
+    // A struct or tuple parameter may hold matrices whose methods (`norm`) the body calls
+    // without naming a matrix type.
+    let holds_structs = f.params.iter().any(|p| dualized_param(p).is_some());
+    if crate::ast::uses_matrices(&f.item) || holds_structs {
         item.sig
             .generics
             .make_where_clause()
