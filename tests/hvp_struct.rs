@@ -2,7 +2,8 @@
 //! differences of `f_grad` along the direction, the Hessian's symmetry, its value and gradient
 //! against `f_grad`'s. Structs by reference and by value, with `Vec`, tensor, nalgebra and
 //! nested-struct fields, `#[no_grad]` fields read beside the differentiated ones, a struct
-//! built inside the function, tuples, and `f_grad` of a struct function inside another loss.
+//! built inside the function, tuples, slices, `Vec`s and arrays of structs, and `f_grad` of a
+//! struct function inside another loss.
 
 mod common;
 
@@ -311,6 +312,132 @@ fn struct_gradient_inside_a_loss_matches_differences() {
         "misfit gradient",
         &[gs.k, gs.rest, gx],
         &[dk, dr, dx],
+        FD_TOL,
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Slices, `Vec`s and arrays of structs: a list of particles with charges and positions.
+
+#[derive(Differentiable, Clone, Debug)]
+struct Atom {
+    q: f64,
+    at: [f64; 2],
+}
+
+#[differentiable(order = 2)]
+fn coulomb(atoms: &[Atom], screen: f64) -> f64 {
+    let mut e = 0.0;
+    for i in 0..atoms.len() {
+        for j in (i + 1)..atoms.len() {
+            let dx = atoms[i].at[0] - atoms[j].at[0];
+            let dy = atoms[i].at[1] - atoms[j].at[1];
+            let r = (dx * dx + dy * dy + screen * screen).sqrt();
+            e += atoms[i].q * atoms[j].q / r;
+        }
+    }
+    e
+}
+
+#[differentiable(order = 2)]
+fn spread(pts: Vec<Pt>, pair: [Pt; 2]) -> f64 {
+    let mut s = pair[0].x * pair[1].y;
+    for p in &pts {
+        s += (p.x - pair[0].y).powi(2) * p.y.exp();
+    }
+    s
+}
+
+fn atoms() -> Vec<Atom> {
+    vec![
+        Atom {
+            q: 1.0,
+            at: [0.0, 0.1],
+        },
+        Atom {
+            q: -0.8,
+            at: [1.1, -0.3],
+        },
+        Atom {
+            q: 0.6,
+            at: [0.4, 0.9],
+        },
+    ]
+}
+
+fn atom_tangent(q: f64, at: [f64; 2]) -> AtomTangent {
+    AtomTangent { q, at }
+}
+
+#[test]
+fn slices_of_structs_match_differences_of_the_gradient() {
+    let (atoms, screen) = (atoms(), 0.2);
+    let v = vec![
+        atom_tangent(0.5, [1.0, -0.5]),
+        atom_tangent(-0.25, [0.3, 0.8]),
+        atom_tangent(0.75, [-0.6, 0.2]),
+    ];
+    let (y, (ga, gs), (ha, hs)) = coulomb_hvp(&atoms, screen, &v, 0.4);
+    let (y0, (ga0, gs0)) = coulomb_grad(&atoms, screen);
+    assert_close("coulomb value", &[y], &[y0], 1e-14);
+    assert_close(
+        "coulomb gradient",
+        &[flat(&ga), vec![gs]].concat(),
+        &[flat(&ga0), vec![gs0]].concat(),
+        1e-14,
+    );
+
+    let x = (atoms.clone(), screen);
+    let want = difference(
+        |(a, s): &(Vec<Atom>, f64)| coulomb_grad(a, *s).1,
+        &x,
+        &(v.clone(), 0.4),
+    );
+    let got = [flat(&ha), vec![hs]].concat();
+    assert_close("coulomb H v", &got, &want, FD_TOL);
+
+    let u = vec![
+        atom_tangent(-0.3, [0.2, 0.9]),
+        atom_tangent(0.6, [-1.0, 0.1]),
+        atom_tangent(0.1, [0.5, -0.7]),
+    ];
+    let (_, _, (hu, hus)) = coulomb_hvp(&atoms, screen, &u, -0.2);
+    assert_symmetric(
+        "coulomb",
+        &[flat(&u), vec![-0.2]].concat(),
+        &got,
+        &[flat(&v), vec![0.4]].concat(),
+        &[flat(&hu), vec![hus]].concat(),
+    );
+
+    // The screening length alone differentiated: the atoms are constants.
+    let (_, _, (_, h_only)) =
+        coulomb_hvp(&atoms, screen, &vec![atom_tangent(0.0, [0.0; 2]); 3], 1.0);
+    let d =
+        (coulomb_grad(&atoms, screen + H).1.1 - coulomb_grad(&atoms, screen - H).1.1) / (2.0 * H);
+    assert_close("coulomb d2/ds2", &[h_only], &[d], FD_TOL);
+}
+
+#[test]
+fn vecs_and_arrays_of_structs_match_differences_of_the_gradient() {
+    let pts = vec![Pt { x: 0.3, y: -0.2 }, Pt { x: 1.2, y: 0.4 }];
+    let pair = [Pt { x: 0.7, y: 0.1 }, Pt { x: -0.5, y: 0.9 }];
+    let vp = vec![PtTangent { x: 1.0, y: 0.5 }, PtTangent { x: -0.5, y: 0.25 }];
+    let vq = [PtTangent { x: 0.75, y: -1.0 }, PtTangent { x: 0.2, y: 0.6 }];
+    let (y, g, (hp, hq)) = spread_hvp(pts.clone(), pair.clone(), vp.clone(), vq.clone());
+    let (y0, g0) = spread_grad(pts.clone(), pair.clone());
+    assert_close("spread value", &[y], &[y0], 1e-14);
+    assert_close("spread gradient", &flat(&g), &flat(&g0), 1e-14);
+    let x = (pts, pair);
+    let want = difference(
+        |(p, q): &(Vec<Pt>, [Pt; 2])| spread_grad(p.clone(), q.clone()).1,
+        &x,
+        &(vp, vq),
+    );
+    assert_close(
+        "spread H v",
+        &[flat(&hp), flat(&hq)].concat(),
+        &want,
         FD_TOL,
     );
 }

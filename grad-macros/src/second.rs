@@ -68,7 +68,7 @@ pub fn check(cx: &mut Ctxt, attr: &Attr, f: &Function) {
     for input in &sig.inputs {
         if let syn::FnArg::Typed(pt) = input
             && float_of_param(&pt.ty).is_none()
-            && dualized_type(&pt.ty).is_none()
+            && !dualized_type(&pt.ty)
             && !is_inactive_type(&pt.ty)
         {
             let ty = pt.ty.to_token_stream().to_string();
@@ -152,20 +152,29 @@ fn float_of_param(ty: &Type) -> Option<Ident> {
     }
 }
 
-/// The type of a parameter that `f_hvp` passes through `Dualize` (a struct deriving
-/// `Differentiable`, a tuple, a type alias), by value or by reference: a path without generic
-/// arguments that is no float, tensor or matrix, or a tuple. The copy names it
-/// `<X as Dualize>::Over<T>`.
-fn dualized_type(ty: &Type) -> Option<&Type> {
+/// Whether a parameter's type (a reference stripped) goes through `Dualize` in `f_hvp`: a
+/// struct deriving `Differentiable`, a tuple or a type alias (a path without generic
+/// arguments that is no float, tensor or matrix), and slices, arrays and `Vec`s of those.
+/// The copy names such a struct `<X as Dualize>::Over<T>`.
+fn dualized_type(ty: &Type) -> bool {
     let ty = match ty {
-        Type::Reference(r) if r.mutability.is_none() => &*r.elem,
-        Type::Paren(p) => return dualized_type(&p.elem),
+        Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
+            Type::Slice(s) => return dualizable(&s.elem),
+            elem => elem,
+        },
         ty => ty,
     };
+    dualizable(ty)
+}
+
+/// A type `Dualize` converts whole, of at least one struct or tuple.
+fn dualizable(ty: &Type) -> bool {
     match ty {
-        Type::Tuple(t) if !t.elems.is_empty() && !is_inactive_type(ty) => Some(ty),
-        Type::Path(p) if is_struct_path(p) && !is_inactive_type(ty) => Some(ty),
-        _ => None,
+        Type::Paren(p) => dualizable(&p.elem),
+        Type::Tuple(t) => !t.elems.is_empty() && !is_inactive_type(ty),
+        Type::Array(a) => dualizable(&a.elem),
+        Type::Path(p) if is_struct_path(p) => !is_inactive_type(ty),
+        _ => vec_elem(ty).is_some_and(dualizable),
     }
 }
 
@@ -454,7 +463,9 @@ fn grad_jvp_fn(attr: &Attr, f: &Function) -> TokenStream {
             } else {
                 quote!(&#v)
             };
-            pairs.push(if dualized_param(p).is_some() {
+            pairs.push(if let Some(Dualized::Slice(_)) = dualized_param(p) {
+                quote!(#rt::pair_tangents(&#gk, &#v.to_vec()))
+            } else if dualized_param(p).is_some() {
                 quote!(#rt::pair_tangents(&#gk, #v))
             } else {
                 quote!(#rt::pair(&#gk, #v))
@@ -465,7 +476,9 @@ fn grad_jvp_fn(attr: &Attr, f: &Function) -> TokenStream {
     // The tangents are read again for `<∇f, v>`: those held by value are cloned for the call.
     let args = reused_args(f);
     let directions = f.params.iter().zip(&vnames).map(|(p, v)| {
-        if p.active && matches!(p.form, Form::VecOf(_) | Form::Value(_)) {
+        let held = matches!(p.form, Form::VecOf(_) | Form::Value(_))
+            || matches!(p.form, Form::Array(..)) && dualized_param(p).is_some();
+        if p.active && held {
             quote!(::core::clone::Clone::clone(&#v))
         } else {
             quote!(#v)
@@ -547,12 +560,36 @@ fn hvp_signature(attr: &Attr, f: &Function) -> (TokenStream, Vec<Ident>) {
     )
 }
 
-/// The type of a parameter that `f_hvp` passes through `Dualize` (a struct or tuple, by
-/// value or reference), without its reference.
-fn dualized_param(p: &Param) -> Option<&Type> {
+/// How `f_hvp` passes a parameter of structs or tuples through `Dualize`.
+enum Dualized {
+    /// Converted whole (`&Params`, `(f64, f64)`, `Vec<Atom>`, `[Atom; 3]`), of this type.
+    Whole(TokenStream),
+    /// A slice `&[E]`, converted into a `Vec` of twins, its gradient a `Vec` of `E`'s.
+    Slice(Type),
+}
+
+impl Dualized {
+    /// The type whose `Dualize` splits the gradient.
+    fn whole(&self) -> TokenStream {
+        match self {
+            Dualized::Whole(t) => t.clone(),
+            Dualized::Slice(e) => quote!(::std::vec::Vec<#e>),
+        }
+    }
+}
+
+/// Whether (and how) `f_hvp` passes the parameter through `Dualize`.
+fn dualized_param(p: &Param) -> Option<Dualized> {
+    let whole =
+        |t: &Type| (float_of_param(t).is_none() && dualizable(t)).then(|| t.to_token_stream());
     match &p.form {
-        Form::Ref(t) | Form::Value(t) if float_of_param(t).is_none() => dualized_type(t),
-        _ => None,
+        Form::Ref(t) | Form::Value(t) => whole(t).map(Dualized::Whole),
+        Form::Slice(e) => {
+            (float_of_param(e).is_none() && dualizable(e)).then(|| Dualized::Slice(e.clone()))
+        }
+        Form::VecOf(e) => whole(e).map(|e| Dualized::Whole(quote!(::std::vec::Vec<#e>))),
+        Form::Array(e, n) => whole(e).map(|e| Dualized::Whole(quote!([#e; #n]))),
+        Form::Scalar(_) => None,
     }
 }
 
@@ -582,13 +619,18 @@ fn hvp_fn(attr: &Attr, f: &Function) -> TokenStream {
             (quote!(&#x), quote!(&#v))
         };
         // Structs and tuples go through `Dualize`, whose twin's float is named here.
-        let dualized = dualized_param(p).is_some();
-        let conv = match (p.active, dualized) {
+        let conv = match (p.active, dualized_param(p)) {
             _ if data => quote!(#x),
-            (true, false) => quote!(#rt::duals(#bx, #bv, #lit)),
-            (false, false) => quote!(#rt::constants(#bx)),
-            (true, true) => quote!(#rt::dualize::<#float, _>(#bx, #bv, #lit)),
-            (false, true) => quote!(#rt::dualize_constant::<#float, _>(#bx)),
+            (true, None) => quote!(#rt::duals(#bx, #bv, #lit)),
+            (false, None) => quote!(#rt::constants(#bx)),
+            (true, Some(Dualized::Slice(_))) => {
+                quote!(#rt::dualize_slice::<#float, _>(#bx, #bv, #lit))
+            }
+            (false, Some(Dualized::Slice(_))) => {
+                quote!(#rt::dualize_slice_constant::<#float, _>(#bx))
+            }
+            (true, Some(_)) => quote!(#rt::dualize::<#float, _>(#bx, #bv, #lit)),
+            (false, Some(_)) => quote!(#rt::dualize_constant::<#float, _>(#bx)),
         };
         prelude.extend(quote!(let #xs = #conv;));
         // The duals of a parameter held by reference live in a local, borrowed by the call.
@@ -610,7 +652,7 @@ fn hvp_fn(attr: &Attr, f: &Function) -> TokenStream {
         .enumerate()
         .map(|(k, p)| {
             let gk = active_part(&g, k, n);
-            match dualized_param(p) {
+            match dualized_param(p).map(|d| d.whole()) {
                 Some(ty) => {
                     let parts = names::aux("dual_parts", k);
                     split.extend(quote!(
@@ -687,9 +729,10 @@ fn dual_copy(attr: &Attr, f: &Function) -> (ItemFn, TokenStream) {
     let mut structs = StructNames::default();
     for input in &item.sig.inputs {
         if let syn::FnArg::Typed(pt) = input
-            && let Some(ty) = dualized_type(&pt.ty)
+            && float_of_param(&pt.ty).is_none()
+            && dualized_type(&pt.ty)
         {
-            structs.visit_type(ty);
+            structs.visit_type(&pt.ty);
         }
     }
     structs.visit_block(&item.block);

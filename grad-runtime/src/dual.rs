@@ -20,7 +20,10 @@
 mod dualize;
 mod field;
 
-pub use dualize::{Dualize, dualize, dualize_constant, dualize_parts, pair_tangents, part_name};
+pub use dualize::{
+    Dualize, dualize, dualize_constant, dualize_parts, dualize_slice, dualize_slice_constant,
+    pair_tangents, part_name,
+};
 
 use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
 use crate::kernels::gemm::{Gemm, MatRef};

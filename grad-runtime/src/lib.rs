@@ -46,8 +46,8 @@ pub mod __private {
     };
     pub use crate::dual::{
         Cast, Dual, DualParts, Dualize, Order2, ToDuals, constants, dual_tangents, dual_values,
-        dualize, dualize_constant, dualize_parts, duals, grad_pullback, lift, lift_vjp, pair,
-        pair_tangents, part_name, promote,
+        dualize, dualize_constant, dualize_parts, dualize_slice, dualize_slice_constant, duals,
+        grad_pullback, lift, lift_vjp, pair, pair_tangents, part_name, promote,
     };
     pub use crate::fuse;
     pub use crate::jacobian::{

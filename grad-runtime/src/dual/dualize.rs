@@ -61,6 +61,27 @@ pub fn dualize_constant<F: Real, X: Dualize>(x: &X) -> X::Over<Dual<F>> {
     x.constant_duals::<F>()
 }
 
+/// `x + ε v` of a slice of structs or tuples, as a `Vec` of twins.
+#[doc(hidden)]
+pub fn dualize_slice<F: Real, X: Dualize>(
+    x: &[X],
+    v: &[X::Tangent],
+    name: &str,
+) -> Vec<X::Over<Dual<F>>> {
+    same_length(name, x.len(), v.len());
+    x.iter()
+        .zip(v)
+        .enumerate()
+        .map(|(i, (x, v))| x.duals_along::<F>(v, &format!("{name}[{i}]")))
+        .collect()
+}
+
+/// Constant duals of a slice of structs or tuples that is not differentiated.
+#[doc(hidden)]
+pub fn dualize_slice_constant<F: Real, X: Dualize>(x: &[X]) -> Vec<X::Over<Dual<F>>> {
+    x.iter().map(X::constant_duals::<F>).collect()
+}
+
 /// The gradient and Hessian-vector parts of a struct or tuple parameter's gradient.
 #[doc(hidden)]
 pub fn dualize_parts<F: Real, X: Dualize>(
@@ -123,15 +144,10 @@ dualize_same!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize bool);
 impl<X: Dualize> Dualize for Vec<X> {
     type Over<T: Order2> = Vec<X::Over<T>>;
     fn duals_along<F: Real>(&self, v: &Vec<X::Tangent>, name: &str) -> Self::Over<Dual<F>> {
-        same_length(name, self.len(), v.len());
-        self.iter()
-            .zip(v)
-            .enumerate()
-            .map(|(i, (x, v))| x.duals_along::<F>(v, &format!("{name}[{i}]")))
-            .collect()
+        dualize_slice::<F, X>(self, v, name)
     }
     fn constant_duals<F: Real>(&self) -> Self::Over<Dual<F>> {
-        self.iter().map(X::constant_duals::<F>).collect()
+        dualize_slice_constant::<F, X>(self)
     }
     fn dual_parts<F: Real>(
         g: &<Self::Over<Dual<F>> as Differentiable>::Tangent,
