@@ -29,7 +29,7 @@ use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
 use crate::kernels::gemm::{Gemm, MatRef};
 use crate::kernels::math::VecMath;
 use crate::real::Real;
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, pool};
 use core::cmp::Ordering;
 use core::fmt;
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
@@ -236,11 +236,7 @@ impl<F: Real> VecMath for Dual<F> {
 }
 
 impl<F: Real> Gemm for Dual<F> {
-    /// A loop over the columns of `C`, each summed in the order that keeps `A`'s reads
-    /// contiguous: dot products of `A`'s rows, four at a time, where its rows are contiguous
-    /// (`x.matmul(w)`); multiples of `A`'s columns added up where its columns are (`xᵀ dz`
-    /// in a reverse pass). Tensors of duals run no vectorized kernel, but the independent
-    /// sums keep the pipelines full where one running sum would wait on each addition.
+    /// The textbook triple loop: tensors of duals are not a fast path.
     fn gemm_serial(
         m: usize,
         k: usize,
@@ -250,56 +246,21 @@ impl<F: Real> Gemm for Dual<F> {
         beta: Self,
         c: &mut [Self],
     ) {
-        let mut column = vec![Self::ZERO; m];
-        for j in 0..n {
-            let b_j = |l: usize| b.data[l * b.rs + j * b.cs];
-            if k == 0 {
-                column.fill(Self::ZERO);
-            } else if a.cs == 1 || k == 1 {
-                for (i, c_i) in column.iter_mut().enumerate() {
-                    *c_i = dot4(&a.data[i * a.rs..], k, a.cs, b_j);
-                }
-            } else {
-                column.fill(Self::ZERO);
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = Self::ZERO;
                 for l in 0..k {
-                    let b_lj = b_j(l);
-                    let a_l = &a.data[l * a.cs..];
-                    for (i, c_i) in column.iter_mut().enumerate() {
-                        *c_i += a_l[i * a.rs] * b_lj;
-                    }
+                    s += a.data[i * a.rs + l * a.cs] * b.data[l * b.rs + j * b.cs];
                 }
-            }
-            for (i, s) in column.iter().enumerate() {
                 let c_ij = &mut c[i * n + j];
                 *c_ij = if beta == Self::ZERO {
-                    *s
+                    s
                 } else {
-                    *s + beta * *c_ij
+                    s + beta * *c_ij
                 };
             }
         }
     }
-}
-
-/// `Σ_l row[l·stride] · b(l)` over `l < k`, in four interleaved running sums.
-#[inline(always)]
-fn dot4<F: Real>(
-    row: &[Dual<F>],
-    k: usize,
-    stride: usize,
-    b: impl Fn(usize) -> Dual<F>,
-) -> Dual<F> {
-    let mut s = [Dual::<F>::ZERO; 4];
-    let whole = k / 4 * 4;
-    for l in (0..whole).step_by(4) {
-        for (t, s_t) in s.iter_mut().enumerate() {
-            *s_t += row[(l + t) * stride] * b(l + t);
-        }
-    }
-    for l in whole..k {
-        s[l - whole] += row[l * stride] * b(l);
-    }
-    (s[0] + s[1]) + (s[2] + s[3])
 }
 
 /// `1` where `c`, else `0`.
@@ -716,11 +677,15 @@ impl<F: Real> ToDuals for Tensor<F> {
     type Duals = Tensor<Dual<F>>;
     fn duals_along(&self, v: &Self, name: &str) -> Tensor<Dual<F>> {
         same_shape(name, self.shape(), v.shape());
-        let data = self.as_slice().duals_along(v.as_slice(), name);
+        let mut v = v.as_slice().iter();
+        // Every call's duals in a recycled buffer: fresh pages for a data tensor of 10⁵
+        // elements cost more than the whole conversion.
+        let data = pool::mapped(self.as_slice(), |x| Dual::new(*x, *v.next().unwrap_or(x)));
         Tensor::from_parts(data, self.dims().clone())
     }
     fn constant_duals(&self) -> Tensor<Dual<F>> {
-        Tensor::from_parts(self.as_slice().constant_duals(), self.dims().clone())
+        let data = pool::mapped(self.as_slice(), |x| Dual::constant(*x));
+        Tensor::from_parts(data, self.dims().clone())
     }
 }
 
@@ -797,11 +762,11 @@ impl<D: DualParts, const N: usize> DualParts for [D; N] {
 impl<F: Real> DualParts for Tensor<Dual<F>> {
     type Part = Tensor<F>;
     fn values(&self) -> Tensor<F> {
-        let data = self.as_slice().iter().map(|d| d.re).collect();
+        let data = pool::mapped(self.as_slice(), |d| d.re);
         Tensor::from_parts(data, self.dims().clone())
     }
     fn tangents(&self) -> Tensor<F> {
-        let data = self.as_slice().iter().map(|d| d.eps).collect();
+        let data = pool::mapped(self.as_slice(), |d| d.eps);
         Tensor::from_parts(data, self.dims().clone())
     }
 }

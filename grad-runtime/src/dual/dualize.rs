@@ -15,7 +15,7 @@
 use super::{Dual, Order2, same_length, same_shape};
 use crate::differentiable::{Differentiable, Flat, Tangent};
 use crate::real::Real;
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, pool};
 use ::nalgebra::allocator::Allocator;
 use ::nalgebra::{DefaultAllocator, Dim, OMatrix};
 
@@ -200,11 +200,6 @@ dualize_tuples! {
     (A 0, B 1, C 2, D 3, E 4, G 5)
 }
 
-/// Elementwise, in any float type.
-fn convert<A: Real, B: Real>(x: &[A], f: impl Fn(A) -> B) -> Vec<B> {
-    x.iter().map(|&a| f(a)).collect()
-}
-
 macro_rules! dualize_containers {
     ($($f:ident)*) => {$(
         /// # Panics
@@ -213,21 +208,19 @@ macro_rules! dualize_containers {
             type Over<T: Order2> = Tensor<T>;
             fn duals_along<F: Real>(&self, v: &Tensor<$f>, name: &str) -> Tensor<Dual<F>> {
                 same_shape(name, self.shape(), v.shape());
-                let data = self
-                    .as_slice()
-                    .iter()
-                    .zip(v.as_slice())
-                    .map(|(x, v)| x.duals_along::<F>(v, name))
-                    .collect();
+                let mut v = v.as_slice().iter();
+                let data = pool::mapped(self.as_slice(), |x| {
+                    x.duals_along::<F>(v.next().unwrap_or(x), name)
+                });
                 Tensor::from_parts(data, self.dims().clone())
             }
             fn constant_duals<F: Real>(&self) -> Tensor<Dual<F>> {
-                let data = convert(self.as_slice(), |x| x.constant_duals::<F>());
+                let data = pool::mapped(self.as_slice(), |x| x.constant_duals::<F>());
                 Tensor::from_parts(data, self.dims().clone())
             }
             fn dual_parts<F: Real>(g: &Tensor<Dual<F>>) -> (Tensor<$f>, Tensor<$f>) {
                 let part = |f: fn(&Dual<F>) -> F| {
-                    let data = convert(g.as_slice(), |d| f(&d).to_f64() as $f);
+                    let data = pool::mapped(g.as_slice(), |d| f(d).to_f64() as $f);
                     Tensor::from_parts(data, g.dims().clone())
                 };
                 (part(|d| d.re), part(|d| d.eps))

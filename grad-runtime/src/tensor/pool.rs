@@ -80,6 +80,13 @@ pub(crate) fn copied<T: Copy + 'static>(x: &[T]) -> Vec<T> {
     v
 }
 
+/// `f` of each element of `x`, in a kept buffer if one fits.
+pub(crate) fn mapped<A, B: Copy + 'static>(x: &[A], f: impl FnMut(&A) -> B) -> Vec<B> {
+    let mut v = take(x.len());
+    v.extend(x.iter().map(f));
+    v
+}
+
 /// Keeps `v`'s buffer for a later [`take`] if it is large enough, making room by freeing
 /// the longest-kept buffers (so a workload that moves to other sizes is not stuck with the
 /// old ones); frees it at once if it is small or larger than the whole pool.
