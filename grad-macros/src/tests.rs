@@ -647,7 +647,10 @@ fn misplaced_jacobians_are_rejected() {
 fn misplaced_second_order_is_rejected() {
     check_all_rejected([
         ("order = 2", "fn f(x: f64) -> Vec<f64> { vec![x] }"),
-        ("order = 2", "fn f(x: &[Option<f64>]) -> f64 { x[0].unwrap() }"),
+        (
+            "order = 2",
+            "fn f(x: &[Option<f64>]) -> f64 { x[0].unwrap() }",
+        ),
         ("order = 2", "fn f(p: Mlp<f64>) -> f64 { p.x }"),
         ("order = 2", "fn f(x: Option<f64>) -> f64 { x.unwrap() }"),
         ("order = 2", "fn f<T: Real>(x: T) -> T { x }"),
