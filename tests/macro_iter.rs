@@ -256,6 +256,57 @@ fn reductions() {
     }
 }
 
+#[differentiable]
+fn plain_sum(x: &[f64]) -> f64 {
+    x.iter().sum()
+}
+
+#[differentiable]
+fn mapped_sum_f32(x: &[f32]) -> f32 {
+    x.iter().map(|v| v * 2.0).sum::<f32>()
+}
+
+#[differentiable(order = 2)]
+fn sum_of_squares(x: &[f64]) -> f64 {
+    x.iter().map(|v| v * v).sum::<f64>()
+}
+
+/// `Iterator::sum` of floats starts at `-0.0`, the identity of addition, so a sum of
+/// nothing, or of negative zeros only, is `-0.0`. Generated code starts where the primal
+/// does: every mode's value has the primal's bits.
+#[test]
+fn sums_start_where_iterator_sum_starts() {
+    for x in [
+        vec![],
+        vec![-0.0],
+        vec![-0.0, -0.0],
+        vec![0.0, -0.0],
+        vec![1.5, -2.0],
+    ] {
+        let want = plain_sum(&x).to_bits();
+        assert_eq!(plain_sum_grad(&x).0.to_bits(), want, "grad of {x:?}");
+        assert_eq!(plain_sum_vjp(&x).0.to_bits(), want, "vjp of {x:?}");
+        let dx = vec![1.0; x.len()];
+        assert_eq!(plain_sum_jvp(&x, &dx).0.to_bits(), want, "jvp of {x:?}");
+        let want = sum_of_squares(&x).to_bits();
+        assert_eq!(
+            sum_of_squares_grad(&x).0.to_bits(),
+            want,
+            "grad of squares {x:?}"
+        );
+        let (v, _, _) = sum_of_squares_hvp(&x, &dx);
+        assert_eq!(v.to_bits(), want, "hvp of squares {x:?}");
+        let x32: Vec<f32> = x.iter().map(|&v| -(v.abs() as f32) * 0.0).collect();
+        let want = mapped_sum_f32(&x32).to_bits();
+        assert_eq!(
+            mapped_sum_f32_grad(&x32).0.to_bits(),
+            want,
+            "f32 of {x32:?}"
+        );
+    }
+    assert!(plain_sum(&[]).is_sign_negative());
+}
+
 #[test]
 fn zip_stops_at_the_shorter() {
     // Only the first two products count: d/dp = (q0, q1, 0).

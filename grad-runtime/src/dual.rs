@@ -175,7 +175,8 @@ assign_ops!(AddAssign add_assign +, SubAssign sub_assign -, MulAssign mul_assign
 
 impl<F: Real> core::iter::Sum for Dual<F> {
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
-        iter.fold(Self::ZERO, |a, b| a + b)
+        // From `-0.0`, the identity of addition, as `Iterator::sum` of floats starts.
+        iter.fold(-Self::ZERO, |a, b| a + b)
     }
 }
 

@@ -829,8 +829,17 @@ impl Iters<'_> {
         };
         let n_items = chain.seq.len.clone();
         let init: Expr = match name.as_str() {
-            "sum" => syn::parse2(quote_spanned!(span=> ::core::default::Default::default()))
-                .expect("a path call parses"),
+            // `Iterator::sum` of floats starts at `-0.0`, the identity of addition, so that a
+            // sum of nothing or of negative zeros only is `-0.0` (floats and the float type
+            // parameters, which are `Real`); of anything else (an integer, a tensor) at its
+            // `Default`.
+            "sum" => match &ty {
+                Some(ty) if crate::ast::is_scalar_type(ty, &self.f.type_params) => {
+                    syn::parse2(quote_spanned!(span=> #rt::sum_start::<#ty>()))
+                }
+                _ => syn::parse2(quote_spanned!(span=> ::core::default::Default::default())),
+            }
+            .expect("a sum's start parses"),
             "collect" => parse_quote!(::std::vec::Vec::with_capacity(#n_items)),
             "product" => syn::parse2(quote_spanned!(span=> #rt::one())).expect("a call parses"),
             _ => m.args[0].clone(),

@@ -159,6 +159,14 @@ pub fn one<T: Real>() -> T {
     T::ONE
 }
 
+/// Where a desugared `chain.sum()` of floats starts, as [`Iterator::sum`] starts it: at
+/// `-0.0`, the identity of addition, so that a sum of nothing or of negative zeros only is
+/// `-0.0` in generated code as in the primal.
+#[inline(always)]
+pub fn sum_start<T: Real>() -> T {
+    -T::ZERO
+}
+
 /// The tangent passed for an argument that is not active: `NoTangent` for a parameter that
 /// the callee does not differentiate, a zero tangent for one that it does.
 pub trait InactiveTangent<A: ?Sized> {
