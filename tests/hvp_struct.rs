@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{assert_close, assert_symmetric};
+use common::{assert_close, assert_symmetric, floats as flat};
 use grad::{Differentiable, Tangent, Tensor, differentiable};
 use nalgebra::Vector2;
 
@@ -15,16 +15,6 @@ use nalgebra::Vector2;
 /// product to about h² |f'''| + ε |∇f| / h, well inside 1e-6 of its size here.
 const H: f64 = 1e-5;
 const FD_TOL: f64 = 1e-6;
-
-/// A tangent's floats in visiting order.
-fn flat<T: Tangent>(t: &T) -> Vec<f64> {
-    let mut out = Vec::new();
-    t.visit(&mut |run| match run {
-        grad::Flat::F32(s) => out.extend(s.iter().map(|&x| f64::from(x))),
-        grad::Flat::F64(s) => out.extend_from_slice(s),
-    });
-    out
-}
 
 /// `x + s v`.
 fn along<X: Differentiable + Clone>(x: &X, v: &X::Tangent, s: f64) -> X {

@@ -511,3 +511,144 @@ fn stack_of_mismatched_shapes_in_a_tangent_names_both() {
     let (a, b) = (rand(&[2], 82), rand(&[3], 83));
     stack_pair_jvp(&a, &b, &a, &b);
 }
+
+// Tensors built from differentiated scalars: `Tensor::from_vec(..).unwrap()`,
+// `Tensor::from_slice(..).expect(..)`, `Tensor::from` of an array or a `Vec`, and
+// `Tensor::scalar(x)`. The data's cotangent is the
+// output's, moved back into a `Vec`; its tangent is laid out in the tensor's shape.
+
+#[differentiable(order = 2)]
+fn built(a: f64, b: f64) -> f64 {
+    let t = Tensor::from_vec(vec![a, a * b, b.sin()], &[3]).unwrap();
+    let w = Tensor::from([1.0, -2.0, 0.5]);
+    let pair = Tensor::from([a, b]) * Tensor::from(vec![b, 1.0]);
+    (t.exp() * w).sum() + (Tensor::scalar(a) * Tensor::scalar(b)).sum() + pair.tanh().sum()
+}
+
+#[differentiable]
+fn built_from_slice(x: &[f64], k: f64) -> f64 {
+    let v: Vec<f64> = x.iter().map(|e| e * k).collect();
+    let t = Tensor::from_slice(&v, &[2, 2]).expect("four values");
+    let s = Tensor::scalar(k);
+    let col = Tensor::from_vec(vec![x[0], k], &[2, 1]).unwrap();
+    ((&t * &s).tanh().matmul(&col)).sum()
+}
+
+#[differentiable]
+fn built_in_loop(x: f64, n: usize) -> f64 {
+    // A tensor rebuilt every iteration from the previous one's entries and `x`, and built
+    // in one branch only.
+    let mut h = Tensor::from_vec(vec![x, 1.0], &[2]).unwrap();
+    for i in 0..n {
+        let (p, q) = (h.get(&[0]), h.get(&[1]));
+        h = Tensor::from_vec(vec![q * x, (p + i as f64).sin()], &[2]).unwrap();
+        if i % 2 == 1 {
+            h = h * Tensor::from_vec(vec![x, 2.0], &[2]).unwrap();
+        }
+    }
+    h.sum()
+}
+
+/// Central difference in f64 of a function of one scalar.
+fn diff(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+    let h = 1e-6 * x.abs().max(1.0);
+    (f(x + h) - f(x - h)) / (2.0 * h)
+}
+
+#[test]
+fn tensors_built_from_differentiated_scalars() {
+    for (a, b) in [(0.3, -0.7), (1.1, 0.4), (-0.5, 2.0)] {
+        let (v, (ga, gb)) = built_grad(a, b);
+        assert_eq!(v, built(a, b));
+        let (fa, fb) = (diff(|a| built(a, b), a), diff(|b| built(a, b), b));
+        assert!(
+            (ga - fa).abs() <= 1e-7 * fa.abs().max(1.0),
+            "{ga} against {fa}"
+        );
+        assert!(
+            (gb - fb).abs() <= 1e-7 * fb.abs().max(1.0),
+            "{gb} against {fb}"
+        );
+        let (_, pb) = built_vjp(a, b);
+        assert_eq!(pb(1.0), (ga, gb));
+        let (v2, tan) = built_jvp(a, b, 0.25, -1.5);
+        assert_eq!(v2, v);
+        let want = 0.25 * ga - 1.5 * gb;
+        assert!((tan - want).abs() <= 1e-13 * want.abs().max(1.0));
+        // Second order: H v against differences of the gradient along v.
+        // (Its value and gradient equal `f_grad`'s to rounding: the dual kernels are scalar,
+        // the float ones vectorized.)
+        let (vh, (gha, ghb), (ha, hb)) = built_hvp(a, b, 0.25, -1.5);
+        assert!((vh - v).abs() <= 1e-14 * v.abs().max(1.0));
+        assert!((gha - ga).abs() <= 1e-14 * ga.abs().max(1.0));
+        assert!((ghb - gb).abs() <= 1e-14 * gb.abs().max(1.0));
+        let s = 1e-5;
+        let (_, (pa, pb)) = built_grad(a + 0.25 * s, b - 1.5 * s);
+        let (_, (ma, mb)) = built_grad(a - 0.25 * s, b + 1.5 * s);
+        let (fa, fb) = ((pa - ma) / (2.0 * s), (pb - mb) / (2.0 * s));
+        assert!(
+            (ha - fa).abs() <= 1e-6 * fa.abs().max(1.0),
+            "{ha} against {fa}"
+        );
+        assert!(
+            (hb - fb).abs() <= 1e-6 * fb.abs().max(1.0),
+            "{hb} against {fb}"
+        );
+    }
+}
+
+#[test]
+fn tensors_built_from_a_slice_and_in_loops() {
+    let x = [0.3, -0.2, 0.8, 0.5];
+    let k = 0.7;
+    let (v, (gx, gk)) = built_from_slice_grad(&x, k);
+    assert_eq!(v, built_from_slice(&x, k));
+    for i in 0..4 {
+        let fx = diff(
+            |e| {
+                let mut y = x;
+                y[i] = e;
+                built_from_slice(&y, k)
+            },
+            x[i],
+        );
+        assert!((gx[i] - fx).abs() <= 1e-7 * fx.abs().max(1.0), "x[{i}]");
+    }
+    let fk = diff(|k| built_from_slice(&x, k), k);
+    assert!((gk - fk).abs() <= 1e-7 * fk.abs().max(1.0));
+    let dx = [0.1, 0.2, -0.3, 0.4];
+    let (_, tan) = built_from_slice_jvp(&x, k, &dx, 0.5);
+    let want: f64 = gx.iter().zip(&dx).map(|(g, d)| g * d).sum::<f64>() + 0.5 * gk;
+    assert!((tan - want).abs() <= 1e-13 * want.abs().max(1.0));
+
+    for n in [0, 1, 4, 5] {
+        for x in [0.4, -1.2] {
+            let (v, g) = built_in_loop_grad(x, n);
+            assert_eq!(v, built_in_loop(x, n));
+            let f = diff(|x| built_in_loop(x, n), x);
+            assert!(
+                (g - f).abs() <= 1e-7 * f.abs().max(1.0),
+                "n = {n}: {g} against {f}"
+            );
+            let (_, tan) = built_in_loop_jvp(x, n, 1.0, grad::NoTangent);
+            assert!((tan - g).abs() <= 1e-13 * g.abs().max(1.0));
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "four values: from_slice")]
+fn a_tensor_built_from_too_few_values_panics_with_the_expect_message() {
+    built_from_slice_grad(&[1.0, 2.0, 3.0], 0.5);
+}
+
+#[differentiable]
+fn pair_sum(x: &[f64]) -> f64 {
+    Tensor::from_vec(x.to_vec(), &[2]).unwrap().exp().sum()
+}
+
+#[test]
+#[should_panic(expected = "called `Result::unwrap()` on an `Err` value: from_vec")]
+fn a_tensor_built_with_unwrap_panics_as_unwrap_does() {
+    let _ = pair_sum_vjp(&[1.0, 2.0, 3.0]);
+}

@@ -6,6 +6,9 @@
 //! The `#[test]`s here start `mpirun -n N` on this same test binary, running one of the
 //! `#[ignore]`d `rank_*` functions on every rank; those are the programs the ranks run.
 
+mod common;
+
+use common::floats;
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -62,15 +65,6 @@ fn rows(x: &Tensor<f64>, y: &Tensor<f64>, start: usize, end: usize) -> (Tensor<f
         )
         .unwrap(),
     )
-}
-
-fn values<T: Tangent>(t: &T) -> Vec<f64> {
-    let mut out = Vec::new();
-    t.visit(&mut |flat| match flat {
-        grad::Flat::F32(s) => out.extend(s.iter().map(|&v| f64::from(v))),
-        grad::Flat::F64(s) => out.extend_from_slice(s),
-    });
-    out
 }
 
 /// Every component within `rel` of `want`'s, relative to `want`'s largest component.
@@ -178,8 +172,8 @@ fn rank_allreduce() {
     grad::mpi::broadcast(&world, 0, &mut model);
     let want = Net::seeded(100);
     assert_eq!(
-        values(&model_as_tangent(&model)),
-        values(&model_as_tangent(&want))
+        floats(&model_as_tangent(&model)),
+        floats(&model_as_tangent(&want))
     );
     assert_eq!(model.scale, 1.5);
 
@@ -196,10 +190,10 @@ fn rank_allreduce() {
     let mut step = (loss * share, g);
     grad::mpi::allreduce_sum(&world, &mut step);
     assert!((step.0 - want_loss).abs() <= 1e-12 * want_loss.abs());
-    assert_close(&values(&step.1), &values(&want_g), 1e-12, "allreduce_sum");
+    assert_close(&floats(&step.1), &floats(&want_g), 1e-12, "allreduce_sum");
 
     // Every rank holds the same bits: compare with rank 0's.
-    let mut zeros = values(&step.1);
+    let mut zeros = floats(&step.1);
     let mine = zeros.clone();
     world.process_at_rank(0).broadcast_into(&mut zeros[..]);
     assert_eq!(
@@ -212,7 +206,7 @@ fn rank_allreduce() {
     let (xs, ys) = rows(&x, &y, rank * per, (rank + 1) * per);
     let (_, mut g) = model.loss_grad(&xs, &ys);
     grad::mpi::allreduce_mean(&world, &mut g);
-    assert_close(&values(&g), &values(&want_g), 1e-12, "allreduce_mean");
+    assert_close(&floats(&g), &floats(&want_g), 1e-12, "allreduce_mean");
 
     // f32 components travel too, beside f64 ones in the same value.
     let mut mixed = (vec![rank as f32 + 0.5; 3], [f64::from(rank as u32); 2]);

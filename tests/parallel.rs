@@ -2,6 +2,9 @@
 //! the gradient of the whole batch when shards are weighted, the documented tree order,
 //! tangents added in place, and a clear panic when there is nothing to sum.
 
+mod common;
+
+use common::floats;
 use grad::{Differentiable, Tangent, Tensor, differentiable, parallel};
 use std::sync::Mutex;
 
@@ -75,15 +78,6 @@ fn bits<T: Tangent>(t: &T) -> Vec<u64> {
     out
 }
 
-fn values<T: Tangent>(t: &T) -> Vec<f64> {
-    let mut out = Vec::new();
-    t.visit(&mut |flat| match flat {
-        grad::Flat::F32(s) => out.extend(s.iter().map(|&v| f64::from(v))),
-        grad::Flat::F64(s) => out.extend_from_slice(s),
-    });
-    out
-}
-
 fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -128,7 +122,7 @@ fn weighted_shards_sum_to_the_gradient_of_the_whole_batch() {
         let (loss, g) = pool(2).install(|| sharded_grad(&model, &b));
         assert!((loss - want_loss).abs() <= 1e-12 * want_loss.abs());
         // Relative to the largest component: shards change only the order of the additions.
-        let (got, want) = (values(&g), values(&want_g));
+        let (got, want) = (floats(&g), floats(&want_g));
         let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         assert!(scale > 0.0);
         for (i, (a, b)) in got.iter().zip(&want).enumerate() {

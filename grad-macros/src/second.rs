@@ -726,7 +726,7 @@ fn dual_copy(attr: &Attr, f: &Function) -> (ItemFn, TokenStream) {
     ints.visit_block(&item.block);
     let mut closures = ClosureNames::default();
     closures.visit_block(&item.block);
-    let mut structs = StructNames::default();
+    let mut structs = StructTypes::default();
     for input in &item.sig.inputs {
         if let syn::FnArg::Typed(pt) = input
             && float_of_param(&pt.ty).is_none()
@@ -735,7 +735,7 @@ fn dual_copy(attr: &Attr, f: &Function) -> (ItemFn, TokenStream) {
             structs.visit_type(&pt.ty);
         }
     }
-    structs.visit_block(&item.block);
+    StructLiterals(&mut structs.0).visit_block(&item.block);
     let mut rw = Rewrite {
         t: t.clone(),
         krate: krate.clone(),
@@ -762,11 +762,11 @@ fn dual_copy(attr: &Attr, f: &Function) -> (ItemFn, TokenStream) {
 }
 
 /// The struct types the copy names through `Dualize`: those in the types of the parameters
-/// it passes so (a struct, or one inside a tuple) and those of struct literals, as written.
+/// it passes so (a struct, or one inside a tuple), as written.
 #[derive(Default)]
-struct StructNames(Vec<String>);
+struct StructTypes(Vec<String>);
 
-impl<'a> Visit<'a> for StructNames {
+impl<'a> Visit<'a> for StructTypes {
     fn visit_type_path(&mut self, p: &'a syn::TypePath) {
         let ty = Type::Path(p.clone());
         if is_struct_path(p) && !is_inactive_type(&ty) {
@@ -774,18 +774,18 @@ impl<'a> Visit<'a> for StructNames {
         }
         syn::visit::visit_type_path(self, p);
     }
-    fn visit_block(&mut self, b: &'a syn::Block) {
-        // Only struct literals are read in the body (its types are not parameters).
-        struct Literals<'s>(&'s mut Vec<String>);
-        impl<'a> Visit<'a> for Literals<'_> {
-            fn visit_expr_struct(&mut self, s: &'a syn::ExprStruct) {
-                if s.qself.is_none() {
-                    self.0.push(s.path.to_token_stream().to_string());
-                }
-                syn::visit::visit_expr_struct(self, s);
-            }
+}
+
+/// The structs of the struct literals of the body, as written: the copy builds them as
+/// twins too. (The body's types are not parameters and are not read.)
+struct StructLiterals<'s>(&'s mut Vec<String>);
+
+impl<'a> Visit<'a> for StructLiterals<'_> {
+    fn visit_expr_struct(&mut self, s: &'a syn::ExprStruct) {
+        if s.qself.is_none() {
+            self.0.push(s.path.to_token_stream().to_string());
         }
-        Literals(&mut self.0).visit_block(b);
+        syn::visit::visit_expr_struct(self, s);
     }
 }
 
@@ -947,7 +947,7 @@ struct Rewrite {
     closures: Vec<String>,
     /// Names that hold integers, so that calls of helpers on them keep their name.
     ints: Ints,
-    /// The struct types named through `Dualize` (see [`StructNames`]).
+    /// The struct types named through `Dualize` (see [`StructTypes`] and [`StructLiterals`]).
     structs: Vec<String>,
     /// The aliases of the twins that struct literals build: the struct's path, the alias.
     aliases: Vec<(String, Ident)>,

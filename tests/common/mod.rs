@@ -119,3 +119,13 @@ pub fn assert_symmetric(what: &str, u: &[f64], hv: &[f64], v: &[f64], hu: &[f64]
         "{what}: <u, Hv> = {a} and <v, Hu> = {b}"
     );
 }
+
+/// A tangent's components in order, as `f64`.
+pub fn floats<T: grad::Tangent>(t: &T) -> Vec<f64> {
+    let mut out = Vec::new();
+    t.visit(&mut |run| match run {
+        grad::Flat::F32(s) => out.extend(s.iter().map(|&x| f64::from(x))),
+        grad::Flat::F64(s) => out.extend_from_slice(s),
+    });
+    out
+}

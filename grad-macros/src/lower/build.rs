@@ -10,7 +10,7 @@ use crate::ir::*;
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
-use syn::{Expr, Token};
+use syn::{Expr, Ident, Token};
 
 /// nalgebra's fixed-size matrix and vector aliases, whose `new` takes the entries in
 /// row-major order.
@@ -138,9 +138,10 @@ impl<'f> Lower<'f> {
         )
     }
 
-    /// `DVector::from_vec(v)` of a differentiated `Vec`: the runtime's `dvector_from_vec`,
-    /// whose derivatives move the entries between the two (no copy).
-    pub(super) fn lower_dvector_from_vec(
+    /// `DVector::from_vec(v)` of a differentiated `Vec`, `Tensor::from(v)` of a differentiated
+    /// `Vec` or array: the runtime's `dvector_from_vec` or `tensor_from`, whose derivatives
+    /// move the entries between the two.
+    pub(super) fn lower_vector_from_data(
         &mut self,
         c: &syn::ExprCall,
         out: &mut Vec<Stmt>,
@@ -149,11 +150,13 @@ impl<'f> Lower<'f> {
             return None;
         };
         let segs = &fp.path.segments;
-        let is_it = segs.len() >= 2
-            && segs[segs.len() - 2].ident == "DVector"
-            && segs[segs.len() - 1].ident == "from_vec"
-            && c.args.len() == 1;
-        if !is_it || !self.expr_active(&c.args[0]) {
+        let n = segs.len();
+        let callee = match (n >= 2).then(|| (&segs[n - 2].ident, &segs[n - 1].ident)) {
+            Some((t, f)) if t == "DVector" && f == "from_vec" => quote!(dvector_from_vec),
+            Some((t, f)) if t == "Tensor" && f == "from" => quote!(tensor_from),
+            _ => return None,
+        };
+        if c.args.len() != 1 || !self.expr_active(&c.args[0]) {
             return None;
         }
         let v = self.lower_expr(&c.args[0], out);
@@ -163,13 +166,65 @@ impl<'f> Lower<'f> {
             out,
             t,
             Op::Call {
-                callee: Callee::Path(syn::parse_quote!(#rt::dvector_from_vec)),
+                callee: Callee::Path(syn::parse_quote!(#rt::#callee)),
                 args: vec![CallArg {
                     operand: v,
                     by_ref: false,
                     span: c.args[0].span(),
                 }],
                 span: c.span(),
+            },
+        ))
+    }
+
+    /// `Tensor::from_vec(v, &shape).unwrap()` of differentiated data (or `.expect("..")`, or
+    /// `from_slice(&v, ..)`): the runtime's `tensor_from_vec` (`tensor_from_slice`), whose
+    /// derivatives move the entries between the data and the tensor. The `Result` is
+    /// unwrapped where it is made, with the message written (`expect`) or `unwrap`'s.
+    pub(super) fn lower_tensor_from_data(
+        &mut self,
+        m: &syn::ExprMethodCall,
+        out: &mut Vec<Stmt>,
+    ) -> Option<Operand> {
+        let what: Expr = match (m.method.to_string().as_str(), m.args.len()) {
+            ("unwrap", 0) => syn::parse_quote!("called `Result::unwrap()` on an `Err` value"),
+            ("expect", 1) => m.args[0].clone(),
+            _ => return None,
+        };
+        let Expr::Call(c) = strip(&m.receiver) else {
+            return None;
+        };
+        let Expr::Path(fp) = strip(&c.func) else {
+            return None;
+        };
+        let segs = &fp.path.segments;
+        let n = segs.len();
+        let runtime_fn = match segs.last().map(|s| s.ident.to_string()).as_deref() {
+            Some("from_vec") => "tensor_from_vec",
+            Some("from_slice") => "tensor_from_slice",
+            _ => return None,
+        };
+        let is_it = fp.qself.is_none()
+            && n >= 2
+            && segs[n - 2].ident == "Tensor"
+            && c.args.len() == 2
+            && self.expr_active(&c.args[0]);
+        if !is_it {
+            return None;
+        }
+        let data = self.lower_call_arg(&c.args[0], out);
+        let shape = self.lower_call_arg(&c.args[1], out);
+        let what = self.lower_call_arg(&what, out);
+        let t = self.temp(m.span(), true, false);
+        let rt = crate::names::runtime();
+        let f = Ident::new(runtime_fn, m.method.span());
+        Some(self.push_let(
+            out,
+            t,
+            Op::Call {
+                callee: Callee::Path(syn::parse_quote!(#rt::#f)),
+                args: vec![data, shape, what],
+                span: m.span(),
             },
         ))
     }

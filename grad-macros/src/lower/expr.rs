@@ -348,6 +348,9 @@ impl<'f> Lower<'f> {
             self.cx.error(m.method.span(), diag::ITER_UNCONSUMED);
             return unit();
         }
+        if let Some(built) = self.lower_tensor_from_data(m, out) {
+            return built;
+        }
         let receiver = self.lower_receiver(&m.receiver, out);
         let args: Vec<&Expr> = m.args.iter().collect();
         if let Some(p) = prims::method_prim(&name) {
@@ -543,7 +546,7 @@ impl<'f> Lower<'f> {
         }
         if let Some(built) = self
             .lower_matrix_ctor(c, out)
-            .or_else(|| self.lower_dvector_from_vec(c, out))
+            .or_else(|| self.lower_vector_from_data(c, out))
         {
             return built;
         }

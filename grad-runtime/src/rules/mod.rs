@@ -57,6 +57,8 @@
 
 pub mod binary;
 #[doc(hidden)] // support of generated code, named through `__private`
+pub mod construct;
+#[doc(hidden)] // support of generated code, named through `__private`
 pub mod fields;
 pub mod linalg;
 pub mod nalgebra;
