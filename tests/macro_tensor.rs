@@ -543,7 +543,7 @@ fn built_in_loop(x: f64, n: usize) -> f64 {
         let (p, q) = (h.get(&[0]), h.get(&[1]));
         h = Tensor::from_vec(vec![q * x, (p + i as f64).sin()], &[2]).unwrap();
         if i % 2 == 1 {
-            h = h * Tensor::from_vec(vec![x, 2.0], &[2]).unwrap();
+            h *= Tensor::from_vec(vec![x, 2.0], &[2]).unwrap();
         }
     }
     h.sum()
