@@ -752,3 +752,58 @@ fn fusion_boundaries() {
     close_all(&px, &gx, 1e-15);
     close(ps, gs, 1e-15);
 }
+
+// ---- `mul_add`: three operands, one rounding ------------------------------------------------
+
+#[differentiable(order = 2)]
+fn fused(a: f64, b: f64, c: f64) -> f64 {
+    a.mul_add(b, c).sin() + f64::mul_add(b, b, a) * 2.0f64.mul_add(c, 1.0)
+}
+
+#[test]
+fn mul_add_differentiates_as_a_product_plus_a_sum() {
+    for (a, b, c) in [(0.3, -1.2, 0.7), (2.0, 0.5, -3.0)] {
+        let (v, (ga, gb, gc)) = fused_grad(a, b, c);
+        assert_eq!(
+            v,
+            fused(a, b, c),
+            "the primal's value, fused rounding included"
+        );
+        close(ga, fd(|a| fused(a, b, c), a), 1e-7);
+        close(gb, fd(|b| fused(a, b, c), b), 1e-7);
+        close(gc, fd(|c| fused(a, b, c), c), 1e-7);
+        let (v2, t) = fused_jvp(a, b, c, 1.0, -2.0, 0.5);
+        assert_eq!(v2, v);
+        close(t, ga - 2.0 * gb + 0.5 * gc, 1e-12);
+        let (_, pb) = fused_vjp(a, b, c);
+        assert_eq!(pb(1.0), (ga, gb, gc));
+        // H v against differences of the gradient along v = (1, -2, 0.5).
+        let (_, _, (ha, hb, hc)) = fused_hvp(a, b, c, 1.0, -2.0, 0.5);
+        let g = |s: f64| fused_grad(a + s, b - 2.0 * s, c + 0.5 * s).1;
+        close(ha, fd(|s| g(s).0, 0.0), 1e-6);
+        close(hb, fd(|s| g(s).1, 0.0), 1e-6);
+        close(hc, fd(|s| g(s).2, 0.0), 1e-6);
+    }
+}
+
+// ---- array patterns in `let` ----------------------------------------------------------------
+
+#[differentiable]
+fn unpack(x: [f64; 3], y: f64) -> f64 {
+    let [a, b, c] = x;
+    let ([p, _], q) = ([b * y, a], c);
+    let [u, v] = [p.sin(), q * a];
+    u * v + a
+}
+
+#[test]
+fn array_patterns_bind_each_element() {
+    let (x, y) = ([0.4, -1.3, 0.8], 0.6);
+    let (v, (gx, gy)) = unpack_grad(x, y);
+    assert_eq!(v, unpack(x, y));
+    let f = |z: &[f64]| unpack([z[0], z[1], z[2]], z[3]);
+    let want = fd_slice(f, &[x[0], x[1], x[2], y]);
+    close_all(&[gx[0], gx[1], gx[2], gy], &want, 1e-7);
+    let (_, t) = unpack_jvp(x, y, [1.0, 0.0, -1.0], 2.0);
+    close(t, gx[0] - gx[2] + 2.0 * gy, 1e-12);
+}

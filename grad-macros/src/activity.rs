@@ -339,7 +339,17 @@ impl Analysis<'_> {
                 Op::Project {
                     base, borrow: true, ..
                 } if self.func.vars[*base].param.is_none() || !self.func.vars[*base].is_ref => {
-                    Some(op_inputs(op))
+                    // Of a borrowed local (`&w[k]` of `let w = &v`), from the local itself.
+                    let mut inputs = Vec::new();
+                    for i in op_inputs(op) {
+                        match self.func_lets().find(|(v, _)| *v == i) {
+                            Some((_, Op::Borrow(x))) if self.func.vars[*x].param.is_none() => {
+                                inputs.push(*x)
+                            }
+                            _ => inputs.push(i),
+                        }
+                    }
+                    Some(inputs)
                 }
                 // An alias of a borrow (`stop_gradient(&a)`) refers to what it does.
                 Op::Use(Operand::Var(x)) => self.local_referent(*x),

@@ -55,7 +55,7 @@ pub const DEREF_WRITE: &str = "writes through references are not supported in #[
 pub const MUT_BORROW: &str = "`&mut` borrows are not supported in #[differentiable] functions; work with values and shared references";
 pub const LET_ELSE: &str = "`let ... else` is not supported in #[differentiable] functions; use `match` on a non-differentiated value";
 pub const LET_UNINIT: &str = "a `let` without a value is not supported in #[differentiable] functions; give the variable its first value where it is declared";
-pub const PATTERN_LET: &str = "this pattern is not supported in a #[differentiable] `let`; use a name, `_`, or a tuple of those";
+pub const PATTERN_LET: &str = "this pattern is not supported in a #[differentiable] `let`; use a name, `_`, or a tuple or array (without `..`) of those";
 pub const ITEM_IN_BODY: &str = "items (fn, struct, use, ...) inside a #[differentiable] function are not supported; move them out of the function";
 pub const FOR_ITER: &str = "this `for` loop's iterable is not supported in #[differentiable] functions; iterate over a range, or over a slice, `Vec` or array (`x`, `&x`, `x.iter()`, `x.into_iter()`, `x.windows(k)`, `x.chunks(k)`) through `map`, `filter`, `zip`, `enumerate`, `skip`, `take`, `rev`, `step_by`, `copied`, `cloned`";
 pub const ITER_RANGE: &str = "only ranges with a start (`a..b`, `a..=b`, `a..`) can be iterated in #[differentiable] functions";

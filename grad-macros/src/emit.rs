@@ -141,7 +141,7 @@ impl Emit<'_> {
             }
             Operand::Var(v) if self.reborrow[*v].is_some() => {
                 let (base, path) = self.reborrow[*v].clone().unwrap_or_default();
-                let b = self.name(base);
+                let b = self.name(self.borrow_of[base].unwrap_or(base));
                 let p = self.path(&path);
                 quote!(&#b #p)
             }
@@ -223,7 +223,9 @@ impl Emit<'_> {
                 quote_spanned!(*span=> #m.fwd(#(#a),*))
             }
             Op::Project { base, path, borrow } => {
-                let b = self.name(*base);
+                // A place of a borrowed local (`w[k]` of `let w = &v`) is read from the local
+                // itself: the reverse sweep of a loop has the local, never the borrow.
+                let b = self.name(self.borrow_of[*base].unwrap_or(*base));
                 let p = self.path(path);
                 if *borrow {
                     quote!(&#b #p)

@@ -148,7 +148,6 @@ pub const NO_RULE_METHODS: &[&str] = &[
     "to_radians",
     "rem_euclid",
     "div_euclid",
-    "mul_add",
     "fract",
     "copysign",
     "log",

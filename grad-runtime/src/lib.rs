@@ -57,9 +57,9 @@ pub mod __private {
     pub use crate::real::Real;
     pub use crate::revolve;
     pub use crate::rules::construct::{
-        TensorData, tensor_from, tensor_from_jvp, tensor_from_slice, tensor_from_slice_jvp,
-        tensor_from_slice_vjp, tensor_from_vec, tensor_from_vec_jvp, tensor_from_vec_vjp,
-        tensor_from_vjp,
+        TensorData, mul_add, mul_add_jvp, mul_add_vjp, tensor_from, tensor_from_jvp,
+        tensor_from_slice, tensor_from_slice_jvp, tensor_from_slice_vjp, tensor_from_vec,
+        tensor_from_vec_jvp, tensor_from_vec_vjp, tensor_from_vjp,
     };
     pub use crate::rules::fields::{
         FieldTangent, IntoField, IntoNoGradField, IntoTangentField, NoGradFieldTangent,

@@ -189,7 +189,6 @@ const UNSUPPORTED_ADAPTOR: &[&str] = &[
     "inspect",
     "filter_map",
     "fuse",
-    "chunks_exact",
     "rchunks",
     "array_windows",
     "step",
@@ -374,7 +373,7 @@ impl Iters<'_> {
                 let by_ref = name == "iter" || self.is_ref_expr(&m.receiver);
                 return self.source(&m.receiver, by_ref, pre);
             }
-            ("windows" | "chunks", 1) => {
+            ("windows" | "chunks" | "chunks_exact", 1) => {
                 let base = if is_place(&m.receiver) {
                     strip(&m.receiver).clone()
                 } else {
@@ -398,13 +397,19 @@ impl Iters<'_> {
                         parse_quote!(#rt::windows_len(#total, #size)),
                     )
                 } else {
+                    // `chunks_exact` is `chunks` without the last, shorter one.
+                    let count: Expr = if name == "chunks" {
+                        parse_quote!(#rt::chunks_len(#total, #size))
+                    } else {
+                        parse_quote!(#rt::chunks_exact_len(#total, #size))
+                    };
                     (
                         Node::Chunks {
                             base,
                             size: size.clone(),
                             total: total.clone(),
                         },
-                        parse_quote!(#rt::chunks_len(#total, #size)),
+                        count,
                     )
                 };
                 let len = self.local("n", len, pre);

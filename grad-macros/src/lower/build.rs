@@ -177,6 +177,54 @@ impl<'f> Lower<'f> {
         ))
     }
 
+    /// `x[a..b]` (any range) of a slice, `Vec` or array of floats: an owned copy of the
+    /// elements, through the runtime's `sub_slice`, whose pullback puts the cotangent back
+    /// at `a..b` of a zero cotangent of `x`. `&x[a..b]` borrows the copy. Of data that is
+    /// not differentiated, the expression as written.
+    pub(super) fn lower_sub_slice(&mut self, i: &syn::ExprIndex, out: &mut Vec<Stmt>) -> Operand {
+        let Expr::Range(r) = strip(&i.index) else {
+            return unit();
+        };
+        let base = self.lower_expr(&i.expr, out);
+        let start = r.start.as_ref().map(|e| self.lower_expr(e, out));
+        let end = r.end.as_ref().map(|e| self.lower_expr(e, out));
+        let (a, b) = (
+            start.as_ref().map(|o| self.operand_tokens(o)),
+            end.as_ref().map(|o| self.operand_tokens(o)),
+        );
+        let limits = &r.limits;
+        let bounds: Vec<Operand> = start.into_iter().chain(end).collect();
+        if !self.is_active(&base) {
+            let x = self.operand_tokens(&base);
+            let mut uses = bounds;
+            uses.push(base);
+            return self.opaque_tokens(quote!(&#x[#a #limits #b]), &uses, i.span(), out);
+        }
+        let range = self.opaque_tokens(quote!(#a #limits #b), &bounds, r.span(), out);
+        let t = self.temp(i.span(), true, false);
+        let rt = crate::names::runtime();
+        self.push_let(
+            out,
+            t,
+            Op::Call {
+                callee: Callee::Path(syn::parse_quote!(#rt::sub_slice)),
+                args: vec![
+                    CallArg {
+                        operand: base,
+                        by_ref: true,
+                        span: i.expr.span(),
+                    },
+                    CallArg {
+                        operand: range,
+                        by_ref: false,
+                        span: r.span(),
+                    },
+                ],
+                span: i.span(),
+            },
+        )
+    }
+
     /// `Tensor::from_vec(v, &shape).unwrap()` of differentiated data (or `.expect("..")`, or
     /// `from_slice(&v, ..)`): the runtime's `tensor_from_vec` (`tensor_from_slice`), whose
     /// derivatives move the entries between the data and the tensor. The `Result` is

@@ -77,6 +77,7 @@ impl<'f> Lower<'f> {
             // A stray `grad::checkpoint(..)`, reported by `desugar::revolve`.
             Expr::Call(_) if crate::desugar::revolve::call(e).is_some() => unit(),
             Expr::Call(c) => self.lower_call(c, out),
+            Expr::Index(i) if is_range(&i.index) => self.lower_sub_slice(i, out),
             Expr::Field(_) | Expr::Index(_) => self.lower_place(e, false, out),
             Expr::Reference(r) => {
                 if let Some(m) = &r.mutability {
@@ -351,6 +352,11 @@ impl<'f> Lower<'f> {
         if let Some(built) = self.lower_tensor_from_data(m, out) {
             return built;
         }
+        if name == "mul_add" && m.args.len() == 2 {
+            let mut args = vec![self.lower_call_arg(&m.receiver, out)];
+            args.extend(m.args.iter().map(|a| self.lower_call_arg(a, out)));
+            return self.lower_mul_add(args, m.span(), out);
+        }
         let receiver = self.lower_receiver(&m.receiver, out);
         let args: Vec<&Expr> = m.args.iter().collect();
         if let Some(p) = prims::method_prim(&name) {
@@ -574,6 +580,10 @@ impl<'f> Lower<'f> {
                 || first == "f64"
                 || self.f.type_params.iter().any(|t| t == first)
                 || first == "Self";
+            if is_float_path && last == "mul_add" && c.args.len() == 3 {
+                let args = c.args.iter().map(|a| self.lower_call_arg(a, out)).collect();
+                return self.lower_mul_add(args, c.span(), out);
+            }
             if let Some(p) = prims::method_prim(&last.to_string()).filter(|_| is_float_path) {
                 if c.args.is_empty() {
                     self.cx.error(last.span(), diag::wrong_arity(p.method, 1));
@@ -603,6 +613,28 @@ impl<'f> Lower<'f> {
         )
     }
 
+    /// `a.mul_add(b, c)` (or `f64::mul_add(a, b, c)`): the runtime's `mul_add`, whose
+    /// derivatives are `a * b + c`'s; as written where nothing in it is differentiated.
+    fn lower_mul_add(&mut self, args: Vec<CallArg>, span: Span, out: &mut Vec<Stmt>) -> Operand {
+        if !args.iter().any(|a| self.is_active(&a.operand)) {
+            let t: Vec<TokenStream> = args.iter().map(|a| self.arg_tokens(a)).collect();
+            let ops: Vec<Operand> = args.into_iter().map(|a| a.operand).collect();
+            let (a, b, c) = (&t[0], &t[1], &t[2]);
+            return self.opaque_tokens(quote!(#a.mul_add(#b, #c)), &ops, span, out);
+        }
+        let t = self.temp(span, true, false);
+        let rt = crate::names::runtime();
+        self.push_let(
+            out,
+            t,
+            Op::Call {
+                callee: Callee::Path(syn::parse_quote!(#rt::mul_add)),
+                args,
+                span,
+            },
+        )
+    }
+
     /// `base.f[i]...`: a projection of a local, or of a temporary holding any other base.
     pub(super) fn lower_place(&mut self, e: &Expr, borrow: bool, out: &mut Vec<Stmt>) -> Operand {
         let mut path = Vec::new();
@@ -614,7 +646,8 @@ impl<'f> Lower<'f> {
                     path.push(Proj::Field(f.member.clone()));
                     cur = strip(&f.base);
                 }
-                Expr::Index(i) => {
+                // A sub-slice (`x[a..b]`) is a value of its own, the place's base.
+                Expr::Index(i) if !is_range(&i.index) => {
                     index_exprs.push((path.len(), &*i.index));
                     path.push(Proj::Index(unit()));
                     cur = strip(&i.expr);
@@ -639,6 +672,14 @@ impl<'f> Lower<'f> {
         }
         path.reverse();
         let active = self.vars[base].active;
+        // A sub-slice itself (`x[a..b]`, `&x[a..b]`): its value, or a borrow of it.
+        if path.is_empty() {
+            if !borrow {
+                return Operand::Var(base);
+            }
+            let t = self.temp(e.span(), active, true);
+            return self.push_let(out, t, Op::Borrow(base));
+        }
         // The same place read the other way (by value / borrowed) is the same value: derive
         // this read from it, so the place's adjoint is accumulated once.
         let other = self.cse_lookup(&Self::project_key(self, base, &path, !borrow));

@@ -390,7 +390,18 @@ impl<'f> Lower<'f> {
             }
             Pat::Wild(_) => {}
             Pat::Paren(p) => self.bind_pattern(&p.pat, value, ty, out),
-            Pat::Tuple(pt) => {
+            // `let (a, b) = ..` and `let [a, b] = ..` (an array, without `..`): each part a
+            // projection of the value.
+            Pat::Tuple(_) | Pat::Slice(_) => {
+                let (elems, array) = match pat {
+                    Pat::Tuple(pt) => (&pt.elems, false),
+                    Pat::Slice(ps) => (&ps.elems, true),
+                    _ => return,
+                };
+                if let Some(rest) = elems.iter().find(|p| matches!(p, Pat::Rest(_))) {
+                    self.cx.error_at(rest, diag::PATTERN_LET);
+                    return;
+                }
                 let base = match value {
                     Operand::Var(v) => v,
                     Operand::Const(c) => {
@@ -399,22 +410,26 @@ impl<'f> Lower<'f> {
                         v
                     }
                 };
-                for (i, p) in pt.elems.iter().enumerate() {
+                for (i, p) in elems.iter().enumerate() {
                     if matches!(p, Pat::Wild(_)) {
                         continue;
                     }
                     let active = self.vars[base].active;
                     let t = self.temp(p.span(), active, false);
-                    let member = syn::Member::Unnamed(syn::Index {
-                        index: i as u32,
-                        span: p.span(),
-                    });
+                    let part = if array {
+                        Proj::Index(Operand::Const(quote::quote!(#i)))
+                    } else {
+                        Proj::Field(syn::Member::Unnamed(syn::Index {
+                            index: i as u32,
+                            span: p.span(),
+                        }))
+                    };
                     self.push_let(
                         out,
                         t,
                         Op::Project {
                             base,
-                            path: vec![Proj::Field(member)],
+                            path: vec![part],
                             borrow: false,
                         },
                     );

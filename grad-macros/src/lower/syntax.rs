@@ -167,6 +167,11 @@ pub(super) fn is_int_literal(e: &Expr) -> bool {
     )
 }
 
+/// A range expression (`a..b`, `..`, `a..=b`): as an index, a sub-slice.
+pub(super) fn is_range(e: &Expr) -> bool {
+    matches!(strip(e), Expr::Range(_))
+}
+
 pub(super) fn is_place(e: &Expr) -> bool {
     match strip(e) {
         Expr::Path(p) => p.path.get_ident().is_some(),

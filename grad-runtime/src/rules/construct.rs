@@ -1,6 +1,7 @@
 //! Tensors built from differentiated values: `Tensor::from_vec(v, &shape).unwrap()` and
 //! `Tensor::from_slice(&v, &shape).unwrap()` (or `.expect("..")`) of differentiated
-//! scalars, `Tensor::from(v)` of a `Vec` or an array of them, and `Tensor::scalar(x)`.
+//! scalars, `Tensor::from(v)` of a `Vec` or an array of them, and `Tensor::scalar(x)`;
+//! and `a.mul_add(b, c)`, a float method of three operands.
 //!
 //! The derivatives move entries between the tensor and the data: the pullback hands the
 //! cotangent's buffer back as the data's cotangent (a `Vec`, as for any slice or `Vec`
@@ -200,4 +201,28 @@ impl<T: Real> Tensor<T> {
     pub fn scalar_jvp(value: T, dvalue: T) -> (Tensor<T>, Tensor<T>) {
         (Tensor::scalar(value), Tensor::scalar(dvalue))
     }
+}
+
+/// `a.mul_add(b, c)`, `a * b + c` with one rounding, in differentiable code.
+#[inline(always)]
+pub fn mul_add<T: Real>(a: T, b: T, c: T) -> T {
+    a.mul_add(b, c)
+}
+
+/// [`mul_add`]'s value and pullback: `(dy b, dy a, dy)`.
+///
+/// ```
+/// use grad::__private::mul_add_vjp;
+/// let (y, back) = mul_add_vjp(2.0, 3.0, 1.0);
+/// assert_eq!((y, back(0.5)), (7.0, (1.5, 1.0, 0.5)));
+/// ```
+#[inline(always)]
+pub fn mul_add_vjp<T: Real>(a: T, b: T, c: T) -> (T, impl FnOnce(T) -> (T, T, T)) {
+    (a.mul_add(b, c), move |dy: T| (dy * b, dy * a, dy))
+}
+
+/// [`mul_add`]'s value and tangent: `da b + a db + dc`.
+#[inline(always)]
+pub fn mul_add_jvp<T: Real>(a: T, b: T, c: T, da: T, db: T, dc: T) -> (T, T) {
+    (a.mul_add(b, c), da * b + a * db + dc)
 }

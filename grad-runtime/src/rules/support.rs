@@ -4,6 +4,8 @@
 use super::{ShapeOf, Shaped};
 use crate::differentiable::{Differentiable, FlatMut, NoTangent, Tangent};
 use crate::real::Real;
+use core::ops::RangeBounds;
+use core::slice::SliceIndex;
 
 /// `dst += contribution`, for adjoint accumulation in generated code.
 #[diagnostic::on_unimplemented(
@@ -392,6 +394,13 @@ pub fn chunks_len(len: usize, size: usize) -> usize {
     len.div_ceil(size)
 }
 
+/// The number of `chunks_exact(size)` of `len` items (the rest is left out).
+#[inline(always)]
+pub fn chunks_exact_len(len: usize, size: usize) -> usize {
+    assert!(size != 0, "chunk size must be non-zero");
+    len / size
+}
+
 // ---- values built from parts ----------------------------------------------------------------
 //
 // The adjoint of a value built from parts (`vec![a, b]`, `Vector3::new(x, y, z)`) is cut back
@@ -480,6 +489,154 @@ pub fn to_vec_vjp<T: Clone, C>(x: &[T]) -> (Vec<T>, impl FnOnce(Vec<C>) -> Vec<C
 /// [`to_vec`]'s value and tangent: the tangent copied.
 pub fn to_vec_jvp<T: Clone, C: Clone>(x: &[T], dx: &[C]) -> (Vec<T>, Vec<C>) {
     (x.to_vec(), dx.to_vec())
+}
+
+/// What a sub-slice is cut from: a slice, a `Vec` or an array of reals (or a reference to
+/// one), with the cotangent its caller accumulates (a `Vec`, or the array).
+pub trait SliceBase<T> {
+    /// The cotangent of the whole.
+    type Cotangent: AsMut<[T]>;
+    /// The elements.
+    fn elems(&self) -> &[T];
+    /// The whole's zero cotangent, `len` long.
+    fn zeros(len: usize) -> Self::Cotangent;
+}
+
+impl<T: Real> SliceBase<T> for [T] {
+    type Cotangent = Vec<T>;
+    fn elems(&self) -> &[T] {
+        self
+    }
+    fn zeros(len: usize) -> Vec<T> {
+        vec![T::ZERO; len]
+    }
+}
+
+impl<T: Real> SliceBase<T> for Vec<T> {
+    type Cotangent = Vec<T>;
+    fn elems(&self) -> &[T] {
+        self
+    }
+    fn zeros(len: usize) -> Vec<T> {
+        vec![T::ZERO; len]
+    }
+}
+
+impl<T: Real, const N: usize> SliceBase<T> for [T; N] {
+    type Cotangent = [T; N];
+    fn elems(&self) -> &[T] {
+        self
+    }
+    fn zeros(_: usize) -> [T; N] {
+        [T::ZERO; N]
+    }
+}
+
+impl<T, X: SliceBase<T> + ?Sized> SliceBase<T> for &X {
+    type Cotangent = X::Cotangent;
+    fn elems(&self) -> &[T] {
+        (**self).elems()
+    }
+    fn zeros(len: usize) -> X::Cotangent {
+        X::zeros(len)
+    }
+}
+
+/// `x[range]` in differentiable code, for any range (`a..b`, `a..`, `..b`, `..`, `a..=b`,
+/// `..=b`) of a slice, `Vec` or array: an owned copy of those elements. Out-of-range bounds
+/// panic as indexing does.
+pub fn sub_slice<T, X, R>(x: &X, range: R) -> Vec<T>
+where
+    T: Real,
+    X: SliceBase<T> + ?Sized,
+    R: SliceIndex<[T], Output = [T]>,
+{
+    x.elems()[range].to_vec()
+}
+
+/// The start and end of `range` over a slice of `len` elements (not checked: indexing
+/// checks them).
+fn range_bounds<R: RangeBounds<usize>>(range: &R, len: usize) -> (usize, usize) {
+    use core::ops::Bound::*;
+    let start = match range.start_bound() {
+        Included(&s) => s,
+        Excluded(&s) => s.saturating_add(1),
+        Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Included(&e) => e.saturating_add(1),
+        Excluded(&e) => e,
+        Unbounded => len,
+    };
+    (start, end)
+}
+
+/// [`sub_slice`]'s value and pullback: the cotangent put back at the range's place in a
+/// zero cotangent of the whole (and none for the range).
+///
+/// ```
+/// use grad::NoTangent;
+/// use grad::__private::sub_slice_vjp;
+/// let x = vec![1.0, 2.0, 3.0, 4.0];
+/// let (y, back) = sub_slice_vjp(&x, 1..3);
+/// assert_eq!(y, vec![2.0, 3.0]);
+/// let (d, NoTangent) = back(vec![5.0, 6.0]);
+/// assert_eq!(d, vec![0.0, 5.0, 6.0, 0.0]);
+/// // Of an array, an array.
+/// let (_, back) = sub_slice_vjp(&[1.0, 2.0, 3.0], ..=0);
+/// assert_eq!(back(vec![7.0]).0, [7.0, 0.0, 0.0]);
+/// ```
+///
+/// # Panics
+/// As [`sub_slice`]; the pullback, if the cotangent's length is not the range's.
+#[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
+pub fn sub_slice_vjp<T, X, R>(
+    x: &X,
+    range: R,
+) -> (
+    Vec<T>,
+    impl FnOnce(Vec<T>) -> (X::Cotangent, NoTangent) + use<T, X, R>,
+)
+where
+    T: Real,
+    X: SliceBase<T> + ?Sized,
+    R: SliceIndex<[T], Output = [T]> + RangeBounds<usize>,
+{
+    let x = x.elems();
+    let (len, (start, end)) = (x.len(), range_bounds(&range, x.len()));
+    let y = x[range].to_vec();
+    (y, move |dy: Vec<T>| {
+        assert!(
+            dy.len() == end - start,
+            "sub-slice backward: the cotangent has {} elements but the range {start}..{end} has {}",
+            dy.len(),
+            end - start
+        );
+        let mut dx = X::zeros(len);
+        dx.as_mut()[start..end].copy_from_slice(&dy);
+        (dx, NoTangent)
+    })
+}
+
+/// [`sub_slice`]'s value and tangent: the tangent's elements in the range.
+///
+/// # Panics
+/// As [`sub_slice`]; also if the tangent's length is not the whole's.
+pub fn sub_slice_jvp<T, X, DX, R>(x: &X, range: R, dx: &DX, _: NoTangent) -> (Vec<T>, Vec<T>)
+where
+    T: Real,
+    X: SliceBase<T> + ?Sized,
+    DX: SliceBase<T> + ?Sized,
+    R: SliceIndex<[T], Output = [T]> + Clone,
+{
+    let (x, dx) = (x.elems(), dx.elems());
+    assert!(
+        dx.len() == x.len(),
+        "sub-slice tangent: the tangent has {} elements but the slice has {}",
+        dx.len(),
+        x.len()
+    );
+    (x[range.clone()].to_vec(), dx[range].to_vec())
 }
 
 /// `DVector::from_vec(v)` in differentiable code.

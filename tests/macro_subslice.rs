@@ -1,0 +1,206 @@
+//! Sub-slices in differentiable code: `x[a..b]` and `&x[a..b]` for every kind of range, of
+//! slice, `Vec` and array parameters and of locals, iterated, indexed, bound by `let`, passed
+//! to other differentiable functions, inside loops, with `wrt` and under `order = 2`. Each
+//! form against central differences in f64, forward mode against reverse mode, and `_vjp`
+//! against `_grad`; out-of-range bounds panic as Rust's indexing does.
+
+mod common;
+
+use common::{check, close, close_all, fd, fd_slice};
+use grad::differentiable;
+
+#[differentiable]
+fn tail_sum(x: &[f64]) -> f64 {
+    x[1..].iter().map(|v| v * v).sum::<f64>() * x[0]
+}
+
+#[differentiable]
+fn running_max(x: &[f64]) -> f64 {
+    let mut m = x[0];
+    for &v in &x[1..] {
+        if v > m {
+            m = v;
+        }
+    }
+    m
+}
+
+#[differentiable]
+fn bound_head(x: &[f64]) -> f64 {
+    let s = &x[..2];
+    s[0] * s[1] + s.len() as f64
+}
+
+#[differentiable]
+fn sliding(x: &[f64], k: usize) -> f64 {
+    // A window cut per iteration, read by an inner loop and indexed.
+    let mut t = 0.0;
+    for i in 0..x.len() - k {
+        let w = &x[i..i + k];
+        t += w.iter().map(|v| v * v).sum::<f64>() * w[0].sin();
+    }
+    t
+}
+
+#[differentiable]
+fn sines(a: &[f64]) -> f64 {
+    a.iter().map(|v| v.sin()).sum()
+}
+
+#[differentiable]
+fn every_range(x: &[f64]) -> f64 {
+    // a..b, a..=b, ..b, ..=b, a.., .. ; passed to another function, and a window of a
+    // window.
+    let n = x.len();
+    sines(&x[1..3]) * 2.0
+        + sines(&x[1..=2])
+        + sines(&x[..2]) * x[n - 1]
+        + sines(&x[..=0])
+        + sines(&x[2..])
+        + sines(&x[..])
+        + x[1..][1..].iter().sum::<f64>()
+}
+
+#[differentiable]
+fn of_a_vec(x: Vec<f64>) -> f64 {
+    let v: Vec<f64> = x.iter().map(|e| e * 3.0).collect();
+    sines(&v[1..]) * x[..2].iter().product::<f64>()
+}
+
+#[differentiable]
+fn of_an_array(x: [f64; 4]) -> f64 {
+    sines(&x[2..]) + x[..3].iter().sum::<f64>() * x[3]
+}
+
+#[differentiable(wrt(x))]
+fn with_data(x: &[f64], d: &[f64]) -> f64 {
+    sines(&x[1..]) * d[1..].iter().sum::<f64>() + d[..1][0]
+}
+
+#[differentiable(order = 2)]
+fn second_order(x: &[f64]) -> f64 {
+    let h = &x[1..];
+    h.iter().map(|v| v * v * x[0]).sum::<f64>() + x[..2].iter().map(|v| v.exp()).sum::<f64>()
+}
+
+/// Points of length `n`, away from the kinks of `running_max`.
+fn points(n: usize) -> Vec<Vec<f64>> {
+    let mut rng = common::Rng::new(n as u64 + 40);
+    (0..3).map(|_| rng.vec(n, -2.0, 2.0)).collect()
+}
+
+#[test]
+fn sub_slices_of_parameters() {
+    for n in [2, 3, 5] {
+        for x in points(n) {
+            check(&x, tail_sum, tail_sum_grad, tail_sum_jvp);
+            check(&x, running_max, running_max_grad, running_max_jvp);
+            check(&x, bound_head, bound_head_grad, bound_head_jvp);
+            let (v, g) = tail_sum_grad(&x);
+            let (v2, pb) = tail_sum_vjp(&x);
+            assert_eq!(v2, v);
+            assert_eq!(pb(1.0), g);
+        }
+    }
+    for x in points(6) {
+        check(&x, every_range, every_range_grad, every_range_jvp);
+    }
+}
+
+#[test]
+fn windows_cut_in_a_loop() {
+    for (n, k) in [(4, 2), (6, 3), (5, 1), (3, 3)] {
+        for x in points(n) {
+            let f = |x: &[f64]| sliding(x, k);
+            check(
+                &x,
+                f,
+                |x| sliding_grad(x, k),
+                |x, d| sliding_jvp(x, k, d, grad::NoTangent),
+            );
+            // `_grad` runs this loop's reverse inside its forward sweep, rising, and `_vjp`
+            // after it, falling: overlapping windows add into `dx` in the other order.
+            let (_, pb) = sliding_vjp(&x, k);
+            close_all(&pb(1.0).0, &sliding_grad(&x, k).1, 1e-15);
+        }
+    }
+}
+
+#[test]
+fn sub_slices_of_vecs_and_arrays() {
+    let x = vec![0.3, -0.8, 1.2, 0.5];
+    let (v, g) = of_a_vec_grad(x.clone());
+    assert_eq!(v, of_a_vec(x.clone()));
+    close_all(&g, &fd_slice(|y| of_a_vec(y.to_vec()), &x), 1e-6);
+    let (_, t) = of_a_vec_jvp(x.clone(), vec![1.0, 0.0, -1.0, 2.0]);
+    close(t, g[0] - g[2] + 2.0 * g[3], 1e-10);
+
+    let a = [0.3, -0.8, 1.2, 0.5];
+    let (v, g) = of_an_array_grad(a);
+    assert_eq!(v, of_an_array(a));
+    let want = fd_slice(|y| of_an_array([y[0], y[1], y[2], y[3]]), &a);
+    close_all(&g, &want, 1e-6);
+    let (_, t) = of_an_array_jvp(a, [0.0, 1.0, 0.0, 0.0]);
+    close(t, g[1], 1e-10);
+}
+
+#[test]
+fn sub_slices_of_data_and_second_order() {
+    let (x, d) = ([0.4, -0.3, 0.9], [2.0, -1.0, 0.5]);
+    let (v, g) = with_data_grad(&x, &d);
+    assert_eq!(v, with_data(&x, &d));
+    close_all(&g, &fd_slice(|y| with_data(y, &d), &x), 1e-6);
+
+    // H v against differences of the gradient along v.
+    let v = [0.5, -1.0, 0.25];
+    let (value, gx, hv) = second_order_hvp(&x, &v);
+    let (want_value, want_g) = second_order_grad(&x);
+    assert_eq!(value, want_value);
+    assert_eq!(gx, want_g);
+    for (i, h) in hv.iter().enumerate() {
+        let along = |s: f64| {
+            let y: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + s * b).collect();
+            second_order_grad(&y).1[i]
+        };
+        close(*h, fd(along, 0.0), 1e-6);
+    }
+}
+
+#[test]
+#[should_panic(expected = "range end index 2 out of range for slice of length 1")]
+fn a_range_past_the_end_panics_as_indexing_does() {
+    let _ = bound_head_grad(&[1.0]);
+}
+
+#[differentiable]
+fn borrowed_local_in_inner_loop(x: &[f64], n: usize) -> f64 {
+    // A borrow of a local Vec, read by an inner loop in an outer one: the reverse sweep reads
+    // the local again (it once named the borrow, which it does not have).
+    let mut t = 0.0;
+    for i in 0..n {
+        let v = vec![x[0] * i as f64, x[1]];
+        let w = &v;
+        for k in 0..2 {
+            t += w[k] * w[k];
+        }
+    }
+    t
+}
+
+#[test]
+fn a_borrowed_local_read_by_an_inner_loop() {
+    for x in points(2) {
+        check(
+            &x,
+            |x| borrowed_local_in_inner_loop(x, 3),
+            |x| borrowed_local_in_inner_loop_grad(x, 3),
+            |x, d| borrowed_local_in_inner_loop_jvp(x, 3, d, grad::NoTangent),
+        );
+        let (_, pb) = borrowed_local_in_inner_loop_vjp(&x, 3);
+        close_all(
+            &pb(1.0).0,
+            &borrowed_local_in_inner_loop_grad(&x, 3).1,
+            1e-15,
+        );
+    }
+}
