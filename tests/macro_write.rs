@@ -197,3 +197,92 @@ fn field_and_nested_writes() {
         close(fields_jvp(x, y, 0.5, 1.0).1, 0.5 * gx + gy, 1e-12);
     }
 }
+
+// ---- in-place methods: `reverse`, `swap`, `fill`, `copy_from_slice` --------------------------
+
+#[differentiable(order = 2)]
+fn reordered(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    v.reverse();
+    v.swap(0, 2);
+    v[0] * 2.0 + v[1] * v[2].sin() + v[3]
+}
+
+#[differentiable(wrt(x))]
+fn copied_and_filled(x: &[f64], d: &[f64]) -> f64 {
+    // A constant buffer takes differentiated values (`copy_from_slice`), a differentiated one
+    // takes constants (its adjoint stops there), and an array is filled with one value.
+    let mut y = vec![0.0; x.len()];
+    y.copy_from_slice(x);
+    let mut w = x.to_vec();
+    w.copy_from_slice(d);
+    let mut z = [0.0; 3];
+    z.fill(x[1] * x[2]);
+    z.swap(0, 1);
+    y[0] * z[0] + y[2].exp() * z[2] + w[1] * x[0]
+}
+
+#[differentiable]
+fn buffer_in_loop(x: &[f64], n: usize) -> f64 {
+    let mut buf = vec![0.0; 3];
+    let mut s = 0.0;
+    for i in 0..n {
+        buf.fill(x[i % 2]);
+        buf[1] *= x[2];
+        buf.swap(0, i % 3);
+        buf.reverse();
+        s += buf[0] * buf[1] + buf[2];
+    }
+    s
+}
+
+#[test]
+fn in_place_methods_move_the_adjoint_with_the_elements() {
+    let mut rng = Rng::new(91);
+    for _ in 0..3 {
+        let x = rng.vec(4, -1.5, 1.5);
+        check(&x, reordered, reordered_grad, reordered_jvp);
+        let (_, g) = reordered_grad(&x);
+        let (_, pb) = reordered_vjp(&x);
+        assert_eq!(pb(1.0), g);
+        // H v against differences of the gradient along v.
+        let v = rng.vec(4, -1.0, 1.0);
+        let (_, _, hv) = reordered_hvp(&x, &v);
+        for (i, h) in hv.iter().enumerate() {
+            let along = |s: f64| {
+                let y: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + s * b).collect();
+                reordered_grad(&y).1[i]
+            };
+            close(*h, fd(along, 0.0), 1e-6);
+        }
+
+        let d = rng.vec(4, -1.0, 1.0);
+        check(
+            &x,
+            |x| copied_and_filled(x, &d),
+            |x| copied_and_filled_grad(x, &d),
+            |x, dx| copied_and_filled_jvp(x, &d, dx, grad::NoTangent),
+        );
+        let x3 = rng.vec(3, -1.5, 1.5);
+        for n in [0, 1, 4] {
+            check(
+                &x3,
+                |x| buffer_in_loop(x, n),
+                |x| buffer_in_loop_grad(x, n),
+                |x, dx| buffer_in_loop_jvp(x, n, dx, grad::NoTangent),
+            );
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "source slice length (4) does not match destination slice length (3)")]
+fn copy_from_a_slice_of_another_length_panics_as_std_does() {
+    #[differentiable]
+    fn three(x: &[f64]) -> f64 {
+        let mut y = vec![0.0; 3];
+        y.copy_from_slice(x);
+        y[0]
+    }
+    three_grad(&[1.0, 2.0, 3.0, 4.0]);
+}

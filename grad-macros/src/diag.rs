@@ -105,8 +105,7 @@ pub const IF_LET: &str = "`if let` is not supported in #[differentiable] functio
 pub const ACTIVE_CONDITION: &str = "this condition depends on a differentiated value in a way that is not a comparison; compare it (`x > 0.0`) or wrap it in `grad::stop_gradient(...)`";
 pub const MATCH_ACTIVE: &str = "`match` on a differentiated value is not supported; match on a non-differentiated value (an integer, an enum), or use `if` with comparisons";
 pub const STRUCT_LIT: &str = "struct literals are not supported in #[differentiable] functions yet; pass the fields as separate values";
-pub const RANGE_EXPR: &str =
-    "ranges are supported only as the iterator of a `for` loop in #[differentiable] functions";
+pub const RANGE_EXPR: &str = "ranges are supported only as the iterator of a `for` loop and as the index of a sub-slice (`&x[a..b]`) in #[differentiable] functions";
 pub const UNKNOWN_MACRO: &str = "only `assert!`, `assert_eq!`, `assert_ne!`, `debug_assert!`, `debug_assert_eq!`, `debug_assert_ne!`, `println!`, `print!`, `eprintln!` and `eprint!` may be used in #[differentiable] functions";
 pub const MACRO_EXPR: &str = "macros other than `vec!` are not supported as expressions in #[differentiable] functions; build the value before the call and pass it in as a parameter (`assert!`-like and `println!`-like macros may be used as statements)";
 pub const BITWISE_ACTIVE: &str = "bitwise and remainder operators have no derivative; they may be used only on non-differentiated values";

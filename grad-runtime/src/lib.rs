@@ -65,6 +65,10 @@ pub mod __private {
         FieldTangent, IntoField, IntoNoGradField, IntoTangentField, NoGradFieldTangent,
         TangentField,
     };
+    pub use crate::rules::inplace::{
+        copied_from, copied_from_jvp, copied_from_vjp, filled, filled_jvp, filled_vjp, reversed,
+        reversed_jvp, reversed_vjp, swapped, swapped_jvp, swapped_vjp,
+    };
     pub use crate::rules::op;
     pub use crate::rules::sincos::{
         cos_bwd_by_sin, cos_jvp_by_sin, sin_bwd_by_cos, sin_cos, sin_jvp_by_cos,

@@ -342,7 +342,7 @@ impl<'f> Lower<'f> {
     /// `x.m(args)`: a primitive, a non-differentiated method, or a user method with `m_vjp`.
     pub(super) fn lower_method(&mut self, m: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Operand {
         let name = m.method.to_string();
-        if name == "push" && self.lower_push(m, out) {
+        if name == "push" && self.lower_push(m, out) || self.lower_inplace(m, out) {
             return unit();
         }
         if prims::ITER_METHODS.contains(&name.as_str()) && self.expr_active(&m.receiver) {

@@ -7,6 +7,8 @@ use super::Lower;
 use super::syntax::*;
 use crate::diag;
 use crate::ir::*;
+use proc_macro2::TokenStream;
+use quote::quote;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr};
 
@@ -104,6 +106,60 @@ impl<'f> Lower<'f> {
             m.span(),
             out,
         );
+        true
+    }
+
+    /// `v.reverse()`, `v.swap(i, j)`, `v.fill(e)`, `v.copy_from_slice(src)` on a local `Vec`
+    /// or array `v`: a new version of `v`, through the runtime's `reversed`, `swapped`,
+    /// `filled` or `copied_from`, whose derivatives move the adjoint as the method moved the
+    /// elements.
+    pub(super) fn lower_inplace(&mut self, m: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> bool {
+        let f = match (m.method.to_string().as_str(), m.args.len()) {
+            ("reverse", 0) => "reversed",
+            ("swap", 2) => "swapped",
+            ("fill", 1) => "filled",
+            ("copy_from_slice", 1) => "copied_from",
+            _ => return false,
+        };
+        let Expr::Path(p) = strip(&m.receiver) else {
+            return false;
+        };
+        let Some(name) = p.path.get_ident() else {
+            return false;
+        };
+        let Some(base) = self.lookup(&name.to_string()) else {
+            return false;
+        };
+        if self.vars[base].is_ref || self.vars[base].param.is_some() {
+            return false;
+        }
+        let mut args = vec![CallArg {
+            operand: Operand::Var(base),
+            by_ref: true,
+            span: m.receiver.span(),
+        }];
+        args.extend(m.args.iter().map(|a| self.lower_call_arg(a, out)));
+        let active = args.iter().any(|a| self.is_active(&a.operand));
+        let rt = crate::names::runtime();
+        let f = syn::Ident::new(f, m.method.span());
+        let v = self.new_var(&name.to_string(), m.span(), active, false);
+        if active {
+            let call = Op::Call {
+                callee: Callee::Path(syn::parse_quote!(#rt::#f)),
+                args,
+                span: m.span(),
+            };
+            out.push(Stmt::Let { var: v, op: call });
+        } else {
+            let t: Vec<TokenStream> = args.iter().map(|a| self.arg_tokens(a)).collect();
+            let ops: Vec<Operand> = args.into_iter().map(|a| a.operand).collect();
+            let o = self.opaque_tokens(quote!(#rt::#f(#(#t),*)), &ops, m.span(), out);
+            out.push(Stmt::Let {
+                var: v,
+                op: Op::Use(o),
+            });
+        }
+        self.assign(&name.to_string(), v);
         true
     }
 

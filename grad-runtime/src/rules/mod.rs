@@ -60,6 +60,8 @@ pub mod binary;
 pub mod construct;
 #[doc(hidden)] // support of generated code, named through `__private`
 pub mod fields;
+#[doc(hidden)] // support of generated code, named through `__private`
+pub mod inplace;
 pub mod linalg;
 pub mod nalgebra;
 pub mod op;

@@ -622,14 +622,13 @@ where
 ///
 /// # Panics
 /// As [`sub_slice`]; also if the tangent's length is not the whole's.
-pub fn sub_slice_jvp<T, X, DX, R>(x: &X, range: R, dx: &DX, _: NoTangent) -> (Vec<T>, Vec<T>)
+pub fn sub_slice_jvp<T, X, R>(x: &X, range: R, dx: &[T], _: NoTangent) -> (Vec<T>, Vec<T>)
 where
     T: Real,
     X: SliceBase<T> + ?Sized,
-    DX: SliceBase<T> + ?Sized,
     R: SliceIndex<[T], Output = [T]> + Clone,
 {
-    let (x, dx) = (x.elems(), dx.elems());
+    let x = x.elems();
     assert!(
         dx.len() == x.len(),
         "sub-slice tangent: the tangent has {} elements but the slice has {}",

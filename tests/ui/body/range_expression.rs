@@ -1,11 +1,11 @@
-// A range used as a value (here to slice) is rejected on the range: ranges are allowed
-// only as a `for` loop's iterator.
+// A range used as a value (bound by `let`) is rejected on the range: ranges are allowed as
+// a `for` loop's iterator and as the index of a sub-slice (`&x[1..]`).
 use grad::differentiable;
 
 #[differentiable]
 fn f(x: &[f64]) -> f64 {
-    let y = &x[1..];
-    y[0] * x[0]
+    let r = 1..2;
+    x[r.start] * x[0]
 }
 
 fn main() {}

@@ -1,0 +1,149 @@
+//! In-place methods of a local `Vec` or array in differentiable code: `v.reverse()`,
+//! `v.swap(i, j)`, `v.fill(e)` and `v.copy_from_slice(src)` each make a new version of `v`
+//! (as a write `v[i] = e` does), through these functions and their derivatives.
+
+use super::support::SliceBase;
+use crate::differentiable::NoTangent;
+use crate::real::Real;
+
+/// `v` reversed.
+pub fn reversed<T: Real, X: Clone + AsMut<[T]>>(v: &X) -> X {
+    let mut w = v.clone();
+    w.as_mut().reverse();
+    w
+}
+
+/// [`reversed`]'s value and pullback: the cotangent reversed.
+///
+/// ```
+/// use grad::__private::reversed_vjp;
+/// let (w, back) = reversed_vjp(&vec![1.0, 2.0, 3.0]);
+/// assert_eq!((w, back(vec![4.0, 5.0, 6.0])), (vec![3.0, 2.0, 1.0], vec![6.0, 5.0, 4.0]));
+/// ```
+pub fn reversed_vjp<T: Real, X: Clone + AsMut<[T]>>(v: &X) -> (X, impl FnOnce(X) -> X) {
+    (reversed(v), |mut d: X| {
+        d.as_mut().reverse();
+        d
+    })
+}
+
+/// [`reversed`]'s value and tangent: the tangent reversed.
+pub fn reversed_jvp<T: Real, X: Clone + AsMut<[T]>>(v: &X, dv: &X) -> (X, X) {
+    (reversed(v), reversed(dv))
+}
+
+/// `v` with elements `i` and `j` swapped; panics as `swap` does.
+pub fn swapped<T: Real, X: Clone + AsMut<[T]>>(v: &X, i: usize, j: usize) -> X {
+    let mut w = v.clone();
+    w.as_mut().swap(i, j);
+    w
+}
+
+/// [`swapped`]'s value and pullback: the cotangent's `i` and `j` swapped back.
+///
+/// ```
+/// use grad::NoTangent;
+/// use grad::__private::swapped_vjp;
+/// let (w, back) = swapped_vjp(&[1.0, 2.0, 3.0], 0, 2);
+/// assert_eq!(w, [3.0, 2.0, 1.0]);
+/// assert_eq!(back([4.0, 5.0, 6.0]), ([6.0, 5.0, 4.0], NoTangent, NoTangent));
+/// ```
+#[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
+pub fn swapped_vjp<T: Real, X: Clone + AsMut<[T]>>(
+    v: &X,
+    i: usize,
+    j: usize,
+) -> (X, impl FnOnce(X) -> (X, NoTangent, NoTangent)) {
+    (swapped(v, i, j), move |mut d: X| {
+        d.as_mut().swap(i, j);
+        (d, NoTangent, NoTangent)
+    })
+}
+
+/// [`swapped`]'s value and tangent: the tangent swapped.
+pub fn swapped_jvp<T: Real, X: Clone + AsMut<[T]>>(
+    v: &X,
+    i: usize,
+    j: usize,
+    dv: &X,
+    _: NoTangent,
+    _: NoTangent,
+) -> (X, X) {
+    (swapped(v, i, j), swapped(dv, i, j))
+}
+
+/// `v` with every element `e`.
+pub fn filled<T: Real, X: Clone + AsMut<[T]>>(v: &X, e: T) -> X {
+    let mut w = v.clone();
+    w.as_mut().fill(e);
+    w
+}
+
+/// [`filled`]'s value and pullback: nothing goes back to the old `v`; `e` gets the sum of
+/// the cotangent.
+///
+/// ```
+/// use grad::__private::filled_vjp;
+/// let (w, back) = filled_vjp(&vec![1.0, 2.0], 7.0);
+/// assert_eq!((w, back(vec![0.5, 0.25])), (vec![7.0, 7.0], (vec![0.0, 0.0], 0.75)));
+/// ```
+pub fn filled_vjp<T: Real, X: Clone + AsMut<[T]> + AsRef<[T]> + SliceBase<T, Cotangent = X>>(
+    v: &X,
+    e: T,
+) -> (X, impl FnOnce(X) -> (X, T)) {
+    let n = v.as_ref().len();
+    (filled(v, e), move |d: X| {
+        let de = d.as_ref().iter().fold(-T::ZERO, |s, &x| s + x);
+        (X::zeros(n), de)
+    })
+}
+
+/// [`filled`]'s value and tangent: every element `de`.
+pub fn filled_jvp<T: Real, X: Clone + AsMut<[T]>>(v: &X, e: T, _: &X, de: T) -> (X, X) {
+    (filled(v, e), filled(v, de))
+}
+
+/// `v` with the elements of `src`; panics as `copy_from_slice` does where the lengths
+/// differ.
+pub fn copied_from<T: Real, X: Clone + AsMut<[T]>, S: SliceBase<T> + ?Sized>(v: &X, src: &S) -> X {
+    let mut w = v.clone();
+    w.as_mut().copy_from_slice(src.elems());
+    w
+}
+
+/// [`copied_from`]'s value and pullback: nothing goes back to the old `v`; `src` gets the
+/// cotangent.
+///
+/// ```
+/// use grad::__private::copied_from_vjp;
+/// let (w, back) = copied_from_vjp(&[0.0, 0.0], &vec![1.0, 2.0]);
+/// assert_eq!(w, [1.0, 2.0]);
+/// assert_eq!(back([3.0, 4.0]), ([0.0, 0.0], vec![3.0, 4.0]));
+/// ```
+#[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
+pub fn copied_from_vjp<T, X, S>(
+    v: &X,
+    src: &S,
+) -> (X, impl FnOnce(X) -> (X, S::Cotangent) + use<T, X, S>)
+where
+    T: Real,
+    X: Clone + AsMut<[T]> + AsRef<[T]> + SliceBase<T, Cotangent = X>,
+    S: SliceBase<T> + ?Sized,
+{
+    let n = v.as_ref().len();
+    (copied_from(v, src), move |d: X| {
+        let mut ds = S::zeros(n);
+        ds.as_mut().copy_from_slice(d.as_ref());
+        (X::zeros(n), ds)
+    })
+}
+
+/// [`copied_from`]'s value and tangent: the source's tangent.
+pub fn copied_from_jvp<T, X, S>(v: &X, src: &S, _: &X, dsrc: &[T]) -> (X, X)
+where
+    T: Real,
+    X: Clone + AsMut<[T]>,
+    S: SliceBase<T> + ?Sized,
+{
+    (copied_from(v, src), copied_from(v, dsrc))
+}
