@@ -374,6 +374,34 @@ fn newton_sqrt(a: f64) -> f64 {
     x
 }
 
+#[differentiable]
+fn loop_as_the_value(x: &[f64]) -> f64 {
+    // A `loop` with `break value` as the function's last expression.
+    let mut acc = 0.0;
+    let mut k = 0;
+    loop {
+        acc += x[k] * x[k];
+        k += 1;
+        if k == x.len() {
+            break acc.sqrt();
+        }
+    }
+}
+
+#[test]
+fn a_loop_ending_the_body_gives_its_value() {
+    for n in [1, 2, 5] {
+        for x in points(n) {
+            check(
+                &x,
+                loop_as_the_value,
+                loop_as_the_value_grad,
+                loop_as_the_value_jvp,
+            );
+        }
+    }
+}
+
 #[test]
 fn newton_breaks_when_converged() {
     // d√a/da = 1 / (2√a)

@@ -807,3 +807,54 @@ fn array_patterns_bind_each_element() {
     let (_, t) = unpack_jvp(x, y, [1.0, 0.0, -1.0], 2.0);
     close(t, gx[0] - gx[2] + 2.0 * gy, 1e-12);
 }
+
+// ---- destructuring assignment ---------------------------------------------------------------
+
+#[differentiable]
+fn leapfrog(x: f64, v: f64, dt: f64) -> f64 {
+    // Both parts read the old values: `(p, q) = (p + q dt, q - p dt)` is not `p = ..; q = ..`.
+    let (mut p, mut q) = (x, v);
+    for _ in 0..10 {
+        (p, q) = (p + q * dt, q - p * dt);
+    }
+    p * q
+}
+
+#[differentiable]
+fn shuffled(a: f64, b: f64) -> f64 {
+    let (mut s, mut t) = (a, b);
+    let mut arr = [0.0; 2];
+    [s, t] = [t * 2.0, s];
+    (arr, _) = ([s, t.sin()], 1.0);
+    ((s, _), t) = ((t, 1.0), arr[0]);
+    s * t + arr[1]
+}
+
+#[test]
+fn destructuring_assignments_read_before_they_write() {
+    let (x, v, dt) = (0.7, -0.4, 0.1);
+    // By hand: the same steps with both updates from the old values.
+    let (mut p, mut q) = (x, v);
+    for _ in 0..10 {
+        (p, q) = (p + q * dt, q - p * dt);
+    }
+    assert_eq!(leapfrog(x, v, dt), p * q);
+    let (val, (gx, gv, gdt)) = leapfrog_grad(x, v, dt);
+    assert_eq!(val, p * q);
+    close(gx, fd(|x| leapfrog(x, v, dt), x), 1e-7);
+    close(gv, fd(|v| leapfrog(x, v, dt), v), 1e-7);
+    close(gdt, fd(|dt| leapfrog(x, v, dt), dt), 1e-7);
+    let (_, t) = leapfrog_jvp(x, v, dt, 1.0, 0.5, -2.0);
+    close(t, gx + 0.5 * gv - 2.0 * gdt, 1e-12);
+
+    for (a, b) in [(0.3, 1.1), (-0.8, 0.2)] {
+        // s = 2b, t = a; arr = [2b, sin a]; s = a, t = 2b: a * 2b + sin a.
+        let (val, (ga, gb)) = shuffled_grad(a, b);
+        assert_eq!(val, shuffled(a, b));
+        close(val, a * 2.0 * b + a.sin(), 1e-15);
+        close(ga, 2.0 * b + a.cos(), 1e-15);
+        close(gb, 2.0 * a, 1e-15);
+        let (_, t) = shuffled_jvp(a, b, 1.0, -1.0);
+        close(t, ga - gb, 1e-15);
+    }
+}

@@ -236,8 +236,32 @@ fn buffer_in_loop(x: &[f64], n: usize) -> f64 {
     s
 }
 
+#[differentiable]
+fn reversed_in_loop(x: &[f64], n: usize) -> f64 {
+    // The loop's only change of `v` is a method: `v` is carried all the same.
+    let mut v = x.to_vec();
+    let mut z = [0.0; 2];
+    z.fill(1.5);
+    for _ in 0..n {
+        v.reverse();
+    }
+    v[0] * z[1] + v[1] * v[1]
+}
+
 #[test]
 fn in_place_methods_move_the_adjoint_with_the_elements() {
+    for n in [0, 1, 2, 3] {
+        let x = [0.3, -0.9, 1.4];
+        // Reversed an odd number of times: v = [x2, x1, x0].
+        let first = if n % 2 == 1 { x[2] } else { x[0] };
+        assert_eq!(reversed_in_loop_grad(&x, n).0, first * 1.5 + x[1] * x[1]);
+        check(
+            &x,
+            |x| reversed_in_loop(x, n),
+            |x| reversed_in_loop_grad(x, n),
+            |x, dx| reversed_in_loop_jvp(x, n, dx, grad::NoTangent),
+        );
+    }
     let mut rng = Rng::new(91);
     for _ in 0..3 {
         let x = rng.vec(4, -1.5, 1.5);

@@ -113,6 +113,7 @@ pub const UNSUPPORTED_EXPR: &str =
     "this expression is not supported in #[differentiable] functions";
 pub const BLOCK_LABEL: &str = "labeled blocks are not supported in #[differentiable] functions";
 pub const CONST_BLOCK: &str = "`const` blocks are not supported in #[differentiable] functions";
+pub const DESTRUCTURE_PART: &str = "a destructuring assignment in a #[differentiable] function assigns to local names, `_` and nested tuples or arrays of those; write an element or a field (`c[i] = ..`) in a statement of its own";
 pub const UNKNOWN_VAR_ASSIGN: &str =
     "assignment to a name that is not a local variable of this function";
 pub const CAST_TARGET: &str = "a differentiated value can be cast only to `f32` or `f64` (a cast to an integer type is allowed and is not differentiated)";

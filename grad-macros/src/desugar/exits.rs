@@ -134,7 +134,9 @@ impl Exits<'_> {
                 (vec![Stmt::Local(l)], Raised::new())
             }
             Stmt::Expr(e, semi) => {
-                let (e, r) = self.expr(e, false);
+                // A `loop` that ends a block gives the block its value (`break value`).
+                let used = semi.is_none() && matches!(e, Expr::Loop(_));
+                let (e, r) = self.expr(e, used);
                 (vec![Stmt::Expr(e, semi)], r)
             }
             other => (vec![other], Raised::new()),

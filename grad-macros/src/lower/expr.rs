@@ -60,8 +60,9 @@ impl<'f> Lower<'f> {
         // `stop_gradient(y)` is inactive but lowered as a call: it is a reference where its
         // argument is one (`stop_gradient(&a)`, of a `&Tensor` parameter).
         let stop = matches!(strip(e), Expr::Call(c) if is_stop_gradient(&c.func));
-        // A push makes a new version of its `Vec` even of constants (see `lower_push`).
-        let push = matches!(strip(e), Expr::MethodCall(m) if m.method == "push");
+        // A push (or `reverse`, `swap`, ...) makes a new version of its `Vec` even of
+        // constants (see `lower_push`, `lower_inplace`).
+        let push = matches!(strip(e), Expr::MethodCall(m) if is_mutating(m));
         if is_simple(e) && !self.expr_active(e) && !stop && !push && !self.mentions_closure(e) {
             return self.opaque(e, out);
         }
@@ -727,6 +728,12 @@ impl<'f> Lower<'f> {
                 self.lower_write(lhs, op, rhs, out);
                 return;
             }
+            Expr::Tuple(_) | Expr::Array(_) if op.is_none() => {
+                let value = self.lower_expr(rhs, out);
+                let base = self.materialize(value, out);
+                self.assign_parts(lhs, base, out);
+                return;
+            }
             Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => {
                 self.cx.error_at(lhs, diag::DEREF_WRITE);
                 return;
@@ -760,6 +767,75 @@ impl<'f> Lower<'f> {
             v
         };
         self.assign(&name.to_string(), v);
+    }
+
+    /// `(a, b) = value` or `[a, b] = value` (nested too, `_` skipped): each name takes its
+    /// part of the value, every part read before any name changes.
+    fn assign_parts(&mut self, lhs: &Expr, base: VarId, out: &mut Vec<Stmt>) {
+        let (elems, array) = match strip(lhs) {
+            Expr::Tuple(t) => (&t.elems, false),
+            Expr::Array(a) => (&a.elems, true),
+            other => {
+                self.cx.error_at(other, diag::UNKNOWN_VAR_ASSIGN);
+                return;
+            }
+        };
+        let mut parts = Vec::new();
+        for (i, e) in elems.iter().enumerate() {
+            if matches!(strip(e), Expr::Infer(_)) {
+                continue;
+            }
+            let active = self.vars[base].active;
+            let t = self.temp(e.span(), active, false);
+            let part = if array {
+                Proj::Index(Operand::Const(quote!(#i)))
+            } else {
+                Proj::Field(syn::Member::Unnamed(syn::Index {
+                    index: i as u32,
+                    span: e.span(),
+                }))
+            };
+            self.push_let(
+                out,
+                t,
+                Op::Project {
+                    base,
+                    path: vec![part],
+                    borrow: false,
+                },
+            );
+            parts.push((e, t));
+        }
+        for (e, t) in parts {
+            match strip(e) {
+                Expr::Path(p) if p.path.get_ident().is_some() => {
+                    let name = p
+                        .path
+                        .get_ident()
+                        .map(|i| i.to_string())
+                        .unwrap_or_default();
+                    if self.lookup(&name).is_none() {
+                        self.cx.error_at(e, diag::UNKNOWN_VAR_ASSIGN);
+                        continue;
+                    }
+                    self.assign(&name, t);
+                }
+                Expr::Tuple(_) | Expr::Array(_) => self.assign_parts(e, t, out),
+                other => self.cx.error_at(other, diag::DESTRUCTURE_PART),
+            }
+        }
+    }
+
+    /// An operand as a value of its own: a constant becomes a `let`.
+    fn materialize(&mut self, o: Operand, out: &mut Vec<Stmt>) -> VarId {
+        match o {
+            Operand::Var(v) => v,
+            Operand::Const(c) => {
+                let v = self.temp(c.span(), false, false);
+                self.push_let(out, v, Op::Use(Operand::Const(c)));
+                v
+            }
+        }
     }
 
     /// `left op rhs` of a compound assignment (`x += e`, `c[i] *= e`), `value` being `rhs`

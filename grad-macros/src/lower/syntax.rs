@@ -207,7 +207,17 @@ pub(super) fn is_simple(e: &Expr) -> bool {
     }
 }
 
-/// Every name assigned to (`x = ...`, `x += ...`) anywhere in some statements.
+/// A method that changes its receiver, which the lowering writes as a new version of it:
+/// `push(e)`, `reverse()`, `swap(i, j)`, `fill(e)`, `copy_from_slice(src)`.
+pub(super) fn is_mutating(m: &syn::ExprMethodCall) -> bool {
+    matches!(
+        (m.method.to_string().as_str(), m.args.len()),
+        ("push" | "fill" | "copy_from_slice", 1) | ("reverse", 0) | ("swap", 2)
+    )
+}
+
+/// Every name assigned to (`x = ...`, `x += ...`, `(a, b) = ...`, `v.push(e)`, ...) anywhere
+/// in some statements.
 pub(super) fn assigned_names(stmts: &[syn::Stmt]) -> Vec<String> {
     struct Finder(Vec<String>);
     impl Finder {
@@ -216,6 +226,9 @@ pub(super) fn assigned_names(stmts: &[syn::Stmt]) -> Vec<String> {
             let e = match strip(e) {
                 Expr::Index(i) => return self.target(&i.expr),
                 Expr::Field(f) => return self.target(&f.base),
+                // `(a, b) = ...`, `[a, b] = ...`.
+                Expr::Tuple(t) => return t.elems.iter().for_each(|e| self.target(e)),
+                Expr::Array(a) => return a.elems.iter().for_each(|e| self.target(e)),
                 e => e,
             };
             if let Expr::Path(p) = strip(e)
@@ -240,7 +253,7 @@ pub(super) fn assigned_names(stmts: &[syn::Stmt]) -> Vec<String> {
             syn::visit::visit_expr_binary(self, b);
         }
         fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
-            if m.method == "push" {
+            if is_mutating(m) {
                 self.target(&m.receiver);
             }
             syn::visit::visit_expr_method_call(self, m);
