@@ -20,7 +20,7 @@ pub fn reversed<T: Real, X: Clone + AsMut<[T]>>(v: &X) -> X {
 /// let (w, back) = reversed_vjp(&vec![1.0, 2.0, 3.0]);
 /// assert_eq!((w, back(vec![4.0, 5.0, 6.0])), (vec![3.0, 2.0, 1.0], vec![6.0, 5.0, 4.0]));
 /// ```
-pub fn reversed_vjp<T: Real, X: Clone + AsMut<[T]>>(v: &X) -> (X, impl FnOnce(X) -> X) {
+pub fn reversed_vjp<T: Real, X: Clone + AsMut<[T]>>(v: &X) -> (X, impl FnOnce(X) -> X + use<T, X>) {
     (reversed(v), |mut d: X| {
         d.as_mut().reverse();
         d
@@ -53,7 +53,7 @@ pub fn swapped_vjp<T: Real, X: Clone + AsMut<[T]>>(
     v: &X,
     i: usize,
     j: usize,
-) -> (X, impl FnOnce(X) -> (X, NoTangent, NoTangent)) {
+) -> (X, impl FnOnce(X) -> (X, NoTangent, NoTangent) + use<T, X>) {
     (swapped(v, i, j), move |mut d: X| {
         d.as_mut().swap(i, j);
         (d, NoTangent, NoTangent)
@@ -90,7 +90,7 @@ pub fn filled<T: Real, X: Clone + AsMut<[T]>>(v: &X, e: T) -> X {
 pub fn filled_vjp<T: Real, X: Clone + AsMut<[T]> + AsRef<[T]> + SliceBase<T, Cotangent = X>>(
     v: &X,
     e: T,
-) -> (X, impl FnOnce(X) -> (X, T)) {
+) -> (X, impl FnOnce(X) -> (X, T) + use<T, X>) {
     let n = v.as_ref().len();
     (filled(v, e), move |d: X| {
         let de = d.as_ref().iter().fold(-T::ZERO, |s, &x| s + x);
