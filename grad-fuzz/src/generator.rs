@@ -996,7 +996,14 @@ impl<'a> FnGen<'a> {
                 // Element expressions may repeat (see `SLICES`).
                 let index = self.index_expr();
                 self.indices.push(index.clone());
-                Expr::atom(format!("v[{index}]"), PARAM_BOUND)
+                // Now and then the same element through a sub-slice, whose pullback puts
+                // its adjoint back into `v`'s.
+                let text = match self.rng.below(6) {
+                    0 => format!("v[({index})..][0]"),
+                    1 => format!("(&v[..({index}) + 1])[{index}]"),
+                    _ => format!("v[{index}]"),
+                };
+                Expr::atom(text, PARAM_BOUND)
             }
             3 => {
                 let id = *self.rng.pick(&ints);
@@ -2136,6 +2143,7 @@ impl<'a> FnGen<'a> {
             } else {
                 0.0
             }, // helper step
+            0.8,                                   // reverse, swap, fill
         ];
         match self.rng.weighted(&w) {
             0 => {
@@ -2223,6 +2231,25 @@ impl<'a> FnGen<'a> {
                     .line(&format!("{name} = {open}{}];", items.join(", ")));
                 self.scope.vars[id].bound = b.max(if free { 0.0 } else { bound });
             }
+            4 => match self.rng.below(if min == 0 { 1 } else { 3 }) {
+                // A permutation keeps the bound (an empty `Vec` is only reversed); `fill`
+                // writes every element, as an element
+                // write does one. The method borrows the array mutably before its arguments
+                // run, so they read neither it (E0502/E0503 in Rust itself): the swap's
+                // indices are literals, the fill's value a `let` of its own.
+                0 => self.scope.line(&format!("{name}.reverse();")),
+                1 => {
+                    let (i, j) = (self.rng.below(min), self.rng.below(min));
+                    self.scope.line(&format!("{name}.swap({i}, {j});"));
+                }
+                _ => {
+                    let e = self.expr(cap, depth);
+                    let f = self.scope.fresh_name("f");
+                    self.scope.line(&format!("let {f} = {};", e.text));
+                    self.scope.line(&format!("{name}.fill({f});"));
+                    self.scope.vars[id].bound = bound.max(e.bound);
+                }
+            },
             _ => {
                 let call = self.helper_call(Some(id));
                 self.scope.line(&format!("{name} = {call};"));
