@@ -233,8 +233,8 @@ pub fn generate_with(count: usize, seed: u64, builds: bool, order2: bool) -> Vec
     })
 }
 
-/// `count` programs from `seed`, named `{prefix}0, {prefix}1, ...`, each written by `one`
-/// from the stream and the programs before it (its callees) under its name.
+/// `count` programs from `seed`, named `{prefix}0, {prefix}1, ...` (`f32x`, `f64x`), each
+/// written by `one` from the stream and the programs before it (its callees) under its name.
 pub(crate) fn programs(
     count: usize,
     seed: u64,
@@ -244,7 +244,12 @@ pub(crate) fn programs(
     let mut rng = Rng::new(seed);
     let mut programs: Vec<Program> = Vec::with_capacity(count);
     for i in 0..count {
-        let program = one(&mut rng, &programs, format!("{prefix}{i}"));
+        // Not `f32` or `f64`: the order-2 copy reads those as the float type.
+        let mut name = format!("{prefix}{i}");
+        if name == "f32" || name == "f64" {
+            name.push('x');
+        }
+        let program = one(&mut rng, &programs, name);
         programs.push(program);
     }
     programs
