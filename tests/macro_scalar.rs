@@ -823,8 +823,8 @@ fn leapfrog(x: f64, v: f64, dt: f64) -> f64 {
 #[differentiable]
 fn shuffled(a: f64, b: f64) -> f64 {
     let (mut s, mut t) = (a, b);
-    let mut arr = [0.0; 2];
-    [s, t] = [t * 2.0, s];
+    let mut arr = [0.0, s];
+    [s, t] = [t * 2.0, arr[1]];
     (arr, _) = ([s, t.sin()], 1.0);
     ((s, _), t) = ((t, 1.0), arr[0]);
     s * t + arr[1]

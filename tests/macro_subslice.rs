@@ -4,6 +4,9 @@
 //! form against central differences in f64, forward mode against reverse mode, and `_vjp`
 //! against `_grad`; out-of-range bounds panic as Rust's indexing does.
 
+// `&x[..]` is one of the forms tested.
+#![allow(clippy::redundant_slicing)]
+
 mod common;
 
 use common::{check, close, close_all, fd, fd_slice};

@@ -224,7 +224,7 @@ fn copied_and_filled(x: &[f64], d: &[f64]) -> f64 {
 
 #[differentiable]
 fn buffer_in_loop(x: &[f64], n: usize) -> f64 {
-    let mut buf = vec![0.0; 3];
+    let mut buf = vec![0.0; x.len()];
     let mut s = 0.0;
     for i in 0..n {
         buf.fill(x[i % 2]);
@@ -304,7 +304,8 @@ fn in_place_methods_move_the_adjoint_with_the_elements() {
 fn copy_from_a_slice_of_another_length_panics_as_std_does() {
     #[differentiable]
     fn three(x: &[f64]) -> f64 {
-        let mut y = vec![0.0; 3];
+        // One shorter than `x`.
+        let mut y = vec![0.0; x.len() - 1];
         y.copy_from_slice(x);
         y[0]
     }
