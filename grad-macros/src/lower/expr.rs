@@ -785,25 +785,7 @@ impl<'f> Lower<'f> {
             if matches!(strip(e), Expr::Infer(_)) {
                 continue;
             }
-            let active = self.vars[base].active;
-            let t = self.temp(e.span(), active, false);
-            let part = if array {
-                Proj::Index(Operand::Const(quote!(#i)))
-            } else {
-                Proj::Field(syn::Member::Unnamed(syn::Index {
-                    index: i as u32,
-                    span: e.span(),
-                }))
-            };
-            self.push_let(
-                out,
-                t,
-                Op::Project {
-                    base,
-                    path: vec![part],
-                    borrow: false,
-                },
-            );
+            let t = self.project_part(base, i, array, e.span(), out);
             parts.push((e, t));
         }
         for (e, t) in parts {
@@ -822,18 +804,6 @@ impl<'f> Lower<'f> {
                 }
                 Expr::Tuple(_) | Expr::Array(_) => self.assign_parts(e, t, out),
                 other => self.cx.error_at(other, diag::DESTRUCTURE_PART),
-            }
-        }
-    }
-
-    /// An operand as a value of its own: a constant becomes a `let`.
-    fn materialize(&mut self, o: Operand, out: &mut Vec<Stmt>) -> VarId {
-        match o {
-            Operand::Var(v) => v,
-            Operand::Const(c) => {
-                let v = self.temp(c.span(), false, false);
-                self.push_let(out, v, Op::Use(Operand::Const(c)));
-                v
             }
         }
     }

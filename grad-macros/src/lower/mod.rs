@@ -338,7 +338,50 @@ impl<'f> Lower<'f> {
         }
     }
 
-    /// Binds a `let` pattern (a name, `_`, or nested tuples of those) to a value.
+    /// An operand as a value of its own: a constant becomes a `let`.
+    pub(super) fn materialize(&mut self, o: Operand, out: &mut Vec<Stmt>) -> VarId {
+        match o {
+            Operand::Var(v) => v,
+            Operand::Const(c) => {
+                let v = self.temp(c.span(), false, false);
+                self.push_let(out, v, Op::Use(Operand::Const(c)));
+                v
+            }
+        }
+    }
+
+    /// Part `i` of a tuple (`base.i`) or an array (`base[i]`), as a value of its own.
+    pub(super) fn project_part(
+        &mut self,
+        base: VarId,
+        i: usize,
+        array: bool,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> VarId {
+        let active = self.vars[base].active;
+        let t = self.temp(span, active, false);
+        let part = if array {
+            Proj::Index(Operand::Const(quote::quote!(#i)))
+        } else {
+            Proj::Field(syn::Member::Unnamed(syn::Index {
+                index: i as u32,
+                span,
+            }))
+        };
+        self.push_let(
+            out,
+            t,
+            Op::Project {
+                base,
+                path: vec![part],
+                borrow: false,
+            },
+        );
+        t
+    }
+
+    /// Binds a `let` pattern (a name, `_`, or nested tuples or arrays of those) to a value.
     pub(super) fn bind_pattern(
         &mut self,
         pat: &Pat,
@@ -402,37 +445,12 @@ impl<'f> Lower<'f> {
                     self.cx.error_at(rest, diag::PATTERN_LET);
                     return;
                 }
-                let base = match value {
-                    Operand::Var(v) => v,
-                    Operand::Const(c) => {
-                        let v = self.temp(c.span(), false, false);
-                        self.push_let(out, v, Op::Use(Operand::Const(c)));
-                        v
-                    }
-                };
+                let base = self.materialize(value, out);
                 for (i, p) in elems.iter().enumerate() {
                     if matches!(p, Pat::Wild(_)) {
                         continue;
                     }
-                    let active = self.vars[base].active;
-                    let t = self.temp(p.span(), active, false);
-                    let part = if array {
-                        Proj::Index(Operand::Const(quote::quote!(#i)))
-                    } else {
-                        Proj::Field(syn::Member::Unnamed(syn::Index {
-                            index: i as u32,
-                            span: p.span(),
-                        }))
-                    };
-                    self.push_let(
-                        out,
-                        t,
-                        Op::Project {
-                            base,
-                            path: vec![part],
-                            borrow: false,
-                        },
-                    );
+                    let t = self.project_part(base, i, array, p.span(), out);
                     self.bind_pattern(p, Operand::Var(t), None, out);
                 }
             }

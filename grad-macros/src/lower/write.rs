@@ -80,32 +80,30 @@ impl<'f> Lower<'f> {
         self.write(&name.to_string(), base, path, value, false, lhs.span(), out);
     }
 
+    /// The receiver of a method that changes it, where it is a local the function owns (not
+    /// a parameter, not a reference): its name and current version.
+    fn owned_local(&self, m: &syn::ExprMethodCall) -> Option<(String, VarId)> {
+        let Expr::Path(p) = strip(&m.receiver) else {
+            return None;
+        };
+        let name = p.path.get_ident()?.to_string();
+        let base = self.lookup(&name)?;
+        let owned = !self.vars[base].is_ref && self.vars[base].param.is_none();
+        owned.then_some((name, base))
+    }
+
     /// `v.push(e)` on a local `v`.
     pub(super) fn lower_push(&mut self, m: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> bool {
-        let Expr::Path(p) = strip(&m.receiver) else {
+        let Some((name, base)) = self.owned_local(m) else {
             return false;
         };
-        let Some(name) = p.path.get_ident() else {
-            return false;
-        };
-        let Some(base) = self.lookup(&name.to_string()) else {
-            return false;
-        };
-        if m.args.len() != 1 || self.vars[base].is_ref || self.vars[base].param.is_some() {
+        if m.args.len() != 1 {
             return false;
         }
         // Inactive too (a `Vec` of constants, `collect`'s accumulator of them): the binding is
         // not `mut` in the generated code, so the push is a new version all the same.
         let value = self.lower_expr(&m.args[0], out);
-        self.write(
-            &name.to_string(),
-            base,
-            Vec::new(),
-            value,
-            true,
-            m.span(),
-            out,
-        );
+        self.write(&name, base, Vec::new(), value, true, m.span(), out);
         true
     }
 
@@ -121,18 +119,9 @@ impl<'f> Lower<'f> {
             ("copy_from_slice", 1) => "copied_from",
             _ => return false,
         };
-        let Expr::Path(p) = strip(&m.receiver) else {
+        let Some((name, base)) = self.owned_local(m) else {
             return false;
         };
-        let Some(name) = p.path.get_ident() else {
-            return false;
-        };
-        let Some(base) = self.lookup(&name.to_string()) else {
-            return false;
-        };
-        if self.vars[base].is_ref || self.vars[base].param.is_some() {
-            return false;
-        }
         let mut args = vec![CallArg {
             operand: Operand::Var(base),
             by_ref: true,
@@ -142,7 +131,7 @@ impl<'f> Lower<'f> {
         let active = args.iter().any(|a| self.is_active(&a.operand));
         let rt = crate::names::runtime();
         let f = syn::Ident::new(f, m.method.span());
-        let v = self.new_var(&name.to_string(), m.span(), active, false);
+        let v = self.new_var(&name, m.span(), active, false);
         if active {
             let call = Op::Call {
                 callee: Callee::Path(syn::parse_quote!(#rt::#f)),
@@ -159,7 +148,7 @@ impl<'f> Lower<'f> {
                 op: Op::Use(o),
             });
         }
-        self.assign(&name.to_string(), v);
+        self.assign(&name, v);
         true
     }
 
