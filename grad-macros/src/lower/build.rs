@@ -10,7 +10,7 @@ use crate::ir::*;
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
-use syn::{Expr, Ident, Token};
+use syn::{Expr, Token};
 
 /// nalgebra's fixed-size matrix and vector aliases, whose `new` takes the entries in
 /// row-major order.
@@ -151,30 +151,21 @@ impl<'f> Lower<'f> {
         };
         let segs = &fp.path.segments;
         let n = segs.len();
-        let callee = match (n >= 2).then(|| (&segs[n - 2].ident, &segs[n - 1].ident)) {
-            Some((t, f)) if t == "DVector" && f == "from_vec" => quote!(dvector_from_vec),
-            Some((t, f)) if t == "Tensor" && f == "from" => quote!(tensor_from),
+        let f = match (n >= 2).then(|| (&segs[n - 2].ident, &segs[n - 1].ident)) {
+            Some((t, f)) if t == "DVector" && f == "from_vec" => "dvector_from_vec",
+            Some((t, f)) if t == "Tensor" && f == "from" => "tensor_from",
             _ => return None,
         };
         if c.args.len() != 1 || !self.expr_active(&c.args[0]) {
             return None;
         }
         let v = self.lower_expr(&c.args[0], out);
-        let t = self.temp(c.span(), true, false);
-        let rt = crate::names::runtime();
-        Some(self.push_let(
-            out,
-            t,
-            Op::Call {
-                callee: Callee::Path(syn::parse_quote!(#rt::#callee)),
-                args: vec![CallArg {
-                    operand: v,
-                    by_ref: false,
-                    span: c.args[0].span(),
-                }],
-                span: c.span(),
-            },
-        ))
+        let arg = CallArg {
+            operand: v,
+            by_ref: false,
+            span: c.args[0].span(),
+        };
+        Some(self.runtime_call(f, vec![arg], c.span(), out))
     }
 
     /// `x[a..b]` (any range) of a slice, `Vec` or array of floats: an owned copy of the
@@ -201,28 +192,19 @@ impl<'f> Lower<'f> {
             return self.opaque_tokens(quote!(&#x[#a #limits #b]), &uses, i.span(), out);
         }
         let range = self.opaque_tokens(quote!(#a #limits #b), &bounds, r.span(), out);
-        let t = self.temp(i.span(), true, false);
-        let rt = crate::names::runtime();
-        self.push_let(
-            out,
-            t,
-            Op::Call {
-                callee: Callee::Path(syn::parse_quote!(#rt::sub_slice)),
-                args: vec![
-                    CallArg {
-                        operand: base,
-                        by_ref: true,
-                        span: i.expr.span(),
-                    },
-                    CallArg {
-                        operand: range,
-                        by_ref: false,
-                        span: r.span(),
-                    },
-                ],
-                span: i.span(),
+        let args = vec![
+            CallArg {
+                operand: base,
+                by_ref: true,
+                span: i.expr.span(),
             },
-        )
+            CallArg {
+                operand: range,
+                by_ref: false,
+                span: r.span(),
+            },
+        ];
+        self.runtime_call("sub_slice", args, i.span(), out)
     }
 
     /// `Tensor::from_vec(v, &shape).unwrap()` of differentiated data (or `.expect("..")`, or
@@ -263,18 +245,7 @@ impl<'f> Lower<'f> {
         let data = self.lower_call_arg(&c.args[0], out);
         let shape = self.lower_call_arg(&c.args[1], out);
         let what = self.lower_call_arg(&what, out);
-        let t = self.temp(m.span(), true, false);
-        let rt = crate::names::runtime();
-        let f = Ident::new(runtime_fn, m.method.span());
-        Some(self.push_let(
-            out,
-            t,
-            Op::Call {
-                callee: Callee::Path(syn::parse_quote!(#rt::#f)),
-                args: vec![data, shape, what],
-                span: m.span(),
-            },
-        ))
+        Some(self.runtime_call(runtime_fn, vec![data, shape, what], m.span(), out))
     }
 
     /// `Vector3::new(x, y, z)`, `Matrix2::from_row_slice(&[..])`: a nalgebra fixed-size

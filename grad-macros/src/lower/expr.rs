@@ -378,21 +378,12 @@ impl<'f> Lower<'f> {
         // `x.to_vec()` of a slice: an owned copy, through the runtime's `to_vec` and its
         // derivatives (the identity), so that the copy may be written in place.
         if name == "to_vec" && lowered.is_empty() {
-            let t = self.temp(m.method.span(), true, false);
-            let rt = crate::names::runtime();
-            return self.push_let(
-                out,
-                t,
-                Op::Call {
-                    callee: Callee::Path(syn::parse_quote!(#rt::to_vec)),
-                    args: vec![CallArg {
-                        operand: receiver,
-                        by_ref: false,
-                        span: m.receiver.span(),
-                    }],
-                    span: m.method.span(),
-                },
-            );
+            let arg = CallArg {
+                operand: receiver,
+                by_ref: false,
+                span: m.receiver.span(),
+            };
+            return self.runtime_call("to_vec", vec![arg], m.method.span(), out);
         }
         // `x.clone()` is `x`'s value: its derivative is the identity.
         if matches!(name.as_str(), "clone" | "to_owned") && lowered.is_empty() {
@@ -623,17 +614,7 @@ impl<'f> Lower<'f> {
             let (a, b, c) = (&t[0], &t[1], &t[2]);
             return self.opaque_tokens(quote!(#a.mul_add(#b, #c)), &ops, span, out);
         }
-        let t = self.temp(span, true, false);
-        let rt = crate::names::runtime();
-        self.push_let(
-            out,
-            t,
-            Op::Call {
-                callee: Callee::Path(syn::parse_quote!(#rt::mul_add)),
-                args,
-                span,
-            },
-        )
+        self.runtime_call("mul_add", args, span, out)
     }
 
     /// `base.f[i]...`: a projection of a local, or of a temporary holding any other base.

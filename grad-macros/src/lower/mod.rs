@@ -338,6 +338,19 @@ impl<'f> Lower<'f> {
         }
     }
 
+    /// A call of the runtime's `f` (which has `f_vjp` and `f_jvp` beside it) on `args`: a
+    /// differentiated value of its own.
+    pub(super) fn runtime_call(
+        &mut self,
+        f: &str,
+        args: Vec<CallArg>,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        let t = self.temp(span, true, false);
+        self.push_let(out, t, runtime_call_op(f, args, span))
+    }
+
     /// An operand as a value of its own: a constant becomes a `let`.
     pub(super) fn materialize(&mut self, o: Operand, out: &mut Vec<Stmt>) -> VarId {
         match o {
@@ -486,5 +499,16 @@ impl<'f> Lower<'f> {
             tokens: mac.to_token_stream(),
             binds,
         });
+    }
+}
+
+/// `Op::Call` of the runtime's `f` on `args`.
+fn runtime_call_op(f: &str, args: Vec<CallArg>, span: Span) -> Op {
+    let rt = names::runtime();
+    let f = Ident::new(f, span);
+    Op::Call {
+        callee: Callee::Path(syn::parse_quote!(#rt::#f)),
+        args,
+        span,
     }
 }

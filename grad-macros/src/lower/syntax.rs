@@ -207,13 +207,22 @@ pub(super) fn is_simple(e: &Expr) -> bool {
     }
 }
 
+/// The runtime function that writes an in-place method's new version of its receiver:
+/// `reverse()`, `swap(i, j)`, `fill(e)`, `copy_from_slice(src)`.
+pub(super) fn inplace_runtime_fn(m: &syn::ExprMethodCall) -> Option<&'static str> {
+    Some(match (m.method.to_string().as_str(), m.args.len()) {
+        ("reverse", 0) => "reversed",
+        ("swap", 2) => "swapped",
+        ("fill", 1) => "filled",
+        ("copy_from_slice", 1) => "copied_from",
+        _ => return None,
+    })
+}
+
 /// A method that changes its receiver, which the lowering writes as a new version of it:
-/// `push(e)`, `reverse()`, `swap(i, j)`, `fill(e)`, `copy_from_slice(src)`.
+/// `push(e)` and the in-place methods of [`inplace_runtime_fn`].
 pub(super) fn is_mutating(m: &syn::ExprMethodCall) -> bool {
-    matches!(
-        (m.method.to_string().as_str(), m.args.len()),
-        ("push" | "fill" | "copy_from_slice", 1) | ("reverse", 0) | ("swap", 2)
-    )
+    (m.method == "push" && m.args.len() == 1) || inplace_runtime_fn(m).is_some()
 }
 
 /// Every name assigned to (`x = ...`, `x += ...`, `(a, b) = ...`, `v.push(e)`, ...) anywhere

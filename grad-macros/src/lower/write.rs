@@ -112,12 +112,8 @@ impl<'f> Lower<'f> {
     /// `filled` or `copied_from`, whose derivatives move the adjoint as the method moved the
     /// elements.
     pub(super) fn lower_inplace(&mut self, m: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> bool {
-        let f = match (m.method.to_string().as_str(), m.args.len()) {
-            ("reverse", 0) => "reversed",
-            ("swap", 2) => "swapped",
-            ("fill", 1) => "filled",
-            ("copy_from_slice", 1) => "copied_from",
-            _ => return false,
+        let Some(f) = inplace_runtime_fn(m) else {
+            return false;
         };
         let Some((name, base)) = self.owned_local(m) else {
             return false;
@@ -129,17 +125,13 @@ impl<'f> Lower<'f> {
         }];
         args.extend(m.args.iter().map(|a| self.lower_call_arg(a, out)));
         let active = args.iter().any(|a| self.is_active(&a.operand));
-        let rt = crate::names::runtime();
-        let f = syn::Ident::new(f, m.method.span());
         let v = self.new_var(&name, m.span(), active, false);
         if active {
-            let call = Op::Call {
-                callee: Callee::Path(syn::parse_quote!(#rt::#f)),
-                args,
-                span: m.span(),
-            };
+            let call = super::runtime_call_op(f, args, m.span());
             out.push(Stmt::Let { var: v, op: call });
         } else {
+            let rt = crate::names::runtime();
+            let f = syn::Ident::new(f, m.method.span());
             let t: Vec<TokenStream> = args.iter().map(|a| self.arg_tokens(a)).collect();
             let ops: Vec<Operand> = args.into_iter().map(|a| a.operand).collect();
             let o = self.opaque_tokens(quote!(#rt::#f(#(#t),*)), &ops, m.span(), out);
