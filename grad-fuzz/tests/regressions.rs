@@ -1090,3 +1090,42 @@ fn element_update_under_order2() {
         );
     }
 }
+
+// ---- fused_division_rounds_as_its_rule ------------------------------------------------------
+// Found by the scalar generator at the default seed (60 programs, `f38`), minimized. `_hvp`'s
+// gradient was `_grad`'s but for the last bit (0.10489501902742888 against
+// 0.1048950190274289). `_grad` fuses the scalar chain, and its fused division took the
+// denominator's partial as `-y / b`; the order-2 copy differentiates through the rule, which
+// rounds it as `-y * (1 / b)`. Fixed: the fused kernel rounds each partial as the rule does.
+
+#[differentiable(order = 2)]
+fn fused_division(x: f64, y: f64, s: f64) -> f64 {
+    let t = s.atan() * x.sin() + y;
+    let u = (1.5 + y.sin()).powf(1.5).atan();
+    s + u.tanh() + x / (2.0 + t.sin()) * 0.5 + 0.75
+}
+
+#[test]
+fn fused_division_rounds_as_its_rule() {
+    let (x, y, s) = (
+        0.45822776982711066,
+        -0.002273046528901368,
+        0.16232036809705216,
+    );
+    let (v, g) = fused_division_grad(x, y, s);
+    let (vh, gh, _) = fused_division_hvp(x, y, s, 1.0, 0.0, 0.0);
+    assert_eq!(v.to_bits(), vh.to_bits());
+    for (a, b) in [(g.0, gh.0), (g.1, gh.1), (g.2, gh.2)] {
+        assert_eq!(a.to_bits(), b.to_bits(), "{a:?} against {b:?}");
+    }
+    // And the gradient is the gradient: central differences in f64.
+    let f = |x: f64, y: f64| fused_division(x, y, s);
+    let h = 1e-6;
+    let fd = [
+        (f(x + h, y) - f(x - h, y)) / (2.0 * h),
+        (f(x, y + h) - f(x, y - h)) / (2.0 * h),
+    ];
+    for (a, b) in [g.0, g.1].into_iter().zip(fd) {
+        assert!((a - b).abs() <= 1e-8, "{a} against differences {b}");
+    }
+}

@@ -621,12 +621,13 @@ fn kernel_item(
                 add(&args[1], quote!(#g * #x0));
             }
             Kind::Div => {
+                // The rule's partials (`rules/binary.rs`), rounded as it rounds them: `1 / b`
+                // and `-y * (1 / b)`. The order-2 copy, which does not fuse, differentiates
+                // through the rule, and its gradient must be `_grad`'s to the bit.
                 let x1 = &a[1];
-                add(
-                    &args[0],
-                    quote!(#g * (<L as #rt::fuse::Lane>::konst(1.0) / #x1)),
-                );
-                add(&args[1], quote!(#g * (-#me / #x1)));
+                let recip = quote!((<L as #rt::fuse::Lane>::konst(1.0) / #x1));
+                add(&args[0], quote!(#g * #recip));
+                add(&args[1], quote!(#g * (-#me * #recip)));
             }
         }
     }
