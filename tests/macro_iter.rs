@@ -688,3 +688,138 @@ fn break_replays_only_the_iterations_that_ran() {
     assert_eq!((v, g), (0.625, 1.0 / 64.0));
     assert_eq!(PULLBACKS.load(std::sync::atomic::Ordering::Relaxed), 6);
 }
+
+// ---- `iter_mut`, `&mut x`, `for_each` and `std::iter::zip` ---------------------------------
+
+#[differentiable]
+fn squared_in_place(x: &[f64]) -> f64 {
+    let mut c = x.to_vec();
+    for v in c.iter_mut() {
+        *v = *v * *v;
+    }
+    for v in &mut c {
+        *v += v.sin();
+    }
+    c.iter().sum()
+}
+
+#[differentiable]
+fn written_through_zip(x: &[f64], w: &[f64]) -> f64 {
+    // A buffer written from two inputs, enumerated, filtered and reversed; an item read as
+    // `*o` and by a method after a write.
+    let mut out = vec![0.0; x.len()];
+    for (o, (&a, b)) in out.iter_mut().zip(x.iter().zip(w)) {
+        *o = a * b;
+        *o -= 0.5 * o.powi(2);
+    }
+    for (i, o) in out.iter_mut().enumerate().rev() {
+        *o *= i as f64 + 1.0;
+    }
+    for o in out.iter_mut().filter(|o| **o > 0.0) {
+        *o = o.sqrt();
+    }
+    out.iter().sum::<f64>() + out[0] * x[0]
+}
+
+#[differentiable]
+fn for_each_forms(x: &[f64]) -> f64 {
+    let mut c = x.to_vec();
+    c.iter_mut().for_each(|v| *v = v.exp() - 1.0);
+    c.iter_mut().skip(1).for_each(|v| {
+        let t = *v;
+        *v = t * t;
+    });
+    let mut s = 0.0;
+    x.iter().zip(&c).for_each(|(a, b)| s += a * b);
+    (0..c.len()).for_each(|i| s += c[i] * 0.25);
+    s
+}
+
+#[differentiable]
+fn zip_function(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (a, b) in std::iter::zip(x, &x[1..]) {
+        s += a * b;
+    }
+    for (i, v) in core::iter::zip(0..x.len(), x.iter()) {
+        s += i as f64 * v.cos();
+    }
+    s
+}
+
+/// The README's example.
+#[differentiable]
+fn softened(x: &[f64]) -> f64 {
+    let mut c = x.to_vec();
+    for v in c.iter_mut() {
+        *v = v.tanh() * 2.0; // written in place
+    }
+    c.iter().sum::<f64>() * x.last().unwrap() // the last element
+}
+
+#[differentiable(order = 2)]
+fn cubed_in_place(x: &[f64]) -> f64 {
+    let mut c = x.to_vec();
+    for v in c.iter_mut() {
+        *v *= *v * *v;
+    }
+    c.iter().sum()
+}
+
+#[differentiable]
+fn state_updated_in_place(x: &[f64], steps: usize) -> f64 {
+    // A loop-carried buffer updated through `iter_mut` every step.
+    let mut u = x.to_vec();
+    for _ in 0..steps {
+        for (i, v) in u.iter_mut().enumerate() {
+            *v = *v * 0.9 + 0.1 * (i as f64).sin() * v.tanh();
+        }
+    }
+    u.iter().map(|v| v * v).sum()
+}
+
+#[test]
+fn writes_through_iter_mut_and_for_each() {
+    for n in [1, 2, 5] {
+        for x in points(n) {
+            check(
+                &x,
+                squared_in_place,
+                squared_in_place_grad,
+                squared_in_place_jvp,
+            );
+            check(&x, for_each_forms, for_each_forms_grad, for_each_forms_jvp);
+            check(&x, zip_function, zip_function_grad, zip_function_jvp);
+            check(&x, softened, softened_grad, softened_jvp);
+            let w: Vec<f64> = x.iter().map(|v| v * 0.5 + 1.0).collect();
+            check(
+                &x,
+                |x| written_through_zip(x, &w),
+                |x| {
+                    let (v, (gx, _)) = written_through_zip_grad(x, &w);
+                    (v, gx)
+                },
+                |x, d| written_through_zip_jvp(x, &w, d, &vec![0.0; n]),
+            );
+            for steps in [0, 1, 3] {
+                check(
+                    &x,
+                    |x| state_updated_in_place(x, steps),
+                    |x| state_updated_in_place_grad(x, steps),
+                    |x, d| state_updated_in_place_jvp(x, steps, d, grad::NoTangent),
+                );
+            }
+            // H·v against central differences of the gradient.
+            let v: Vec<f64> = (0..n).map(|i| 1.0 - 0.3 * i as f64).collect();
+            let (value, g, hv) = cubed_in_place_hvp(&x, &v);
+            assert_eq!((value, g.clone()), cubed_in_place_grad(&x));
+            for (i, h) in hv.iter().enumerate() {
+                let along = |s: f64| {
+                    let y: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + s * b).collect();
+                    cubed_in_place_grad(&y).1[i]
+                };
+                close(*h, fd(along, 0.0), 1e-6);
+            }
+        }
+    }
+}

@@ -207,3 +207,73 @@ fn a_borrowed_local_read_by_an_inner_loop() {
         );
     }
 }
+
+// ---- `first()`, `last()` and `split_at` --------------------------------------------------
+
+#[differentiable]
+fn ends(x: &[f64]) -> f64 {
+    let m = x.last().expect("a non-empty x").sin();
+    let f = *x.first().unwrap();
+    let l = x.last().copied().unwrap();
+    f * l + m + x.first().cloned().expect("a non-empty x") * 0.5
+}
+
+#[differentiable]
+fn halves(x: &[f64]) -> f64 {
+    let (a, b) = x.split_at(x.len() / 2);
+    let s: f64 = a.iter().map(|v| v * v).sum();
+    let t: f64 = b.iter().map(|v| v.sin()).sum();
+    s * t + b[0]
+}
+
+#[differentiable]
+fn ends_of_a_local(x: &[f64]) -> f64 {
+    let v: Vec<f64> = x.iter().map(|e| e.exp()).collect();
+    let l = v.last().unwrap();
+    let (head, _) = v.split_at(1);
+    l * head[0] + *v.first().unwrap()
+}
+
+#[test]
+fn first_last_and_split_at() {
+    for n in [1, 2, 5] {
+        for x in points(n) {
+            check(&x, ends, ends_grad, ends_jvp);
+            check(
+                &x,
+                ends_of_a_local,
+                ends_of_a_local_grad,
+                ends_of_a_local_jvp,
+            );
+            if n >= 2 {
+                check(&x, halves, halves_grad, halves_jvp);
+            }
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "a non-empty x")]
+fn expect_on_an_empty_slice_panics_with_its_message() {
+    let _ = ends_grad(&[]);
+}
+
+#[test]
+#[should_panic(expected = "called `Option::unwrap()` on a `None` value")]
+fn unwrap_on_an_empty_slice_panics_as_unwrap_does() {
+    let _ = ends_of_a_local_grad(&[]);
+}
+
+#[differentiable(wrt(x))]
+fn split_difference(x: &[f64], m: usize) -> f64 {
+    let (a, b) = x.split_at(m);
+    a.iter().sum::<f64>() - b.iter().sum::<f64>()
+}
+
+#[test]
+#[should_panic(expected = "mid > len")]
+fn split_at_past_the_end_panics_as_split_at_does() {
+    let x = [1.0, 2.0];
+    assert_eq!(split_difference_grad(&x, 1), (-1.0, vec![1.0, -1.0]));
+    let _ = split_difference_grad(&x, 3);
+}

@@ -2236,20 +2236,31 @@ impl<'a> FnGen<'a> {
                     .line(&format!("{name} = {open}{}];", items.join(", ")));
                 self.scope.vars[id].bound = b.max(if free { 0.0 } else { bound });
             }
-            4 => match self.rng.below(if min == 0 { 1 } else { 3 }) {
+            4 => match self.rng.below(if min == 0 { 2 } else { 4 }) {
                 // A permutation keeps the bound (an empty `Vec` is only reversed); `fill`
                 // writes every element, as an element
                 // write does one. The method borrows the array mutably before its arguments
                 // run, so they read neither it (E0502/E0503 in Rust itself): the swap's
-                // indices are literals, the fill's value a `let` of its own.
+                // indices are literals, the fill's value a `let` of its own, as is what the
+                // `iter_mut` loop mixes in (`|0.5 v + 0.5 f tanh(v)|` stays within both bounds).
                 0 => self.scope.line(&format!("{name}.reverse();")),
                 1 => {
+                    let e = self.expr(cap, depth);
+                    let f = self.scope.fresh_name("fv");
+                    self.scope.line(&format!("let {f} = {};", e.text));
+                    let v = self.scope.fresh_name("e");
+                    self.scope.line(&format!(
+                        "for {v} in {name}.iter_mut() {{ *{v} = 0.5 * *{v} + 0.5 * {f} * {v}.tanh(); }}"
+                    ));
+                    self.scope.vars[id].bound = bound.max(e.bound);
+                }
+                2 => {
                     let (i, j) = (self.rng.below(min), self.rng.below(min));
                     self.scope.line(&format!("{name}.swap({i}, {j});"));
                 }
                 _ => {
                     let e = self.expr(cap, depth);
-                    let f = self.scope.fresh_name("f");
+                    let f = self.scope.fresh_name("fv");
                     self.scope.line(&format!("let {f} = {};", e.text));
                     self.scope.line(&format!("{name}.fill({f});"));
                     self.scope.vars[id].bound = bound.max(e.bound);

@@ -57,8 +57,10 @@ pub const LET_ELSE: &str = "`let ... else` is not supported in #[differentiable]
 pub const LET_UNINIT: &str = "a `let` without a value is not supported in #[differentiable] functions; give the variable its first value where it is declared";
 pub const PATTERN_LET: &str = "this pattern is not supported in a #[differentiable] `let`; use a name, `_`, or a tuple or array (without `..`) of those";
 pub const ITEM_IN_BODY: &str = "items (fn, struct, use, ...) inside a #[differentiable] function are not supported; move them out of the function";
-pub const FOR_ITER: &str = "this `for` loop's iterable is not supported in #[differentiable] functions; iterate over a range, or over a slice, `Vec` or array (`x`, `&x`, `x.iter()`, `x.into_iter()`, `x.windows(k)`, `x.chunks(k)`) through `map`, `filter`, `zip`, `enumerate`, `skip`, `take`, `rev`, `step_by`, `copied`, `cloned`";
+pub const FOR_ITER: &str = "this `for` loop's iterable is not supported in #[differentiable] functions; iterate over a range, or over a slice, `Vec` or array (`x`, `&x`, `x.iter()`, `x.into_iter()`, `x.iter_mut()`, `&mut x`, `x.windows(k)`, `x.chunks(k)`, `std::iter::zip(a, b)`) through `map`, `filter`, `zip`, `enumerate`, `skip`, `take`, `rev`, `step_by`, `copied`, `cloned`";
 pub const ITER_RANGE: &str = "only ranges with a start (`a..b`, `a..=b`, `a..`) can be iterated in #[differentiable] functions";
+pub const ITER_MUT_USE: &str = "an item of `iter_mut()` is used here other than as `*v` (read or written) or `v.method()`, which is all #[differentiable] functions support; write `*v` (or index the collection: `for i in 0..x.len() { x[i] = .. }`)";
+pub const ITER_MUT_PLACE: &str = "`iter_mut()` and `&mut` in #[differentiable] functions iterate a local collection by name (a local, a field or an element: `v.iter_mut()`, `&mut s.cells`); bind this value to a `let mut` first";
 pub const ITER_PATTERN: &str = "this pattern is not supported over an iterator in #[differentiable] functions; use a name, `_`, `&name`, or a tuple of those";
 pub const ZIP_ARG: &str = "`zip` takes a slice, `Vec`, array, range or iterator chain in #[differentiable] functions (`x`, `&x`, `x.iter()`, `a..b`)";
 pub const ZIP_FILTER: &str = "a `filter` inside `zip`'s argument is not supported in #[differentiable] functions; filter after the `zip`";

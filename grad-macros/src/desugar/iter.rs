@@ -7,7 +7,9 @@
 //! into that expression; `filter` (and any `map` after it) becomes an `if` around the rest
 //! of the iteration. Closures of adaptors are inlined: their parameters are bound with
 //! `let`. A window or chunk is not a value but a view of its slice: `w[i]` reads
-//! `x[start + i]` and `w.len()` is its length, so no slice is ever built for it.
+//! `x[start + i]` and `w.len()` is its length, so no slice is ever built for it. An item of
+//! `iter_mut()` (or of `&mut x`) is a place: `*v` becomes `x[k]`, read or written, so writes
+//! through it are element writes, which lowering knows; `chain.for_each(f)` is a `for`.
 
 use super::Fresh;
 use crate::ast::{Form, Function};
@@ -33,6 +35,7 @@ pub fn rewrite(cx: &mut Ctxt, f: &Function, fresh: &mut Fresh, block: &mut syn::
         .collect();
     let mut it = Iters {
         cx,
+        mut_misuse: Default::default(),
         f,
         fresh,
         refs,
@@ -46,11 +49,17 @@ pub fn rewrite(cx: &mut Ctxt, f: &Function, fresh: &mut Fresh, block: &mut syn::
         }
         it.visit_stmt_mut(stmt);
     }
+    for tokens in it.mut_misuse.take() {
+        it.cx.error_at(&tokens, diag::ITER_MUT_USE);
+    }
     Unmark.visit_block_mut(block);
 }
 
 struct Iters<'a> {
     cx: &'a mut Ctxt,
+    /// Uses of an `iter_mut` item other than `*v` and `v.method()`, found while inlining
+    /// (where `cx` is not at hand), reported at the end.
+    mut_misuse: std::cell::RefCell<Vec<TokenStream>>,
     f: &'a Function,
     fresh: &'a mut Fresh,
     /// Locals known to hold references, so that `for v in x` binds `&x[k]`, not `x[k]`.
@@ -75,6 +84,8 @@ enum Elem {
     Val(Expr),
     /// A reference to this expression (a place, usually).
     Ref(Expr),
+    /// A mutable reference to this place (an item of `iter_mut`).
+    Mut(Expr),
     View(Box<View>),
     Tuple(Vec<Elem>),
 }
@@ -93,6 +104,8 @@ enum Node {
     Slice {
         place: Expr,
         by_ref: bool,
+        /// `iter_mut()` or `&mut x`: the items are places to write.
+        by_mut: bool,
     },
     /// A range from `lo`.
     Range {
@@ -169,7 +182,6 @@ const UNSUPPORTED_END: &[&str] = &[
     "find",
     "find_map",
     "try_fold",
-    "for_each",
     "partition",
     "unzip",
     "sum_by",
@@ -287,11 +299,26 @@ impl Iters<'_> {
                 None => Read::No,
             },
             Expr::Reference(r) if into && r.mutability.is_none() => self.source(&r.expr, true, pre),
+            Expr::Reference(r) if into => self.source_mut(&r.expr, pre),
             Expr::Path(_) if into && ident_of(e).is_some() => {
                 let by_ref = self.is_ref_expr(e);
                 self.source(e, by_ref, pre)
             }
             Expr::Field(_) | Expr::Index(_) if into && is_place(e) => self.source(e, false, pre),
+            Expr::Call(c) if is_zip_fn(&c.func) && c.args.len() == 2 => {
+                match self.read(&c.args[0], true, pre) {
+                    Read::Yes(chain) if chain.steps.is_empty() => self.zip(chain, &c.args[1], pre),
+                    Read::Yes(_) => {
+                        self.cx.error_at(&c.args[0], diag::ZIP_FILTER);
+                        Read::Failed
+                    }
+                    Read::No => {
+                        self.cx.error_at(&c.args[0], diag::ZIP_ARG);
+                        Read::Failed
+                    }
+                    Read::Failed => Read::Failed,
+                }
+            }
             _ => Read::No,
         }
     }
@@ -347,12 +374,72 @@ impl Iters<'_> {
         Read::Yes(Box::new(Chain {
             prelude: Vec::new(),
             seq: Seq {
-                node: Node::Slice { place, by_ref },
+                node: Node::Slice {
+                    place,
+                    by_ref,
+                    by_mut: false,
+                },
                 len,
                 item_ty,
             },
             steps: Vec::new(),
         }))
+    }
+
+    /// A collection iterated by `iter_mut()` or `&mut x`: `x` must be a place (a local, a
+    /// field, an element), since its items are written where they are.
+    fn source_mut(&mut self, e: &Expr, pre: &mut Vec<syn::Stmt>) -> Read {
+        if !is_place(e) {
+            self.cx.error_at(e, diag::ITER_MUT_PLACE);
+            return Read::Failed;
+        }
+        let place = strip(e).clone();
+        let len = self.local("n", parse_quote!(#place.len()), pre);
+        Read::Yes(Box::new(Chain {
+            prelude: Vec::new(),
+            seq: Seq {
+                node: Node::Slice {
+                    place,
+                    by_ref: true,
+                    by_mut: true,
+                },
+                len,
+                item_ty: None,
+            },
+            steps: Vec::new(),
+        }))
+    }
+
+    /// `chain.zip(other)` and `std::iter::zip(chain, other)`, `chain` without a `filter`.
+    fn zip(&mut self, mut chain: Box<Chain>, other: &Expr, pre: &mut Vec<syn::Stmt>) -> Read {
+        let other = match self.read(other, true, pre) {
+            Read::Yes(c) if c.steps.is_empty() => c.seq,
+            Read::Yes(_) => {
+                self.cx.error_at(other, diag::ZIP_FILTER);
+                return Read::Failed;
+            }
+            Read::No => {
+                self.cx.error_at(other, diag::ZIP_ARG);
+                return Read::Failed;
+            }
+            Read::Failed => return Read::Failed,
+        };
+        let (a, b) = (&chain.seq.len, &other.len);
+        let len = self.local("n", parse_quote!(::core::cmp::min(#a, #b)), pre);
+        let placeholder = Seq {
+            node: Node::Range {
+                lo: parse_quote!(0),
+            },
+            len: len.clone(),
+            item_ty: None,
+        };
+        let inner = std::mem::replace(&mut chain.seq, placeholder);
+        chain.seq = Seq {
+            node: Node::Zip(Box::new(inner), Box::new(other)),
+            len,
+            item_ty: None,
+        };
+        Read::Yes(chain)
     }
 
     fn read_method(
@@ -364,6 +451,10 @@ impl Iters<'_> {
         let name = m.method.to_string();
         let rt = self.rt();
         match (name.as_str(), m.args.len()) {
+            ("iter_mut", 0) => {
+                // `iter_mut` of an iterator is refused as any unknown adaptor is, by lowering.
+                return self.source_mut(&m.receiver, pre);
+            }
             ("iter" | "into_iter", 0) => {
                 // `into_iter` of an iterator is the iterator.
                 match self.read(&m.receiver, false, pre) {
@@ -496,21 +587,8 @@ impl Iters<'_> {
                 (Node::StepBy(inner, s), len, item_ty)
             }
             "zip" => {
-                let other = match self.read(&m.args[0], true, pre) {
-                    Read::Yes(c) if c.steps.is_empty() => c.seq,
-                    Read::Yes(_) => {
-                        self.cx.error_at(&m.args[0], diag::ZIP_FILTER);
-                        return Read::Failed;
-                    }
-                    Read::No => {
-                        self.cx.error_at(&m.args[0], diag::ZIP_ARG);
-                        return Read::Failed;
-                    }
-                    Read::Failed => return Read::Failed,
-                };
-                let b = other.len.clone();
-                let len = self.local("n", parse_quote!(::core::cmp::min(#prev, #b)), pre);
-                (Node::Zip(inner, Box::new(other)), len, None)
+                chain.seq = *inner;
+                return self.zip(chain, &m.args[0], pre);
             }
             _ => unreachable!("every positional adaptor is matched above"),
         };
@@ -524,9 +602,17 @@ impl Iters<'_> {
     fn elem(&self, seq: &Seq, k: Expr) -> Elem {
         let rt = self.rt();
         match &seq.node {
-            Node::Slice { place, by_ref } => {
+            Node::Slice {
+                place,
+                by_ref,
+                by_mut,
+            } => {
                 let p: Expr = parse_quote!(#place[#k]);
-                if *by_ref { Elem::Ref(p) } else { Elem::Val(p) }
+                match (by_mut, by_ref) {
+                    (true, _) => Elem::Mut(p),
+                    (false, true) => Elem::Ref(p),
+                    (false, false) => Elem::Val(p),
+                }
             }
             Node::Range { lo } => Elem::Val(parse_quote!(#rt::range_at(#lo, #k))),
             Node::Windows { base, size, .. } => Elem::View(Box::new(View {
@@ -571,12 +657,12 @@ impl Iters<'_> {
         match strip(f) {
             Expr::Closure(c) if c.inputs.len() == items.len() => {
                 let mut stmts: Vec<syn::Stmt> = Vec::new();
-                let mut views = Vec::new();
+                let mut bound = Bindings::default();
                 for (pat, item) in c.inputs.iter().zip(items) {
-                    bind(pat, item, &mut stmts, &mut views, &mut Vec::new());
+                    bind(pat, item, &mut stmts, &mut bound);
                 }
                 let mut body = (*c.body).clone();
-                ViewSubst { views: &views }.visit_expr_mut(&mut body);
+                self.substitute(&bound, |v| v.visit_expr_mut(&mut body));
                 let span = c.body.span();
                 syn::parse2(quote_spanned!(span=> { #(#stmts)* #body })).unwrap_or(body)
             }
@@ -729,6 +815,18 @@ impl Iters<'_> {
         }
     }
 
+    /// Runs `visit` with the substitution of what `bound` binds (views, `iter_mut` places),
+    /// keeping any misuse of a place to report.
+    fn substitute(&self, bound: &Bindings, visit: impl FnOnce(&mut ViewSubst)) {
+        let mut subst = ViewSubst {
+            views: &bound.views,
+            muts: &bound.muts,
+            misuse: Vec::new(),
+        };
+        visit(&mut subst);
+        self.mut_misuse.borrow_mut().extend(subst.misuse);
+    }
+
     // ---- rewrites -----------------------------------------------------------------------
 
     /// `for pat in chain { body }` → `{ prelude; for j in lo..hi { let pat = item; body } }`.
@@ -769,12 +867,11 @@ impl Iters<'_> {
         let pat = (*f.pat).clone();
         let stmts = self.iteration(&chain, &k, |it, item| {
             let mut stmts = Vec::new();
-            let mut views = Vec::new();
-            let mut refs = Vec::new();
-            bind(&pat, item, &mut stmts, &mut views, &mut refs);
-            it.refs.extend(refs);
+            let mut bound = Bindings::default();
+            bind(&pat, item, &mut stmts, &mut bound);
             let mut body = body;
-            ViewSubst { views: &views }.visit_block_mut(&mut body);
+            it.substitute(&bound, |v| v.visit_block_mut(&mut body));
+            it.refs.extend(bound.refs);
             stmts.extend(body.stmts);
             stmts
         });
@@ -785,6 +882,34 @@ impl Iters<'_> {
             #(#prelude)*
             #label #for_token #k in #lo..#hi { #(#stmts)* }
         }))
+    }
+
+    /// `chain.for_each(|pat| body)` → `for pat in chain { body }`, rewritten as such.
+    fn rewrite_for_each(&mut self, m: &syn::ExprMethodCall) -> Option<Expr> {
+        let f = &m.args[0];
+        if !self.check_closure(f, "for_each", 1) {
+            return Some(parse_quote!(()));
+        }
+        let (pat, body): (Pat, syn::Block) = match strip(f) {
+            Expr::Closure(c) => {
+                let body = match &*c.body {
+                    Expr::Block(b) if b.label.is_none() => b.block.clone(),
+                    body => parse_quote!({ #body; }),
+                };
+                (c.inputs[0].clone(), body)
+            }
+            f => (
+                parse_quote!(__for_each_item),
+                parse_quote!({ #f(__for_each_item); }),
+            ),
+        };
+        let expr = &m.receiver;
+        let for_loop: syn::ExprForLoop = parse_quote!(for #pat in #expr #body);
+        // (A plain range is a loop lowering reads as it is.)
+        Some(
+            self.rewrite_for(&for_loop)
+                .unwrap_or(Expr::ForLoop(for_loop)),
+        )
     }
 
     /// `chain.sum()`, `chain.product()`, `chain.fold(init, f)` → a block with a loop.
@@ -893,6 +1018,9 @@ impl VisitMut for Iters<'_> {
         let hint = self.hint.take();
         let new = match &*e {
             Expr::ForLoop(f) => self.rewrite_for(f),
+            Expr::MethodCall(m) if m.method == "for_each" && m.args.len() == 1 => {
+                self.rewrite_for_each(m)
+            }
             Expr::MethodCall(m) => self.rewrite_reduction(m, hint),
             _ => None,
         };
@@ -1069,6 +1197,7 @@ fn elem_expr(item: &Elem) -> Expr {
     match item {
         Elem::Val(e) => e.clone(),
         Elem::Ref(e) => parse_quote!(&#e),
+        Elem::Mut(e) => parse_quote!(&mut #e),
         Elem::View(v) => view_marker(v),
         Elem::Tuple(items) => {
             let items = items.iter().map(elem_expr);
@@ -1081,7 +1210,7 @@ fn elem_expr(item: &Elem) -> Expr {
 fn borrow(item: Elem) -> Elem {
     match item {
         Elem::Val(e) => Elem::Ref(e),
-        Elem::Ref(e) => Elem::Ref(parse_quote!(&#e)),
+        Elem::Ref(e) | Elem::Mut(e) => Elem::Ref(parse_quote!(&#e)),
         Elem::Tuple(items) => Elem::Tuple(items.into_iter().map(borrow).collect()),
         view => view,
     }
@@ -1090,53 +1219,54 @@ fn borrow(item: Elem) -> Elem {
 /// `copied()` / `cloned()`: the item by value.
 fn deref(item: Elem, clone: bool) -> Elem {
     match item {
-        Elem::Ref(e) if clone => Elem::Val(parse_quote!(#e.clone())),
-        Elem::Ref(e) => Elem::Val(e),
+        Elem::Ref(e) | Elem::Mut(e) if clone => Elem::Val(parse_quote!(#e.clone())),
+        Elem::Ref(e) | Elem::Mut(e) => Elem::Val(e),
         Elem::Val(e) => Elem::Val(parse_quote!(*#e)),
         other => other,
     }
 }
 
-/// Binds a loop or closure pattern to an item: `let` statements, views to substitute, and
-/// the names that now hold references.
-fn bind(
-    pat: &Pat,
-    item: Elem,
-    stmts: &mut Vec<syn::Stmt>,
-    views: &mut Vec<(String, View)>,
-    refs: &mut Vec<String>,
-) {
+/// What binding a pattern to an item leaves besides `let`s: the names that are views (of a
+/// window or chunk), that hold references, and that are `iter_mut` places.
+#[derive(Default)]
+struct Bindings {
+    views: Vec<(String, View)>,
+    refs: Vec<String>,
+    muts: Vec<(String, Expr)>,
+}
+
+/// Binds a loop or closure pattern to an item: `let` statements, and the names to substitute.
+fn bind(pat: &Pat, item: Elem, stmts: &mut Vec<syn::Stmt>, b: &mut Bindings) {
     match (pat, item) {
-        (Pat::Type(pt), item) => bind(&pt.pat, item, stmts, views, refs),
-        (Pat::Paren(p), item) => bind(&p.pat, item, stmts, views, refs),
+        (Pat::Type(pt), item) => bind(&pt.pat, item, stmts, b),
+        (Pat::Paren(p), item) => bind(&p.pat, item, stmts, b),
         (Pat::Wild(_), _) => {}
-        (Pat::Ident(p), Elem::View(v)) => views.push((p.ident.to_string(), *v)),
+        (Pat::Ident(p), Elem::View(v)) => b.views.push((p.ident.to_string(), *v)),
+        (Pat::Ident(p), Elem::Mut(e)) => b.muts.push((p.ident.to_string(), e)),
         (Pat::Ident(p), item) => {
             if matches!(item, Elem::Ref(_)) {
-                refs.push(p.ident.to_string());
+                b.refs.push(p.ident.to_string());
             }
             let e = elem_expr(&item);
             stmts.push(parse_quote!(let #p = #e;));
         }
         (Pat::Tuple(t), Elem::Tuple(items)) if t.elems.len() == items.len() => {
             for (p, i) in t.elems.iter().zip(items) {
-                bind(p, i, stmts, views, refs);
+                bind(p, i, stmts, b);
             }
         }
-        (Pat::Reference(r), Elem::Ref(e)) => bind(&r.pat, Elem::Val(e), stmts, views, refs),
-        (Pat::Reference(r), Elem::Val(e)) => {
-            bind(&r.pat, Elem::Val(parse_quote!(*#e)), stmts, views, refs)
-        }
+        (Pat::Reference(r), Elem::Ref(e) | Elem::Mut(e)) => bind(&r.pat, Elem::Val(e), stmts, b),
+        (Pat::Reference(r), Elem::Val(e)) => bind(&r.pat, Elem::Val(parse_quote!(*#e)), stmts, b),
         (Pat::Reference(r), Elem::Tuple(items)) => {
             let items = items
                 .into_iter()
                 .map(|i| match i {
-                    Elem::Ref(e) => Elem::Val(e),
+                    Elem::Ref(e) | Elem::Mut(e) => Elem::Val(e),
                     Elem::Val(e) => Elem::Val(parse_quote!(*#e)),
                     other => other,
                 })
                 .collect();
-            bind(&r.pat, Elem::Tuple(items), stmts, views, refs)
+            bind(&r.pat, Elem::Tuple(items), stmts, b)
         }
         (pat, item) => {
             // A tuple pattern against a computed value (a `map` that returns a pair):
@@ -1173,6 +1303,25 @@ fn view_marker(v: &View) -> Expr {
     parse_quote!(#marker(#base, #start, #len))
 }
 
+/// `zip`, `iter::zip`, `std::iter::zip` or `core::iter::zip`.
+fn is_zip_fn(f: &Expr) -> bool {
+    let Expr::Path(p) = strip(f) else {
+        return false;
+    };
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    p.qself.is_none()
+        && matches!(
+            segs.as_slice(),
+            ["zip"] | ["iter", "zip"] | ["std" | "core", "iter", "zip"]
+        )
+}
+
 fn is_view_marker(f: &Expr) -> bool {
     matches!(strip(f), Expr::Path(p) if p.path.is_ident(VIEW_MARKER))
 }
@@ -1188,8 +1337,13 @@ fn view_of_marker(c: &syn::ExprCall) -> Option<View> {
 
 /// Reads of a view: `w[i]` → `base[start + i]`, `w.len()` → its length, and any other use
 /// of `w` → the view's marker (which a chain iterates, or which becomes the slice).
+///
+/// Uses of an `iter_mut` item `v` of place `p`: `*v` → `p` (read or written), `v.method()` →
+/// `p.method()`; any other use is collected in `misuse`.
 struct ViewSubst<'v> {
     views: &'v [(String, View)],
+    muts: &'v [(String, Expr)],
+    misuse: Vec<TokenStream>,
 }
 
 impl ViewSubst<'_> {
@@ -1201,11 +1355,38 @@ impl ViewSubst<'_> {
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v)
     }
+
+    fn place(&self, e: &Expr) -> Option<&Expr> {
+        let name = ident_of(e)?;
+        self.muts
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| p)
+    }
 }
 
 impl VisitMut for ViewSubst<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
-        if self.views.is_empty() {
+        if self.views.is_empty() && self.muts.is_empty() {
+            return;
+        }
+        if let Expr::Unary(u) = &*e
+            && matches!(u.op, syn::UnOp::Deref(_))
+            && let Some(p) = self.place(&u.expr)
+        {
+            *e = p.clone();
+            return;
+        }
+        if let Expr::MethodCall(m) = e
+            && let Some(p) = self.place(&m.receiver)
+        {
+            *m.receiver = p.clone();
+            m.args.iter_mut().for_each(|a| self.visit_expr_mut(a));
+            return;
+        }
+        if self.place(e).is_some() {
+            self.misuse.push(e.to_token_stream());
             return;
         }
         let new: Option<Expr> = match &*e {
@@ -1235,7 +1416,7 @@ impl VisitMut for ViewSubst<'_> {
     }
 
     fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
-        if !self.views.is_empty() {
+        if !self.views.is_empty() || !self.muts.is_empty() {
             visit_vec_values(self, m);
         }
     }

@@ -401,6 +401,36 @@ pub fn chunks_exact_len(len: usize, size: usize) -> usize {
     len / size
 }
 
+/// The index `first()` reads, `0`, for `x.first().unwrap()` (or `.expect(msg)`) of a
+/// collection of `len` items; empty, it panics as the `unwrap` would, with `msg`.
+#[inline(always)]
+#[track_caller]
+pub fn first_index(len: usize, msg: &str) -> usize {
+    if len == 0 {
+        panic!("{msg}");
+    }
+    0
+}
+
+/// The index `last()` reads, `len - 1`; empty, it panics with `msg` as [`first_index`] does.
+#[inline(always)]
+#[track_caller]
+pub fn last_index(len: usize, msg: &str) -> usize {
+    if len == 0 {
+        panic!("{msg}");
+    }
+    len - 1
+}
+
+/// The `mid` of `x.split_at(mid)` for `x` of `len` items, which panics past the end as
+/// `split_at` does.
+#[inline(always)]
+#[track_caller]
+pub fn split_mid(len: usize, mid: usize) -> usize {
+    assert!(mid <= len, "mid > len");
+    mid
+}
+
 // ---- values built from parts ----------------------------------------------------------------
 //
 // The adjoint of a value built from parts (`vec![a, b]`, `Vector3::new(x, y, z)`) is cut back

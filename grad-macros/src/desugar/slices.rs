@@ -1,0 +1,146 @@
+//! Slice accessors that are element reads and sub-slices in disguise, rewritten as such:
+//!
+//! - `x.first().unwrap()` → `&x[0]` and `x.last().unwrap()` → `&x[x.len() - 1]` (also with
+//!   `.expect(msg)`, and by value through `.copied()` / `.cloned()` before the unwrap). An
+//!   empty `x` panics with the `unwrap`'s or the `expect`'s message, as the original would.
+//! - `let (a, b) = x.split_at(m);` → `let a = &x[..m]; let b = &x[m..];`, two sub-slices
+//!   (each a copy, as sub-slices are).
+//!
+//! `x` must be a place (a local, a field, an element), so that reading it twice is reading
+//! one value. An `Option` that is not unwrapped at once (`if let Some(v) = x.last()`) is left
+//! as written, for lowering to refuse.
+
+use super::Fresh;
+use crate::names;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Expr, parse_quote};
+
+pub fn rewrite(fresh: &mut Fresh, block: &mut syn::Block) {
+    Slices { fresh }.visit_block_mut(block);
+}
+
+struct Slices<'a> {
+    fresh: &'a mut Fresh,
+}
+
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip(&p.expr),
+        Expr::Group(g) => strip(&g.expr),
+        e => e,
+    }
+}
+
+fn is_place(e: &Expr) -> bool {
+    match strip(e) {
+        Expr::Path(p) => p.path.get_ident().is_some(),
+        Expr::Field(f) => is_place(&f.base),
+        Expr::Index(i) => is_place(&i.expr),
+        _ => false,
+    }
+}
+
+/// `recv.name()` with no arguments: `recv`.
+fn call0<'e>(e: &'e Expr, name: &str) -> Option<&'e Expr> {
+    match strip(e) {
+        Expr::MethodCall(m) if m.method == name && m.args.is_empty() => Some(&m.receiver),
+        _ => None,
+    }
+}
+
+/// How an element accessor's `Option` is taken.
+enum By {
+    Ref,
+    Copy,
+    Clone,
+}
+
+impl Slices<'_> {
+    /// `x.first()` / `x.last()`, through `copied()` / `cloned()`, then `unwrap()` /
+    /// `expect(msg)`: the element read that it is.
+    fn element(&self, e: &Expr) -> Option<Expr> {
+        let Expr::MethodCall(m) = strip(e) else {
+            return None;
+        };
+        let msg: Expr = match (m.method.to_string().as_str(), m.args.len()) {
+            ("unwrap", 0) => parse_quote!("called `Option::unwrap()` on a `None` value"),
+            ("expect", 1) => m.args[0].clone(),
+            _ => return None,
+        };
+        let (opt, by) = if let Some(r) = call0(&m.receiver, "copied") {
+            (r, By::Copy)
+        } else if let Some(r) = call0(&m.receiver, "cloned") {
+            (r, By::Clone)
+        } else {
+            (&*m.receiver, By::Ref)
+        };
+        let (x, which) = if let Some(x) = call0(opt, "first") {
+            (x, "first_index")
+        } else if let Some(x) = call0(opt, "last") {
+            (x, "last_index")
+        } else {
+            return None;
+        };
+        if !is_place(x) {
+            return None;
+        }
+        let rt = names::runtime();
+        let index = syn::Ident::new(which, proc_macro2::Span::call_site());
+        let elem: Expr = parse_quote!(#x[#rt::#index(#x.len(), #msg)]);
+        Some(match by {
+            By::Ref => parse_quote!((&#elem)),
+            By::Copy => elem,
+            By::Clone => parse_quote!(#elem.clone()),
+        })
+    }
+
+    /// `let (a, b) = x.split_at(m);` → `let mid = m; let a = &x[..mid]; let b = &x[mid..];`
+    fn split_at(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
+        let syn::Stmt::Local(l) = stmt else {
+            return None;
+        };
+        let (syn::Pat::Tuple(t), Some(init)) = (&l.pat, &l.init) else {
+            return None;
+        };
+        let Expr::MethodCall(m) = strip(&init.expr) else {
+            return None;
+        };
+        if m.method != "split_at"
+            || m.args.len() != 1
+            || t.elems.len() != 2
+            || init.diverge.is_some()
+            || !is_place(&m.receiver)
+        {
+            return None;
+        }
+        let (x, mid, a, b) = (&m.receiver, &m.args[0], &t.elems[0], &t.elems[1]);
+        let at = self.fresh.name("mid");
+        let rt = names::runtime();
+        Some(vec![
+            parse_quote!(let #at = #rt::split_mid(#x.len(), #mid);),
+            parse_quote!(let #a = &#x[..#at];),
+            parse_quote!(let #b = &#x[#at..];),
+        ])
+    }
+}
+
+impl VisitMut for Slices<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        if let Some(new) = self.element(e) {
+            *e = new;
+        }
+        visit_mut::visit_expr_mut(self, e);
+    }
+
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        let mut stmts = Vec::with_capacity(b.stmts.len());
+        for mut stmt in std::mem::take(&mut b.stmts) {
+            self.visit_stmt_mut(&mut stmt);
+            match self.split_at(&stmt) {
+                Some(split) => stmts.extend(split),
+                None => stmts.push(stmt),
+            }
+        }
+        b.stmts = stmts;
+    }
+}
