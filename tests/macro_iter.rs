@@ -761,7 +761,7 @@ fn softened(x: &[f64]) -> f64 {
 fn cubed_in_place(x: &[f64]) -> f64 {
     let mut c = x.to_vec();
     for v in c.iter_mut() {
-        *v *= *v * *v;
+        *v = *v * *v * *v;
     }
     c.iter().sum()
 }

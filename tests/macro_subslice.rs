@@ -277,3 +277,78 @@ fn split_at_past_the_end_panics_as_split_at_does() {
     assert_eq!(split_difference_grad(&x, 1), (-1.0, vec![1.0, -1.0]));
     let _ = split_difference_grad(&x, 3);
 }
+
+// ---- sub-slices of points, and `mem::swap` ------------------------------------------------
+
+/// The pair loop of a particle energy, over the points after `i`.
+#[differentiable]
+fn pair_energy(pos: &[[f64; 3]]) -> f64 {
+    let mut e = 0.0;
+    for (i, a) in pos.iter().enumerate() {
+        for b in &pos[i + 1..] {
+            let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+            let r2: f64 = d.iter().map(|v| v * v).sum();
+            e += 1.0 / r2.sqrt();
+        }
+    }
+    e
+}
+
+#[differentiable]
+fn tail_of_vectors(p: &[nalgebra::Vector2<f64>]) -> f64 {
+    let rest = &p[1..];
+    rest.iter().map(|v| v.norm_squared()).sum::<f64>() * p[0].x
+}
+
+#[differentiable]
+fn ordered(x: &[f64]) -> f64 {
+    let mut a = x[0];
+    let mut b = x[1];
+    if a > b {
+        std::mem::swap(&mut a, &mut b);
+    }
+    a * 2.0 + b.sin()
+}
+
+/// Flattens points for the finite differences, and back.
+fn points3(flat: &[f64]) -> Vec<[f64; 3]> {
+    flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
+}
+
+#[test]
+fn sub_slices_of_points_and_vectors() {
+    for x in points(12) {
+        // Four points at least one apart in x, so no pair meets.
+        let flat: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i % 3 == 0 { v * 0.2 + i as f64 } else { *v })
+            .collect();
+        let (v, g) = pair_energy_grad(&points3(&flat));
+        assert_eq!(v, pair_energy(&points3(&flat)));
+        let g: Vec<f64> = g.iter().flatten().copied().collect();
+        close_all(&g, &fd_slice(|f| pair_energy(&points3(f)), &flat), 1e-6);
+        let dir: Vec<f64> = (0..12).map(|i| (i as f64 * 0.7).cos()).collect();
+        let (_, d) = pair_energy_jvp(&points3(&flat), &points3(&dir));
+        let want: f64 = g.iter().zip(&dir).map(|(a, b)| a * b).sum();
+        close(d, want, 1e-10);
+    }
+    let vecs = |f: &[f64]| -> Vec<nalgebra::Vector2<f64>> {
+        f.chunks_exact(2)
+            .map(|c| nalgebra::Vector2::new(c[0], c[1]))
+            .collect()
+    };
+    for x in points(6) {
+        let (v, g) = tail_of_vectors_grad(&vecs(&x));
+        assert_eq!(v, tail_of_vectors(&vecs(&x)));
+        let g: Vec<f64> = g.iter().flat_map(|v| [v.x, v.y]).collect();
+        close_all(&g, &fd_slice(|f| tail_of_vectors(&vecs(f)), &x), 1e-6);
+    }
+}
+
+#[test]
+fn mem_swap_of_locals() {
+    for x in [[0.3, -0.4], [-0.4, 0.3], [1.5, 2.5]] {
+        check(&x, ordered, ordered_grad, ordered_jvp);
+    }
+}

@@ -1,14 +1,15 @@
 //! Desugaring: surface syntax that lowering does not know, rewritten into syntax it does,
-//! before lowering. `first()`, `last()` and `split_at` become element reads and sub-slices
-//! (`slices.rs`); iterators become index loops (`iter.rs`); `break`, `continue`, `loop` and
-//! early `return` become flags and `while` loops (`exits.rs`). The rewrites keep the
-//! user's tokens and spans, so every later error still points at what the user wrote; the
-//! function itself is emitted as written, only its derivatives see the rewritten body.
+//! before lowering. `first()`, `last()`, `split_at` and `mem::swap` become element reads,
+//! sub-slices and assignments (`shorthands.rs`); iterators become index loops (`iter.rs`);
+//! `break`, `continue`, `loop` and early `return` become flags and `while` loops
+//! (`exits.rs`). The rewrites keep the user's tokens and spans, so every later error still
+//! points at what the user wrote; the function itself is emitted as written, only its
+//! derivatives see the rewritten body.
 
 mod exits;
 mod iter;
 pub mod revolve;
-mod slices;
+mod shorthands;
 
 pub use exits::first_return;
 
@@ -22,7 +23,7 @@ pub fn body(cx: &mut Ctxt, f: &Function) -> syn::Block {
     let mut block = (*f.item.block).clone();
     let mut fresh = Fresh(0);
     revolve::check(cx, &block);
-    slices::rewrite(&mut fresh, &mut block);
+    shorthands::rewrite(&mut fresh, &mut block);
     iter::rewrite(cx, f, &mut fresh, &mut block);
     exits::rewrite(cx, f, &mut fresh, &mut block);
     block

@@ -521,8 +521,40 @@ pub fn to_vec_jvp<T: Clone, C: Clone>(x: &[T], dx: &[C]) -> (Vec<T>, Vec<C>) {
     (x.to_vec(), dx.to_vec())
 }
 
-/// What a sub-slice is cut from: a slice, a `Vec` or an array of reals (or a reference to
-/// one), with the cotangent its caller accumulates (a `Vec`, or the array).
+/// An element a sub-slice can be cut from a slice of: a fixed-shape value that is its own
+/// tangent, with a zero: a real, an array of such (`[f64; 3]`, `[[f32; 2]; 2]`), or a
+/// fixed-size nalgebra matrix or vector of reals.
+pub trait SliceElem: Clone {
+    /// The zero element, the cotangent of an element outside the range.
+    fn zero_elem() -> Self;
+}
+
+impl<T: Real> SliceElem for T {
+    fn zero_elem() -> T {
+        T::ZERO
+    }
+}
+
+impl<E: SliceElem, const M: usize> SliceElem for [E; M] {
+    fn zero_elem() -> Self {
+        core::array::from_fn(|_| E::zero_elem())
+    }
+}
+
+impl<T, R, C> SliceElem for nalgebra::OMatrix<T, R, C>
+where
+    T: Real + nalgebra::Scalar,
+    R: nalgebra::DimName,
+    C: nalgebra::DimName,
+    nalgebra::DefaultAllocator: nalgebra::allocator::Allocator<R, C>,
+{
+    fn zero_elem() -> Self {
+        Self::from_element(T::ZERO)
+    }
+}
+
+/// What a sub-slice is cut from: a slice, a `Vec` or an array of [`SliceElem`]s (or a
+/// reference to one), with the cotangent its caller accumulates (a `Vec`, or the array).
 pub trait SliceBase<T> {
     /// The cotangent of the whole.
     type Cotangent: AsMut<[T]>;
@@ -532,33 +564,33 @@ pub trait SliceBase<T> {
     fn zeros(len: usize) -> Self::Cotangent;
 }
 
-impl<T: Real> SliceBase<T> for [T] {
+impl<T: SliceElem> SliceBase<T> for [T] {
     type Cotangent = Vec<T>;
     fn elems(&self) -> &[T] {
         self
     }
     fn zeros(len: usize) -> Vec<T> {
-        vec![T::ZERO; len]
+        vec![T::zero_elem(); len]
     }
 }
 
-impl<T: Real> SliceBase<T> for Vec<T> {
+impl<T: SliceElem> SliceBase<T> for Vec<T> {
     type Cotangent = Vec<T>;
     fn elems(&self) -> &[T] {
         self
     }
     fn zeros(len: usize) -> Vec<T> {
-        vec![T::ZERO; len]
+        vec![T::zero_elem(); len]
     }
 }
 
-impl<T: Real, const N: usize> SliceBase<T> for [T; N] {
+impl<T: SliceElem, const N: usize> SliceBase<T> for [T; N] {
     type Cotangent = [T; N];
     fn elems(&self) -> &[T] {
         self
     }
     fn zeros(_: usize) -> [T; N] {
-        [T::ZERO; N]
+        core::array::from_fn(|_| T::zero_elem())
     }
 }
 
@@ -577,7 +609,7 @@ impl<T, X: SliceBase<T> + ?Sized> SliceBase<T> for &X {
 /// panic as indexing does.
 pub fn sub_slice<T, X, R>(x: &X, range: R) -> Vec<T>
 where
-    T: Real,
+    T: SliceElem,
     X: SliceBase<T> + ?Sized,
     R: SliceIndex<[T], Output = [T]>,
 {
@@ -628,7 +660,7 @@ pub fn sub_slice_vjp<T, X, R>(
     impl FnOnce(Vec<T>) -> (X::Cotangent, NoTangent) + use<T, X, R>,
 )
 where
-    T: Real,
+    T: SliceElem,
     X: SliceBase<T> + ?Sized,
     R: SliceIndex<[T], Output = [T]> + RangeBounds<usize>,
 {
@@ -643,7 +675,9 @@ where
             end - start
         );
         let mut dx = X::zeros(len);
-        dx.as_mut()[start..end].copy_from_slice(&dy);
+        for (d, v) in dx.as_mut()[start..end].iter_mut().zip(dy) {
+            *d = v;
+        }
         (dx, NoTangent)
     })
 }
@@ -654,7 +688,7 @@ where
 /// As [`sub_slice`]; also if the tangent's length is not the whole's.
 pub fn sub_slice_jvp<T, X, R>(x: &X, range: R, dx: &[T], _: NoTangent) -> (Vec<T>, Vec<T>)
 where
-    T: Real,
+    T: SliceElem,
     X: SliceBase<T> + ?Sized,
     R: SliceIndex<[T], Output = [T]> + Clone,
 {

@@ -1,14 +1,15 @@
-//! Slice accessors that are element reads and sub-slices in disguise, rewritten as such:
+//! Library calls that are shorthand for what lowering knows, rewritten as such:
 //!
 //! - `x.first().unwrap()` → `&x[0]` and `x.last().unwrap()` → `&x[x.len() - 1]` (also with
 //!   `.expect(msg)`, and by value through `.copied()` / `.cloned()` before the unwrap). An
 //!   empty `x` panics with the `unwrap`'s or the `expect`'s message, as the original would.
 //! - `let (a, b) = x.split_at(m);` → `let a = &x[..m]; let b = &x[m..];`, two sub-slices
-//!   (each a copy, as sub-slices are).
+//!   (each a copy, as sub-slices are), which panic past the end as `split_at` does.
+//! - `std::mem::swap(&mut a, &mut b);` → `(a, b) = (b, a);`, a destructuring assignment.
 //!
-//! `x` must be a place (a local, a field, an element), so that reading it twice is reading
-//! one value. An `Option` that is not unwrapped at once (`if let Some(v) = x.last()`) is left
-//! as written, for lowering to refuse.
+//! `x`, `a` and `b` must be places (a local, a field, an element), so that reading one twice
+//! is reading one value. An `Option` that is not unwrapped at once (`if let Some(v) =
+//! x.last()`) is left as written, for lowering to refuse.
 
 use super::Fresh;
 use crate::names;
@@ -16,10 +17,10 @@ use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, parse_quote};
 
 pub fn rewrite(fresh: &mut Fresh, block: &mut syn::Block) {
-    Slices { fresh }.visit_block_mut(block);
+    Shorthands { fresh }.visit_block_mut(block);
 }
 
-struct Slices<'a> {
+struct Shorthands<'a> {
     fresh: &'a mut Fresh,
 }
 
@@ -55,7 +56,7 @@ enum By {
     Clone,
 }
 
-impl Slices<'_> {
+impl Shorthands<'_> {
     /// `x.first()` / `x.last()`, through `copied()` / `cloned()`, then `unwrap()` /
     /// `expect(msg)`: the element read that it is.
     fn element(&self, e: &Expr) -> Option<Expr> {
@@ -94,6 +95,39 @@ impl Slices<'_> {
         })
     }
 
+    /// `std::mem::swap(&mut a, &mut b)` (or `mem::swap`, `core::mem::swap`, `swap`):
+    /// `(a, b) = (b, a)`.
+    fn swap(&self, e: &Expr) -> Option<Expr> {
+        let Expr::Call(c) = strip(e) else {
+            return None;
+        };
+        let Expr::Path(f) = strip(&c.func) else {
+            return None;
+        };
+        let path: Vec<String> = f
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        if !matches!(
+            path.as_slice(),
+            ["swap"] | ["mem", "swap"] | ["std" | "core", "mem", "swap"]
+        ) || c.args.len() != 2
+        {
+            return None;
+        }
+        let place = |e: &Expr| match strip(e) {
+            Expr::Reference(r) if r.mutability.is_some() && is_place(&r.expr) => {
+                Some((*r.expr).clone())
+            }
+            _ => None,
+        };
+        let (a, b) = (place(&c.args[0])?, place(&c.args[1])?);
+        Some(parse_quote!((#a, #b) = (#b, #a)))
+    }
+
     /// `let (a, b) = x.split_at(m);` → `let mid = m; let a = &x[..mid]; let b = &x[mid..];`
     fn split_at(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
         let syn::Stmt::Local(l) = stmt else {
@@ -124,9 +158,9 @@ impl Slices<'_> {
     }
 }
 
-impl VisitMut for Slices<'_> {
+impl VisitMut for Shorthands<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
-        if let Some(new) = self.element(e) {
+        if let Some(new) = self.element(e).or_else(|| self.swap(e)) {
             *e = new;
         }
         visit_mut::visit_expr_mut(self, e);
