@@ -248,6 +248,73 @@ fn reversed_in_loop(x: &[f64], n: usize) -> f64 {
     v[0] * z[1] + v[1] * v[1]
 }
 
+// ---- sorting: `sort_by`, `sort_unstable_by` ------------------------------------------------
+
+#[differentiable(order = 2)]
+fn median(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+#[differentiable]
+fn trimmed_squares(x: &[f64]) -> f64 {
+    // Sorted twice (descending the second time), a closure parameter named as a local.
+    let mut v: Vec<f64> = x.iter().map(|a| a * a.sin()).collect();
+    v.sort_unstable_by(f64::total_cmp);
+    let a = v[0];
+    v.sort_by(|a, b| b.total_cmp(a));
+    v[1..v.len() - 1].iter().sum::<f64>() + a
+}
+
+#[differentiable]
+fn sorted_each_step(x: [f64; 3], n: usize) -> f64 {
+    // An array sorted in a loop, then changed so the next sort moves it again.
+    let mut v = x;
+    let mut s = 0.0;
+    for _ in 0..n {
+        v.sort_by(|a, b| a.total_cmp(b));
+        s += v[0] * 2.0 + v[2];
+        v[0] = v[2].cos() + 1.0;
+    }
+    s
+}
+
+#[test]
+fn sorting_moves_the_adjoint_with_the_elements() {
+    let mut rng = Rng::new(17);
+    for n in [1, 2, 5] {
+        for _ in 0..3 {
+            let x = rng.vec(n, -2.0, 2.0);
+            check(&x, median, median_grad, median_jvp);
+            if n >= 2 {
+                check(
+                    &x,
+                    trimmed_squares,
+                    trimmed_squares_grad,
+                    trimmed_squares_jvp,
+                );
+            }
+        }
+    }
+    // The median's gradient picks the middle element: x = [3, 1, 2] has median x[2].
+    assert_eq!(median_grad(&[3.0, 1.0, 2.0]), (2.0, vec![0.0, 0.0, 1.0]));
+    let (_, _, hv) = median_hvp(&[3.0, 1.0, 2.0], &[1.0, 1.0, 1.0]);
+    assert_eq!(hv, vec![0.0, 0.0, 0.0]);
+    for n in [0, 1, 3] {
+        let x = rng.vec(3, -2.0, 2.0);
+        check(
+            &x,
+            |x| sorted_each_step([x[0], x[1], x[2]], n),
+            |x| {
+                let (v, g) = sorted_each_step_grad([x[0], x[1], x[2]], n);
+                (v, g.to_vec())
+            },
+            |x, d| sorted_each_step_jvp([x[0], x[1], x[2]], n, [d[0], d[1], d[2]], grad::NoTangent),
+        );
+    }
+}
+
 #[test]
 fn in_place_methods_move_the_adjoint_with_the_elements() {
     for n in [0, 1, 2, 3] {

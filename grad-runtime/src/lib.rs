@@ -66,8 +66,9 @@ pub mod __private {
         TangentField,
     };
     pub use crate::rules::inplace::{
-        copied_from, copied_from_jvp, copied_from_vjp, filled, filled_jvp, filled_vjp, reversed,
-        reversed_jvp, reversed_vjp, swapped, swapped_jvp, swapped_vjp,
+        copied_from, copied_from_jvp, copied_from_vjp, filled, filled_jvp, filled_vjp, permuted,
+        permuted_jvp, permuted_vjp, reversed, reversed_jvp, reversed_vjp, sort_permutation,
+        swapped, swapped_jvp, swapped_vjp,
     };
     pub use crate::rules::op;
     pub use crate::rules::sincos::{

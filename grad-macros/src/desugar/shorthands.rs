@@ -6,6 +6,8 @@
 //! - `let (a, b) = x.split_at(m);` → `let a = &x[..m]; let b = &x[m..];`, two sub-slices
 //!   (each a copy, as sub-slices are), which panic past the end as `split_at` does.
 //! - `std::mem::swap(&mut a, &mut b);` → `(a, b) = (b, a);`, a destructuring assignment.
+//! - `v.sort_by(cmp);` → `let perm = sort_permutation(&v, cmp); v = permuted(&v, &perm);`:
+//!   the indices that sort `v`, not differentiated, and `v` put in their order, which is.
 //!
 //! `x`, `a` and `b` must be places (a local, a field, an element), so that reading one twice
 //! is reading one value. An `Option` that is not unwrapped at once (`if let Some(v) =
@@ -128,6 +130,29 @@ impl Shorthands<'_> {
         Some(parse_quote!((#a, #b) = (#b, #a)))
     }
 
+    /// `v.sort_by(cmp);` (or `sort_unstable_by`) → `let perm = sort_permutation(&v, cmp);
+    /// v = permuted(&v, &perm);`: the permutation is not differentiated, the permuted copy is.
+    fn sort(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
+        let syn::Stmt::Expr(Expr::MethodCall(m), Some(_)) = stmt else {
+            return None;
+        };
+        if !matches!(
+            m.method.to_string().as_str(),
+            "sort_by" | "sort_unstable_by"
+        ) || m.args.len() != 1
+            || !is_place(&m.receiver)
+        {
+            return None;
+        }
+        let (v, cmp) = (&m.receiver, &m.args[0]);
+        let perm = self.fresh.name("perm");
+        let rt = names::runtime();
+        Some(vec![
+            parse_quote!(let #perm = #rt::sort_permutation(&#v, #cmp);),
+            parse_quote!(#v = #rt::permuted(&#v, &#perm);),
+        ])
+    }
+
     /// `let (a, b) = x.split_at(m);` → `let mid = m; let a = &x[..mid]; let b = &x[mid..];`
     fn split_at(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
         let syn::Stmt::Local(l) = stmt else {
@@ -170,7 +195,7 @@ impl VisitMut for Shorthands<'_> {
         let mut stmts = Vec::with_capacity(b.stmts.len());
         for mut stmt in std::mem::take(&mut b.stmts) {
             self.visit_stmt_mut(&mut stmt);
-            match self.split_at(&stmt) {
+            match self.split_at(&stmt).or_else(|| self.sort(&stmt)) {
                 Some(split) => stmts.extend(split),
                 None => stmts.push(stmt),
             }

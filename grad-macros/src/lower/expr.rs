@@ -46,6 +46,7 @@ impl<'f> Lower<'f> {
             }
             Expr::Call(c) => {
                 !is_stop_gradient(&c.func)
+                    && !is_nondiff_runtime_fn(&c.func)
                     && (c.args.iter().any(|a| self.expr_active(a))
                         || (!matches!(strip(&c.func), Expr::Path(_)) && self.expr_active(&c.func)))
             }

@@ -339,6 +339,15 @@ pub(super) fn compound_op(op: &BinOp) -> Option<(&'static str, PrimKind, BinOp)>
     }
 }
 
+/// A runtime function whose result is not differentiated, called where a desugaring wrote
+/// it: `sort_permutation` (the indices that sort a `Vec`, for `v.sort_by(cmp)`).
+pub(super) fn is_nondiff_runtime_fn(func: &Expr) -> bool {
+    matches!(strip(func), Expr::Path(p)
+        if p.path.segments.len() == 2
+            && p.path.segments[0].ident == crate::names::runtime()
+            && p.path.segments[1].ident == "sort_permutation")
+}
+
 pub(super) fn is_stop_gradient(func: &Expr) -> bool {
     matches!(strip(func), Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == prims::STOP_GRADIENT))
 }

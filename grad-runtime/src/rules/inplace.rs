@@ -1,6 +1,7 @@
 //! In-place methods of a local `Vec` or array in differentiable code: `v.reverse()`,
 //! `v.swap(i, j)`, `v.fill(e)` and `v.copy_from_slice(src)` each make a new version of `v`
-//! (as a write `v[i] = e` does), through these functions and their derivatives.
+//! (as a write `v[i] = e` does), through these functions and their derivatives; so does
+//! `v.sort_by(cmp)`, as the permutation that sorts `v` (not differentiated) and `permuted`.
 
 use super::support::SliceBase;
 use crate::differentiable::NoTangent;
@@ -146,4 +147,72 @@ where
     S: SliceBase<T> + ?Sized,
 {
     (copied_from(v, src), copied_from(v, dsrc))
+}
+
+/// The permutation that sorts `v` by `cmp`, stably: `sorted[k] = v[perm[k]]`. Not
+/// differentiated (it is indices); `v.sort_by(cmp)` in differentiable code is this and
+/// [`permuted`].
+pub fn sort_permutation<T, F>(v: &[T], mut cmp: F) -> Vec<usize>
+where
+    F: FnMut(&T, &T) -> core::cmp::Ordering,
+{
+    let mut perm: Vec<usize> = (0..v.len()).collect();
+    perm.sort_by(|&i, &j| cmp(&v[i], &v[j]));
+    perm
+}
+
+/// `v`'s elements in the order `perm` gives: `w[k] = v[perm[k]]`. `perm` is a permutation
+/// of `v`'s indices.
+pub fn permuted<T: Real, X: Clone + AsRef<[T]> + AsMut<[T]>>(v: &X, perm: &[usize]) -> X {
+    let mut w = v.clone();
+    let (src, dst) = (v.as_ref(), w.as_mut());
+    assert_eq!(
+        perm.len(),
+        src.len(),
+        "permuted: a permutation of {} indices for {} elements",
+        perm.len(),
+        src.len()
+    );
+    for (d, &p) in dst.iter_mut().zip(perm) {
+        *d = src[p];
+    }
+    w
+}
+
+/// [`permuted`]'s value and pullback: the cotangent put back where each element came from,
+/// `dv[perm[k]] = d[k]`.
+///
+/// ```
+/// use grad::NoTangent;
+/// use grad::__private::{permuted_vjp, sort_permutation};
+/// let v = vec![3.0f64, 1.0, 2.0];
+/// let perm = sort_permutation(&v, |a, b| a.total_cmp(b));
+/// let (w, back) = permuted_vjp(&v, &perm);
+/// assert_eq!(w, vec![1.0, 2.0, 3.0]);
+/// assert_eq!(back(vec![10.0, 20.0, 30.0]), (vec![30.0, 10.0, 20.0], NoTangent));
+/// ```
+#[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
+pub fn permuted_vjp<T: Real, X: Clone + AsRef<[T]> + AsMut<[T]>>(
+    v: &X,
+    perm: &[usize],
+) -> (X, impl FnOnce(X) -> (X, NoTangent) + use<T, X>) {
+    let perm = perm.to_vec();
+    (permuted(v, &perm), move |d: X| {
+        let mut dv = d.clone();
+        let (src, dst) = (d.as_ref(), dv.as_mut());
+        for (&g, &p) in src.iter().zip(&perm) {
+            dst[p] = g;
+        }
+        (dv, NoTangent)
+    })
+}
+
+/// [`permuted`]'s value and tangent: the tangent permuted alike.
+pub fn permuted_jvp<T: Real, X: Clone + AsRef<[T]> + AsMut<[T]>>(
+    v: &X,
+    perm: &[usize],
+    dv: &X,
+    _: NoTangent,
+) -> (X, X) {
+    (permuted(v, perm), permuted(dv, perm))
 }
