@@ -11,7 +11,7 @@
 //! `iter_mut()` (or of `&mut x`) is a place: `*v` becomes `x[k]`, read or written, so writes
 //! through it are element writes, which lowering knows; `chain.for_each(f)` is a `for`.
 
-use super::Fresh;
+use super::{Fresh, is_place, is_std_fn, strip};
 use crate::ast::{Form, Function};
 use crate::ctxt::Ctxt;
 use crate::diag;
@@ -206,23 +206,6 @@ const UNSUPPORTED_ADAPTOR: &[&str] = &[
     "step",
 ];
 
-fn strip(e: &Expr) -> &Expr {
-    match e {
-        Expr::Paren(p) => strip(&p.expr),
-        Expr::Group(g) => strip(&g.expr),
-        e => e,
-    }
-}
-
-fn is_place(e: &Expr) -> bool {
-    match strip(e) {
-        Expr::Path(p) => p.path.get_ident().is_some() || p.path.is_ident("self"),
-        Expr::Field(f) => is_place(&f.base),
-        Expr::Index(i) => is_place(&i.expr),
-        _ => false,
-    }
-}
-
 fn ident_of(e: &Expr) -> Option<String> {
     match strip(e) {
         Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
@@ -305,7 +288,7 @@ impl Iters<'_> {
                 self.source(e, by_ref, pre)
             }
             Expr::Field(_) | Expr::Index(_) if into && is_place(e) => self.source(e, false, pre),
-            Expr::Call(c) if is_zip_fn(&c.func) && c.args.len() == 2 => {
+            Expr::Call(c) if is_std_fn(&c.func, "iter", "zip") && c.args.len() == 2 => {
                 match self.read(&c.args[0], true, pre) {
                     Read::Yes(chain) if chain.steps.is_empty() => self.zip(chain, &c.args[1], pre),
                     Read::Yes(_) => {
@@ -370,6 +353,18 @@ impl Iters<'_> {
         } else {
             self.local("src", strip(e).clone(), pre)
         };
+        self.slice_chain(place, by_ref, false, item_ty, pre)
+    }
+
+    /// The chain of a collection's items, from `place`.
+    fn slice_chain(
+        &mut self,
+        place: Expr,
+        by_ref: bool,
+        by_mut: bool,
+        item_ty: Option<Type>,
+        pre: &mut Vec<syn::Stmt>,
+    ) -> Read {
         let len = self.local("n", parse_quote!(#place.len()), pre);
         Read::Yes(Box::new(Chain {
             prelude: Vec::new(),
@@ -377,7 +372,7 @@ impl Iters<'_> {
                 node: Node::Slice {
                     place,
                     by_ref,
-                    by_mut: false,
+                    by_mut,
                 },
                 len,
                 item_ty,
@@ -393,21 +388,7 @@ impl Iters<'_> {
             self.cx.error_at(e, diag::ITER_MUT_PLACE);
             return Read::Failed;
         }
-        let place = strip(e).clone();
-        let len = self.local("n", parse_quote!(#place.len()), pre);
-        Read::Yes(Box::new(Chain {
-            prelude: Vec::new(),
-            seq: Seq {
-                node: Node::Slice {
-                    place,
-                    by_ref: true,
-                    by_mut: true,
-                },
-                len,
-                item_ty: None,
-            },
-            steps: Vec::new(),
-        }))
+        self.slice_chain(strip(e).clone(), true, true, None, pre)
     }
 
     /// `chain.zip(other)` and `std::iter::zip(chain, other)`, `chain` without a `filter`.
@@ -1303,25 +1284,6 @@ fn view_marker(v: &View) -> Expr {
     parse_quote!(#marker(#base, #start, #len))
 }
 
-/// `zip`, `iter::zip`, `std::iter::zip` or `core::iter::zip`.
-fn is_zip_fn(f: &Expr) -> bool {
-    let Expr::Path(p) = strip(f) else {
-        return false;
-    };
-    let segs: Vec<String> = p
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    p.qself.is_none()
-        && matches!(
-            segs.as_slice(),
-            ["zip"] | ["iter", "zip"] | ["std" | "core", "iter", "zip"]
-        )
-}
-
 fn is_view_marker(f: &Expr) -> bool {
     matches!(strip(f), Expr::Path(p) if p.path.is_ident(VIEW_MARKER))
 }
@@ -1346,23 +1308,19 @@ struct ViewSubst<'v> {
     misuse: Vec<TokenStream>,
 }
 
+/// What the name `e` is bound to in `bound`, the latest binding first.
+fn bound_to<'b, T>(bound: &'b [(String, T)], e: &Expr) -> Option<&'b T> {
+    let name = ident_of(e)?;
+    bound.iter().rev().find(|(n, _)| *n == name).map(|(_, t)| t)
+}
+
 impl ViewSubst<'_> {
     fn view(&self, e: &Expr) -> Option<&View> {
-        let name = ident_of(e)?;
-        self.views
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v)
+        bound_to(self.views, e)
     }
 
     fn place(&self, e: &Expr) -> Option<&Expr> {
-        let name = ident_of(e)?;
-        self.muts
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == name)
-            .map(|(_, p)| p)
+        bound_to(self.muts, e)
     }
 }
 

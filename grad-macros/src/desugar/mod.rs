@@ -40,3 +40,43 @@ impl Fresh {
         Ident::new(&format!("__grad_{what}{}", self.0), Span::call_site())
     }
 }
+
+/// `e` without parentheses and invisible groups.
+fn strip(e: &syn::Expr) -> &syn::Expr {
+    match e {
+        syn::Expr::Paren(p) => strip(&p.expr),
+        syn::Expr::Group(g) => strip(&g.expr),
+        e => e,
+    }
+}
+
+/// A place: a local, `self`, or a field or element of one.
+fn is_place(e: &syn::Expr) -> bool {
+    match strip(e) {
+        syn::Expr::Path(p) => p.path.get_ident().is_some() || p.path.is_ident("self"),
+        syn::Expr::Field(f) => is_place(&f.base),
+        syn::Expr::Index(i) => is_place(&i.expr),
+        _ => false,
+    }
+}
+
+/// `f` names the standard library's `module::name`: as `name`, `module::name`,
+/// `std::module::name` or `core::module::name` (`std::iter::zip`, `mem::swap`).
+fn is_std_fn(f: &syn::Expr, module: &str, name: &str) -> bool {
+    let syn::Expr::Path(p) = strip(f) else {
+        return false;
+    };
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    p.qself.is_none()
+        && match segs.as_slice() {
+            [n] => n == name,
+            [m, n] => m == module && n == name,
+            [r, m, n] => (r == "std" || r == "core") && m == module && n == name,
+            _ => false,
+        }
+}

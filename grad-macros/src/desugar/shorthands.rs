@@ -13,7 +13,7 @@
 //! is reading one value. An `Option` that is not unwrapped at once (`if let Some(v) =
 //! x.last()`) is left as written, for lowering to refuse.
 
-use super::Fresh;
+use super::{Fresh, is_place, is_std_fn, strip};
 use crate::names;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, parse_quote};
@@ -24,23 +24,6 @@ pub fn rewrite(fresh: &mut Fresh, block: &mut syn::Block) {
 
 struct Shorthands<'a> {
     fresh: &'a mut Fresh,
-}
-
-fn strip(e: &Expr) -> &Expr {
-    match e {
-        Expr::Paren(p) => strip(&p.expr),
-        Expr::Group(g) => strip(&g.expr),
-        e => e,
-    }
-}
-
-fn is_place(e: &Expr) -> bool {
-    match strip(e) {
-        Expr::Path(p) => p.path.get_ident().is_some(),
-        Expr::Field(f) => is_place(&f.base),
-        Expr::Index(i) => is_place(&i.expr),
-        _ => false,
-    }
 }
 
 /// `recv.name()` with no arguments: `recv`.
@@ -103,21 +86,7 @@ impl Shorthands<'_> {
         let Expr::Call(c) = strip(e) else {
             return None;
         };
-        let Expr::Path(f) = strip(&c.func) else {
-            return None;
-        };
-        let path: Vec<String> = f
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
-        let path: Vec<&str> = path.iter().map(String::as_str).collect();
-        if !matches!(
-            path.as_slice(),
-            ["swap"] | ["mem", "swap"] | ["std" | "core", "mem", "swap"]
-        ) || c.args.len() != 2
-        {
+        if !is_std_fn(&c.func, "mem", "swap") || c.args.len() != 2 {
             return None;
         }
         let place = |e: &Expr| match strip(e) {
