@@ -823,3 +823,28 @@ fn writes_through_iter_mut_and_for_each() {
         }
     }
 }
+
+/// A `loop` ending the body that only `return` leaves.
+#[differentiable]
+fn power_by_loop(x: f64, n: usize) -> f64 {
+    let mut acc = 1.0;
+    let mut k = 0;
+    loop {
+        if k == n {
+            return acc;
+        }
+        acc *= x;
+        k += 1;
+    }
+}
+
+#[test]
+fn a_loop_left_only_by_return() {
+    for n in [0, 1, 4] {
+        let x = 1.3;
+        let (v, g) = power_by_loop_grad(x, n);
+        assert_eq!(v, power_by_loop(x, n));
+        close(g, n as f64 * x.powi(n as i32 - 1), 1e-12);
+        close(power_by_loop_jvp(x, n, 1.0, grad::NoTangent).1, g, 1e-12);
+    }
+}

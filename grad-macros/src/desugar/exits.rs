@@ -39,6 +39,7 @@ pub fn rewrite(cx: &mut Ctxt, f: &Function, fresh: &mut Fresh, block: &mut Block
         fresh,
         loops: Vec::new(),
         ret: ret.clone(),
+        valued: Vec::new(),
     };
     let stmts = std::mem::take(&mut block.stmts);
     let (mut stmts, _) = ex.stmts(stmts, true);
@@ -79,6 +80,8 @@ struct Exits<'a> {
     fresh: &'a mut Fresh,
     loops: Vec<LoopFlags>,
     ret: Option<(Ident, Ident)>,
+    /// The `value`s of the loops a `break value` has left.
+    valued: Vec<Ident>,
 }
 
 impl Exits<'_> {
@@ -162,7 +165,10 @@ impl Exits<'_> {
                 };
                 let (brk, value) = (l.brk.clone(), l.value.clone());
                 let e = match b.expr {
-                    Some(v) => parse_quote!({ #value = #v; #brk = true; }),
+                    Some(v) => {
+                        self.valued.push(value.clone());
+                        parse_quote!({ #value = #v; #brk = true; })
+                    }
                     None => parse_quote!({ #brk = true; }),
                 };
                 (e, vec![(brk, span)])
@@ -308,9 +314,16 @@ impl Exits<'_> {
         }
         let mut stop = vec![quote!(!#brk)];
         stop.extend(escaping.iter().map(|(f, _)| quote!(!#f)));
-        let value_decl =
-            used.then(|| quote!(let mut #value = ::core::default::Default::default();));
-        let value_out = used.then(|| quote!(#value));
+        // A `loop` whose value is used but that no `break value` leaves ends only by an early
+        // `return` (`loop { if done { return acc; } .. }` ending the body): its value is never
+        // read, so it is the return value's, which has a type.
+        let (value_decl, value_out) = match &self.ret {
+            Some((_, retv)) if used && !self.valued.contains(&value) => (None, Some(quote!(#retv))),
+            _ => (
+                used.then(|| quote!(let mut #value = ::core::default::Default::default();)),
+                used.then(|| quote!(#value)),
+            ),
+        };
         let e: Expr = match kind {
             Kind::Loop => parse_expr(quote! {{
                 let mut #brk = false;
