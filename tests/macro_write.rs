@@ -280,6 +280,68 @@ fn sorted_each_step(x: [f64; 3], n: usize) -> f64 {
     s
 }
 
+// ---- growing and shrinking a `Vec`: `extend`, `extend_from_slice`, `pop`, `truncate`,
+// `clear` -----------------------------------------------------------------------------------
+
+#[differentiable(order = 2)]
+fn grown_and_shrunk(x: &[f64]) -> f64 {
+    let mut v = Vec::new();
+    v.extend_from_slice(x);
+    v.extend(x.iter().map(|a| a.sin()));
+    v.extend(&x[1..]);
+    let last = v.pop().unwrap();
+    v.pop();
+    let mut s = last * v.iter().sum::<f64>();
+    v.truncate(2);
+    s += v[0] * v[1] + v.len() as f64;
+    v.clear();
+    v.push(x[0].exp());
+    s + v[0]
+}
+
+#[differentiable]
+fn stack_in_loop(x: &[f64], n: usize) -> f64 {
+    // A stack: pushed and popped in a loop, its length carried.
+    let mut st = vec![x[0]];
+    let mut s = 0.0;
+    for i in 0..n {
+        st.push(x[i % x.len()] * st[st.len() - 1]);
+        if i % 3 == 2 {
+            let top = st.pop().expect("the stack has one element at least");
+            s += top.tanh();
+        }
+    }
+    s + st.iter().sum::<f64>()
+}
+
+#[test]
+fn vecs_grow_and_shrink() {
+    let mut rng = Rng::new(5);
+    for n in [2, 3, 5] {
+        for _ in 0..3 {
+            let x = rng.vec(n, -1.5, 1.5);
+            check(&x, grown_and_shrunk, grown_and_shrunk_grad, grown_and_shrunk_jvp);
+            let v = rng.vec(n, -1.0, 1.0);
+            let (_, _, hv) = grown_and_shrunk_hvp(&x, &v);
+            for (i, h) in hv.iter().enumerate() {
+                let along = |s: f64| {
+                    let y: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + s * b).collect();
+                    grown_and_shrunk_grad(&y).1[i]
+                };
+                close(*h, fd(along, 0.0), 1e-6);
+            }
+            for steps in [0, 2, 7] {
+                check(
+                    &x,
+                    |x| stack_in_loop(x, steps),
+                    |x| stack_in_loop_grad(x, steps),
+                    |x, d| stack_in_loop_jvp(x, steps, d, grad::NoTangent),
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn sorting_moves_the_adjoint_with_the_elements() {
     let mut rng = Rng::new(17);

@@ -119,6 +119,33 @@ pub const NONDIFF_METHODS: &[&str] = &[
     "rposition",
 ];
 
+/// Methods that change a `Vec` or slice in place with no rewrite in differentiable code: each
+/// is refused by name, with the ones that work.
+pub const UNSUPPORTED_MUTATORS: &[&str] = &[
+    "insert",
+    "remove",
+    "swap_remove",
+    "retain",
+    "retain_mut",
+    "dedup",
+    "dedup_by",
+    "dedup_by_key",
+    "drain",
+    "split_off",
+    "resize",
+    "resize_with",
+    "append",
+    "rotate_left",
+    "rotate_right",
+    "sort",
+    "sort_unstable",
+    "sort_by_key",
+    "sort_unstable_by_key",
+    "sort_by_cached_key",
+    "pop",
+    "extend",
+];
+
 /// Methods that make an iterator: in differentiable code an iterator is rewritten where it
 /// is consumed (a `for`, or a chain ending in `sum`, `product` or `fold`), so one left over
 /// is an iterator the body keeps, which the macro names.

@@ -66,9 +66,11 @@ pub mod __private {
         TangentField,
     };
     pub use crate::rules::inplace::{
-        copied_from, copied_from_jvp, copied_from_vjp, filled, filled_jvp, filled_vjp, permuted,
-        permuted_jvp, permuted_vjp, reversed, reversed_jvp, reversed_vjp, sort_permutation,
-        swapped, swapped_jvp, swapped_vjp,
+        cleared, cleared_jvp, cleared_vjp, copied_from, copied_from_jvp, copied_from_vjp,
+        extended_from, extended_from_jvp, extended_from_vjp, filled, filled_jvp, filled_vjp,
+        permuted, permuted_jvp, permuted_vjp, reversed, reversed_jvp, reversed_vjp,
+        sort_permutation, swapped, swapped_jvp, swapped_vjp, truncated, truncated_jvp,
+        truncated_vjp,
     };
     pub use crate::rules::op;
     pub use crate::rules::sincos::{

@@ -893,6 +893,35 @@ impl Iters<'_> {
         )
     }
 
+    /// `v.extend(chain)` → `for k in .. { v.push(item); }`, each item by value.
+    fn rewrite_extend(&mut self, m: &syn::ExprMethodCall) -> Option<Expr> {
+        let mut pre = Vec::new();
+        let chain = match self.read(&m.args[0], true, &mut pre) {
+            Read::Yes(c) => c,
+            Read::No => return None,
+            Read::Failed => return Some(parse_quote!(())),
+        };
+        if !self.check_chain(&chain) {
+            return Some(parse_quote!(()));
+        }
+        let v = &m.receiver;
+        let k = self.fresh.name("k");
+        let stmts = self.iteration(&chain, &k, |_, item| {
+            let item = match item {
+                Elem::Ref(e) | Elem::Mut(e) => Elem::Val(e),
+                other => other,
+            };
+            let e = elem_expr(&item);
+            vec![parse_quote!(#v.push(#e);)]
+        });
+        let (lo, hi) = self.bounds(&chain.seq);
+        let prelude = pre.iter().chain(&chain.prelude);
+        Some(parse_quote!({
+            #(#prelude)*
+            for #k in #lo..#hi { #(#stmts)* }
+        }))
+    }
+
     /// `chain.sum()`, `chain.product()`, `chain.fold(init, f)` → a block with a loop.
     fn rewrite_reduction(&mut self, m: &syn::ExprMethodCall, hint: Option<Type>) -> Option<Expr> {
         let name = m.method.to_string();
@@ -1001,6 +1030,11 @@ impl VisitMut for Iters<'_> {
             Expr::ForLoop(f) => self.rewrite_for(f),
             Expr::MethodCall(m) if m.method == "for_each" && m.args.len() == 1 => {
                 self.rewrite_for_each(m)
+            }
+            Expr::MethodCall(m)
+                if m.method == "extend" && m.args.len() == 1 && is_place(&m.receiver) =>
+            {
+                self.rewrite_extend(m)
             }
             Expr::MethodCall(m) => self.rewrite_reduction(m, hint),
             _ => None,

@@ -6,6 +6,8 @@
 //! - `let (a, b) = x.split_at(m);` → `let a = &x[..m]; let b = &x[m..];`, two sub-slices
 //!   (each a copy, as sub-slices are), which panic past the end as `split_at` does.
 //! - `std::mem::swap(&mut a, &mut b);` → `(a, b) = (b, a);`, a destructuring assignment.
+//! - `let e = v.pop().unwrap();` → `let e = v[v.len() - 1]; v.truncate(v.len() - 1);`, and
+//!   `v.pop();` → `v.truncate(v.len().saturating_sub(1));`.
 //! - `v.sort_by(cmp);` → `let perm = sort_permutation(&v, cmp); v = permuted(&v, &perm);`:
 //!   the indices that sort `v`, not differentiated, and `v` put in their order, which is.
 //!
@@ -122,6 +124,46 @@ impl Shorthands<'_> {
         ])
     }
 
+    /// `let e = v.pop().unwrap();` (or `.expect(msg)`) → `let e = v[last]; v.truncate(last);`,
+    /// and `v.pop();` → `v.truncate(v.len().saturating_sub(1));`.
+    fn pop(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
+        let rt = names::runtime();
+        let is_pop = |e: &Expr| match strip(e) {
+            Expr::MethodCall(m)
+                if m.method == "pop" && m.args.is_empty() && is_place(&m.receiver) =>
+            {
+                Some((*m.receiver).clone())
+            }
+            _ => None,
+        };
+        match stmt {
+            syn::Stmt::Expr(e, Some(_)) => {
+                let v = is_pop(e)?;
+                Some(vec![parse_quote!(#v.truncate(#v.len().saturating_sub(1));)])
+            }
+            syn::Stmt::Local(l) => {
+                let init = l.init.as_ref().filter(|i| i.diverge.is_none())?;
+                let Expr::MethodCall(m) = strip(&init.expr) else {
+                    return None;
+                };
+                let msg: Expr = match (m.method.to_string().as_str(), m.args.len()) {
+                    ("unwrap", 0) => parse_quote!("called `Option::unwrap()` on a `None` value"),
+                    ("expect", 1) => m.args[0].clone(),
+                    _ => return None,
+                };
+                let v = is_pop(&m.receiver)?;
+                let pat = &l.pat;
+                let last = self.fresh.name("last");
+                Some(vec![
+                    parse_quote!(let #last = #rt::last_index(#v.len(), #msg);),
+                    parse_quote!(let #pat = #v[#last];),
+                    parse_quote!(#v.truncate(#last);),
+                ])
+            }
+            _ => None,
+        }
+    }
+
     /// `let (a, b) = x.split_at(m);` → `let mid = m; let a = &x[..mid]; let b = &x[mid..];`
     fn split_at(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
         let syn::Stmt::Local(l) = stmt else {
@@ -164,7 +206,11 @@ impl VisitMut for Shorthands<'_> {
         let mut stmts = Vec::with_capacity(b.stmts.len());
         for mut stmt in std::mem::take(&mut b.stmts) {
             self.visit_stmt_mut(&mut stmt);
-            match self.split_at(&stmt).or_else(|| self.sort(&stmt)) {
+            let new = self
+                .split_at(&stmt)
+                .or_else(|| self.sort(&stmt))
+                .or_else(|| self.pop(&stmt));
+            match new {
                 Some(split) => stmts.extend(split),
                 None => stmts.push(stmt),
             }

@@ -347,6 +347,15 @@ impl<'f> Lower<'f> {
         if name == "push" && self.lower_push(m, out) || self.lower_inplace(m, out) {
             return unit();
         }
+        // (On a local the function owns: a parameter's or a user type's method of that name
+        // may well be differentiable.)
+        if prims::UNSUPPORTED_MUTATORS.contains(&name.as_str())
+            && self.owned_local(m).is_some()
+            && self.expr_active(&m.receiver)
+        {
+            self.cx.error(m.method.span(), diag::mutator(&name));
+            return unit();
+        }
         if prims::ITER_METHODS.contains(&name.as_str()) && self.expr_active(&m.receiver) {
             self.cx.error(m.method.span(), diag::ITER_UNCONSUMED);
             return unit();

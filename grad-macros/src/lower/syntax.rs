@@ -208,13 +208,17 @@ pub(super) fn is_simple(e: &Expr) -> bool {
 }
 
 /// The runtime function that writes an in-place method's new version of its receiver:
-/// `reverse()`, `swap(i, j)`, `fill(e)`, `copy_from_slice(src)`.
+/// `reverse()`, `swap(i, j)`, `fill(e)`, `copy_from_slice(src)`, and of a `Vec`
+/// `extend_from_slice(src)`, `truncate(n)`, `clear()`.
 pub(super) fn inplace_runtime_fn(m: &syn::ExprMethodCall) -> Option<&'static str> {
     Some(match (m.method.to_string().as_str(), m.args.len()) {
         ("reverse", 0) => "reversed",
         ("swap", 2) => "swapped",
         ("fill", 1) => "filled",
         ("copy_from_slice", 1) => "copied_from",
+        ("extend_from_slice", 1) => "extended_from",
+        ("truncate", 1) => "truncated",
+        ("clear", 0) => "cleared",
         _ => return None,
     })
 }

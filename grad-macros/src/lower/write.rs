@@ -82,7 +82,7 @@ impl<'f> Lower<'f> {
 
     /// The receiver of a method that changes it, where it is a local the function owns (not
     /// a parameter, not a reference): its name and current version.
-    fn owned_local(&self, m: &syn::ExprMethodCall) -> Option<(String, VarId)> {
+    pub(super) fn owned_local(&self, m: &syn::ExprMethodCall) -> Option<(String, VarId)> {
         let Expr::Path(p) = strip(&m.receiver) else {
             return None;
         };

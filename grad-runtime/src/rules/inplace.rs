@@ -1,7 +1,8 @@
 //! In-place methods of a local `Vec` or array in differentiable code: `v.reverse()`,
 //! `v.swap(i, j)`, `v.fill(e)` and `v.copy_from_slice(src)` each make a new version of `v`
 //! (as a write `v[i] = e` does), through these functions and their derivatives; so does
-//! `v.sort_by(cmp)`, as the permutation that sorts `v` (not differentiated) and `permuted`.
+//! `v.sort_by(cmp)`, as the permutation that sorts `v` (not differentiated) and `permuted`;
+//! and, of a `Vec`, `extend_from_slice`, `truncate` and `clear`.
 
 use super::support::SliceBase;
 use crate::differentiable::NoTangent;
@@ -147,6 +148,103 @@ where
     S: SliceBase<T> + ?Sized,
 {
     (copied_from(v, src), copied_from(v, dsrc))
+}
+
+/// `v` followed by the elements of `src`: `v.extend_from_slice(src)` of a `Vec`.
+pub fn extended_from<T: Real, S: SliceBase<T> + ?Sized>(v: &[T], src: &S) -> Vec<T> {
+    let mut w = Vec::with_capacity(v.len() + src.elems().len());
+    w.extend_from_slice(v);
+    w.extend_from_slice(src.elems());
+    w
+}
+
+/// [`extended_from`]'s value and pullback: the cotangent cut at `v`'s length, the head to
+/// `v` and the tail to `src`.
+///
+/// ```
+/// use grad::__private::extended_from_vjp;
+/// let (w, back) = extended_from_vjp(&[1.0], &[2.0, 3.0]);
+/// assert_eq!(w, vec![1.0, 2.0, 3.0]);
+/// assert_eq!(back(vec![4.0, 5.0, 6.0]), (vec![4.0], [5.0, 6.0]));
+/// ```
+#[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
+pub fn extended_from_vjp<T: Real, S: SliceBase<T> + ?Sized>(
+    v: &[T],
+    src: &S,
+) -> (
+    Vec<T>,
+    impl FnOnce(Vec<T>) -> (Vec<T>, S::Cotangent) + use<T, S>,
+) {
+    let (n, m) = (v.len(), src.elems().len());
+    (extended_from(v, src), move |mut d: Vec<T>| {
+        assert_eq!(
+            d.len(),
+            n + m,
+            "extend_from_slice backward: a cotangent of {} elements for {n} + {m}",
+            d.len()
+        );
+        let mut ds = S::zeros(m);
+        ds.as_mut().copy_from_slice(&d[n..]);
+        d.truncate(n);
+        (d, ds)
+    })
+}
+
+/// [`extended_from`]'s value and tangent: the two tangents joined.
+pub fn extended_from_jvp<T: Real, S: SliceBase<T> + ?Sized>(
+    v: &[T],
+    src: &S,
+    dv: &[T],
+    dsrc: &[T],
+) -> (Vec<T>, Vec<T>) {
+    (extended_from(v, src), extended_from(dv, dsrc))
+}
+
+/// `v`'s first `n` elements (all of them if it has fewer): `v.truncate(n)` of a `Vec`.
+pub fn truncated<T: Real>(v: &[T], n: usize) -> Vec<T> {
+    v[..n.min(v.len())].to_vec()
+}
+
+/// [`truncated`]'s value and pullback: the cotangent, with zeros for the elements cut off.
+///
+/// ```
+/// use grad::NoTangent;
+/// use grad::__private::truncated_vjp;
+/// let (w, back) = truncated_vjp(&[1.0, 2.0, 3.0], 1);
+/// assert_eq!(w, vec![1.0]);
+/// assert_eq!(back(vec![4.0]), (vec![4.0, 0.0, 0.0], NoTangent));
+/// ```
+#[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
+pub fn truncated_vjp<T: Real>(
+    v: &[T],
+    n: usize,
+) -> (Vec<T>, impl FnOnce(Vec<T>) -> (Vec<T>, NoTangent) + use<T>) {
+    let len = v.len();
+    (truncated(v, n), move |mut d: Vec<T>| {
+        d.resize(len, T::ZERO);
+        (d, NoTangent)
+    })
+}
+
+/// [`truncated`]'s value and tangent.
+pub fn truncated_jvp<T: Real>(v: &[T], n: usize, dv: &[T], _: NoTangent) -> (Vec<T>, Vec<T>) {
+    (truncated(v, n), truncated(dv, n))
+}
+
+/// No elements: `v.clear()` of a `Vec`.
+pub fn cleared<T: Real>(v: &[T]) -> Vec<T> {
+    truncated(v, 0)
+}
+
+/// [`cleared`]'s value and pullback: zeros for every element `v` had.
+pub fn cleared_vjp<T: Real>(v: &[T]) -> (Vec<T>, impl FnOnce(Vec<T>) -> Vec<T> + use<T>) {
+    let len = v.len();
+    (Vec::new(), move |_: Vec<T>| vec![T::ZERO; len])
+}
+
+/// [`cleared`]'s value and tangent.
+pub fn cleared_jvp<T: Real>(_: &[T], _: &[T]) -> (Vec<T>, Vec<T>) {
+    (Vec::new(), Vec::new())
 }
 
 /// The permutation that sorts `v` by `cmp`, stably: `sorted[k] = v[perm[k]]`. Not
