@@ -858,3 +858,27 @@ fn destructuring_assignments_read_before_they_write() {
         close(t, ga - gb, 1e-15);
     }
 }
+
+/// `sin_cos()` as users write it: one `sin_cos` call in the generated code.
+#[differentiable(order = 2)]
+fn rotated_x(theta: f64, x: f64, y: f64) -> f64 {
+    let (s, c) = theta.sin_cos();
+    let half = (0.5 * theta).sin_cos();
+    c * x - s * y + half.0 * half.1
+}
+
+#[test]
+fn sin_cos_method() {
+    for (t, x, y) in [(0.3, 1.7, -0.4), (-2.1, 0.6, 1.5)] {
+        let (v, (gt, gx, gy)) = rotated_x_grad(t, x, y);
+        assert_eq!(v, rotated_x(t, x, y));
+        // d/dθ = -sin θ x - cos θ y + cos θ / 2 (from sin(θ/2) cos(θ/2) = sin θ / 2).
+        close(gt, -t.sin() * x - t.cos() * y + 0.5 * t.cos(), 1e-12);
+        close(gx, t.cos(), 1e-14);
+        close(gy, -t.sin(), 1e-14);
+        close(rotated_x_jvp(t, x, y, 1.0, 0.0, 0.0).1, gt, 1e-12);
+        // d²/dθ² = -cos θ x + sin θ y - sin θ / 2.
+        let (_, _, (h, _, _)) = rotated_x_hvp(t, x, y, 1.0, 0.0, 0.0);
+        close(h, -t.cos() * x + t.sin() * y - 0.5 * t.sin(), 1e-12);
+    }
+}

@@ -320,7 +320,12 @@ fn vecs_grow_and_shrink() {
     for n in [2, 3, 5] {
         for _ in 0..3 {
             let x = rng.vec(n, -1.5, 1.5);
-            check(&x, grown_and_shrunk, grown_and_shrunk_grad, grown_and_shrunk_jvp);
+            check(
+                &x,
+                grown_and_shrunk,
+                grown_and_shrunk_grad,
+                grown_and_shrunk_jvp,
+            );
             let v = rng.vec(n, -1.0, 1.0);
             let (_, _, hv) = grown_and_shrunk_hvp(&x, &v);
             for (i, h) in hv.iter().enumerate() {

@@ -6,6 +6,8 @@
 //! - `let (a, b) = x.split_at(m);` → `let a = &x[..m]; let b = &x[m..];`, two sub-slices
 //!   (each a copy, as sub-slices are), which panic past the end as `split_at` does.
 //! - `std::mem::swap(&mut a, &mut b);` → `(a, b) = (b, a);`, a destructuring assignment.
+//! - `x.sin_cos()` → `(x.sin(), x.cos())` (`x` bound once), which lowering pairs back into one
+//!   `sin_cos` call.
 //! - `let e = v.pop().unwrap();` → `let e = v[v.len() - 1]; v.truncate(v.len() - 1);`, and
 //!   `v.pop();` → `v.truncate(v.len().saturating_sub(1));`.
 //! - `v.sort_by(cmp);` → `let perm = sort_permutation(&v, cmp); v = permuted(&v, &perm);`:
@@ -80,6 +82,17 @@ impl Shorthands<'_> {
             By::Copy => elem,
             By::Clone => parse_quote!(#elem.clone()),
         })
+    }
+
+    /// `x.sin_cos()` → `{ let t = x; (t.sin(), t.cos()) }`, which lowering pairs back into one
+    /// `sin_cos` call.
+    fn sin_cos(&mut self, e: &Expr) -> Option<Expr> {
+        let x = call0(e, "sin_cos")?;
+        let t = self.fresh.name("angle");
+        Some(parse_quote!({
+            let #t = #x;
+            (#t.sin(), #t.cos())
+        }))
     }
 
     /// `std::mem::swap(&mut a, &mut b)` (or `mem::swap`, `core::mem::swap`, `swap`):
@@ -196,7 +209,11 @@ impl Shorthands<'_> {
 
 impl VisitMut for Shorthands<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
-        if let Some(new) = self.element(e).or_else(|| self.swap(e)) {
+        let new = self
+            .element(e)
+            .or_else(|| self.swap(e))
+            .or_else(|| self.sin_cos(e));
+        if let Some(new) = new {
             *e = new;
         }
         visit_mut::visit_expr_mut(self, e);
