@@ -882,3 +882,47 @@ fn sin_cos_method() {
         close(h, -t.cos() * x + t.sin() * y - 0.5 * t.sin(), 1e-12);
     }
 }
+
+/// Items in the body: `const`, `static` and `use` (a group, a rename), read in expressions,
+/// an array length, a `vec!` and a type.
+#[allow(clippy::useless_vec)] // the `vec!` is one of the places tested
+#[differentiable]
+fn with_items(x: f64) -> f64 {
+    const K: f64 = 2.5;
+    const N: usize = 3;
+    static SHIFT: f64 = 0.25;
+    use grad::nalgebra::Vector2;
+    use std::f64::consts::{E, PI as HALF_TURN};
+    let v = vec![x; N];
+    let a = [x * K; N];
+    let w: Vector2<f64> = Vector2::new(x, SHIFT);
+    (x * HALF_TURN).sin() * K + v[2] * E + a[1] + w.norm() + a.len() as f64
+}
+
+/// `if let`, with an `else if` and an `else`.
+#[differentiable(wrt(x))]
+fn picked(x: &[f64], o: Option<usize>) -> f64 {
+    if let Some(i) = o {
+        x[i] * 2.0
+    } else if x.len() > 1 {
+        x[1].sin()
+    } else {
+        x[0]
+    }
+}
+
+#[test]
+fn items_and_if_let_in_the_body() {
+    use std::f64::consts::{E, PI};
+    for x in [0.4, -1.3] {
+        let (v, g) = with_items_grad(x);
+        assert_eq!(v, with_items(x));
+        let norm_d = x / (x * x + 0.0625).sqrt();
+        close(g, PI * (x * PI).cos() * 2.5 + E + 2.5 + norm_d, 1e-12);
+        close(with_items_jvp(x, 1.0).1, g, 1e-12);
+    }
+    let x = [0.5, -0.7, 1.1];
+    assert_eq!(picked_grad(&x, Some(2)), (2.2, vec![0.0, 0.0, 2.0]));
+    assert_eq!(picked_grad(&x, None).1, vec![0.0, (-0.7f64).cos(), 0.0]);
+    assert_eq!(picked_grad(&x[..1], None), (0.5, vec![1.0]));
+}

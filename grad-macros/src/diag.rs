@@ -56,7 +56,7 @@ pub const MUT_BORROW: &str = "`&mut` borrows are not supported in #[differentiab
 pub const LET_ELSE: &str = "`let ... else` is not supported in #[differentiable] functions; use `match` on a non-differentiated value";
 pub const LET_UNINIT: &str = "a `let` without a value is not supported in #[differentiable] functions; give the variable its first value where it is declared";
 pub const PATTERN_LET: &str = "this pattern is not supported in a #[differentiable] `let`; use a name, `_`, or a tuple or array (without `..`) of those";
-pub const ITEM_IN_BODY: &str = "items (fn, struct, use, ...) inside a #[differentiable] function are not supported; move them out of the function";
+pub const ITEM_IN_BODY: &str = "items other than `const`, `static` and `use` (a `fn`, a `struct`, a glob `use a::*`) inside a #[differentiable] function are not supported; move them out of the function";
 pub const FOR_ITER: &str = "this `for` loop's iterable is not supported in #[differentiable] functions; iterate over a range, or over a slice, `Vec` or array (`x`, `&x`, `x.iter()`, `x.into_iter()`, `x.iter_mut()`, `&mut x`, `x.windows(k)`, `x.chunks(k)`, `std::iter::zip(a, b)`) through `map`, `filter`, `zip`, `enumerate`, `skip`, `take`, `rev`, `step_by`, `copied`, `cloned`";
 pub const ITER_RANGE: &str = "only ranges with a start (`a..b`, `a..=b`, `a..`) can be iterated in #[differentiable] functions";
 pub const ITER_MUT_USE: &str = "an item of `iter_mut()` is used here other than as `*v` (read or written) or `v.method()`, which is all #[differentiable] functions support; write `*v` (or index the collection: `for i in 0..x.len() { x[i] = .. }`)";
@@ -109,7 +109,7 @@ pub fn closure_params(adaptor: &str, n: usize) -> String {
 pub const FOR_RANGE: &str = "`for` in a #[differentiable] function iterates over an integer range (`a..b`, `a..=b`, optionally with `.rev()` and `.step_by(k)`); index the collection inside the loop";
 pub const FOR_PATTERN: &str = "the `for` loop variable must be a name or `_`";
 pub const WHILE_LET: &str = "`while let` is not supported in #[differentiable] functions; use `while` with a boolean condition";
-pub const IF_LET: &str = "`if let` is not supported in #[differentiable] functions; use `match` on a non-differentiated value";
+pub const IF_LET: &str = "a `let` inside a condition (a let chain `if let p = e && c`) is not supported in #[differentiable] functions; write a whole `if let p = e { .. }` and nest the rest inside, or `match` on a non-differentiated value";
 pub const ACTIVE_CONDITION: &str = "this condition depends on a differentiated value in a way that is not a comparison; compare it (`x > 0.0`) or wrap it in `grad::stop_gradient(...)`";
 pub const MATCH_ACTIVE: &str = "`match` on a differentiated value is not supported; match on a non-differentiated value (an integer, an enum), or use `if` with comparisons";
 pub const STRUCT_LIT: &str = "struct literals are not supported in #[differentiable] functions yet; pass the fields as separate values";

@@ -11,7 +11,7 @@
 //! `iter_mut()` (or of `&mut x`) is a place: `*v` becomes `x[k]`, read or written, so writes
 //! through it are element writes, which lowering knows; `chain.for_each(f)` is a `for`.
 
-use super::{Fresh, is_place, is_std_fn, strip};
+use super::{Fresh, is_place, is_std_fn, strip, visit_vec_values};
 use crate::ast::{Form, Function};
 use crate::ctxt::Ctxt;
 use crate::diag;
@@ -1411,29 +1411,6 @@ impl VisitMut for ViewSubst<'_> {
         if !self.views.is_empty() || !self.muts.is_empty() {
             visit_vec_values(self, m);
         }
-    }
-}
-
-/// Visits the values of a `vec![..]`, which are expressions too (`vec![x, w[0]]`,
-/// `vec![x, v.iter().sum::<f64>()]`); other macros are left as written.
-fn visit_vec_values(v: &mut impl VisitMut, m: &mut syn::Macro) {
-    if !m.path.is_ident("vec") {
-        return;
-    }
-    type List = syn::punctuated::Punctuated<Expr, syn::Token![,]>;
-    let repeat = m.parse_body_with(|input: syn::parse::ParseStream| {
-        let e: Expr = input.parse()?;
-        input.parse::<syn::Token![;]>()?;
-        let n: Expr = input.parse()?;
-        Ok((e, n))
-    });
-    if let Ok((mut e, mut n)) = repeat {
-        v.visit_expr_mut(&mut e);
-        v.visit_expr_mut(&mut n);
-        m.tokens = quote!(#e; #n);
-    } else if let Ok(mut elems) = m.parse_body_with(List::parse_terminated) {
-        elems.iter_mut().for_each(|e| v.visit_expr_mut(e));
-        m.tokens = quote!(#elems);
     }
 }
 

@@ -1,12 +1,14 @@
 //! Desugaring: surface syntax that lowering does not know, rewritten into syntax it does,
-//! before lowering. `first()`, `last()`, `split_at` and `mem::swap` become element reads,
-//! sub-slices and assignments (`shorthands.rs`); iterators become index loops (`iter.rs`);
-//! `break`, `continue`, `loop` and early `return` become flags and `while` loops
-//! (`exits.rs`). The rewrites keep the user's tokens and spans, so every later error still
-//! points at what the user wrote; the function itself is emitted as written, only its
-//! derivatives see the rewritten body.
+//! before lowering. The names a body's `const`, `static` and `use` items declare become what
+//! they stand for (`items.rs`); `first()`, `last()`, `split_at`, `mem::swap`, `sin_cos`,
+//! `sort_by`, `pop` and `if let` become element reads, sub-slices, assignments and `match`es
+//! (`shorthands.rs`); iterators become index loops (`iter.rs`); `break`, `continue`, `loop`
+//! and early `return` become flags and `while` loops (`exits.rs`). The rewrites keep the
+//! user's tokens and spans, so every later error still points at what the user wrote; the
+//! function itself is emitted as written, only its derivatives see the rewritten body.
 
 mod exits;
+mod items;
 mod iter;
 pub mod revolve;
 mod shorthands;
@@ -23,6 +25,7 @@ pub fn body(cx: &mut Ctxt, f: &Function) -> syn::Block {
     let mut block = (*f.item.block).clone();
     let mut fresh = Fresh(0);
     revolve::check(cx, &block);
+    items::rewrite(&mut block);
     shorthands::rewrite(&mut fresh, &mut block);
     iter::rewrite(cx, f, &mut fresh, &mut block);
     exits::rewrite(cx, f, &mut fresh, &mut block);
@@ -79,4 +82,27 @@ fn is_std_fn(f: &syn::Expr, module: &str, name: &str) -> bool {
             [r, m, n] => (r == "std" || r == "core") && m == module && n == name,
             _ => false,
         }
+}
+
+/// Visits the values of a `vec![..]`, which are expressions too (`vec![x, w[0]]`,
+/// `vec![x, v.iter().sum::<f64>()]`); other macros are left as written.
+fn visit_vec_values(v: &mut impl syn::visit_mut::VisitMut, m: &mut syn::Macro) {
+    if !m.path.is_ident("vec") {
+        return;
+    }
+    type List = syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>;
+    let repeat = m.parse_body_with(|input: syn::parse::ParseStream| {
+        let e: syn::Expr = input.parse()?;
+        input.parse::<syn::Token![;]>()?;
+        let n: syn::Expr = input.parse()?;
+        Ok((e, n))
+    });
+    if let Ok((mut e, mut n)) = repeat {
+        v.visit_expr_mut(&mut e);
+        v.visit_expr_mut(&mut n);
+        m.tokens = quote::quote!(#e; #n);
+    } else if let Ok(mut elems) = m.parse_body_with(List::parse_terminated) {
+        elems.iter_mut().for_each(|e| v.visit_expr_mut(e));
+        m.tokens = quote::quote!(#elems);
+    }
 }

@@ -8,6 +8,7 @@
 //! - `std::mem::swap(&mut a, &mut b);` → `(a, b) = (b, a);`, a destructuring assignment.
 //! - `x.sin_cos()` → `(x.sin(), x.cos())` (`x` bound once), which lowering pairs back into one
 //!   `sin_cos` call.
+//! - `if let p = e { a } else { b }` → `match e { p => a, _ => b }`.
 //! - `let e = v.pop().unwrap();` → `let e = v[v.len() - 1]; v.truncate(v.len() - 1);`, and
 //!   `v.pop();` → `v.truncate(v.len().saturating_sub(1));`.
 //! - `v.sort_by(cmp);` → `let perm = sort_permutation(&v, cmp); v = permuted(&v, &perm);`:
@@ -93,6 +94,23 @@ impl Shorthands<'_> {
             let #t = #x;
             (#t.sin(), #t.cos())
         }))
+    }
+
+    /// `if let p = e { a } else { b }` → `match e { p => { a } _ => { b } }` (an `else if`
+    /// becomes the `_` arm's block; no `else`, `()`).
+    fn if_let(&self, e: &Expr) -> Option<Expr> {
+        let Expr::If(i) = e else {
+            return None;
+        };
+        let Expr::Let(l) = &*i.cond else {
+            return None;
+        };
+        let (pat, scrutinee, then) = (&l.pat, &l.expr, &i.then_branch);
+        let other: Expr = match &i.else_branch {
+            Some((_, e)) => (**e).clone(),
+            None => parse_quote!({}),
+        };
+        Some(parse_quote!(match #scrutinee { #pat => #then, _ => #other }))
     }
 
     /// `std::mem::swap(&mut a, &mut b)` (or `mem::swap`, `core::mem::swap`, `swap`):
@@ -212,7 +230,8 @@ impl VisitMut for Shorthands<'_> {
         let new = self
             .element(e)
             .or_else(|| self.swap(e))
-            .or_else(|| self.sin_cos(e));
+            .or_else(|| self.sin_cos(e))
+            .or_else(|| self.if_let(e));
         if let Some(new) = new {
             *e = new;
         }

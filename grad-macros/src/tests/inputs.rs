@@ -78,7 +78,7 @@ pub(super) const REJECTED_FUNCTIONS: &[&str] = &[
     "fn f(x: f64) -> f64 { let mut y = x; let r = &mut y; *r }",
     "fn f(x: f64) -> f64 { let y; y = x; y }",
     "fn f(x: f64, k: Option<usize>) -> f64 { let Some(n) = k else { return x; }; x }",
-    "fn f(x: f64, k: Option<usize>) -> f64 { if let Some(n) = k { x } else { x } }",
+    "fn f(x: f64, k: Option<usize>) -> f64 { if let Some(n) = k && n > 1 { x } else { x } }",
     "fn f(x: f64, k: Option<usize>) -> f64 { while let Some(n) = k { } x }",
     "fn f(x: f64) -> f64 { match x { v => v } }",
     // (A differentiated *index* is accepted: indices are integers by type, so one that is
@@ -93,7 +93,7 @@ pub(super) const REJECTED_FUNCTIONS: &[&str] = &[
     "fn f(x: f64) -> f64 { x.exp(1.0, 2.0) }",
     "fn f(x: f64) -> f64 { fn g() {} x }",
     "fn f(x: f64) -> f64 { struct S; x }",
-    "fn f(x: f64) -> f64 { use std::f64; x }",
+    "fn f(x: f64) -> f64 { use std::f64::*; x }",
     "fn f(x: f64) -> f64 { let mut s = x; for (a, b) in 0..3 { s = s * x; } s }",
     "fn f(x: f64) -> f64 { let mut s = x; for i in ..3 { s = s * x; } s }",
     "fn f(x: f64) -> f64 { let y = 'b: { x }; y }",
