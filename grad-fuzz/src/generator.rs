@@ -2237,13 +2237,19 @@ impl<'a> FnGen<'a> {
                 self.scope.vars[id].bound = b.max(if free { 0.0 } else { bound });
             }
             4 => match self.rng.below(if min == 0 { 2 } else { 4 }) {
-                // A permutation keeps the bound (an empty `Vec` is only reversed); `fill`
+                // A permutation (a reversal, a sort, a swap) keeps the bound (an empty `Vec` is
+                // only reversed or sorted); `fill`
                 // writes every element, as an element
                 // write does one. The method borrows the array mutably before its arguments
                 // run, so they read neither it (E0502/E0503 in Rust itself): the swap's
                 // indices are literals, the fill's value a `let` of its own, as is what the
                 // `iter_mut` loop mixes in (`|0.5 v + 0.5 f tanh(v)|` stays within both bounds).
-                0 => self.scope.line(&format!("{name}.reverse();")),
+                0 if self.rng.chance(0.5) => self.scope.line(&format!("{name}.reverse();")),
+                0 => self.scope.line(&format!(
+                    "{name}.sort_by(|a, b| {});",
+                    self.rng
+                        .pick(&["a.total_cmp(b)", "b.partial_cmp(a).unwrap()"])
+                )),
                 1 => {
                     let e = self.expr(cap, depth);
                     let f = self.scope.fresh_name("fv");
