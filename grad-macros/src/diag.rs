@@ -75,7 +75,7 @@ pub const CLOSURE_ESCAPES: &str = "a closure in a #[differentiable] function may
 pub const VEC_MACRO: &str = "`vec!` takes a list of values (`vec![a, b]`) or a value and a count (`vec![e; n]`) in #[differentiable] functions";
 pub const STRUCT_REST: &str = "struct update syntax (`..base`) is not supported in #[differentiable] functions; write every field";
 pub const WRITE_THROUGH_REF: &str = "writes through a reference (a `&` parameter, `self`) are not supported in #[differentiable] functions; copy the value into a local (`let mut c = x.to_vec();`) and write that, or return the new value";
-pub const ITER_UNCONSUMED: &str = "an iterator over differentiated values must be consumed where it is made in #[differentiable] functions: iterate it with `for`, or end the chain with `sum`, `product` or `fold`";
+pub const ITER_UNCONSUMED: &str = "an iterator over differentiated values must be consumed where it is made in #[differentiable] functions: iterate it with `for`, or end the chain with `sum`, `product`, `fold` or `collect` (an array's `map` is read as an iterator's: write `a.iter().map(..).collect::<Vec<_>>()` or a loop)";
 
 pub fn iter_adaptor(name: &str) -> String {
     format!(
