@@ -314,6 +314,20 @@ fn stack_in_loop(x: &[f64], n: usize) -> f64 {
     s + st.iter().sum::<f64>()
 }
 
+#[differentiable]
+fn worklist(x: &[f64]) -> f64 {
+    // `while let Some(v) = stack.pop()`, pushing new work while it runs.
+    let mut stack = x.to_vec();
+    let mut s = 0.0;
+    while let Some(v) = stack.pop() {
+        s = s * 0.5 + v.sin();
+        if v > 1.0 && stack.len() < 10 {
+            stack.push(v * 0.25);
+        }
+    }
+    s
+}
+
 #[test]
 fn vecs_grow_and_shrink() {
     let mut rng = Rng::new(5);
@@ -335,6 +349,7 @@ fn vecs_grow_and_shrink() {
                 };
                 close(*h, fd(along, 0.0), 1e-6);
             }
+            check(&x, worklist, worklist_grad, worklist_jvp);
             for steps in [0, 2, 7] {
                 check(
                     &x,

@@ -9,6 +9,8 @@
 //! - `x.sin_cos()` → `(x.sin(), x.cos())` (`x` bound once), which lowering pairs back into one
 //!   `sin_cos` call.
 //! - `if let p = e { a } else { b }` → `match e { p => a, _ => b }`.
+//! - `while let Some(p) = v.pop() { .. }` → `while !v.is_empty() { let p = v.pop().unwrap();
+//!   .. }`.
 //! - `let e = v.pop().unwrap();` → `let e = v[v.len() - 1]; v.truncate(v.len() - 1);`, and
 //!   `v.pop();` → `v.truncate(v.len().saturating_sub(1));`.
 //! - `v.sort_by(cmp);` → `let perm = sort_permutation(&v, cmp); v = permuted(&v, &perm);`:
@@ -111,6 +113,29 @@ impl Shorthands<'_> {
             None => parse_quote!({}),
         };
         Some(parse_quote!(match #scrutinee { #pat => #then, _ => #other }))
+    }
+
+    /// `while let Some(p) = v.pop() { body }` (a worklist) → `while !v.is_empty() { let p =
+    /// v.pop().unwrap(); body }`, whose `pop` is then rewritten as a statement's.
+    fn while_pop(&self, e: &Expr) -> Option<Expr> {
+        let Expr::While(w) = e else {
+            return None;
+        };
+        let Expr::Let(l) = &*w.cond else {
+            return None;
+        };
+        let syn::Pat::TupleStruct(some) = &*l.pat else {
+            return None;
+        };
+        let v = call0(&l.expr, "pop").filter(|v| is_place(v))?;
+        if !some.path.is_ident("Some") || some.elems.len() != 1 {
+            return None;
+        }
+        let (label, pat, body) = (&w.label, &some.elems[0], &w.body.stmts);
+        Some(parse_quote!(#label while !#v.is_empty() {
+            let #pat = #v.pop().unwrap();
+            #(#body)*
+        }))
     }
 
     /// `std::mem::swap(&mut a, &mut b)` (or `mem::swap`, `core::mem::swap`, `swap`):
@@ -231,7 +256,8 @@ impl VisitMut for Shorthands<'_> {
             .element(e)
             .or_else(|| self.swap(e))
             .or_else(|| self.sin_cos(e))
-            .or_else(|| self.if_let(e));
+            .or_else(|| self.if_let(e))
+            .or_else(|| self.while_pop(e));
         if let Some(new) = new {
             *e = new;
         }
