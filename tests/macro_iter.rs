@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Rng, check, close, close_all, fd, fd_slice};
+use common::{Rng, check, check_hvp, close, close_all, fd, fd_slice};
 use grad::{Differentiable, differentiable};
 
 /// A few points of each length, away from kinks.
@@ -813,13 +813,7 @@ fn writes_through_iter_mut_and_for_each() {
             let v: Vec<f64> = (0..n).map(|i| 1.0 - 0.3 * i as f64).collect();
             let (value, g, hv) = cubed_in_place_hvp(&x, &v);
             assert_eq!((value, g.clone()), cubed_in_place_grad(&x));
-            for (i, h) in hv.iter().enumerate() {
-                let along = |s: f64| {
-                    let y: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + s * b).collect();
-                    cubed_in_place_grad(&y).1[i]
-                };
-                close(*h, fd(along, 0.0), 1e-6);
-            }
+            check_hvp(&x, &v, &hv, |y| cubed_in_place_grad(y).1);
         }
     }
 }

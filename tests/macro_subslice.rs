@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{check, close, close_all, fd, fd_slice};
+use common::{check, check_hvp, close, close_all, fd_slice};
 use grad::differentiable;
 
 #[differentiable]
@@ -160,13 +160,7 @@ fn sub_slices_of_data_and_second_order() {
     let (want_value, want_g) = second_order_grad(&x);
     assert_eq!(value, want_value);
     assert_eq!(gx, want_g);
-    for (i, h) in hv.iter().enumerate() {
-        let along = |s: f64| {
-            let y: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + s * b).collect();
-            second_order_grad(&y).1[i]
-        };
-        close(*h, fd(along, 0.0), 1e-6);
-    }
+    check_hvp(&x, &v, &hv, |y| second_order_grad(y).1);
 }
 
 #[test]

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Rng, check, close, close_all, fd};
+use common::{Rng, check, check_hvp, close, close_all, fd};
 use grad::{Differentiable, differentiable};
 
 #[differentiable]
@@ -342,13 +342,7 @@ fn vecs_grow_and_shrink() {
             );
             let v = rng.vec(n, -1.0, 1.0);
             let (_, _, hv) = grown_and_shrunk_hvp(&x, &v);
-            for (i, h) in hv.iter().enumerate() {
-                let along = |s: f64| {
-                    let y: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + s * b).collect();
-                    grown_and_shrunk_grad(&y).1[i]
-                };
-                close(*h, fd(along, 0.0), 1e-6);
-            }
+            check_hvp(&x, &v, &hv, |y| grown_and_shrunk_grad(y).1);
             check(&x, worklist, worklist_grad, worklist_jvp);
             for steps in [0, 2, 7] {
                 check(
@@ -421,13 +415,7 @@ fn in_place_methods_move_the_adjoint_with_the_elements() {
         // H v against differences of the gradient along v.
         let v = rng.vec(4, -1.0, 1.0);
         let (_, _, hv) = reordered_hvp(&x, &v);
-        for (i, h) in hv.iter().enumerate() {
-            let along = |s: f64| {
-                let y: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + s * b).collect();
-                reordered_grad(&y).1[i]
-            };
-            close(*h, fd(along, 0.0), 1e-6);
-        }
+        check_hvp(&x, &v, &hv, |y| reordered_grad(y).1);
 
         let d = rng.vec(4, -1.0, 1.0);
         check(

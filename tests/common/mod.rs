@@ -70,6 +70,20 @@ pub fn check(
     }
 }
 
+/// `hv`, an `_hvp`'s `H v`, against central differences along `v` of the gradient `grad` at
+/// `x`, component by component.
+#[track_caller]
+pub fn check_hvp(x: &[f64], v: &[f64], hv: &[f64], grad: impl Fn(&[f64]) -> Vec<f64>) {
+    assert_eq!(hv.len(), x.len(), "H v has one component per input");
+    for (i, h) in hv.iter().enumerate() {
+        let along = |s: f64| {
+            let y: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + s * b).collect();
+            grad(&y)[i]
+        };
+        close(*h, fd(along, 0.0), 1e-6);
+    }
+}
+
 /// A small seeded generator (xorshift64*), so tests are reproducible.
 pub struct Rng(u64);
 
