@@ -31,11 +31,7 @@ struct Items {
 
 impl Items {
     fn lookup(&self, name: &syn::Ident) -> Option<&Meaning> {
-        self.names
-            .iter()
-            .rev()
-            .find(|(n, _)| name == n)
-            .map(|(_, m)| m)
+        super::latest(&self.names, &name.to_string())
     }
 
     /// The names a `use` tree brings in, with the paths they stand for; `None` where it has

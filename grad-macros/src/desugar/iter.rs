@@ -1344,8 +1344,7 @@ struct ViewSubst<'v> {
 
 /// What the name `e` is bound to in `bound`, the latest binding first.
 fn bound_to<'b, T>(bound: &'b [(String, T)], e: &Expr) -> Option<&'b T> {
-    let name = ident_of(e)?;
-    bound.iter().rev().find(|(n, _)| *n == name).map(|(_, t)| t)
+    super::latest(bound, &ident_of(e)?)
 }
 
 impl ViewSubst<'_> {

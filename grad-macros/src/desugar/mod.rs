@@ -106,3 +106,9 @@ fn visit_vec_values(v: &mut impl syn::visit_mut::VisitMut, m: &mut syn::Macro) {
         m.tokens = quote::quote!(#elems);
     }
 }
+
+/// What `name` is bound to in `bound`, the latest binding first (an inner scope's, or a
+/// later `let`'s).
+fn latest<'b, T>(bound: &'b [(String, T)], name: &str) -> Option<&'b T> {
+    bound.iter().rev().find(|(n, _)| n == name).map(|(_, t)| t)
+}

@@ -41,6 +41,24 @@ fn call0<'e>(e: &'e Expr, name: &str) -> Option<&'e Expr> {
     }
 }
 
+/// `opt.unwrap()` or `opt.expect(msg)`: `opt`, and the message an empty `opt` panics with.
+fn unwrapped(e: &Expr) -> Option<(&Expr, Expr)> {
+    let Expr::MethodCall(m) = strip(e) else {
+        return None;
+    };
+    let msg = match (m.method.to_string().as_str(), m.args.len()) {
+        ("unwrap", 0) => parse_quote!("called `Option::unwrap()` on a `None` value"),
+        ("expect", 1) => m.args[0].clone(),
+        _ => return None,
+    };
+    Some((&m.receiver, msg))
+}
+
+/// `v.pop()` of a place `v`: `v`.
+fn popped(e: &Expr) -> Option<&Expr> {
+    call0(e, "pop").filter(|v| is_place(v))
+}
+
 /// How an element accessor's `Option` is taken.
 enum By {
     Ref,
@@ -52,20 +70,13 @@ impl Shorthands<'_> {
     /// `x.first()` / `x.last()`, through `copied()` / `cloned()`, then `unwrap()` /
     /// `expect(msg)`: the element read that it is.
     fn element(&self, e: &Expr) -> Option<Expr> {
-        let Expr::MethodCall(m) = strip(e) else {
-            return None;
-        };
-        let msg: Expr = match (m.method.to_string().as_str(), m.args.len()) {
-            ("unwrap", 0) => parse_quote!("called `Option::unwrap()` on a `None` value"),
-            ("expect", 1) => m.args[0].clone(),
-            _ => return None,
-        };
-        let (opt, by) = if let Some(r) = call0(&m.receiver, "copied") {
+        let (opt, msg) = unwrapped(e)?;
+        let (opt, by) = if let Some(r) = call0(opt, "copied") {
             (r, By::Copy)
-        } else if let Some(r) = call0(&m.receiver, "cloned") {
+        } else if let Some(r) = call0(opt, "cloned") {
             (r, By::Clone)
         } else {
-            (&*m.receiver, By::Ref)
+            (opt, By::Ref)
         };
         let (x, which) = if let Some(x) = call0(opt, "first") {
             (x, "first_index")
@@ -127,7 +138,7 @@ impl Shorthands<'_> {
         let syn::Pat::TupleStruct(some) = &*l.pat else {
             return None;
         };
-        let v = call0(&l.expr, "pop").filter(|v| is_place(v))?;
+        let v = popped(&l.expr)?;
         if !some.path.is_ident("Some") || some.elems.len() != 1 {
             return None;
         }
@@ -184,30 +195,15 @@ impl Shorthands<'_> {
     /// and `v.pop();` → `v.truncate(v.len().saturating_sub(1));`.
     fn pop(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
         let rt = names::runtime();
-        let is_pop = |e: &Expr| match strip(e) {
-            Expr::MethodCall(m)
-                if m.method == "pop" && m.args.is_empty() && is_place(&m.receiver) =>
-            {
-                Some((*m.receiver).clone())
-            }
-            _ => None,
-        };
         match stmt {
             syn::Stmt::Expr(e, Some(_)) => {
-                let v = is_pop(e)?;
+                let v = popped(e)?;
                 Some(vec![parse_quote!(#v.truncate(#v.len().saturating_sub(1));)])
             }
             syn::Stmt::Local(l) => {
                 let init = l.init.as_ref().filter(|i| i.diverge.is_none())?;
-                let Expr::MethodCall(m) = strip(&init.expr) else {
-                    return None;
-                };
-                let msg: Expr = match (m.method.to_string().as_str(), m.args.len()) {
-                    ("unwrap", 0) => parse_quote!("called `Option::unwrap()` on a `None` value"),
-                    ("expect", 1) => m.args[0].clone(),
-                    _ => return None,
-                };
-                let v = is_pop(&m.receiver)?;
+                let (opt, msg) = unwrapped(&init.expr)?;
+                let v = popped(opt)?;
                 let pat = &l.pat;
                 let last = self.fresh.name("last");
                 Some(vec![

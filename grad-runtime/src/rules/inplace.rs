@@ -134,9 +134,7 @@ where
 {
     let n = v.as_ref().len();
     (copied_from(v, src), move |d: X| {
-        let mut ds = S::zeros(n);
-        ds.as_mut().copy_from_slice(d.as_ref());
-        (X::zeros(n), ds)
+        (X::zeros(n), cotangent_of::<T, S>(d.as_ref()))
     })
 }
 
@@ -183,8 +181,7 @@ pub fn extended_from_vjp<T: Real, S: SliceBase<T> + ?Sized>(
             "extend_from_slice backward: a cotangent of {} elements for {n} + {m}",
             d.len()
         );
-        let mut ds = S::zeros(m);
-        ds.as_mut().copy_from_slice(&d[n..]);
+        let ds = cotangent_of::<T, S>(&d[n..]);
         d.truncate(n);
         (d, ds)
     })
@@ -231,20 +228,27 @@ pub fn truncated_jvp<T: Real>(v: &[T], n: usize, dv: &[T], _: NoTangent) -> (Vec
     (truncated(v, n), truncated(dv, n))
 }
 
-/// No elements: `v.clear()` of a `Vec`.
+/// No elements: `v.clear()` of a `Vec`, which is `truncate(0)`.
 pub fn cleared<T: Real>(v: &[T]) -> Vec<T> {
     truncated(v, 0)
 }
 
 /// [`cleared`]'s value and pullback: zeros for every element `v` had.
 pub fn cleared_vjp<T: Real>(v: &[T]) -> (Vec<T>, impl FnOnce(Vec<T>) -> Vec<T> + use<T>) {
-    let len = v.len();
-    (Vec::new(), move |_: Vec<T>| vec![T::ZERO; len])
+    let (w, back) = truncated_vjp(v, 0);
+    (w, move |d: Vec<T>| back(d).0)
 }
 
 /// [`cleared`]'s value and tangent.
-pub fn cleared_jvp<T: Real>(_: &[T], _: &[T]) -> (Vec<T>, Vec<T>) {
-    (Vec::new(), Vec::new())
+pub fn cleared_jvp<T: Real>(v: &[T], dv: &[T]) -> (Vec<T>, Vec<T>) {
+    truncated_jvp(v, 0, dv, NoTangent)
+}
+
+/// `d` as the cotangent of a whole `S` of `d.len()` elements (a `Vec`, or the array).
+fn cotangent_of<T: Real, S: SliceBase<T> + ?Sized>(d: &[T]) -> S::Cotangent {
+    let mut ds = S::zeros(d.len());
+    ds.as_mut().copy_from_slice(d);
+    ds
 }
 
 /// The permutation that sorts `v` by `cmp`, stably: `sorted[k] = v[perm[k]]`. Not
