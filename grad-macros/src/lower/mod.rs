@@ -195,6 +195,28 @@ impl<'f> Lower<'f> {
                 ..
             } => (Some(format!("opaque {tokens}")), false),
             Op::Prim { prim, args, .. } => (Some(Self::prim_key(prim, args)), true),
+            // `lift::<T, _>(n)`, second order's `n as f64` (`second.rs`): pure, so one per
+            // value, as the first-order copy's cast is (a primitive). Two of the same value
+            // multiplied are then a square, as in the first-order copy, and the gradient the
+            // second-order copy computes rounds as `_grad`'s.
+            Op::Call {
+                callee: Callee::Path(p),
+                args,
+                ..
+            } if p.segments.len() == 3
+                && p.segments[1].ident == "__private"
+                && p.segments[2].ident == "lift" =>
+            {
+                let operands: Vec<String> = args
+                    .iter()
+                    .map(|a| match &a.operand {
+                        Operand::Var(v) => format!("v{v} {}", a.by_ref),
+                        Operand::Const(t) => format!("c{t} {}", a.by_ref),
+                    })
+                    .collect();
+                let key = format!("call {} ({})", p.to_token_stream(), operands.join(", "));
+                (Some(key), true)
+            }
             _ => (None, false),
         };
         if let Some(key) = key {
