@@ -191,3 +191,77 @@ fn dvector_from_a_vec() {
     let (_, t) = dvector_of_vec_jvp(&x, &[1.0, 0.0, 1.0]);
     close(t, want[0] + want[2], 1e-14);
 }
+
+// ---- `map` of arrays and nalgebra matrices -------------------------------------------------
+
+/// A vector-valued function returning a mapped array.
+#[differentiable]
+fn squashed(x: [f64; 3], k: f64) -> [f64; 3] {
+    x.map(|v| (v * k).tanh())
+}
+
+/// `map` by a closure and by a path, of a literal, of an index array (items of another type,
+/// reading a differentiated array), and inside a loop as carried state.
+#[differentiable(order = 2)]
+fn mapped(x: &[f64]) -> f64 {
+    let a = [x[0], x[1] * x[2]];
+    let sq = a.map(|v| v * v);
+    let s = sq.map(f64::sin);
+    let picks = [2usize, 0, 0];
+    let w = picks.map(|i| x[i] * 3.0);
+    let mut state = [x[1], x[2]];
+    for _ in 0..3 {
+        state = state.map(|v| v.cos() + 0.5 * v);
+    }
+    s[0] + s[1] * sq[0] + w[0] * w[1] + w[2] + state[0] * state[1]
+}
+
+#[differentiable]
+fn mapped_vector(p: Vector3<f64>, k: f64) -> f64 {
+    let q = p.map(|e| (e * k).tanh());
+    let m = Matrix2::new(p[0], p[1], k, p[2]).map(|e| e * e);
+    q.dot(&p) + m[(0, 1)] * m[(1, 1)] + m[(1, 0)]
+}
+
+#[test]
+fn maps_of_arrays_and_matrices() {
+    // squashed: d y_i / d x_j = [i = j] k sech²(k x_i), d y_i / dk = x_i sech²(k x_i).
+    let (x, k) = ([0.3, -1.2, 2.0], 0.7);
+    let sech2 = |u: f64| 1.0 - u.tanh() * u.tanh();
+    let (y, pb) = squashed_vjp(x, k);
+    assert_eq!(y, squashed(x, k));
+    let (dx, dk) = pb([1.0, 2.0, -1.0]);
+    let want: Vec<f64> = (0..3)
+        .map(|i| [1.0, 2.0, -1.0][i] * k * sech2(k * x[i]))
+        .collect();
+    close_all(&dx, &want, 1e-14);
+    let want_k: f64 = (0..3)
+        .map(|i| [1.0, 2.0, -1.0][i] * x[i] * sech2(k * x[i]))
+        .sum();
+    close(dk, want_k, 1e-14);
+    let (_, t) = squashed_jvp(x, k, [0.0, 1.0, 0.0], 0.0);
+    close_all(&t, &[0.0, k * sech2(k * x[1]), 0.0], 1e-14);
+
+    for x in [[0.4, -0.8, 1.3], [1.1, 0.2, -0.6]] {
+        common::check(&x, mapped, mapped_grad, mapped_jvp);
+        let v = [0.3, -1.0, 0.5];
+        let (value, g, hv) = mapped_hvp(&x, &v);
+        assert_eq!((value, g), mapped_grad(&x));
+        common::check_hvp(&x, &v, &hv, |y| mapped_grad(y).1);
+
+        let p = Vector3::new(x[0], x[1], x[2]);
+        let (value, (gp, gk)) = mapped_vector_grad(p, 0.9);
+        assert_eq!(value, mapped_vector(p, 0.9));
+        for i in 0..3 {
+            let along = |s: f64| {
+                let mut q = p;
+                q[i] += s;
+                mapped_vector(q, 0.9)
+            };
+            close(gp[i], fd(along, 0.0), 1e-6);
+        }
+        close(gk, fd(|k| mapped_vector(p, k), 0.9), 1e-6);
+        let (_, t) = mapped_vector_jvp(p, 0.9, Vector3::new(1.0, 0.0, -1.0), 0.5);
+        close(t, gp[0] - gp[2] + 0.5 * gk, 1e-12);
+    }
+}

@@ -842,3 +842,119 @@ fn a_loop_left_only_by_return() {
         close(power_by_loop_jvp(x, n, 1.0, grad::NoTangent).1, g, 1e-12);
     }
 }
+
+// ---- selections: `max_by`, `min_by`, `reduce` -----------------------------------------------
+
+/// A log-sum-exp shifted by the maximum, as numerically careful code writes it, plus the
+/// minimum squared.
+#[differentiable(order = 2)]
+fn shifted_logsumexp(x: &[f64]) -> f64 {
+    let m = *x.iter().max_by(|a, b| a.total_cmp(b)).unwrap();
+    let lo = x
+        .iter()
+        .copied()
+        .min_by(|a, b| a.partial_cmp(b).unwrap())
+        .expect("no smallest");
+    let s: f64 = x.iter().map(|v| (v - m).exp()).sum();
+    s.ln() + m + lo * lo
+}
+
+/// The README's example.
+#[differentiable]
+fn logsumexp(x: &[f64]) -> f64 {
+    let m = *x.iter().max_by(|a, b| a.total_cmp(b)).unwrap(); // the shift, selected
+    m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+}
+
+/// Selections over adaptors: the largest weighted term (its derivative reaches the selected
+/// item only), a `reduce` by a function path and by a closure, and a position with the item.
+#[differentiable]
+fn selections(x: &[f64]) -> f64 {
+    let top = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * (i as f64 + 1.0))
+        .max_by(|a, b| a.total_cmp(b))
+        .unwrap();
+    let big = x.iter().copied().reduce(f64::max).unwrap();
+    let sq = x.iter().map(|v| v * v).reduce(|p, q| p + q).unwrap();
+    let (i, v) = x
+        .iter()
+        .enumerate()
+        .skip(1)
+        .min_by(|p, q| p.1.total_cmp(q.1))
+        .unwrap();
+    // The position of the largest square (an argmax): not differentiated, the read at it is.
+    let k = x
+        .iter()
+        .enumerate()
+        .max_by(|p, q| (p.1 * p.1).total_cmp(&(q.1 * q.1)))
+        .map(|(i, _)| i)
+        .unwrap();
+    // A filter's predicate receives `&(i, &v)` whole, as `Iterator::filter` passes it.
+    let even: f64 = x
+        .iter()
+        .enumerate()
+        .filter(|p| p.0 % 2 == 0 && *p.1 > -5.0)
+        .map(|(i, v)| v * i as f64)
+        .sum();
+    top + big * sq + *v * i as f64 + x[k].sin() + even
+}
+
+#[test]
+fn max_by_min_by_and_reduce_select_and_differentiate() {
+    for n in [1, 2, 5] {
+        for x in points(n) {
+            check(
+                &x,
+                shifted_logsumexp,
+                shifted_logsumexp_grad,
+                shifted_logsumexp_jvp,
+            );
+            let v: Vec<f64> = (0..n).map(|i| 0.5 - 0.2 * i as f64).collect();
+            let (value, g, hv) = shifted_logsumexp_hvp(&x, &v);
+            assert_eq!((value, g), shifted_logsumexp_grad(&x));
+            check_hvp(&x, &v, &hv, |y| shifted_logsumexp_grad(y).1);
+            check(&x, logsumexp, logsumexp_grad, logsumexp_jvp);
+            if n > 1 {
+                check(&x, selections, selections_grad, selections_jvp);
+            }
+        }
+    }
+}
+
+#[differentiable]
+fn largest(x: &[f64]) -> f64 {
+    *x.iter().max_by(|a, b| a.total_cmp(b)).unwrap()
+}
+
+#[differentiable]
+fn smallest(x: &[f64]) -> f64 {
+    x.iter()
+        .copied()
+        .min_by(|a, b| a.total_cmp(b))
+        .expect("smallest of nothing")
+}
+
+#[test]
+fn ties_select_as_iterator_does() {
+    // `max_by` selects the last of equal maxima, `min_by` the first of equal minima: the
+    // whole derivative goes to that one.
+    let x = [1.0, 3.0, 0.5, 3.0, 0.5];
+    assert_eq!(largest_grad(&x), (3.0, vec![0.0, 0.0, 0.0, 1.0, 0.0]));
+    assert_eq!(smallest_grad(&x), (0.5, vec![0.0, 0.0, 1.0, 0.0, 0.0]));
+    assert_eq!(largest_jvp(&x, &[1.0, 2.0, 3.0, 4.0, 5.0]), (3.0, 4.0));
+    assert_eq!(smallest_jvp(&x, &[1.0, 2.0, 3.0, 4.0, 5.0]), (0.5, 3.0));
+}
+
+#[test]
+#[should_panic(expected = "called `Option::unwrap()` on a `None` value")]
+fn max_by_of_nothing_panics_as_unwrap() {
+    largest_grad(&[]);
+}
+
+#[test]
+#[should_panic(expected = "smallest of nothing")]
+fn min_by_of_nothing_panics_as_expect() {
+    smallest_grad(&[]);
+}

@@ -328,6 +328,42 @@ fn worklist(x: &[f64]) -> f64 {
     s
 }
 
+#[differentiable(order = 2)]
+fn edited(x: &[f64]) -> f64 {
+    // `insert`, `remove` and `swap_remove` (whose values are the elements they take out),
+    // `resize` growing with a differentiated value and shrinking.
+    let mut v = x.to_vec();
+    v.insert(1, x[0] * x[2]);
+    let first = v.remove(0);
+    let moved = v.swap_remove(0);
+    v.resize(v.len() + 2, first.sin());
+    v.insert(v.len(), moved.cos());
+    let mut s = moved * first;
+    for (i, e) in v.iter().enumerate() {
+        s += e * e * (i as f64 + 1.0);
+    }
+    v.resize(2, 0.0);
+    s + v[0] * v[1]
+}
+
+#[differentiable]
+fn removed_in_loop(x: &[f64], n: usize) -> f64 {
+    // Removed from the front and the middle while the loop runs, the positions removed
+    // (not differentiated) inserted into a `Vec` of their own.
+    let mut v = x.to_vec();
+    let mut taken: Vec<usize> = Vec::new();
+    let mut s = 0.0;
+    for i in 0..n {
+        if v.len() > 1 {
+            let k = i % v.len();
+            let e = if i % 2 == 0 { v.remove(0) } else { v.remove(k) };
+            s += e * (i as f64 + 1.0);
+            taken.insert(0, k);
+        }
+    }
+    s + v.iter().map(|e| e.exp()).sum::<f64>() + taken.len() as f64
+}
+
 #[test]
 fn vecs_grow_and_shrink() {
     let mut rng = Rng::new(5);
@@ -344,6 +380,24 @@ fn vecs_grow_and_shrink() {
             let (_, _, hv) = grown_and_shrunk_hvp(&x, &v);
             check_hvp(&x, &v, &hv, |y| grown_and_shrunk_grad(y).1);
             check(&x, worklist, worklist_grad, worklist_jvp);
+            check(&x, filtered, filtered_grad, filtered_jvp);
+            let (value, g, hv) = filtered_hvp(&x, &v);
+            assert_eq!((value, g), filtered_grad(&x));
+            check_hvp(&x, &v, &hv, |y| filtered_grad(y).1);
+            if n >= 3 {
+                check(&x, edited, edited_grad, edited_jvp);
+                let (value, g, hv) = edited_hvp(&x, &v);
+                assert_eq!((value, g), edited_grad(&x));
+                check_hvp(&x, &v, &hv, |y| edited_grad(y).1);
+            }
+            for steps in [0, 1, 4] {
+                check(
+                    &x,
+                    |x| removed_in_loop(x, steps),
+                    |x| removed_in_loop_grad(x, steps),
+                    |x, d| removed_in_loop_jvp(x, steps, d, grad::NoTangent),
+                );
+            }
             for steps in [0, 2, 7] {
                 check(
                     &x,
@@ -354,6 +408,38 @@ fn vecs_grow_and_shrink() {
             }
         }
     }
+}
+
+#[differentiable(order = 2)]
+fn filtered(x: &[f64]) -> f64 {
+    // `retain` by a differentiated threshold (not differentiated itself: which elements stay
+    // is), `dedup` of repeats, then the survivors weighted.
+    let mut v: Vec<f64> = x.iter().map(|e| e * e).collect();
+    v.retain(|e| *e > x[0] * 0.5);
+    let mut w = vec![x[0], x[0], x[1], x[1], x[1], x[0]];
+    w.dedup();
+    let mut s = w.len() as f64;
+    for (i, e) in v.iter().enumerate() {
+        s += e.sin() * (i as f64 + 1.0);
+    }
+    for (i, e) in w.iter().enumerate() {
+        s += e.cos() * (i as f64 + 2.0);
+    }
+    s
+}
+
+#[differentiable]
+fn inserted_at(x: &[f64], i: usize) -> f64 {
+    let mut v = x.to_vec();
+    v.insert(i, x[0] * 2.0);
+    v.iter().sum::<f64>()
+}
+
+#[test]
+#[should_panic(expected = "insertion index (is 3) should be <= len (is 2)")]
+fn insert_past_the_end_panics_as_vec_insert() {
+    assert_eq!(inserted_at_grad(&[1.0, 2.0], 2), (5.0, vec![3.0, 1.0]));
+    let _ = inserted_at_grad(&[1.0, 2.0], 3);
 }
 
 #[test]

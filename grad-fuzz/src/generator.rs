@@ -795,7 +795,19 @@ impl<'a> FnGen<'a> {
         }
         let e0 = g.expr(HELPER_BOUND, 2);
         let e1 = g.expr(HELPER_BOUND, 2);
-        g.scope.line(&format!("[{}, {}]", e0.text, e1.text));
+        if g.rng.chance(0.3) {
+            // The array mapped by a closure (`array.map`), each item kept within the bound.
+            let w = g.scope.fresh_name("w");
+            let body = g.in_closure_scope(&[(&w, VarKind::Real, HELPER_BOUND, false)], |g| {
+                g.expr(HELPER_BOUND, 1)
+            });
+            g.scope.line(&format!(
+                "[{}, {}].map(|{w}| {})",
+                e0.text, e1.text, body.text
+            ));
+        } else {
+            g.scope.line(&format!("[{}, {}]", e0.text, e1.text));
+        }
         self.relaxed |= g.relaxed;
         self.stops |= g.stops;
         format!(
@@ -1263,7 +1275,8 @@ impl<'a> FnGen<'a> {
         out
     }
 
-    /// An iterator chain over `v` ending in `sum::<f64>()`, `product::<f64>()` or `fold`,
+    /// An iterator chain over `v` ending in `sum::<f64>()`, `product::<f64>()`, `fold` or a
+    /// selection (`max_by`, `min_by`, `reduce`),
     /// its closure's body from the expression machinery, bounded by the slice's length times
     /// the body's bound (a sum), by 1 (a product of factors within 1) or by the fold's cap.
     fn reduction(&mut self, cap: f64, depth: usize) -> Expr {
@@ -1279,7 +1292,7 @@ impl<'a> FnGen<'a> {
             src.push_str(a);
         }
         let real = VarKind::Real;
-        let (text, bound) = match self.rng.below(7) {
+        let (text, bound) = match self.rng.below(8) {
             0 | 1 => {
                 let body = self
                     .in_closure_scope(&[(&e, real, PARAM_BOUND, true)], |g| g.expr(cap / n, depth));
@@ -1349,6 +1362,24 @@ impl<'a> FnGen<'a> {
                         body.operand()
                     ),
                     c,
+                )
+            }
+            7 => {
+                // A selection, unwrapped (the source has an item: `MIN_LEN` is 3): the
+                // largest or smallest mapped item, or a `reduce` to one by `f64::max` /
+                // `f64::min`. The item is within the body's bound.
+                let body =
+                    self.in_closure_scope(&[(&e, real, PARAM_BOUND, true)], |g| g.expr(cap, depth));
+                let (a, b) = (self.scope.fresh_name("a"), self.scope.fresh_name("b"));
+                let end = match self.rng.below(4) {
+                    0 => format!("max_by(|{a}, {b}| {a}.total_cmp({b}))"),
+                    1 => format!("min_by(|{a}, {b}| {a}.total_cmp({b}))"),
+                    2 => format!("max_by(|{a}, {b}| {b}.total_cmp({a}))"),
+                    _ => format!("reduce({})", self.rng.pick(&["f64::max", "f64::min"])),
+                };
+                (
+                    format!("{src}.map(|{e}| {}).{end}.unwrap()", body.text),
+                    body.bound,
                 )
             }
             _ => {

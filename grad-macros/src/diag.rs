@@ -91,13 +91,24 @@ pub fn iter_after_filter(name: &str) -> String {
 
 pub fn mutator(name: &str) -> String {
     format!(
-        "`{name}` on a differentiated `Vec` or array is not supported here in #[differentiable] functions; the in-place forms that are: `v[i] = e` (and `+=`, ..), `push`, `let e = v.pop().unwrap();`, `extend(iterator)`, `extend_from_slice`, `truncate`, `clear`, `reverse`, `swap`, `fill`, `copy_from_slice`, `sort_by(cmp)`, and `for e in v.iter_mut()`; or build a new `Vec` (`collect`)"
+        "`{name}` on a differentiated `Vec` or array is not supported here in #[differentiable] functions; the in-place forms that are: `v[i] = e` (and `+=`, ..), `push`, `let e = v.pop().unwrap();`, `extend(iterator)`, `extend_from_slice`, `truncate`, `clear`, `insert`, `remove`, `swap_remove`, `resize`, `reverse`, `swap`, `fill`, `copy_from_slice`, `sort_by(cmp)`, `retain`, `dedup`, and `for e in v.iter_mut()`; or build a new `Vec` (`collect`)"
     )
 }
 
 pub fn iter_end(name: &str) -> String {
+    if matches!(name, "max_by" | "min_by" | "reduce") {
+        return format!(
+            "`{name}` on an iterator is supported in #[differentiable] functions only where its `Option` is unwrapped at once: write `.{name}(..).unwrap()` or `.{name}(..).expect(\"..\")` (an empty iterator then panics as the unwrap does)"
+        );
+    }
     format!(
         "`{name}` on an iterator is not supported in #[differentiable] functions; end the chain with `sum`, `product` or `fold` (a maximum is `.fold(f64::NEG_INFINITY, f64::max)`), or iterate it with `for`"
+    )
+}
+
+pub fn select_after_filter(name: &str) -> String {
+    format!(
+        "`{name}` after `filter` is not supported in #[differentiable] functions; fold the condition into the comparison, or write a `for` loop"
     )
 }
 

@@ -122,17 +122,11 @@ pub const NONDIFF_METHODS: &[&str] = &[
 /// Methods that change a `Vec` or slice in place with no rewrite in differentiable code: each
 /// is refused by name, with the ones that work.
 pub const UNSUPPORTED_MUTATORS: &[&str] = &[
-    "insert",
-    "remove",
-    "swap_remove",
-    "retain",
     "retain_mut",
-    "dedup",
     "dedup_by",
     "dedup_by_key",
     "drain",
     "split_off",
-    "resize",
     "resize_with",
     "append",
     "rotate_left",

@@ -1128,6 +1128,21 @@ impl VisitMut for Rewrite {
             }
             Expr::Path(p)
                 if p.qself.is_none()
+                    && p.path.segments.len() == 2
+                    && Self::is_float(&p.path.segments[0].ident)
+                    && p.path.segments[1]
+                        .ident
+                        .to_string()
+                        .starts_with(|c: char| c.is_ascii_lowercase()) =>
+            {
+                // `f64::sin`, `f64::total_cmp` as a value (`a.map(f64::sin)`, `sort_by(..)`):
+                // the function of the float type, as in call form.
+                let span = p.path.segments[0].ident.span();
+                p.path.segments[0].ident = Ident::new(&self.t.to_string(), span);
+                return;
+            }
+            Expr::Path(p)
+                if p.qself.is_none()
                     && p.path.segments.len() >= 2
                     && p.path.segments.iter().any(|s| Self::is_float(&s.ident)) =>
             {

@@ -297,6 +297,11 @@ impl<F: Real> Real for Dual<F> {
     };
 
     #[inline(always)]
+    fn total_cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.re.total_cmp(&other.re)
+    }
+
+    #[inline(always)]
     fn from_f64(v: f64) -> Self {
         Self::constant(F::from_f64(v))
     }

@@ -67,10 +67,15 @@ pub mod __private {
     };
     pub use crate::rules::inplace::{
         cleared, cleared_jvp, cleared_vjp, copied_from, copied_from_jvp, copied_from_vjp,
-        extended_from, extended_from_jvp, extended_from_vjp, filled, filled_jvp, filled_vjp,
-        permuted, permuted_jvp, permuted_vjp, reversed, reversed_jvp, reversed_vjp,
-        sort_permutation, swapped, swapped_jvp, swapped_vjp, truncated, truncated_jvp,
-        truncated_vjp,
+        dedup_positions, extended_from, extended_from_jvp, extended_from_vjp, filled, filled_jvp,
+        filled_vjp, gathered, gathered_jvp, gathered_vjp, inserted, inserted_jvp, inserted_vjp,
+        permuted, permuted_jvp, permuted_vjp, removed, removed_jvp, removed_vjp, resized,
+        resized_jvp, resized_vjp, retained_positions, reversed, reversed_jvp, reversed_vjp,
+        sort_permutation, swap_removed, swap_removed_jvp, swap_removed_vjp, swapped, swapped_jvp,
+        swapped_vjp, truncated, truncated_jvp, truncated_vjp,
+    };
+    pub use crate::rules::mapped::{
+        Like, Mappable, MappedAs, rebuilt, rebuilt_jvp, rebuilt_vjp, shape_like,
     };
     pub use crate::rules::op;
     pub use crate::rules::sincos::{

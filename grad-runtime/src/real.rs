@@ -147,6 +147,9 @@ pub trait Real:
     fn trunc(self) -> Self;
     /// `1` for positive values and `+0`, `-1` for negative values and `-0`, NaN for NaN; its derivative is 0.
     fn signum(self) -> Self;
+    /// The total order of IEEE 754 (`f64::total_cmp`); a dual number is ordered by its value.
+    /// So `v.sort_by(|a, b| a.total_cmp(b))` reads the same in generic and second-order code.
+    fn total_cmp(&self, other: &Self) -> core::cmp::Ordering;
 }
 
 macro_rules! impl_real {
@@ -206,6 +209,8 @@ macro_rules! impl_real {
             fn hypot(self, y: Self) -> Self { $t::hypot(self, y) }
             #[inline(always)]
             fn sin_cos(self) -> (Self, Self) { $t::sin_cos(self) }
+            #[inline(always)]
+            fn total_cmp(&self, other: &Self) -> core::cmp::Ordering { $t::total_cmp(self, other) }
             impl_real!(@unary $t: exp ln sqrt sin cos tan tanh abs recip exp2 log2 log10 sinh cosh
                 asin acos atan cbrt ln_1p exp_m1 floor ceil round trunc signum);
         }

@@ -11,7 +11,7 @@
 //! `iter_mut()` (or of `&mut x`) is a place: `*v` becomes `x[k]`, read or written, so writes
 //! through it are element writes, which lowering knows; `chain.for_each(f)` is a `for`.
 
-use super::{Fresh, is_place, is_std_fn, strip, visit_vec_values};
+use super::{By, Fresh, is_place, is_std_fn, strip, taken, unwrapped, visit_vec_values};
 use crate::ast::{Form, Function};
 use crate::ctxt::Ctxt;
 use crate::diag;
@@ -168,7 +168,11 @@ const POSITIONAL: &[&str] = &[
     "cloned",
 ];
 
-/// Iterator methods that end a chain and have no rewrite: each is named in its error.
+/// Iterator ends that select one item, rewritten where unwrapped at once (`rewrite_selection`).
+const SELECTIONS: &[&str] = &["max_by", "min_by", "reduce"];
+
+/// Iterator methods that end a chain and have no rewrite (or, for `SELECTIONS`, none unless
+/// unwrapped at once): each is named in its error.
 const UNSUPPORTED_END: &[&str] = &[
     "max",
     "min",
@@ -769,7 +773,7 @@ impl Iters<'_> {
             Step::Filter(f) => {
                 let mut stmts = Vec::new();
                 let item = self.materialize(item, &mut stmts);
-                let cond = self.apply(f, vec![borrow(item.clone())]);
+                let cond = self.apply(f, vec![borrow_for(f, 0, item.clone())]);
                 let inner = self.steps(rest, item, finish);
                 stmts.push(syn::Stmt::Expr(parse_quote!(if #cond { #(#inner)* }), None));
                 stmts
@@ -1023,6 +1027,132 @@ impl Iters<'_> {
     }
 }
 
+impl Iters<'_> {
+    /// `chain.max_by(cmp)`, `chain.min_by(cmp)` or `chain.reduce(f)`, unwrapped where it is
+    /// called (`.unwrap()` or `.expect(msg)`, through `copied()` / `cloned()`) → a block
+    /// with a loop. `max_by` and `min_by` find the position of the item they select by
+    /// comparing items (not differentiated: a comparison has no derivative), then read the
+    /// item there once, so the derivative reaches the selected item only; of equal items
+    /// `max_by` selects the last and `min_by` the first, as `Iterator`'s do. `reduce` folds
+    /// from the first item. An empty chain panics with the unwrap's or the expect's message.
+    fn rewrite_selection(&mut self, e: &Expr) -> Option<Expr> {
+        // A selection, through `copied()` / `cloned()`.
+        fn selection(e: &Expr) -> Option<(&syn::ExprMethodCall, By)> {
+            let (opt, by) = taken(e);
+            match strip(opt) {
+                Expr::MethodCall(m)
+                    if SELECTIONS.contains(&m.method.to_string().as_str()) && m.args.len() == 1 =>
+                {
+                    Some((m, by))
+                }
+                _ => None,
+            }
+        }
+        let (opt, msg) = unwrapped(e)?;
+        // `Option::map(f)` of the selected item before the unwrap (`.map(|(i, _)| i)`, an
+        // argmax): `f` applied to the item, whose parts need not make one value.
+        let (m, by, then) = match strip(opt) {
+            Expr::MethodCall(mm) if mm.method == "map" && mm.args.len() == 1 => {
+                let (m, by) = selection(&mm.receiver)?;
+                (m, by, Some(mm.args[0].clone()))
+            }
+            _ => {
+                let (m, by) = selection(opt)?;
+                (m, by, None)
+            }
+        };
+        let name = m.method.to_string();
+        let mut pre = Vec::new();
+        let chain = match self.read(&m.receiver, false, &mut pre) {
+            Read::Yes(c) => c,
+            Read::No => return None,
+            Read::Failed => return Some(parse_quote!(())),
+        };
+        if !chain.steps.is_empty() {
+            self.cx
+                .error(m.method.span(), diag::select_after_filter(&name));
+            return Some(parse_quote!(()));
+        }
+        if !self.check_chain(&chain)
+            || !self.check_closure(&m.args[0], &name, 2)
+            || then
+                .as_ref()
+                .is_some_and(|f| !self.check_closure(f, "map", 1))
+        {
+            return Some(parse_quote!(()));
+        }
+        // The unwrapped value, from the selected item: mapped, or as it is.
+        let finish = |it: &Self, chosen: Elem| match &then {
+            Some(f) => it.apply(f, vec![chosen]),
+            None => elem_expr(&chosen),
+        };
+        let (lo, hi) = self.bounds(&chain.seq);
+        let j = self.fresh.name("k");
+        let item = |it: &Self, i: &Ident| {
+            let k: Expr = if is_zero(&lo) {
+                parse_quote!(#i)
+            } else {
+                parse_quote!((#i - #lo))
+            };
+            it.elem(&chain.seq, k)
+        };
+        let rt = self.rt();
+        let f = &m.args[0];
+        let prelude = pre.iter().chain(&chain.prelude);
+        let span = msg.span();
+        if name == "reduce" {
+            let (at, acc) = (self.fresh.name("at"), self.fresh.name("acc"));
+            let first = elem_expr(&item(self, &at));
+            let next = self.apply(f, vec![Elem::Val(parse_quote!(#acc)), item(self, &j)]);
+            let chosen = Elem::Val(match (item(self, &at), by) {
+                (Elem::Ref(_) | Elem::Mut(_), By::Copy) => parse_quote!(*#acc),
+                (Elem::Ref(_) | Elem::Mut(_), By::Clone) => parse_quote!(#acc.clone()),
+                _ => parse_quote!(#acc),
+            });
+            let value = finish(self, chosen);
+            let start =
+                quote_spanned!(span=> #lo + #rt::first_index((#hi).saturating_sub(#lo), #msg));
+            return Some(parse_quote!({
+                #(#prelude)*
+                let #at = #start;
+                let mut #acc = #first;
+                for #j in (#at + 1)..#hi { #acc = #next; }
+                #value
+            }));
+        }
+        // The comparison at two positions, as a closure over them.
+        let (a, b) = (self.fresh.name("a"), self.fresh.name("b"));
+        let args = vec![
+            borrow_for(f, 0, item(self, &a)),
+            borrow_for(f, 1, item(self, &b)),
+        ];
+        let order = self.apply(f, args);
+        let which = syn::Ident::new(
+            if name == "max_by" {
+                "max_position"
+            } else {
+                "min_position"
+            },
+            m.method.span(),
+        );
+        let at = self.fresh.name("at");
+        let chosen = match (item(self, &at), by) {
+            (Elem::Ref(p) | Elem::Mut(p), By::Ref) => Elem::Ref(p),
+            (Elem::Ref(p) | Elem::Mut(p), By::Copy) => Elem::Val(p),
+            (Elem::Ref(p) | Elem::Mut(p), By::Clone) => Elem::Val(parse_quote!(#p.clone())),
+            (other, _) => other,
+        };
+        let value = finish(self, chosen);
+        let select =
+            quote_spanned!(span=> #rt::#which(#lo, #hi, #msg, |#a: usize, #b: usize| #order));
+        Some(parse_quote!({
+            #(#prelude)*
+            let #at = #select;
+            #value
+        }))
+    }
+}
+
 impl VisitMut for Iters<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         let hint = self.hint.take();
@@ -1036,7 +1166,9 @@ impl VisitMut for Iters<'_> {
             {
                 self.rewrite_extend(m)
             }
-            Expr::MethodCall(m) => self.rewrite_reduction(m, hint),
+            Expr::MethodCall(m) => self
+                .rewrite_selection(e)
+                .or_else(|| self.rewrite_reduction(m, hint)),
             _ => None,
         };
         if let Some(new) = new {
@@ -1228,6 +1360,27 @@ fn borrow(item: Elem) -> Elem {
         Elem::Ref(e) | Elem::Mut(e) => Elem::Ref(parse_quote!(&#e)),
         Elem::Tuple(items) => Elem::Tuple(items.into_iter().map(borrow).collect()),
         view => view,
+    }
+}
+
+/// The `i`th argument of `f` when `f` receives `&item` (a `filter`'s predicate, a
+/// comparison): a tuple item (of `enumerate`, `zip`) borrowed whole, `&(k, &x[k])`, as
+/// `Iterator` passes it, unless the closure destructures it (`|(i, v)|`, `|&(i, v)|`), which
+/// binds its parts borrowed one by one.
+fn borrow_for(f: &Expr, i: usize, item: Elem) -> Elem {
+    let destructures = match strip(f) {
+        Expr::Closure(c) => c.inputs.iter().nth(i).is_some_and(|p| {
+            let p = match p {
+                Pat::Type(pt) => &*pt.pat,
+                p => p,
+            };
+            !matches!(p, Pat::Ident(_) | Pat::Wild(_))
+        }),
+        _ => false,
+    };
+    match item {
+        Elem::Tuple(_) if !destructures => Elem::Ref(elem_expr(&item)),
+        other => borrow(other),
     }
 }
 

@@ -53,6 +53,58 @@ fn strip(e: &syn::Expr) -> &syn::Expr {
     }
 }
 
+/// `recv.name()` with no arguments: `recv`.
+fn call0<'e>(e: &'e syn::Expr, name: &str) -> Option<&'e syn::Expr> {
+    match strip(e) {
+        syn::Expr::MethodCall(m) if m.method == name && m.args.is_empty() => Some(&m.receiver),
+        _ => None,
+    }
+}
+
+/// `opt.unwrap()` or `opt.expect(msg)`: `opt`, and the message an empty `opt` panics with.
+fn unwrapped(e: &syn::Expr) -> Option<(&syn::Expr, syn::Expr)> {
+    let syn::Expr::MethodCall(m) = strip(e) else {
+        return None;
+    };
+    let msg = match (m.method.to_string().as_str(), m.args.len()) {
+        ("unwrap", 0) => syn::parse_quote!("called `Option::unwrap()` on a `None` value"),
+        ("expect", 1) => m.args[0].clone(),
+        _ => return None,
+    };
+    Some((&m.receiver, msg))
+}
+
+/// How an `Option` of a reference is taken before its unwrap: as it is, or through
+/// `copied()` / `cloned()`.
+#[derive(Clone, Copy)]
+enum By {
+    Ref,
+    Copy,
+    Clone,
+}
+
+impl By {
+    /// The unwrapped value, given the place the reference would point at.
+    fn apply(self, place: syn::Expr) -> syn::Expr {
+        match self {
+            By::Ref => syn::parse_quote!((&#place)),
+            By::Copy => place,
+            By::Clone => syn::parse_quote!(#place.clone()),
+        }
+    }
+}
+
+/// `opt.copied()` / `opt.cloned()` / `opt`: `opt`, and how it is taken.
+fn taken(opt: &syn::Expr) -> (&syn::Expr, By) {
+    if let Some(r) = call0(opt, "copied") {
+        (r, By::Copy)
+    } else if let Some(r) = call0(opt, "cloned") {
+        (r, By::Clone)
+    } else {
+        (opt, By::Ref)
+    }
+}
+
 /// A place: a local, `self`, or a field or element of one.
 fn is_place(e: &syn::Expr) -> bool {
     match strip(e) {

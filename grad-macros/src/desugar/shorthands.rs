@@ -14,13 +14,14 @@
 //! - `let e = v.pop().unwrap();` → `let e = v[v.len() - 1]; v.truncate(v.len() - 1);`, and
 //!   `v.pop();` → `v.truncate(v.len().saturating_sub(1));`.
 //! - `v.sort_by(cmp);` → `let perm = sort_permutation(&v, cmp); v = permuted(&v, &perm);`:
-//!   the indices that sort `v`, not differentiated, and `v` put in their order, which is.
+//!   the indices that sort `v`, not differentiated, and `v` put in their order, which is;
+//!   `v.retain(keep);` and `v.dedup();` alike, as the positions they keep and `gathered`.
 //!
 //! `x`, `a` and `b` must be places (a local, a field, an element), so that reading one twice
 //! is reading one value. An `Option` that is not unwrapped at once (`if let Some(v) =
 //! x.last()`) is left as written, for lowering to refuse.
 
-use super::{Fresh, is_place, is_std_fn, strip};
+use super::{Fresh, call0, is_place, is_std_fn, strip, taken, unwrapped};
 use crate::names;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, parse_quote};
@@ -33,37 +34,9 @@ struct Shorthands<'a> {
     fresh: &'a mut Fresh,
 }
 
-/// `recv.name()` with no arguments: `recv`.
-fn call0<'e>(e: &'e Expr, name: &str) -> Option<&'e Expr> {
-    match strip(e) {
-        Expr::MethodCall(m) if m.method == name && m.args.is_empty() => Some(&m.receiver),
-        _ => None,
-    }
-}
-
-/// `opt.unwrap()` or `opt.expect(msg)`: `opt`, and the message an empty `opt` panics with.
-fn unwrapped(e: &Expr) -> Option<(&Expr, Expr)> {
-    let Expr::MethodCall(m) = strip(e) else {
-        return None;
-    };
-    let msg = match (m.method.to_string().as_str(), m.args.len()) {
-        ("unwrap", 0) => parse_quote!("called `Option::unwrap()` on a `None` value"),
-        ("expect", 1) => m.args[0].clone(),
-        _ => return None,
-    };
-    Some((&m.receiver, msg))
-}
-
 /// `v.pop()` of a place `v`: `v`.
 fn popped(e: &Expr) -> Option<&Expr> {
     call0(e, "pop").filter(|v| is_place(v))
-}
-
-/// How an element accessor's `Option` is taken.
-enum By {
-    Ref,
-    Copy,
-    Clone,
 }
 
 impl Shorthands<'_> {
@@ -71,13 +44,7 @@ impl Shorthands<'_> {
     /// `expect(msg)`: the element read that it is.
     fn element(&self, e: &Expr) -> Option<Expr> {
         let (opt, msg) = unwrapped(e)?;
-        let (opt, by) = if let Some(r) = call0(opt, "copied") {
-            (r, By::Copy)
-        } else if let Some(r) = call0(opt, "cloned") {
-            (r, By::Clone)
-        } else {
-            (opt, By::Ref)
-        };
+        let (opt, by) = taken(opt);
         let (x, which) = if let Some(x) = call0(opt, "first") {
             (x, "first_index")
         } else if let Some(x) = call0(opt, "last") {
@@ -90,12 +57,7 @@ impl Shorthands<'_> {
         }
         let rt = names::runtime();
         let index = syn::Ident::new(which, proc_macro2::Span::call_site());
-        let elem: Expr = parse_quote!(#x[#rt::#index(#x.len(), #msg)]);
-        Some(match by {
-            By::Ref => parse_quote!((&#elem)),
-            By::Copy => elem,
-            By::Clone => parse_quote!(#elem.clone()),
-        })
+        Some(by.apply(parse_quote!(#x[#rt::#index(#x.len(), #msg)])))
     }
 
     /// `x.sin_cos()` → `{ let t = x; (t.sin(), t.cos()) }`, which lowering pairs back into one
@@ -168,26 +130,37 @@ impl Shorthands<'_> {
         Some(parse_quote!((#a, #b) = (#b, #a)))
     }
 
-    /// `v.sort_by(cmp);` (or `sort_unstable_by`) → `let perm = sort_permutation(&v, cmp);
-    /// v = permuted(&v, &perm);`: the permutation is not differentiated, the permuted copy is.
-    fn sort(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
+    /// Methods that keep or reorder a `Vec`'s elements, as the positions they keep (not
+    /// differentiated) and a copy of the elements there: `v.sort_by(cmp);` (or
+    /// `sort_unstable_by`) → `let perm = sort_permutation(&v, cmp); v = permuted(&v,
+    /// &perm);`, `v.retain(keep);` → `let at = retained_positions(&v, keep); v =
+    /// gathered(&v, &at);`, `v.dedup();` → `dedup_positions(&v)` and `gathered`.
+    fn reorder(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
         let syn::Stmt::Expr(Expr::MethodCall(m), Some(_)) = stmt else {
             return None;
         };
-        if !matches!(
-            m.method.to_string().as_str(),
-            "sort_by" | "sort_unstable_by"
-        ) || m.args.len() != 1
-            || !is_place(&m.receiver)
-        {
+        if !is_place(&m.receiver) {
             return None;
         }
-        let (v, cmp) = (&m.receiver, &m.args[0]);
-        let perm = self.fresh.name("perm");
+        let v = &m.receiver;
+        let args = &m.args;
         let rt = names::runtime();
+        let (positions, copy): (Expr, &str) = match (m.method.to_string().as_str(), m.args.len()) {
+            ("sort_by" | "sort_unstable_by", 1) => {
+                (parse_quote!(#rt::sort_permutation(&#v, #args)), "permuted")
+            }
+            ("retain", 1) => (
+                parse_quote!(#rt::retained_positions(&#v, #args)),
+                "gathered",
+            ),
+            ("dedup", 0) => (parse_quote!(#rt::dedup_positions(&#v)), "gathered"),
+            _ => return None,
+        };
+        let at = self.fresh.name("at");
+        let copy = syn::Ident::new(copy, m.method.span());
         Some(vec![
-            parse_quote!(let #perm = #rt::sort_permutation(&#v, #cmp);),
-            parse_quote!(#v = #rt::permuted(&#v, &#perm);),
+            parse_quote!(let #at = #positions;),
+            parse_quote!(#v = #rt::#copy(&#v, &#at);),
         ])
     }
 
@@ -266,7 +239,7 @@ impl VisitMut for Shorthands<'_> {
             self.visit_stmt_mut(&mut stmt);
             let new = self
                 .split_at(&stmt)
-                .or_else(|| self.sort(&stmt))
+                .or_else(|| self.reorder(&stmt))
                 .or_else(|| self.pop(&stmt));
             match new {
                 Some(split) => stmts.extend(split),

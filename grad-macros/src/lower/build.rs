@@ -1,7 +1,8 @@
 //! Values built from parts: array literals, `[e; n]`, `vec![..]`, struct literals and
 //! nalgebra's fixed-size constructors. Each lowers to one [`Op::Build`] whose adjoint is cut
 //! back into one piece per part, and whose tangent is built the same way from the parts'.
-//! A value with no differentiated part is emitted as written.
+//! A value with no differentiated part is emitted as written. `a.map(f)` of an array or a
+//! nalgebra matrix is its items mapped into a `Vec`, then put back in `a`'s shape.
 
 use super::syntax::*;
 use super::{Lower, unit};
@@ -26,6 +27,44 @@ fn is_fixed_matrix(name: &str) -> bool {
 }
 
 impl<'f> Lower<'f> {
+    /// `a.map(f)` of a differentiated array or nalgebra matrix (the receiver is not an
+    /// iterator: `desugar::iter` has rewritten every chain it knows) → `{ let src = a; let like
+    /// = shape_like(&src); let g = f; let mut items = Vec::with_capacity(like.len()); for k in
+    /// 0..like.len() { items.push(g(src[k])); } rebuilt(like, items) }`: a loop lowering
+    /// differentiates as any, and the items put back in `a`'s shape by a runtime rule. A
+    /// receiver with no such `map` (a type's own) is named by the rule's trait bound.
+    pub(super) fn lower_array_map(
+        &mut self,
+        m: &syn::ExprMethodCall,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        let rt = crate::names::runtime();
+        let (recv, f) = (&m.receiver, &m.args[0]);
+        let span = m.method.span();
+        let src = syn::Ident::new("__grad_map_src", span);
+        let g = syn::Ident::new("__grad_map_f", span);
+        let items = syn::Ident::new("__grad_map_items", span);
+        let k = syn::Ident::new("__grad_map_k", span);
+        // A closure is bound and called (lowering inlines it); a path is called as it is.
+        let (bind, call): (TokenStream, TokenStream) = match strip(f) {
+            Expr::Closure(_) => (quote!(let #g = #f;), quote!(#g)),
+            other => (quote!(), other.to_token_stream()),
+        };
+        let like = syn::Ident::new("__grad_map_like", span);
+        let block: Expr = syn::parse2(quote::quote_spanned!(span=> {
+            let #src = #recv;
+            let #like = #rt::shape_like(&#src);
+            #bind
+            let mut #items = ::std::vec::Vec::with_capacity(#like.len());
+            for #k in 0..#like.len() {
+                #items.push(#call(#src[#k]));
+            }
+            #rt::rebuilt(#like, #items)
+        }))
+        .expect("a map's rewrite parses");
+        self.lower_expr(&block, out)
+    }
+
     /// Lowers the parts and builds: a `Build` where a part is differentiated, else the
     /// value as written over the parts.
     fn build(

@@ -344,8 +344,11 @@ impl<'f> Lower<'f> {
     /// `x.m(args)`: a primitive, a non-differentiated method, or a user method with `m_vjp`.
     pub(super) fn lower_method(&mut self, m: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Operand {
         let name = m.method.to_string();
-        if name == "push" && self.lower_push(m, out) || self.lower_inplace(m, out) {
+        if name == "push" && self.lower_push(m, out) {
             return unit();
+        }
+        if let Some(value) = self.lower_inplace(m, out) {
+            return value;
         }
         // (On a local the function owns: a parameter's or a user type's method of that name
         // may well be differentiable.)
@@ -355,6 +358,16 @@ impl<'f> Lower<'f> {
         {
             self.cx.error(m.method.span(), diag::mutator(&name));
             return unit();
+        }
+        // `map` of a receiver that is not an iterator (an array's, a matrix's).
+        let of_iterator = matches!(strip(&m.receiver), Expr::MethodCall(r)
+            if prims::ITER_METHODS.contains(&r.method.to_string().as_str()));
+        if name == "map"
+            && m.args.len() == 1
+            && !of_iterator
+            && (self.expr_active(&m.receiver) || self.expr_active(&m.args[0]))
+        {
+            return self.lower_array_map(m, out);
         }
         if prims::ITER_METHODS.contains(&name.as_str()) && self.expr_active(&m.receiver) {
             self.cx.error(m.method.span(), diag::ITER_UNCONSUMED);

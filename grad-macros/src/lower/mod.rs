@@ -343,6 +343,26 @@ impl<'f> Lower<'f> {
             }
             return;
         }
+        // So does `let (a, b) = { ..; (e1, e2) };` (a desugaring's `(i, &x[i])` among them):
+        // the parts are never one value, so a tuple of an index and a reference need not be
+        // differentiable as a whole.
+        if let (Pat::Tuple(pt), Expr::Block(b)) = (pat, strip(&init.expr))
+            && b.label.is_none()
+            && ty.is_none()
+            && let Some((syn::Stmt::Expr(tail, None), body)) = b.block.stmts.split_last()
+            && let Expr::Tuple(et) = strip(tail)
+            && pt.elems.len() == et.elems.len()
+        {
+            self.scopes.push(Vec::new());
+            // (A block ending in a tuple has no tail among the statements before it.)
+            let _ = self.lower_stmts(body, out, false);
+            let values: Vec<Operand> = et.elems.iter().map(|e| self.lower_expr(e, out)).collect();
+            self.scopes.pop();
+            for (p, v) in pt.elems.iter().zip(values) {
+                self.bind_pattern(p, v, None, out);
+            }
+            return;
+        }
         let value = self.lower_expr(&init.expr, out);
         self.bind_pattern(pat, value, ty, out);
     }

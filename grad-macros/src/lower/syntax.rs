@@ -209,7 +209,8 @@ pub(super) fn is_simple(e: &Expr) -> bool {
 
 /// The runtime function that writes an in-place method's new version of its receiver:
 /// `reverse()`, `swap(i, j)`, `fill(e)`, `copy_from_slice(src)`, and of a `Vec`
-/// `extend_from_slice(src)`, `truncate(n)`, `clear()`.
+/// `extend_from_slice(src)`, `truncate(n)`, `clear()`, `insert(i, e)`, `remove(i)`,
+/// `swap_remove(i)`, `resize(n, e)`.
 pub(super) fn inplace_runtime_fn(m: &syn::ExprMethodCall) -> Option<&'static str> {
     Some(match (m.method.to_string().as_str(), m.args.len()) {
         ("reverse", 0) => "reversed",
@@ -219,8 +220,18 @@ pub(super) fn inplace_runtime_fn(m: &syn::ExprMethodCall) -> Option<&'static str
         ("extend_from_slice", 1) => "extended_from",
         ("truncate", 1) => "truncated",
         ("clear", 0) => "cleared",
+        ("insert", 2) => "inserted",
+        ("remove", 1) => "removed",
+        ("swap_remove", 1) => "swap_removed",
+        ("resize", 2) => "resized",
         _ => return None,
     })
+}
+
+/// A method that removes an element and returns it (`remove(i)`, `swap_remove(i)`): its value
+/// is the element read before the new version is made.
+pub(super) fn returns_removed(m: &syn::ExprMethodCall) -> bool {
+    matches!(m.method.to_string().as_str(), "remove" | "swap_remove") && m.args.len() == 1
 }
 
 /// A method that changes its receiver, which the lowering writes as a new version of it:
@@ -344,12 +355,23 @@ pub(super) fn compound_op(op: &BinOp) -> Option<(&'static str, PrimKind, BinOp)>
 }
 
 /// A runtime function whose result is not differentiated, called where a desugaring wrote
-/// it: `sort_permutation` (the indices that sort a `Vec`, for `v.sort_by(cmp)`).
+/// it: `sort_permutation` (the indices that sort a `Vec`, for `v.sort_by(cmp)`),
+/// `max_position` and `min_position` (the position `max_by` / `min_by` select), `shape_like`
+/// (the shape `a.map(f)` puts its items back in), `retained_positions` and `dedup_positions`
+/// (the elements `retain` and `dedup` keep).
 pub(super) fn is_nondiff_runtime_fn(func: &Expr) -> bool {
+    const NONDIFF: &[&str] = &[
+        "sort_permutation",
+        "max_position",
+        "min_position",
+        "shape_like",
+        "retained_positions",
+        "dedup_positions",
+    ];
     matches!(strip(func), Expr::Path(p)
         if p.path.segments.len() == 2
             && p.path.segments[0].ident == crate::names::runtime()
-            && p.path.segments[1].ident == "sort_permutation")
+            && NONDIFF.iter().any(|n| p.path.segments[1].ident == n))
 }
 
 pub(super) fn is_stop_gradient(func: &Expr) -> bool {

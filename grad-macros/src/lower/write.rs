@@ -3,8 +3,8 @@
 //! is moved into it where nothing else takes it, so a loop of writes costs what it costs in
 //! the function itself, and the adjoint is cut at the written place.
 
-use super::Lower;
 use super::syntax::*;
+use super::{Lower, unit};
 use crate::diag;
 use crate::ir::*;
 use proc_macro2::TokenStream;
@@ -107,23 +107,40 @@ impl<'f> Lower<'f> {
         true
     }
 
-    /// `v.reverse()`, `v.swap(i, j)`, `v.fill(e)`, `v.copy_from_slice(src)` on a local `Vec`
-    /// or array `v`: a new version of `v`, through the runtime's `reversed`, `swapped`,
-    /// `filled` or `copied_from`, whose derivatives move the adjoint as the method moved the
-    /// elements.
-    pub(super) fn lower_inplace(&mut self, m: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> bool {
-        let Some(f) = inplace_runtime_fn(m) else {
-            return false;
-        };
-        let Some((name, base)) = self.owned_local(m) else {
-            return false;
-        };
+    /// `v.reverse()`, `v.swap(i, j)`, `v.fill(e)`, `v.copy_from_slice(src)`, and of a `Vec`
+    /// `v.insert(i, e)`, `v.remove(i)`, ... (see `inplace_runtime_fn`) on a local `v`: a new
+    /// version of `v`, through the runtime's `reversed`, `swapped`, `filled`, ..., whose
+    /// derivatives move the adjoint as the method moved the elements. The call's value: the
+    /// element `remove(i)` and `swap_remove(i)` return (read before the new version is made),
+    /// else `()`. `None` where the call is not such a method.
+    pub(super) fn lower_inplace(
+        &mut self,
+        m: &syn::ExprMethodCall,
+        out: &mut Vec<Stmt>,
+    ) -> Option<Operand> {
+        let f = inplace_runtime_fn(m)?;
+        let (name, base) = self.owned_local(m)?;
         let mut args = vec![CallArg {
             operand: Operand::Var(base),
             by_ref: true,
             span: m.receiver.span(),
         }];
         args.extend(m.args.iter().map(|a| self.lower_call_arg(a, out)));
+        let value = if returns_removed(m) {
+            let t = self.temp(m.span(), self.vars[base].active, false);
+            let at = args[1].operand.clone();
+            self.push_let(
+                out,
+                t,
+                Op::Project {
+                    base,
+                    path: vec![Proj::Index(at)],
+                    borrow: false,
+                },
+            )
+        } else {
+            unit()
+        };
         let active = args.iter().any(|a| self.is_active(&a.operand));
         let v = self.new_var(&name, m.span(), active, false);
         if active {
@@ -141,7 +158,7 @@ impl<'f> Lower<'f> {
             });
         }
         self.assign(&name, v);
-        true
+        Some(value)
     }
 
     #[allow(clippy::too_many_arguments)]

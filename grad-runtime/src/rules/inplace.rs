@@ -2,7 +2,9 @@
 //! `v.swap(i, j)`, `v.fill(e)` and `v.copy_from_slice(src)` each make a new version of `v`
 //! (as a write `v[i] = e` does), through these functions and their derivatives; so does
 //! `v.sort_by(cmp)`, as the permutation that sorts `v` (not differentiated) and `permuted`;
-//! and, of a `Vec`, `extend_from_slice`, `truncate` and `clear`.
+//! and, of a `Vec`, `extend_from_slice`, `truncate`, `clear`, `insert`, `remove`,
+//! `swap_remove` and `resize`, and `retain` and `dedup` (the positions kept, not
+//! differentiated, and `gathered`).
 
 use super::support::SliceBase;
 use crate::differentiable::NoTangent;
@@ -244,6 +246,182 @@ pub fn cleared_jvp<T: Real>(v: &[T], dv: &[T]) -> (Vec<T>, Vec<T>) {
     truncated_jvp(v, 0, dv, NoTangent)
 }
 
+/// `v` with `e` inserted at `i`: `v.insert(i, e)` of a `Vec`, which panics past the end as
+/// `Vec::insert` does. (Of any `Clone` elements: a `Vec` of indices is written so too, not
+/// differentiated.)
+#[track_caller]
+pub fn inserted<T: Clone>(v: &[T], i: usize, e: T) -> Vec<T> {
+    let mut w = Vec::with_capacity(v.len() + 1);
+    w.extend_from_slice(v);
+    w.insert(i, e);
+    w
+}
+
+/// [`inserted`]'s value and pullback: the cotangent at `i` is the element's, the rest the
+/// `Vec`'s.
+///
+/// ```
+/// use grad::NoTangent;
+/// use grad::__private::inserted_vjp;
+/// let (w, back) = inserted_vjp(&[1.0, 2.0], 1, 5.0);
+/// assert_eq!(w, vec![1.0, 5.0, 2.0]);
+/// assert_eq!(back(vec![3.0, 4.0, 6.0]), (vec![3.0, 6.0], NoTangent, 4.0));
+/// ```
+#[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
+#[track_caller]
+pub fn inserted_vjp<T: Real>(
+    v: &[T],
+    i: usize,
+    e: T,
+) -> (
+    Vec<T>,
+    impl FnOnce(Vec<T>) -> (Vec<T>, NoTangent, T) + use<T>,
+) {
+    (inserted(v, i, e), move |mut d: Vec<T>| {
+        let de = d.remove(i);
+        (d, NoTangent, de)
+    })
+}
+
+/// [`inserted`]'s value and tangent.
+#[track_caller]
+pub fn inserted_jvp<T: Real>(
+    v: &[T],
+    i: usize,
+    e: T,
+    dv: &[T],
+    _: NoTangent,
+    de: T,
+) -> (Vec<T>, Vec<T>) {
+    (inserted(v, i, e), inserted(dv, i, de))
+}
+
+/// `v` without its element `i`: the `Vec` that `v.remove(i)` leaves (its value is read
+/// before, as `v[i]`), which panics past the end as `Vec::remove` does.
+#[track_caller]
+pub fn removed<T: Clone>(v: &[T], i: usize) -> Vec<T> {
+    let mut w = v.to_vec();
+    w.remove(i);
+    w
+}
+
+/// [`removed`]'s value and pullback: the cotangent, with a zero where the element was.
+///
+/// ```
+/// use grad::NoTangent;
+/// use grad::__private::removed_vjp;
+/// let (w, back) = removed_vjp(&[1.0, 2.0, 3.0], 0);
+/// assert_eq!(w, vec![2.0, 3.0]);
+/// assert_eq!(back(vec![4.0, 5.0]), (vec![0.0, 4.0, 5.0], NoTangent));
+/// ```
+#[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
+#[track_caller]
+pub fn removed_vjp<T: Real>(
+    v: &[T],
+    i: usize,
+) -> (Vec<T>, impl FnOnce(Vec<T>) -> (Vec<T>, NoTangent) + use<T>) {
+    (removed(v, i), move |mut d: Vec<T>| {
+        d.insert(i, T::ZERO);
+        (d, NoTangent)
+    })
+}
+
+/// [`removed`]'s value and tangent.
+#[track_caller]
+pub fn removed_jvp<T: Real>(v: &[T], i: usize, dv: &[T], _: NoTangent) -> (Vec<T>, Vec<T>) {
+    (removed(v, i), removed(dv, i))
+}
+
+/// `v` without its element `i`, the last element put in its place: the `Vec` that
+/// `v.swap_remove(i)` leaves, which panics past the end as `Vec::swap_remove` does.
+#[track_caller]
+pub fn swap_removed<T: Clone>(v: &[T], i: usize) -> Vec<T> {
+    let mut w = v.to_vec();
+    w.swap_remove(i);
+    w
+}
+
+/// [`swap_removed`]'s value and pullback: the cotangent at `i` goes back to the last
+/// element, which moved there, and `i`'s own is zero.
+///
+/// ```
+/// use grad::NoTangent;
+/// use grad::__private::swap_removed_vjp;
+/// let (w, back) = swap_removed_vjp(&[1.0, 2.0, 3.0], 0);
+/// assert_eq!(w, vec![3.0, 2.0]);
+/// assert_eq!(back(vec![4.0, 5.0]), (vec![0.0, 5.0, 4.0], NoTangent));
+/// ```
+#[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
+#[track_caller]
+pub fn swap_removed_vjp<T: Real>(
+    v: &[T],
+    i: usize,
+) -> (Vec<T>, impl FnOnce(Vec<T>) -> (Vec<T>, NoTangent) + use<T>) {
+    (swap_removed(v, i), move |mut d: Vec<T>| {
+        // `d` has one element fewer than `v`: the removed one comes back as the last, and
+        // what sat at `i` (the last element's cotangent) goes to the end.
+        d.push(T::ZERO);
+        let last = d.len() - 1;
+        d.swap(i, last);
+        (d, NoTangent)
+    })
+}
+
+/// [`swap_removed`]'s value and tangent.
+#[track_caller]
+pub fn swap_removed_jvp<T: Real>(v: &[T], i: usize, dv: &[T], _: NoTangent) -> (Vec<T>, Vec<T>) {
+    (swap_removed(v, i), swap_removed(dv, i))
+}
+
+/// `v` cut to `n` elements or grown to `n` with copies of `e`: `v.resize(n, e)` of a `Vec`.
+pub fn resized<T: Clone>(v: &[T], n: usize, e: T) -> Vec<T> {
+    let mut w = v[..n.min(v.len())].to_vec();
+    w.resize(n, e);
+    w
+}
+
+/// [`resized`]'s value and pullback: the kept elements' cotangents (zeros for the ones cut
+/// off) and, for `e`, the sum of its copies'.
+///
+/// ```
+/// use grad::NoTangent;
+/// use grad::__private::resized_vjp;
+/// let (w, back) = resized_vjp(&[1.0, 2.0], 4, 7.0);
+/// assert_eq!(w, vec![1.0, 2.0, 7.0, 7.0]);
+/// assert_eq!(back(vec![1.0, 2.0, 3.0, 4.0]), (vec![1.0, 2.0], NoTangent, 7.0));
+/// let (w, back) = resized_vjp(&[1.0, 2.0, 3.0], 1, 7.0);
+/// assert_eq!(w, vec![1.0]);
+/// assert_eq!(back(vec![5.0]), (vec![5.0, 0.0, 0.0], NoTangent, 0.0));
+/// ```
+#[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
+pub fn resized_vjp<T: Real>(
+    v: &[T],
+    n: usize,
+    e: T,
+) -> (
+    Vec<T>,
+    impl FnOnce(Vec<T>) -> (Vec<T>, NoTangent, T) + use<T>,
+) {
+    let len = v.len();
+    (resized(v, n, e), move |mut d: Vec<T>| {
+        let de = d[len.min(n)..].iter().fold(T::ZERO, |s, &g| s + g);
+        d.resize(len, T::ZERO);
+        (d, NoTangent, de)
+    })
+}
+
+/// [`resized`]'s value and tangent.
+pub fn resized_jvp<T: Real>(
+    v: &[T],
+    n: usize,
+    e: T,
+    dv: &[T],
+    _: NoTangent,
+    de: T,
+) -> (Vec<T>, Vec<T>) {
+    (resized(v, n, e), resized(dv, n, de))
+}
+
 /// `d` as the cotangent of a whole `S` of `d.len()` elements (a `Vec`, or the array).
 fn cotangent_of<T: Real, S: SliceBase<T> + ?Sized>(d: &[T]) -> S::Cotangent {
     let mut ds = S::zeros(d.len());
@@ -261,6 +439,55 @@ where
     let mut perm: Vec<usize> = (0..v.len()).collect();
     perm.sort_by(|&i, &j| cmp(&v[i], &v[j]));
     perm
+}
+
+/// The positions of the elements of `v` that `keep` keeps, in order: `v.retain(keep)` in
+/// differentiable code is [`gathered`] at them. Not differentiated (it is indices).
+pub fn retained_positions<T>(v: &[T], mut keep: impl FnMut(&T) -> bool) -> Vec<usize> {
+    (0..v.len()).filter(|&i| keep(&v[i])).collect()
+}
+
+/// The positions of the elements `v.dedup()` keeps: the first of each run of equal
+/// neighbours. Not differentiated.
+pub fn dedup_positions<T: PartialEq>(v: &[T]) -> Vec<usize> {
+    (0..v.len())
+        .filter(|&i| i == 0 || v[i] != v[i - 1])
+        .collect()
+}
+
+/// `v`'s elements at `idx`, in that order: `w[k] = v[idx[k]]`.
+pub fn gathered<T: Clone>(v: &[T], idx: &[usize]) -> Vec<T> {
+    idx.iter().map(|&i| v[i].clone()).collect()
+}
+
+/// [`gathered`]'s value and pullback: each cotangent added back where its element came from
+/// (an element read twice gets both).
+///
+/// ```
+/// use grad::NoTangent;
+/// use grad::__private::gathered_vjp;
+/// let (w, back) = gathered_vjp(&[1.0, 2.0, 3.0], &[2, 0, 2]);
+/// assert_eq!(w, vec![3.0, 1.0, 3.0]);
+/// assert_eq!(back(vec![1.0, 2.0, 4.0]), (vec![2.0, 0.0, 5.0], NoTangent));
+/// ```
+#[allow(clippy::type_complexity)] // an `impl FnOnce` cannot be named by an alias
+pub fn gathered_vjp<T: Real>(
+    v: &[T],
+    idx: &[usize],
+) -> (Vec<T>, impl FnOnce(Vec<T>) -> (Vec<T>, NoTangent) + use<T>) {
+    let (len, idx) = (v.len(), idx.to_vec());
+    (gathered(v, &idx), move |d: Vec<T>| {
+        let mut dv = vec![T::ZERO; len];
+        for (&g, &i) in d.iter().zip(&idx) {
+            dv[i] += g;
+        }
+        (dv, NoTangent)
+    })
+}
+
+/// [`gathered`]'s value and tangent.
+pub fn gathered_jvp<T: Real>(v: &[T], idx: &[usize], dv: &[T], _: NoTangent) -> (Vec<T>, Vec<T>) {
+    (gathered(v, idx), gathered(dv, idx))
 }
 
 /// `v`'s elements in the order `perm` gives: `w[k] = v[perm[k]]`. `perm` is a permutation

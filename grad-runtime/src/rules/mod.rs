@@ -63,6 +63,8 @@ pub mod fields;
 #[doc(hidden)] // support of generated code, named through `__private`
 pub mod inplace;
 pub mod linalg;
+#[doc(hidden)] // support of generated code, named through `__private`
+pub mod mapped;
 pub mod nalgebra;
 pub mod op;
 pub mod pointwise;

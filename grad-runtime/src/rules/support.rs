@@ -422,6 +422,62 @@ pub fn last_index(len: usize, msg: &str) -> usize {
     len - 1
 }
 
+/// The position `chain.max_by(cmp).unwrap()` selects among the positions `lo..hi`: the last
+/// of the greatest, as `Iterator::max_by` selects, with `cmp(i, j)` comparing the items at
+/// positions `i` and `j`. Not differentiated (it is a position); the item read there is.
+/// No position (`hi <= lo`), it panics with `msg`, as the unwrap would.
+///
+/// ```
+/// use grad::__private::max_position;
+/// let x = [1.0f64, 3.0, 0.5, 3.0];
+/// assert_eq!(max_position(0, 4, "empty", |i, j| x[i].total_cmp(&x[j])), 3);
+/// ```
+#[track_caller]
+pub fn max_position(
+    lo: usize,
+    hi: usize,
+    msg: &str,
+    cmp: impl FnMut(usize, usize) -> core::cmp::Ordering,
+) -> usize {
+    // The later item unless the one so far is greater.
+    select_position(lo, hi, msg, cmp, |o| o != core::cmp::Ordering::Greater)
+}
+
+/// The position `chain.min_by(cmp).unwrap()` selects: the first of the least, as
+/// `Iterator::min_by` selects; otherwise as [`max_position`].
+///
+/// ```
+/// use grad::__private::min_position;
+/// let x = [1.0f64, 0.5, 3.0, 0.5];
+/// assert_eq!(min_position(0, 4, "empty", |i, j| x[i].total_cmp(&x[j])), 1);
+/// ```
+#[track_caller]
+pub fn min_position(
+    lo: usize,
+    hi: usize,
+    msg: &str,
+    cmp: impl FnMut(usize, usize) -> core::cmp::Ordering,
+) -> usize {
+    // The later item only where the one so far is greater.
+    select_position(lo, hi, msg, cmp, |o| o == core::cmp::Ordering::Greater)
+}
+
+/// The position a fold over `lo..hi` ends at, moving from the one so far, `at`, to the next,
+/// `j`, where `later(cmp(at, j))`.
+#[track_caller]
+fn select_position(
+    lo: usize,
+    hi: usize,
+    msg: &str,
+    mut cmp: impl FnMut(usize, usize) -> core::cmp::Ordering,
+    later: impl Fn(core::cmp::Ordering) -> bool,
+) -> usize {
+    if hi <= lo {
+        panic!("{msg}");
+    }
+    (lo + 1..hi).fold(lo, |at, j| if later(cmp(at, j)) { j } else { at })
+}
+
 /// The `mid` of `x.split_at(mid)` for `x` of `len` items, which panics past the end as
 /// `split_at` does.
 #[inline(always)]

@@ -1,10 +1,21 @@
-// An iterator chain ending in something other than `sum`, `product` or `fold` (here
-// `max_by`) is named on the method, suggesting `fold` for a maximum.
+// An iterator chain ending in something with no rewrite (here `nth`) is named on the method,
+// suggesting `fold` for a maximum; `max_by`, `min_by` and `reduce` are rewritten only where
+// their `Option` is unwrapped at once, and not after a `filter`.
 use grad::differentiable;
 
 #[differentiable]
 fn f(x: &[f64]) -> f64 {
-    *x.iter().max_by(|a, b| a.total_cmp(b)).unwrap()
+    *x.iter().nth(2).unwrap()
+}
+
+#[differentiable]
+fn g(x: &[f64]) -> f64 {
+    x.iter().copied().max_by(|a, b| a.total_cmp(b)).unwrap_or(0.0)
+}
+
+#[differentiable]
+fn h(x: &[f64]) -> f64 {
+    x.iter().copied().filter(|v| *v > 0.0).min_by(|a, b| a.total_cmp(b)).unwrap()
 }
 
 fn main() {}
