@@ -4,7 +4,11 @@
 
 // The forms are written as users write them, `x.into_iter()` of a slice and `s = s * k`
 // among them: they are what is being tested.
-#![allow(clippy::into_iter_on_ref, clippy::assign_op_pattern)]
+#![allow(
+    clippy::into_iter_on_ref,
+    clippy::assign_op_pattern,
+    clippy::double_ended_iterator_last
+)]
 
 mod common;
 
@@ -916,11 +920,26 @@ fn max_by_min_by_and_reduce_select_and_differentiate() {
             assert_eq!((value, g), shifted_logsumexp_grad(&x));
             check_hvp(&x, &v, &hv, |y| shifted_logsumexp_grad(y).1);
             check(&x, logsumexp, logsumexp_grad, logsumexp_jvp);
+            if n > 1 && x.iter().any(|v| v.abs() > 0.3) {
+                check(&x, found, found_grad, found_jvp);
+                let (value, g, hv) = found_hvp(&x, &v);
+                assert_eq!((value, g), found_grad(&x));
+                check_hvp(&x, &v, &hv, |y| found_grad(y).1);
+            }
             if n > 1 {
                 check(&x, selections, selections_grad, selections_jvp);
             }
         }
     }
+}
+
+/// `find`, `last` and `nth` of chains, unwrapped: the item at the position found or counted.
+#[differentiable(order = 2)]
+fn found(x: &[f64]) -> f64 {
+    let big = *x.iter().find(|v| v.abs() > 0.3).expect("no large element");
+    let last = x.iter().map(|v| v.sin()).last().unwrap();
+    let second = x.iter().rev().copied().nth(1).unwrap();
+    big * last + second * second
 }
 
 #[differentiable]
@@ -951,6 +970,23 @@ fn ties_select_as_iterator_does() {
 #[should_panic(expected = "called `Option::unwrap()` on a `None` value")]
 fn max_by_of_nothing_panics_as_unwrap() {
     largest_grad(&[]);
+}
+
+#[test]
+fn find_last_and_nth_read_where_iterator_would() {
+    // big = the first |x_i| > 0.3 (x_1 here), last = sin x_2, second = x_1 (from the end):
+    // f = x_1 sin x_2 + x_1².
+    let x = [0.1, -0.5, 0.7];
+    let (v, g) = found_grad(&x);
+    assert_eq!(v, found(&x));
+    let want = [0.0, 0.7f64.sin() + 2.0 * -0.5, -0.5 * 0.7f64.cos()];
+    close_all(&g, &want, 1e-15);
+}
+
+#[test]
+#[should_panic(expected = "no large element")]
+fn find_of_nothing_found_panics_as_expect() {
+    found_grad(&[0.1, 0.2]);
 }
 
 #[test]

@@ -96,7 +96,10 @@ pub fn mutator(name: &str) -> String {
 }
 
 pub fn iter_end(name: &str) -> String {
-    if matches!(name, "max_by" | "min_by" | "reduce") {
+    if matches!(
+        name,
+        "max_by" | "min_by" | "reduce" | "find" | "last" | "nth"
+    ) {
         return format!(
             "`{name}` on an iterator is supported in #[differentiable] functions only where its `Option` is unwrapped at once: write `.{name}(..).unwrap()` or `.{name}(..).expect(\"..\")` (an empty iterator then panics as the unwrap does)"
         );

@@ -168,8 +168,16 @@ const POSITIONAL: &[&str] = &[
     "cloned",
 ];
 
-/// Iterator ends that select one item, rewritten where unwrapped at once (`rewrite_selection`).
-const SELECTIONS: &[&str] = &["max_by", "min_by", "reduce"];
+/// Iterator ends that select one item, rewritten where unwrapped at once (`rewrite_selection`),
+/// with their number of arguments.
+const SELECTIONS: &[(&str, usize)] = &[
+    ("max_by", 1),
+    ("min_by", 1),
+    ("reduce", 1),
+    ("find", 1),
+    ("last", 0),
+    ("nth", 1),
+];
 
 /// Iterator methods that end a chain and have no rewrite (or, for `SELECTIONS`, none unless
 /// unwrapped at once): each is named in its error.
@@ -1028,8 +1036,8 @@ impl Iters<'_> {
 }
 
 impl Iters<'_> {
-    /// `chain.max_by(cmp)`, `chain.min_by(cmp)` or `chain.reduce(f)`, unwrapped where it is
-    /// called (`.unwrap()` or `.expect(msg)`, through `copied()` / `cloned()`) → a block
+    /// `chain.max_by(cmp)`, `chain.min_by(cmp)`, `chain.reduce(f)`, `chain.find(pred)`,
+    /// `chain.last()` or `chain.nth(k)`, unwrapped where it is called (`.unwrap()` or `.expect(msg)`, through `copied()` / `cloned()`) → a block
     /// with a loop. `max_by` and `min_by` find the position of the item they select by
     /// comparing items (not differentiated: a comparison has no derivative), then read the
     /// item there once, so the derivative reaches the selected item only; of equal items
@@ -1041,7 +1049,7 @@ impl Iters<'_> {
             let (opt, by) = taken(e);
             match strip(opt) {
                 Expr::MethodCall(m)
-                    if SELECTIONS.contains(&m.method.to_string().as_str()) && m.args.len() == 1 =>
+                    if SELECTIONS.contains(&(m.method.to_string().as_str(), m.args.len())) =>
                 {
                     Some((m, by))
                 }
@@ -1073,8 +1081,13 @@ impl Iters<'_> {
                 .error(m.method.span(), diag::select_after_filter(&name));
             return Some(parse_quote!(()));
         }
+        let params = match name.as_str() {
+            "max_by" | "min_by" | "reduce" => 2,
+            "find" => 1,
+            _ => 0,
+        };
         if !self.check_chain(&chain)
-            || !self.check_closure(&m.args[0], &name, 2)
+            || (params > 0 && !self.check_closure(&m.args[0], &name, params))
             || then
                 .as_ref()
                 .is_some_and(|f| !self.check_closure(f, "map", 1))
@@ -1097,10 +1110,10 @@ impl Iters<'_> {
             it.elem(&chain.seq, k)
         };
         let rt = self.rt();
-        let f = &m.args[0];
         let prelude = pre.iter().chain(&chain.prelude);
         let span = msg.span();
         if name == "reduce" {
+            let f = &m.args[0];
             let (at, acc) = (self.fresh.name("at"), self.fresh.name("acc"));
             let first = elem_expr(&item(self, &at));
             let next = self.apply(f, vec![Elem::Val(parse_quote!(#acc)), item(self, &j)]);
@@ -1120,21 +1133,40 @@ impl Iters<'_> {
                 #value
             }));
         }
-        // The comparison at two positions, as a closure over them.
+        // The position selected: by a comparison (or a predicate) of the items at positions,
+        // as a closure over them, or by counting.
         let (a, b) = (self.fresh.name("a"), self.fresh.name("b"));
-        let args = vec![
-            borrow_for(f, 0, item(self, &a)),
-            borrow_for(f, 1, item(self, &b)),
-        ];
-        let order = self.apply(f, args);
-        let which = syn::Ident::new(
-            if name == "max_by" {
-                "max_position"
-            } else {
-                "min_position"
-            },
-            m.method.span(),
-        );
+        let select = match name.as_str() {
+            "max_by" | "min_by" => {
+                let f = &m.args[0];
+                let args = vec![
+                    borrow_for(f, 0, item(self, &a)),
+                    borrow_for(f, 1, item(self, &b)),
+                ];
+                let order = self.apply(f, args);
+                let which = syn::Ident::new(
+                    if name == "max_by" {
+                        "max_position"
+                    } else {
+                        "min_position"
+                    },
+                    m.method.span(),
+                );
+                quote_spanned!(span=> #rt::#which(#lo, #hi, #msg, |#a: usize, #b: usize| #order))
+            }
+            "find" => {
+                let f = &m.args[0];
+                let found = self.apply(f, vec![borrow_for(f, 0, item(self, &a))]);
+                quote_spanned!(span=> #rt::find_position(#lo, #hi, #msg, |#a: usize| #found))
+            }
+            "nth" => {
+                let n = &m.args[0];
+                quote_spanned!(span=> #rt::nth_position(#lo, #hi, #n, #msg))
+            }
+            _ => {
+                quote_spanned!(span=> #rt::nth_position(#lo, #hi, (#hi).saturating_sub(#lo).saturating_sub(1), #msg))
+            }
+        };
         let at = self.fresh.name("at");
         let chosen = match (item(self, &at), by) {
             (Elem::Ref(p) | Elem::Mut(p), By::Ref) => Elem::Ref(p),
@@ -1143,8 +1175,6 @@ impl Iters<'_> {
             (other, _) => other,
         };
         let value = finish(self, chosen);
-        let select =
-            quote_spanned!(span=> #rt::#which(#lo, #hi, #msg, |#a: usize, #b: usize| #order));
         Some(parse_quote!({
             #(#prelude)*
             let #at = #select;

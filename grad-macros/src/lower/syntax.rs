@@ -364,6 +364,8 @@ pub(super) fn is_nondiff_runtime_fn(func: &Expr) -> bool {
         "sort_permutation",
         "max_position",
         "min_position",
+        "find_position",
+        "nth_position",
         "shape_like",
         "retained_positions",
         "dedup_positions",

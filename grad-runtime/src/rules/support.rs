@@ -462,6 +462,37 @@ pub fn min_position(
     select_position(lo, hi, msg, cmp, |o| o == core::cmp::Ordering::Greater)
 }
 
+/// The position `chain.find(pred).unwrap()` selects among `lo..hi`: the first whose item
+/// `found(i)` accepts. Not differentiated; none found, it panics with `msg`.
+///
+/// ```
+/// use grad::__private::find_position;
+/// let x = [1.0f64, 3.0, 0.5, 3.0];
+/// assert_eq!(find_position(1, 4, "none", |i| x[i] < 1.0), 2);
+/// ```
+#[track_caller]
+pub fn find_position(
+    lo: usize,
+    hi: usize,
+    msg: &str,
+    mut found: impl FnMut(usize) -> bool,
+) -> usize {
+    match (lo..hi).find(|&i| found(i)) {
+        Some(i) => i,
+        None => panic!("{msg}"),
+    }
+}
+
+/// The position `chain.nth(k).unwrap()` reads among `lo..hi`, `lo + k` (and `last()`'s, the
+/// final one); past the end, it panics with `msg`.
+#[track_caller]
+pub fn nth_position(lo: usize, hi: usize, k: usize, msg: &str) -> usize {
+    if k >= hi.saturating_sub(lo) {
+        panic!("{msg}");
+    }
+    lo + k
+}
+
 /// The position a fold over `lo..hi` ends at, moving from the one so far, `at`, to the next,
 /// `j`, where `later(cmp(at, j))`.
 #[track_caller]

@@ -1,11 +1,12 @@
-// An iterator chain ending in something with no rewrite (here `nth`) is named on the method,
-// suggesting `fold` for a maximum; `max_by`, `min_by` and `reduce` are rewritten only where
-// their `Option` is unwrapped at once, and not after a `filter`.
+// An iterator chain ending in something with no rewrite (here `min_by_key`) is named on the
+// method, suggesting `fold` for a maximum; the selections (`max_by`, `min_by`, `reduce`,
+// `find`, `last`, `nth`) are rewritten only where their `Option` is unwrapped at once, and not
+// after a `filter`.
 use grad::differentiable;
 
 #[differentiable]
 fn f(x: &[f64]) -> f64 {
-    *x.iter().nth(2).unwrap()
+    x.iter().copied().min_by_key(|v| v.to_bits()).unwrap()
 }
 
 #[differentiable]
