@@ -272,6 +272,100 @@ fn split_at_past_the_end_panics_as_split_at_does() {
     let _ = split_difference_grad(&x, 3);
 }
 
+// ---- `get(i)`, `first()` and `last()` that may find nothing --------------------------------
+
+/// Each neighbour product, the last with a default: `get` past the end gives `0.5`.
+#[differentiable]
+fn neighbours(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x.get(i + 1).copied().unwrap_or(0.5);
+    }
+    s
+}
+
+/// The same loop with the bounds test written out, and the neighbour read only inside it.
+#[differentiable]
+fn neighbours_guarded(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let next = if i + 1 < x.len() { x[i + 1] } else { 0.5 };
+        s += x[i] * next;
+    }
+    s
+}
+
+/// `if let`, `match` (either arm first, `_` or `None`) and `let ... else` on optional reads,
+/// by reference, through `copied()`, and with a `&v` pattern.
+#[differentiable]
+fn optional_reads(x: &[f64]) -> f64 {
+    let Some(&first) = x.first() else {
+        return 0.0;
+    };
+    let Some(l) = x.last() else { return 1.0 };
+    let a = if let Some(v) = x.get(2) {
+        v * v
+    } else {
+        first.cos()
+    };
+    let b = match x.get(3) {
+        Some(&v) => v.sin(),
+        None => x[0],
+    };
+    let c = match x.last().copied() {
+        None => 0.0,
+        Some(v) => v * 3.0,
+    };
+    let d = match x.get(1).cloned() {
+        Some(v) => v.exp(),
+        _ => 2.0,
+    };
+    first * l
+        + a
+        + b
+        + c
+        + d
+        + x.get(x.len() / 2).unwrap() * x.get((x.len() - 1) / 2).copied().expect("n > 0")
+}
+
+#[test]
+fn optional_reads_at_every_length() {
+    for n in [1, 2, 3, 4, 6] {
+        for x in points(n) {
+            check(&x, neighbours, neighbours_grad, neighbours_jvp);
+            check(
+                &x,
+                neighbours_guarded,
+                neighbours_guarded_grad,
+                neighbours_guarded_jvp,
+            );
+            check(&x, optional_reads, optional_reads_grad, optional_reads_jvp);
+            // The neighbour's default weighs the last element by 0.5, so both forms agree.
+            assert_eq!(neighbours_grad(&x), neighbours_guarded_grad(&x));
+        }
+    }
+    // Nothing to read: `let ... else` returns its value with a zero gradient.
+    assert_eq!(optional_reads_grad(&[]), (0.0, vec![]));
+    assert_eq!(neighbours_grad(&[]), (0.0, vec![]));
+}
+
+#[differentiable(wrt(x))]
+fn picked(x: &[f64], k: usize) -> f64 {
+    x.get(k).copied().expect("k in range").powi(3)
+}
+
+#[test]
+fn get_unwrap_reads_one_element() {
+    let x = [0.5, -1.5, 2.0];
+    assert_eq!(picked_grad(&x, 1), (-3.375, vec![0.0, 6.75, 0.0]));
+}
+
+#[test]
+#[should_panic(expected = "k in range")]
+fn get_expect_past_the_end_panics_with_its_message() {
+    let _ = picked_grad(&[1.0, 2.0], 2);
+}
+
 // ---- sub-slices of points, and `mem::swap` ------------------------------------------------
 
 /// The pair loop of a particle energy, over the points after `i`.

@@ -105,6 +105,25 @@ pub fn find(
         if max == min || max - min >= MAX_WIDTH {
             continue;
         }
+        // The window touches every element from `lo + min` to `hi - 1 + max`, so both ends
+        // must be elements the forward loop reads: reads at offsets `min` and `max` in every
+        // iteration, not only in a branch (`if i + 1 < n { .. x[i + 1] .. }` reaches no
+        // element past the end, where a window's last flush would).
+        let read_always = |c: i64| {
+            body.stmts.iter().any(|s| match s {
+                Stmt::Let {
+                    op: Op::Project { base: b, path, .. },
+                    ..
+                } if *b == base => matches!(
+                    path.as_slice(),
+                    [Proj::Index(Operand::Var(o)), ..] if offsets.get(o) == Some(&c)
+                ),
+                _ => false,
+            })
+        };
+        if !read_always(min) || !read_always(max) {
+            continue;
+        }
         let regs = (min..=max)
             .map(|_| {
                 *fresh += 1;

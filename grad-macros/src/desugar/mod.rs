@@ -1,6 +1,8 @@
 //! Desugaring: surface syntax that lowering does not know, rewritten into syntax it does,
 //! before lowering. The names a body's `const`, `static` and `use` items declare become what
-//! they stand for (`items.rs`); `first()`, `last()`, `split_at`, `mem::swap`, `sin_cos`,
+//! they stand for (`items.rs`); `x.get(i)`, `x.first()` and `x.last()` taken apart at once
+//! (`unwrap_or`, `if let Some`, `match`, `let ... else`) become bounds tests and element
+//! reads (`optional.rs`); `first()`, `last()`, `split_at`, `mem::swap`, `sin_cos`,
 //! `sort_by`, `pop` and `if let` become element reads, sub-slices, assignments and `match`es
 //! (`shorthands.rs`); iterators become index loops (`iter.rs`); `break`, `continue`, `loop`
 //! and early `return` become flags and `while` loops (`exits.rs`). The rewrites keep the
@@ -10,6 +12,7 @@
 mod exits;
 mod items;
 mod iter;
+mod optional;
 pub mod revolve;
 mod shorthands;
 
@@ -26,6 +29,7 @@ pub fn body(cx: &mut Ctxt, f: &Function) -> syn::Block {
     let mut fresh = Fresh(0);
     revolve::check(cx, &block);
     items::rewrite(&mut block);
+    optional::rewrite(&mut fresh, &mut block);
     shorthands::rewrite(&mut fresh, &mut block);
     iter::rewrite(cx, f, &mut fresh, &mut block);
     exits::rewrite(cx, f, &mut fresh, &mut block);

@@ -18,8 +18,8 @@
 //!   `v.retain(keep);` and `v.dedup();` alike, as the positions they keep and `gathered`.
 //!
 //! `x`, `a` and `b` must be places (a local, a field, an element), so that reading one twice
-//! is reading one value. An `Option` that is not unwrapped at once (`if let Some(v) =
-//! x.last()`) is left as written, for lowering to refuse.
+//! is reading one value. An `Option` of `first()` or `last()` taken apart otherwise
+//! (`if let Some(v) = x.last()`, `unwrap_or`) was rewritten before, by `optional.rs`.
 
 use super::{Fresh, call0, is_place, is_std_fn, strip, taken, unwrapped};
 use crate::names;

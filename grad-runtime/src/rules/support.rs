@@ -422,6 +422,17 @@ pub fn last_index(len: usize, msg: &str) -> usize {
     len - 1
 }
 
+/// The index `get(i)` reads, `i`, for `x.get(i).unwrap()` (or `.expect(msg)`) of a
+/// collection of `len` items; past the end, it panics with `msg` as the `unwrap` would.
+#[inline(always)]
+#[track_caller]
+pub fn get_index(i: usize, len: usize, msg: &str) -> usize {
+    if i >= len {
+        panic!("{msg}");
+    }
+    i
+}
+
 /// The position `chain.max_by(cmp).unwrap()` selects among the positions `lo..hi`: the last
 /// of the greatest, as `Iterator::max_by` selects, with `cmp(i, j)` comparing the items at
 /// positions `i` and `j`. Not differentiated (it is a position); the item read there is.

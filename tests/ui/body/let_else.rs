@@ -1,5 +1,5 @@
-// `let ... else` is rejected on `else`, suggesting `match` on a non-differentiated
-// value.
+// `let ... else` of anything but an element read that may find nothing is rejected on
+// `else`, naming the form that works and suggesting `match` on a non-differentiated value.
 use grad::differentiable;
 
 #[differentiable(wrt(x))]

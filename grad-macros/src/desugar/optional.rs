@@ -1,0 +1,259 @@
+//! Element reads that may find nothing, `x.get(i)`, `x.first()` and `x.last()` (through
+//! `copied()` / `cloned()`), rewritten where their `Option` is taken apart at once as a
+//! bounds test and an element read, which lowering differentiates:
+//!
+//! - `o.unwrap_or(d)` → `{ let k = i; if k < x.len() { x[k] } else { d } }`;
+//! - `x.get(i).unwrap()` (or `.expect(msg)`) → `x[get_index(i, x.len(), msg)]`, which panics
+//!   past the end with the `unwrap`'s or the `expect`'s message;
+//! - `if let Some(p) = o { a } else { b }` and `match o { Some(p) => a, None => b }` →
+//!   `{ let k = i; if k < x.len() { let p = x[k]; a } else { b } }`;
+//! - `let Some(p) = o else { b };` → `let k = i; if !(k < x.len()) { b } let p = x[k];`
+//!   (`b` diverges, as `let ... else` requires).
+//!
+//! `first()` tests `!x.is_empty()` and reads `x[0]`, `last()` reads `x[x.len() - 1]`.
+//! Without `copied()` the item is a reference, `&x[k]`, and a pattern `&v` binds the element
+//! itself. `x` must be a place (a local, a field, an element), so that reading it twice is
+//! reading one value, and `i` is evaluated once. A `get` of a range or of a reference (a
+//! map's key) is left as written.
+
+use super::{By, Fresh, call0, is_place, strip, taken, unwrapped};
+use crate::names;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Expr, Pat, Stmt, parse_quote};
+
+pub fn rewrite(fresh: &mut Fresh, block: &mut syn::Block) {
+    Optional { fresh }.visit_block_mut(block);
+}
+
+struct Optional<'a> {
+    fresh: &'a mut Fresh,
+}
+
+/// Which element an optional read reads.
+enum At<'e> {
+    Get(&'e Expr),
+    First,
+    Last,
+}
+
+/// `x.get(i)`, `x.first()` or `x.last()` of a place `x`, through `copied()` / `cloned()`.
+struct Read<'e> {
+    x: &'e Expr,
+    at: At<'e>,
+    by: By,
+}
+
+fn read(o: &Expr) -> Option<Read<'_>> {
+    let (o, by) = taken(o);
+    let (x, at) = if let Some(x) = call0(o, "first") {
+        (x, At::First)
+    } else if let Some(x) = call0(o, "last") {
+        (x, At::Last)
+    } else {
+        let Expr::MethodCall(m) = strip(o) else {
+            return None;
+        };
+        let index = m
+            .args
+            .first()
+            .filter(|_| m.method == "get" && m.args.len() == 1)?;
+        if matches!(strip(index), Expr::Range(_) | Expr::Reference(_)) {
+            return None;
+        }
+        (&*m.receiver, At::Get(index))
+    };
+    is_place(x).then_some(Read { x, at, by })
+}
+
+/// The statements before the test, the test, and the element's place.
+struct Parts {
+    setup: Vec<Stmt>,
+    present: Expr,
+    place: Expr,
+}
+
+impl Read<'_> {
+    fn parts(&self, fresh: &mut Fresh) -> Parts {
+        let x = self.x;
+        match self.at {
+            At::Get(i) => {
+                let k = fresh.name("at");
+                Parts {
+                    setup: vec![parse_quote!(let #k = #i;)],
+                    present: parse_quote!(#k < #x.len()),
+                    place: parse_quote!(#x[#k]),
+                }
+            }
+            At::First => Parts {
+                setup: vec![],
+                present: parse_quote!(!#x.is_empty()),
+                place: parse_quote!(#x[0]),
+            },
+            At::Last => Parts {
+                setup: vec![],
+                present: parse_quote!(!#x.is_empty()),
+                place: parse_quote!(#x[#x.len() - 1]),
+            },
+        }
+    }
+
+    /// `let p = item;` for the pattern `p` of `Some(p)`: a `&v` of a reference binds the
+    /// element itself.
+    fn bind(&self, pat: &Pat, place: Expr) -> Stmt {
+        match (self.by, pat) {
+            (By::Ref, Pat::Reference(r)) => {
+                let inner = &r.pat;
+                parse_quote!(let #inner = #place;)
+            }
+            (by, pat) => {
+                let item = by.apply(place);
+                parse_quote!(let #pat = #item;)
+            }
+        }
+    }
+}
+
+/// `Some(p)`: `p`.
+fn some(pat: &Pat) -> Option<&Pat> {
+    match pat {
+        Pat::TupleStruct(t)
+            if t.qself.is_none() && t.path.is_ident("Some") && t.elems.len() == 1 =>
+        {
+            Some(&t.elems[0])
+        }
+        _ => None,
+    }
+}
+
+/// `None` or `_`.
+fn none(pat: &Pat) -> bool {
+    match pat {
+        Pat::Wild(_) => true,
+        Pat::Ident(i) => i.ident == "None" && i.subpat.is_none() && i.by_ref.is_none(),
+        Pat::Path(p) => p.qself.is_none() && p.path.is_ident("None"),
+        _ => false,
+    }
+}
+
+impl Optional<'_> {
+    /// `o.unwrap_or(d)`, and `x.get(i).unwrap()` / `.expect(msg)`.
+    fn unwrap(&mut self, e: &Expr) -> Option<Expr> {
+        if let Some((o, msg)) = unwrapped(e) {
+            let r = read(o)?;
+            let At::Get(i) = r.at else {
+                // `first().unwrap()` and `last().unwrap()` are the shorthands' reads.
+                return None;
+            };
+            let (x, rt) = (r.x, names::runtime());
+            return Some(r.by.apply(parse_quote!(#x[#rt::get_index(#i, #x.len(), #msg)])));
+        }
+        let Expr::MethodCall(m) = strip(e) else {
+            return None;
+        };
+        if m.method != "unwrap_or" || m.args.len() != 1 {
+            return None;
+        }
+        let r = read(&m.receiver)?;
+        let Parts {
+            setup,
+            present,
+            place,
+        } = r.parts(self.fresh);
+        let (item, default) = (r.by.apply(place), &m.args[0]);
+        Some(parse_quote!({
+            #(#setup)*
+            if #present { #item } else { #default }
+        }))
+    }
+
+    /// `if let Some(p) = o { a } else { b }` and `match o { Some(p) => a, None => b }`.
+    fn branch(&mut self, e: &Expr) -> Option<Expr> {
+        let (pat, o, then, other): (&Pat, &Expr, Expr, Expr) = match e {
+            Expr::If(i) => {
+                let Expr::Let(l) = &*i.cond else {
+                    return None;
+                };
+                let other = match &i.else_branch {
+                    Some((_, e)) => (**e).clone(),
+                    None => parse_quote!({}),
+                };
+                let then = &i.then_branch;
+                (some(&l.pat)?, &l.expr, parse_quote!(#then), other)
+            }
+            Expr::Match(m) => {
+                let [a, b] = m.arms.as_slice() else {
+                    return None;
+                };
+                if a.guard.is_some() || b.guard.is_some() {
+                    return None;
+                }
+                let (s, n) = if some(&a.pat).is_some() {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                if !none(&n.pat) {
+                    return None;
+                }
+                (some(&s.pat)?, &m.expr, (*s.body).clone(), (*n.body).clone())
+            }
+            _ => return None,
+        };
+        let r = read(o)?;
+        let Parts {
+            setup,
+            present,
+            place,
+        } = r.parts(self.fresh);
+        let bind = r.bind(pat, place);
+        Some(parse_quote!({
+            #(#setup)*
+            if #present { #bind #then } else { #other }
+        }))
+    }
+
+    /// `let Some(p) = o else { b };`.
+    fn let_else(&mut self, stmt: &Stmt) -> Option<Vec<Stmt>> {
+        let Stmt::Local(l) = stmt else {
+            return None;
+        };
+        let init = l.init.as_ref()?;
+        let (_, diverge) = init.diverge.as_ref()?;
+        let pat = some(&l.pat)?;
+        let r = read(&init.expr)?;
+        let Parts {
+            mut setup,
+            present,
+            place,
+        } = r.parts(self.fresh);
+        setup.push(parse_quote!(if !(#present) #diverge));
+        setup.push(r.bind(pat, place));
+        Some(setup)
+    }
+}
+
+impl VisitMut for Optional<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        if let Some(new) = self.unwrap(e).or_else(|| self.branch(e)) {
+            *e = new;
+        }
+        visit_mut::visit_expr_mut(self, e);
+    }
+
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        let mut stmts = Vec::with_capacity(b.stmts.len());
+        for mut stmt in std::mem::take(&mut b.stmts) {
+            match self.let_else(&stmt) {
+                Some(mut new) => {
+                    new.iter_mut().for_each(|s| self.visit_stmt_mut(s));
+                    stmts.extend(new);
+                }
+                None => {
+                    self.visit_stmt_mut(&mut stmt);
+                    stmts.push(stmt);
+                }
+            }
+        }
+        b.stmts = stmts;
+    }
+}
