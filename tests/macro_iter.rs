@@ -847,6 +847,83 @@ fn a_loop_left_only_by_return() {
     }
 }
 
+// ---- `take_while` and `skip_while` ------------------------------------------------------------
+
+/// A prefix and a suffix chosen by predicates on differentiated items: in a chain ending in
+/// `sum`, in `for` loops (with `enumerate` before and a `filter` after), and in a `fold`
+/// that is an operand of `+`.
+#[differentiable(order = 2)]
+fn while_chains(x: &[f64]) -> f64 {
+    let head: f64 = x.iter().take_while(|v| **v < 1.5).map(|v| v * v).sum();
+    let mut s = 0.0;
+    for (i, v) in x.iter().enumerate().take_while(|(i, _)| *i < 3) {
+        s += v * (i as f64 + 1.0);
+    }
+    for v in x.iter().skip_while(|v| **v > -1.0).filter(|v| **v < 1.0) {
+        s += v.exp();
+    }
+    let tail = x
+        .iter()
+        .skip_while(|&&v| v < 0.5)
+        .map(|v| v.sin())
+        .sum::<f64>();
+    head * s
+        + tail
+        + x.iter()
+            .copied()
+            .take_while(|v| v.abs() < 2.0)
+            .fold(1.0, |a, b| a * b)
+}
+
+/// `while_chains` written with index loops and flags, as a second method.
+fn while_chains_by_hand(x: &[f64]) -> f64 {
+    let mut head = 0.0;
+    for v in x {
+        if *v >= 1.5 {
+            break;
+        }
+        head += v * v;
+    }
+    let mut s = 0.0;
+    for (i, v) in x.iter().enumerate().take(3) {
+        s += v * (i as f64 + 1.0);
+    }
+    let start = x.iter().position(|v| *v <= -1.0).unwrap_or(x.len());
+    for v in &x[start..] {
+        if *v < 1.0 {
+            s += v.exp();
+        }
+    }
+    let start = x.iter().position(|v| *v >= 0.5).unwrap_or(x.len());
+    let tail: f64 = x[start..].iter().map(|v| v.sin()).sum();
+    let mut prod = 1.0;
+    for v in x {
+        if v.abs() >= 2.0 {
+            break;
+        }
+        prod *= v;
+    }
+    head * s + tail + prod
+}
+
+#[test]
+fn take_while_and_skip_while() {
+    for n in [0, 1, 2, 4, 7] {
+        for x in points(n) {
+            assert_eq!(while_chains(&x), while_chains_by_hand(&x), "{x:?}");
+            check(&x, while_chains, while_chains_grad, while_chains_jvp);
+            let v: Vec<f64> = (0..n).map(|i| 0.3 - 0.1 * i as f64).collect();
+            let (value, g, hv) = while_chains_hvp(&x, &v);
+            assert_eq!((value, g), while_chains_grad(&x));
+            check_hvp(&x, &v, &hv, |y| while_chains_grad(y).1);
+        }
+    }
+    // Every branch taken: a prefix cut at 2.1, a suffix from -1.2 and from 0.8.
+    let x = [0.3, -1.2, 0.8, 2.1, 0.05, -1.5, 0.2];
+    assert_eq!(while_chains(&x), while_chains_by_hand(&x));
+    check(&x, while_chains, while_chains_grad, while_chains_jvp);
+}
+
 // ---- selections: `max_by`, `min_by`, `reduce` -----------------------------------------------
 
 /// A log-sum-exp shifted by the maximum, as numerically careful code writes it, plus the

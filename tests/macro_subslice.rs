@@ -349,6 +349,38 @@ fn optional_reads_at_every_length() {
     assert_eq!(neighbours_grad(&[]), (0.0, vec![]));
 }
 
+/// `split_first` and `split_last`: unwrapped in a `let`, in `let ... else` and in `if let`.
+#[differentiable]
+fn split_ends(x: &[f64]) -> f64 {
+    let (h, t) = x.split_first().unwrap();
+    let (&l, init) = x.split_last().expect("a non-empty x");
+    let z = if let Some((m, _)) = x.split_last() {
+        m.exp()
+    } else {
+        1.0
+    };
+    let Some((&a, rest)) = x.split_first() else {
+        return 0.0;
+    };
+    h * t.iter().sum::<f64>() + l * init.iter().map(|v| v * v).sum::<f64>() + z * a
+        - rest.len() as f64
+}
+
+#[test]
+fn split_first_and_split_last() {
+    for n in [1, 2, 5] {
+        for x in points(n) {
+            check(&x, split_ends, split_ends_grad, split_ends_jvp);
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "called `Option::unwrap()` on a `None` value")]
+fn split_first_unwrap_of_an_empty_slice_panics_as_unwrap_does() {
+    let _ = split_ends_grad(&[]);
+}
+
 #[differentiable(wrt(x))]
 fn picked(x: &[f64], k: usize) -> f64 {
     x.get(k).copied().expect("k in range").powi(3)

@@ -63,7 +63,7 @@ pub const ITER_MUT_USE: &str = "an item of `iter_mut()` is used here other than 
 pub const ITER_MUT_PLACE: &str = "`iter_mut()` and `&mut` in #[differentiable] functions iterate a local collection by name (a local, a field or an element: `v.iter_mut()`, `&mut s.cells`); bind this value to a `let mut` first";
 pub const ITER_PATTERN: &str = "this pattern is not supported over an iterator in #[differentiable] functions; use a name, `_`, `&name`, or a tuple of those";
 pub const ZIP_ARG: &str = "`zip` takes a slice, `Vec`, array, range or iterator chain in #[differentiable] functions (`x`, `&x`, `x.iter()`, `a..b`)";
-pub const ZIP_FILTER: &str = "a `filter` inside `zip`'s argument is not supported in #[differentiable] functions; filter after the `zip`";
+pub const ZIP_FILTER: &str = "a `filter`, `take_while` or `skip_while` inside `zip`'s argument is not supported in #[differentiable] functions; put it after the `zip`";
 pub const CLOSURE_RETURN: &str = "`return` inside a closure is not supported in #[differentiable] functions (the closure is inlined); make the closure's body an expression, e.g. with `if`/`else`";
 pub const COLLECT: &str = "`collect` in #[differentiable] functions collects into a `Vec`: write `collect::<Vec<_>>()` or annotate the `let` (`let v: Vec<f64> = ..`)";
 pub const EXIT_IN_VALUE: &str = "`break`, `continue` or `return` inside an expression whose value is used is not supported in #[differentiable] functions; make the exit a statement of its own (`if c { return x; }`) and compute the value after it";
@@ -79,13 +79,13 @@ pub const ITER_UNCONSUMED: &str = "an iterator over differentiated values must b
 
 pub fn iter_adaptor(name: &str) -> String {
     format!(
-        "the iterator adaptor `{name}` is not supported in #[differentiable] functions; the supported ones are `map`, `filter`, `zip`, `enumerate`, `skip`, `take`, `rev`, `step_by`, `copied`, `cloned`, `windows` and `chunks`, or write a `for` loop"
+        "the iterator adaptor `{name}` is not supported in #[differentiable] functions; the supported ones are `map`, `filter`, `take_while`, `skip_while`, `zip`, `enumerate`, `skip`, `take`, `rev`, `step_by`, `copied`, `cloned`, `windows` and `chunks`, or write a `for` loop"
     )
 }
 
-pub fn iter_after_filter(name: &str) -> String {
+pub fn iter_after_step(name: &str, step: &str) -> String {
     format!(
-        "`{name}` after `filter` is not supported in #[differentiable] functions; put `filter` after the positional adaptors (`enumerate`, `zip`, `skip`, `take`, `rev`, `step_by`)"
+        "`{name}` after `{step}` is not supported in #[differentiable] functions; put `{step}` after the positional adaptors (`enumerate`, `zip`, `skip`, `take`, `rev`, `step_by`)"
     )
 }
 
@@ -109,9 +109,9 @@ pub fn iter_end(name: &str) -> String {
     )
 }
 
-pub fn select_after_filter(name: &str) -> String {
+pub fn select_after_step(name: &str, step: &str) -> String {
     format!(
-        "`{name}` after `filter` is not supported in #[differentiable] functions; fold the condition into the comparison, or write a `for` loop"
+        "`{name}` after `{step}` is not supported in #[differentiable] functions; write a `for` loop (after `filter`, or fold the condition into the comparison)"
     )
 }
 

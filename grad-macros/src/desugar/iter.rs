@@ -134,14 +134,39 @@ enum Node {
     Copied(Box<Seq>, bool),
 }
 
-/// What the iteration does to an item after the positional part: `filter`, and `map` once a
-/// `filter` has come.
+/// What the iteration does to an item after the positional part: `filter`, `take_while`,
+/// `skip_while`, and `map` once one of those has come.
 enum Step {
     Filter(Expr),
+    /// `take_while(p)`: items are taken while the flag (a local the chain's prelude sets)
+    /// says `p` has held for every item so far. The iteration runs on past the first item
+    /// `p` refuses, doing nothing, as a `break` would make it an exit, which an expression
+    /// whose value is used (`s + chain.sum()`) may not hold.
+    TakeWhile(Expr, Ident),
+    /// `skip_while(p)`: items are left out while `p` holds and the flag (a local the
+    /// chain's prelude sets) says none has failed it yet.
+    SkipWhile(Expr, Ident),
     Map(Expr),
     /// `copied()` / `cloned()`.
     Deref(bool),
 }
+
+impl Step {
+    /// The adaptor the step was written as.
+    fn name(&self) -> &'static str {
+        match self {
+            Step::Filter(_) => "filter",
+            Step::TakeWhile(..) => "take_while",
+            Step::SkipWhile(..) => "skip_while",
+            Step::Map(_) => "map",
+            Step::Deref(_) => "copied",
+        }
+    }
+}
+
+/// The adaptors that make a step: what follows one is a step too (`map`, `copied`) or
+/// another of these.
+const STEPS: &[&str] = &["filter", "take_while", "skip_while"];
 
 /// A whole chain: the locals it needs first, its positions, and its steps.
 struct Chain {
@@ -196,8 +221,6 @@ const UNSUPPORTED_ADAPTOR: &[&str] = &[
     "flat_map",
     "flatten",
     "chain",
-    "take_while",
-    "skip_while",
     "map_while",
     "peekable",
     "cycle",
@@ -502,7 +525,7 @@ impl Iters<'_> {
         }
         let known = POSITIONAL.contains(&name.as_str())
             || name == "map"
-            || name == "filter"
+            || STEPS.contains(&name.as_str())
             || UNSUPPORTED_ADAPTOR.contains(&name.as_str());
         if !known {
             return Read::No;
@@ -528,17 +551,33 @@ impl Iters<'_> {
             chain.steps.push(Step::Deref(name == "cloned"));
             return Read::Yes(chain);
         }
-        if !chain.steps.is_empty() && name != "map" && name != "filter" {
+        let is_step = STEPS.contains(&name.as_str());
+        if let Some(first) = chain.steps.first()
+            && name != "map"
+            && !is_step
+        {
             self.cx
-                .error(m.method.span(), diag::iter_after_filter(&name));
+                .error(m.method.span(), diag::iter_after_step(&name, first.name()));
             return Read::Failed;
         }
-        if name == "filter" || (name == "map" && !chain.steps.is_empty()) {
+        if is_step || (name == "map" && !chain.steps.is_empty()) {
             let arg = m.args[0].clone();
-            chain.steps.push(if name == "filter" {
-                Step::Filter(arg)
-            } else {
-                Step::Map(arg)
+            chain.steps.push(match name.as_str() {
+                "filter" => Step::Filter(arg),
+                "take_while" | "skip_while" => {
+                    let flag = self.fresh.name(if name == "take_while" {
+                        "taking"
+                    } else {
+                        "skipping"
+                    });
+                    pre.push(parse_quote!(let mut #flag = true;));
+                    if name == "take_while" {
+                        Step::TakeWhile(arg, flag)
+                    } else {
+                        Step::SkipWhile(arg, flag)
+                    }
+                }
+                _ => Step::Map(arg),
             });
             return Read::Yes(chain);
         }
@@ -711,7 +750,9 @@ impl Iters<'_> {
         }
         for s in &chain.steps {
             ok &= match s {
-                Step::Filter(f) => self.check_closure(f, "filter", 1),
+                Step::Filter(f) | Step::TakeWhile(f, _) | Step::SkipWhile(f, _) => {
+                    self.check_closure(f, s.name(), 1)
+                }
                 Step::Map(f) => self.check_closure(f, "map", 1),
                 Step::Deref(_) => true,
             };
@@ -775,6 +816,31 @@ impl Iters<'_> {
                 let cond = self.apply(f, vec![borrow_for(f, 0, item.clone())]);
                 let inner = self.steps(rest, item, finish);
                 stmts.push(syn::Stmt::Expr(parse_quote!(if #cond { #(#inner)* }), None));
+                stmts
+            }
+            Step::TakeWhile(f, flag) => {
+                let mut stmts = Vec::new();
+                let item = self.materialize(item, &mut stmts);
+                let cond = self.apply(f, vec![borrow_for(f, 0, item.clone())]);
+                let inner = self.steps(rest, item, finish);
+                let taken = syn::Stmt::Expr(
+                    parse_quote!(if #cond { #(#inner)* } else { #flag = false; }),
+                    None,
+                );
+                vec![syn::Stmt::Expr(
+                    parse_quote!(if #flag { #(#stmts)* #taken }),
+                    None,
+                )]
+            }
+            Step::SkipWhile(f, flag) => {
+                let mut stmts = Vec::new();
+                let item = self.materialize(item, &mut stmts);
+                let cond = self.apply(f, vec![borrow_for(f, 0, item.clone())]);
+                let inner = self.steps(rest, item, finish);
+                stmts.push(syn::Stmt::Expr(
+                    parse_quote!(if !(#flag && #cond) { #flag = false; #(#inner)* }),
+                    None,
+                ));
                 stmts
             }
         }

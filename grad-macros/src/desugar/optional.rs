@@ -10,7 +10,10 @@
 //! - `let Some(p) = o else { b };` → `let k = i; if !(k < x.len()) { b } let p = x[k];`
 //!   (`b` diverges, as `let ... else` requires).
 //!
-//! `first()` tests `!x.is_empty()` and reads `x[0]`, `last()` reads `x[x.len() - 1]`.
+//! `first()` tests `!x.is_empty()` and reads `x[0]`, `last()` reads `x[x.len() - 1]`;
+//! `split_first()` and `split_last()` bind a pair `(a, rest)` as that element and the
+//! sub-slice of the others (`let (a, rest) = x.split_first().unwrap();` too, which panics
+//! on an empty `x` with the `unwrap`'s or the `expect`'s message).
 //! Without `copied()` the item is a reference, `&x[k]`, and a pattern `&v` binds the element
 //! itself. `x` must be a place (a local, a field, an element), so that reading it twice is
 //! reading one value, and `i` is evaluated once. A `get` of a range or of a reference (a
@@ -34,6 +37,10 @@ enum At<'e> {
     Get(&'e Expr),
     First,
     Last,
+    /// `split_first()`: the first element and the rest, as a pair.
+    SplitFirst,
+    /// `split_last()`: the last element and the others.
+    SplitLast,
 }
 
 /// `x.get(i)`, `x.first()` or `x.last()` of a place `x`, through `copied()` / `cloned()`.
@@ -49,6 +56,10 @@ fn read(o: &Expr) -> Option<Read<'_>> {
         (x, At::First)
     } else if let Some(x) = call0(o, "last") {
         (x, At::Last)
+    } else if let Some(x) = call0(o, "split_first").filter(|_| matches!(by, By::Ref)) {
+        (x, At::SplitFirst)
+    } else if let Some(x) = call0(o, "split_last").filter(|_| matches!(by, By::Ref)) {
+        (x, At::SplitLast)
     } else {
         let Expr::MethodCall(m) = strip(o) else {
             return None;
@@ -84,12 +95,12 @@ impl Read<'_> {
                     place: parse_quote!(#x[#k]),
                 }
             }
-            At::First => Parts {
+            At::First | At::SplitFirst => Parts {
                 setup: vec![],
                 present: parse_quote!(!#x.is_empty()),
                 place: parse_quote!(#x[0]),
             },
-            At::Last => Parts {
+            At::Last | At::SplitLast => Parts {
                 setup: vec![],
                 present: parse_quote!(!#x.is_empty()),
                 place: parse_quote!(#x[#x.len() - 1]),
@@ -98,17 +109,37 @@ impl Read<'_> {
     }
 
     /// `let p = item;` for the pattern `p` of `Some(p)`: a `&v` of a reference binds the
-    /// element itself.
-    fn bind(&self, pat: &Pat, place: Expr) -> Stmt {
-        match (self.by, pat) {
-            (By::Ref, Pat::Reference(r)) => {
-                let inner = &r.pat;
-                parse_quote!(let #inner = #place;)
-            }
-            (by, pat) => {
-                let item = by.apply(place);
-                parse_quote!(let #pat = #item;)
-            }
+    /// element itself. A split's pattern is a pair `(a, rest)`: `a` as an element's,
+    /// `let rest = &x[1..];` (or `&x[..x.len() - 1]`). None for a split's other patterns.
+    fn bind(&self, pat: &Pat, place: Expr) -> Option<Vec<Stmt>> {
+        let x = self.x;
+        let rest: Expr = match self.at {
+            At::SplitFirst => parse_quote!(&#x[1..]),
+            At::SplitLast => parse_quote!(&#x[..#x.len() - 1]),
+            _ => return Some(vec![bind_one(self.by, pat, place)]),
+        };
+        let Pat::Tuple(t) = pat else { return None };
+        let [a, r] = [t.elems.first()?, t.elems.get(1)?];
+        if t.elems.len() != 2 {
+            return None;
+        }
+        Some(vec![
+            bind_one(By::Ref, a, place),
+            parse_quote!(let #r = #rest;),
+        ])
+    }
+}
+
+/// `let p = item;` for an item at `place`, taken `by`.
+fn bind_one(by: By, pat: &Pat, place: Expr) -> Stmt {
+    match (by, pat) {
+        (By::Ref, Pat::Reference(r)) => {
+            let inner = &r.pat;
+            parse_quote!(let #inner = #place;)
+        }
+        (by, pat) => {
+            let item = by.apply(place);
+            parse_quote!(let #pat = #item;)
         }
     }
 }
@@ -205,29 +236,43 @@ impl Optional<'_> {
             present,
             place,
         } = r.parts(self.fresh);
-        let bind = r.bind(pat, place);
+        let bind = r.bind(pat, place)?;
         Some(parse_quote!({
             #(#setup)*
-            if #present { #bind #then } else { #other }
+            if #present { #(#bind)* #then } else { #other }
         }))
     }
 
-    /// `let Some(p) = o else { b };`.
+    /// `let Some(p) = o else { b };`, and `let (a, rest) = x.split_first().unwrap();` (or
+    /// `split_last`, or `.expect(msg)`).
     fn let_else(&mut self, stmt: &Stmt) -> Option<Vec<Stmt>> {
         let Stmt::Local(l) = stmt else {
             return None;
         };
         let init = l.init.as_ref()?;
-        let (_, diverge) = init.diverge.as_ref()?;
-        let pat = some(&l.pat)?;
-        let r = read(&init.expr)?;
+        let (r, pat, check): (Read<'_>, &Pat, Option<Stmt>) = match &init.diverge {
+            Some(_) => (read(&init.expr)?, some(&l.pat)?, None),
+            None => {
+                let (o, msg) = unwrapped(&init.expr)?;
+                let r = read(o).filter(|r| matches!(r.at, At::SplitFirst | At::SplitLast))?;
+                let (x, rt) = (r.x, names::runtime());
+                // The same emptiness test as `first().unwrap()`'s, and the same panic.
+                let check = parse_quote!(let _ = #rt::first_index(#x.len(), #msg););
+                (r, &l.pat, Some(check))
+            }
+        };
         let Parts {
             mut setup,
             present,
             place,
         } = r.parts(self.fresh);
-        setup.push(parse_quote!(if !(#present) #diverge));
-        setup.push(r.bind(pat, place));
+        let bind = r.bind(pat, place)?;
+        match (check, &init.diverge) {
+            (Some(check), _) => setup.push(check),
+            (None, Some((_, diverge))) => setup.push(parse_quote!(if !(#present) #diverge)),
+            (None, None) => return None,
+        }
+        setup.extend(bind);
         Some(setup)
     }
 }

@@ -62,9 +62,11 @@ impl Iters<'_> {
             Read::No => return None,
             Read::Failed => return Some(parse_quote!(())),
         };
-        if !chain.steps.is_empty() {
-            self.cx
-                .error(m.method.span(), diag::select_after_filter(&name));
+        if let Some(first) = chain.steps.first() {
+            self.cx.error(
+                m.method.span(),
+                diag::select_after_step(&name, first.name()),
+            );
             return Some(parse_quote!(()));
         }
         let params = match name.as_str() {
