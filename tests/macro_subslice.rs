@@ -320,12 +320,15 @@ fn optional_reads(x: &[f64]) -> f64 {
         Some(v) => v.exp(),
         _ => 2.0,
     };
+    // In a `vec![..]`, whose values are expressions too.
+    let w = vec![x.get(1).copied().unwrap_or(0.25), *x.first().unwrap()];
     first * l
         + a
         + b
         + c
         + d
         + x.get(x.len() / 2).unwrap() * x.get((x.len() - 1) / 2).copied().expect("n > 0")
+        + w[0] * w[1]
 }
 
 #[test]

@@ -1015,9 +1015,12 @@ impl<'a> FnGen<'a> {
                 self.indices.push(index.clone());
                 // Now and then the same element through a sub-slice, whose pullback puts
                 // its adjoint back into `v`'s.
-                let text = match self.rng.below(6) {
+                // Or through `get`, which may find nothing one past the end.
+                let text = match self.rng.below(8) {
                     0 => format!("v[({index})..][0]"),
                     1 => format!("(&v[..({index}) + 1])[{index}]"),
+                    2 => format!("v.get({index}).copied().unwrap_or(0.5)"),
+                    3 => format!("v.get(({index}) + 1).copied().unwrap_or(-0.5)"),
                     _ => format!("v[{index}]"),
                 };
                 Expr::atom(text, PARAM_BOUND)
@@ -1294,10 +1297,16 @@ impl<'a> FnGen<'a> {
         let real = VarKind::Real;
         let (text, bound) = match self.rng.below(8) {
             0 | 1 => {
+                // Now and then a prefix or a suffix chosen by the items' values.
+                let step = match self.rng.below(6) {
+                    0 => ".take_while(|w| **w < 0.9)",
+                    1 => ".skip_while(|&&w| w > -0.6)",
+                    _ => "",
+                };
                 let body = self
                     .in_closure_scope(&[(&e, real, PARAM_BOUND, true)], |g| g.expr(cap / n, depth));
                 (
-                    format!("{src}.map(|{e}| {}).sum::<f64>()", body.text),
+                    format!("{src}{step}.map(|{e}| {}).sum::<f64>()", body.text),
                     body.bound * n,
                 )
             }

@@ -278,6 +278,10 @@ impl Optional<'_> {
 }
 
 impl VisitMut for Optional<'_> {
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        super::visit_vec_values(self, m);
+    }
+
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         if let Some(new) = self.unwrap(e).or_else(|| self.branch(e)) {
             *e = new;

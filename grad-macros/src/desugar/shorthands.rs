@@ -220,6 +220,10 @@ impl Shorthands<'_> {
 }
 
 impl VisitMut for Shorthands<'_> {
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        super::visit_vec_values(self, m);
+    }
+
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         let new = self
             .element(e)
