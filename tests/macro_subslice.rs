@@ -384,6 +384,43 @@ fn split_first_unwrap_of_an_empty_slice_panics_as_unwrap_does() {
     let _ = split_ends_grad(&[]);
 }
 
+/// `let ... else` of values that are not differentiated: an `Option` and a `Result`
+/// parameter, and a position found in `x`.
+#[differentiable(wrt(x))]
+fn let_else_values(x: &[f64], k: Option<usize>, r: Result<usize, String>) -> f64 {
+    let Some(n) = k else {
+        return x[0].sin();
+    };
+    let Ok(m) = r else { return 2.0 * x[0] };
+    let Some(i) = x.iter().position(|v| *v > 0.5) else {
+        return x[0] * n as f64;
+    };
+    x[0] * n as f64 + x[i] * x[i] * m as f64
+}
+
+#[test]
+fn let_else_of_values_that_are_not_differentiated() {
+    let x = [0.25, 0.75, 1.5];
+    // Every exit, and the path through all three.
+    assert_eq!(
+        let_else_values_grad(&x, None, Ok(2)).1,
+        vec![0.25f64.cos(), 0.0, 0.0]
+    );
+    assert_eq!(
+        let_else_values_grad(&x, Some(3), Err("no".into())).1,
+        vec![2.0, 0.0, 0.0]
+    );
+    assert_eq!(let_else_values_grad(&[0.25], Some(3), Ok(2)).1, vec![3.0]);
+    let (v, g) = let_else_values_grad(&x, Some(3), Ok(2));
+    assert_eq!(v, 0.75 + 0.75 * 0.75 * 2.0);
+    close_all(
+        &g,
+        &fd_slice(|y| let_else_values(y, Some(3), Ok(2)), &x),
+        1e-6,
+    );
+    assert_eq!(g, vec![3.0, 3.0, 0.0]);
+}
+
 #[differentiable(wrt(x))]
 fn picked(x: &[f64], k: usize) -> f64 {
     x.get(k).copied().expect("k in range").powi(3)

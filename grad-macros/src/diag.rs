@@ -53,7 +53,7 @@ pub const RETURN_EARLY: &str = "`return` is supported only as the last statement
 pub const ASSIGN_PLACE: &str = "assignment to an element or a field is not supported in #[differentiable] functions; build a new value, or accumulate into a local variable";
 pub const DEREF_WRITE: &str = "writes through references are not supported in #[differentiable] functions; return the new value instead";
 pub const MUT_BORROW: &str = "`&mut` borrows are not supported in #[differentiable] functions; work with values and shared references";
-pub const LET_ELSE: &str = "`let ... else` is supported in #[differentiable] functions only on an element read that may find nothing (`let Some(v) = x.get(i) else { .. }`, or `x.first()` / `x.last()`, through `copied()`); otherwise use `match` on a non-differentiated value";
+pub const LET_ELSE: &str = "`let ... else` is supported in #[differentiable] functions only with a `Some(p)` or `Ok(p)` pattern (`let Some(v) = x.get(i) else { .. }`, `let Some(k) = opt else { return .. }`); for other patterns use `match` on a non-differentiated value";
 pub const LET_UNINIT: &str = "a `let` without a value is not supported in #[differentiable] functions; give the variable its first value where it is declared";
 pub const PATTERN_LET: &str = "this pattern is not supported in a #[differentiable] `let`; use a name, `_`, or a tuple or array (without `..`) of those";
 pub const ITEM_IN_BODY: &str = "items other than `const`, `static` and `use` (a `fn`, a `struct`, a glob `use a::*`) inside a #[differentiable] function are not supported; move them out of the function";

@@ -10,6 +10,10 @@
 //! - `let Some(p) = o else { b };` → `let k = i; if !(k < x.len()) { b } let p = x[k];`
 //!   (`b` diverges, as `let ... else` requires).
 //!
+//! And `let Some(p) = e else { b };` (or `Ok(p)`) of any other value, one lowering does not
+//! differentiate (an `Option<usize>`): `let o = e; if o.is_none() { b } let p =
+//! o.unwrap();`, the exit a statement of its own.
+//!
 //! `first()` tests `!x.is_empty()` and reads `x[0]`, `last()` reads `x[x.len() - 1]`;
 //! `split_first()` and `split_last()` bind a pair `(a, rest)` as that element and the
 //! sub-slice of the others (`let (a, rest) = x.split_first().unwrap();` too, which panics
@@ -21,6 +25,7 @@
 
 use super::{By, Fresh, call0, is_place, strip, taken, unwrapped};
 use crate::names;
+use quote::format_ident;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Pat, Stmt, parse_quote};
 
@@ -275,6 +280,37 @@ impl Optional<'_> {
         setup.extend(bind);
         Some(setup)
     }
+
+    /// `let Some(p) = e else { b };` (or `Ok(p)`) of any other `e`, a value lowering does
+    /// not differentiate: `let o = e; if o.is_none() { b } let p = o.unwrap();` (`is_err()`
+    /// and `o.ok().unwrap()` for `Ok`), so that the exit in `b` is a statement of its own.
+    fn let_else_value(&mut self, stmt: &Stmt) -> Option<Vec<Stmt>> {
+        let Stmt::Local(l) = stmt else {
+            return None;
+        };
+        let init = l.init.as_ref()?;
+        let (_, diverge) = init.diverge.as_ref()?;
+        let Pat::TupleStruct(t) = &l.pat else {
+            return None;
+        };
+        if t.qself.is_some() || t.elems.len() != 1 {
+            return None;
+        }
+        let o = self.fresh.name("opt");
+        let (failed, value): (syn::Ident, Expr) = if t.path.is_ident("Some") {
+            (format_ident!("is_none"), parse_quote!(#o.unwrap()))
+        } else if t.path.is_ident("Ok") {
+            (format_ident!("is_err"), parse_quote!(#o.ok().unwrap()))
+        } else {
+            return None;
+        };
+        let (e, p) = (&init.expr, &t.elems[0]);
+        Some(vec![
+            parse_quote!(let #o = #e;),
+            parse_quote!(if #o.#failed() #diverge),
+            parse_quote!(let #p = #value;),
+        ])
+    }
 }
 
 impl VisitMut for Optional<'_> {
@@ -292,7 +328,7 @@ impl VisitMut for Optional<'_> {
     fn visit_block_mut(&mut self, b: &mut syn::Block) {
         let mut stmts = Vec::with_capacity(b.stmts.len());
         for mut stmt in std::mem::take(&mut b.stmts) {
-            match self.let_else(&stmt) {
+            match self.let_else(&stmt).or_else(|| self.let_else_value(&stmt)) {
                 Some(mut new) => {
                     new.iter_mut().for_each(|s| self.visit_stmt_mut(s));
                     stmts.extend(new);

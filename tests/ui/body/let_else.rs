@@ -1,10 +1,16 @@
-// `let ... else` of anything but an element read that may find nothing is rejected on
-// `else`, naming the form that works and suggesting `match` on a non-differentiated value.
+// `let ... else` with a pattern other than `Some(p)` or `Ok(p)` (here an enum's variant) is
+// rejected on `else`, naming the forms that work and suggesting `match` on a
+// non-differentiated value.
 use grad::differentiable;
 
+pub enum Shape {
+    Circle(usize),
+    Square,
+}
+
 #[differentiable(wrt(x))]
-fn f(x: f64, k: Option<usize>) -> f64 {
-    let Some(n) = k else { panic!() };
+fn f(x: f64, s: Shape) -> f64 {
+    let Shape::Circle(n) = s else { panic!() };
     x * n as f64
 }
 
