@@ -298,6 +298,10 @@ fn neighbours_guarded(x: &[f64]) -> f64 {
 /// `if let`, `match` (either arm first, `_` or `None`) and `let ... else` on optional reads,
 /// by reference, through `copied()`, and with a `&v` pattern.
 #[differentiable]
+#[allow(
+    clippy::useless_vec,
+    reason = "the reads inside `vec![..]` are what is tested"
+)]
 fn optional_reads(x: &[f64]) -> f64 {
     let Some(&first) = x.first() else {
         return 0.0;
