@@ -847,6 +847,90 @@ fn a_loop_left_only_by_return() {
     }
 }
 
+// ---- selections whose `Option` has a default or two arms ------------------------------------
+
+/// Each selection taken apart by `unwrap_or`, `if let` (with a `&v` pattern) and `match`, so
+/// an empty chain (or an item not found, or an `nth` past the end) takes the `None` arm.
+#[differentiable(order = 2)]
+fn selections_or_else(x: &[f64]) -> f64 {
+    let m = x
+        .iter()
+        .copied()
+        .max_by(|a, b| a.total_cmp(b))
+        .unwrap_or(0.0);
+    let lo = match x.iter().min_by(|a, b| a.total_cmp(b)) {
+        Some(v) => v * v,
+        None => 1.0,
+    };
+    let f = if let Some(&v) = x.iter().find(|v| **v > 0.5) {
+        v.sin()
+    } else {
+        -1.0
+    };
+    let g = x.iter().map(|v| v * 2.0).nth(2).unwrap_or(0.25);
+    let h = x.iter().copied().reduce(|a, b| a + b * b).unwrap_or(0.0);
+    let k = x
+        .iter()
+        .enumerate()
+        .max_by(|p, q| p.1.total_cmp(q.1))
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let l = match x.iter().last().copied() {
+        None => 3.0,
+        Some(v) => v + 0.5,
+    };
+    m * lo + f + g + h + x.get(k).copied().unwrap_or(0.0) * l
+}
+
+/// `selections_or_else` with the `Option`s of `Iterator` itself, as a second method.
+fn selections_or_else_by_hand(x: &[f64]) -> f64 {
+    let m = x
+        .iter()
+        .copied()
+        .max_by(|a, b| a.total_cmp(b))
+        .unwrap_or(0.0);
+    let lo = x
+        .iter()
+        .min_by(|a, b| a.total_cmp(b))
+        .map_or(1.0, |v| v * v);
+    let f = x.iter().find(|v| **v > 0.5).map_or(-1.0, |v| v.sin());
+    let g = x.iter().map(|v| v * 2.0).nth(2).unwrap_or(0.25);
+    let h = x.iter().copied().reduce(|a, b| a + b * b).unwrap_or(0.0);
+    let k = x
+        .iter()
+        .enumerate()
+        .max_by(|p, q| p.1.total_cmp(q.1))
+        .map_or(0, |(i, _)| i);
+    let l = x.iter().last().copied().map_or(3.0, |v| v + 0.5);
+    m * lo + f + g + h + x.get(k).copied().unwrap_or(0.0) * l
+}
+
+#[test]
+fn selections_with_a_default_or_two_arms() {
+    for n in [0, 1, 2, 3, 6] {
+        for x in points(n) {
+            assert_eq!(
+                selections_or_else(&x),
+                selections_or_else_by_hand(&x),
+                "{x:?}"
+            );
+            check(
+                &x,
+                selections_or_else,
+                selections_or_else_grad,
+                selections_or_else_jvp,
+            );
+            let v: Vec<f64> = (0..n).map(|i| 0.4 - 0.15 * i as f64).collect();
+            let (value, g, hv) = selections_or_else_hvp(&x, &v);
+            assert_eq!((value, g), selections_or_else_grad(&x));
+            check_hvp(&x, &v, &hv, |y| selections_or_else_grad(y).1);
+        }
+    }
+    // Nothing to select: every `None` arm, and a zero gradient.
+    // m lo + f + g + h + 0 l = 0 * 1 - 1 + 0.25 + 0.
+    assert_eq!(selections_or_else_grad(&[]), (-0.75, vec![]));
+}
+
 // ---- `take_while` and `skip_while` ------------------------------------------------------------
 
 /// A prefix and a suffix chosen by predicates on differentiated items: in a chain ending in

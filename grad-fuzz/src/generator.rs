@@ -1386,9 +1386,15 @@ impl<'a> FnGen<'a> {
                     2 => format!("max_by(|{a}, {b}| {b}.total_cmp({a}))"),
                     _ => format!("reduce({})", self.rng.pick(&["f64::max", "f64::min"])),
                 };
+                // Or with a default for the empty chain this never is.
+                let taken = if self.rng.chance(0.3) {
+                    "unwrap_or(0.0)"
+                } else {
+                    "unwrap()"
+                };
                 (
-                    format!("{src}.map(|{e}| {}).{end}.unwrap()", body.text),
-                    body.bound,
+                    format!("{src}.map(|{e}| {}).{end}.{taken}", body.text),
+                    body.bound.max(0.0),
                 )
             }
             _ => {

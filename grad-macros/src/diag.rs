@@ -101,7 +101,7 @@ pub fn iter_end(name: &str) -> String {
         "max_by" | "min_by" | "reduce" | "find" | "last" | "nth"
     ) {
         return format!(
-            "`{name}` on an iterator is supported in #[differentiable] functions only where its `Option` is unwrapped at once: write `.{name}(..).unwrap()` or `.{name}(..).expect(\"..\")` (an empty iterator then panics as the unwrap does)"
+            "`{name}` on an iterator is supported in #[differentiable] functions only where its `Option` is taken apart at once: write `.{name}(..).unwrap()` (or `.expect(\"..\")`), `.{name}(..).unwrap_or(d)`, `if let Some(v) = chain.{name}(..)` or a `match` with `Some` and `None` arms"
         );
     }
     format!(

@@ -1108,6 +1108,8 @@ impl VisitMut for Iters<'_> {
             Expr::MethodCall(m) => self
                 .rewrite_selection(e)
                 .or_else(|| self.rewrite_reduction(m, hint)),
+            // `match sel { Some(p) => .., None => .. }` (and `if let`, a `match` by now).
+            Expr::Match(_) => self.rewrite_selection(e),
             _ => None,
         };
         if let Some(new) = new {

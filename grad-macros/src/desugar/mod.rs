@@ -109,6 +109,64 @@ fn taken(opt: &syn::Expr) -> (&syn::Expr, By) {
     }
 }
 
+/// `Some(p)`: `p`.
+fn some(pat: &syn::Pat) -> Option<&syn::Pat> {
+    match pat {
+        syn::Pat::TupleStruct(t)
+            if t.qself.is_none() && t.path.is_ident("Some") && t.elems.len() == 1 =>
+        {
+            Some(&t.elems[0])
+        }
+        _ => None,
+    }
+}
+
+/// `None` or `_`.
+fn none(pat: &syn::Pat) -> bool {
+    match pat {
+        syn::Pat::Wild(_) => true,
+        syn::Pat::Ident(i) => i.ident == "None" && i.subpat.is_none() && i.by_ref.is_none(),
+        syn::Pat::Path(p) => p.qself.is_none() && p.path.is_ident("None"),
+        _ => false,
+    }
+}
+
+/// `if let Some(p) = o { a } else { b }` or `match o { Some(p) => a, None => b }` (either
+/// arm first, `_` for `None`, no guards): `p`, `o`, `a` and `b` (`{}` for a missing `else`).
+fn some_or_none(e: &syn::Expr) -> Option<(&syn::Pat, &syn::Expr, syn::Expr, syn::Expr)> {
+    match e {
+        syn::Expr::If(i) => {
+            let syn::Expr::Let(l) = &*i.cond else {
+                return None;
+            };
+            let other = match &i.else_branch {
+                Some((_, e)) => (**e).clone(),
+                None => syn::parse_quote!({}),
+            };
+            let then = &i.then_branch;
+            Some((some(&l.pat)?, &l.expr, syn::parse_quote!(#then), other))
+        }
+        syn::Expr::Match(m) => {
+            let [a, b] = m.arms.as_slice() else {
+                return None;
+            };
+            if a.guard.is_some() || b.guard.is_some() {
+                return None;
+            }
+            let (s, n) = if some(&a.pat).is_some() {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            if !none(&n.pat) {
+                return None;
+            }
+            Some((some(&s.pat)?, &m.expr, (*s.body).clone(), (*n.body).clone()))
+        }
+        _ => None,
+    }
+}
+
 /// A place: a local, `self`, or a field or element of one.
 fn is_place(e: &syn::Expr) -> bool {
     match strip(e) {

@@ -23,7 +23,7 @@
 //! reading one value, and `i` is evaluated once. A `get` of a range or of a reference (a
 //! map's key) is left as written.
 
-use super::{By, Fresh, call0, is_place, strip, taken, unwrapped};
+use super::{By, Fresh, call0, is_place, some, some_or_none, strip, taken, unwrapped};
 use crate::names;
 use quote::format_ident;
 use syn::visit_mut::{self, VisitMut};
@@ -149,28 +149,6 @@ fn bind_one(by: By, pat: &Pat, place: Expr) -> Stmt {
     }
 }
 
-/// `Some(p)`: `p`.
-fn some(pat: &Pat) -> Option<&Pat> {
-    match pat {
-        Pat::TupleStruct(t)
-            if t.qself.is_none() && t.path.is_ident("Some") && t.elems.len() == 1 =>
-        {
-            Some(&t.elems[0])
-        }
-        _ => None,
-    }
-}
-
-/// `None` or `_`.
-fn none(pat: &Pat) -> bool {
-    match pat {
-        Pat::Wild(_) => true,
-        Pat::Ident(i) => i.ident == "None" && i.subpat.is_none() && i.by_ref.is_none(),
-        Pat::Path(p) => p.qself.is_none() && p.path.is_ident("None"),
-        _ => false,
-    }
-}
-
 impl Optional<'_> {
     /// `o.unwrap_or(d)`, and `x.get(i).unwrap()` / `.expect(msg)`.
     fn unwrap(&mut self, e: &Expr) -> Option<Expr> {
@@ -204,37 +182,7 @@ impl Optional<'_> {
 
     /// `if let Some(p) = o { a } else { b }` and `match o { Some(p) => a, None => b }`.
     fn branch(&mut self, e: &Expr) -> Option<Expr> {
-        let (pat, o, then, other): (&Pat, &Expr, Expr, Expr) = match e {
-            Expr::If(i) => {
-                let Expr::Let(l) = &*i.cond else {
-                    return None;
-                };
-                let other = match &i.else_branch {
-                    Some((_, e)) => (**e).clone(),
-                    None => parse_quote!({}),
-                };
-                let then = &i.then_branch;
-                (some(&l.pat)?, &l.expr, parse_quote!(#then), other)
-            }
-            Expr::Match(m) => {
-                let [a, b] = m.arms.as_slice() else {
-                    return None;
-                };
-                if a.guard.is_some() || b.guard.is_some() {
-                    return None;
-                }
-                let (s, n) = if some(&a.pat).is_some() {
-                    (a, b)
-                } else {
-                    (b, a)
-                };
-                if !none(&n.pat) {
-                    return None;
-                }
-                (some(&s.pat)?, &m.expr, (*s.body).clone(), (*n.body).clone())
-            }
-            _ => return None,
-        };
+        let (pat, o, then, other) = some_or_none(e)?;
         let r = read(o)?;
         let Parts {
             setup,

@@ -365,6 +365,7 @@ pub(super) fn is_nondiff_runtime_fn(func: &Expr) -> bool {
         "max_position",
         "min_position",
         "find_position",
+        "find_position_or_end",
         "nth_position",
         "shape_like",
         "retained_positions",

@@ -494,6 +494,21 @@ pub fn find_position(
     }
 }
 
+/// The position `chain.find(pred)` selects among `lo..hi` where its `Option` is not
+/// unwrapped (`unwrap_or`, `if let`, `match`): the first whose item `found(i)` accepts, or
+/// `hi` where none is. Not differentiated.
+///
+/// ```
+/// use grad::__private::find_position_or_end;
+/// let x = [0.5, 2.0, 3.0];
+/// assert_eq!(find_position_or_end(0, 3, |i| x[i] > 1.0), 1);
+/// assert_eq!(find_position_or_end(0, 3, |i| x[i] > 5.0), 3);
+/// assert_eq!(find_position_or_end(2, 2, |_| true), 2);
+/// ```
+pub fn find_position_or_end(lo: usize, hi: usize, mut found: impl FnMut(usize) -> bool) -> usize {
+    (lo..hi).find(|&i| found(i)).unwrap_or(hi)
+}
+
 /// The position `chain.nth(k).unwrap()` reads among `lo..hi`, `lo + k` (and `last()`'s, the
 /// final one); past the end, it panics with `msg`.
 #[track_caller]

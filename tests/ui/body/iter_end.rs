@@ -1,7 +1,7 @@
 // An iterator chain ending in something with no rewrite (here `min_by_key`) is named on the
 // method, suggesting `fold` for a maximum; the selections (`max_by`, `min_by`, `reduce`,
-// `find`, `last`, `nth`) are rewritten only where their `Option` is unwrapped at once, and not
-// after a `filter`.
+// `find`, `last`, `nth`) are rewritten only where their `Option` is taken apart at once (not
+// kept in a variable), and not after a `filter`.
 use grad::differentiable;
 
 #[differentiable]
@@ -11,7 +11,8 @@ fn f(x: &[f64]) -> f64 {
 
 #[differentiable]
 fn g(x: &[f64]) -> f64 {
-    x.iter().copied().max_by(|a, b| a.total_cmp(b)).unwrap_or(0.0)
+    let m = x.iter().copied().max_by(|a, b| a.total_cmp(b));
+    m.unwrap_or(0.0)
 }
 
 #[differentiable]

@@ -1,13 +1,17 @@
-//! Selections that end an iterator chain, unwrapped at once: `max_by`, `min_by`, `reduce`,
-//! `find`, `last`, `nth`. Each is the position it selects (chosen by the runtime, not
-//! differentiated) and one read of the item there.
+//! Selections that end an iterator chain, their `Option` taken apart at once: `max_by`,
+//! `min_by`, `reduce`, `find`, `last`, `nth`. Each is the position it selects (chosen by the
+//! runtime, not differentiated) and one read of the item there. Taken apart by `unwrap()` /
+//! `expect(msg)`, an empty chain panics; by `unwrap_or(d)`, `if let Some(p) = ..` or a
+//! two-arm `match`, the position is found only where the chain has the item (`find`'s search
+//! is itself the test), and the `None` arm runs otherwise.
 
 use super::{By, Elem, Iters, Read, borrow_for, elem_expr, is_zero, taken, unwrapped};
-use crate::desugar::strip;
+use crate::desugar::{some_or_none, strip};
 use crate::diag;
+use proc_macro2::TokenStream;
 use quote::quote_spanned;
 use syn::spanned::Spanned;
-use syn::{Expr, Ident, parse_quote};
+use syn::{Expr, Ident, Pat, parse_quote};
 
 /// Iterator ends that select one item, rewritten where unwrapped at once (`rewrite_selection`),
 /// with their number of arguments.
@@ -42,7 +46,12 @@ impl Iters<'_> {
                 _ => None,
             }
         }
-        let (opt, msg) = unwrapped(e)?;
+        let (opt, taken_as) = consumer(e)?;
+        let msg: Expr = match &taken_as {
+            Taken::Unwrap(msg) => msg.clone(),
+            // Never shown: the finders run only where the chain has the item.
+            _ => parse_quote!(""),
+        };
         // `Option::map(f)` of the selected item before the unwrap (`.map(|(i, _)| i)`, an
         // argmax): `f` applied to the item, whose parts need not make one value.
         let (m, by, then) = match strip(opt) {
@@ -98,7 +107,7 @@ impl Iters<'_> {
             it.elem(&chain.seq, k)
         };
         let rt = self.rt();
-        let prelude = pre.iter().chain(&chain.prelude);
+        let prelude: Vec<syn::Stmt> = pre.iter().chain(&chain.prelude).cloned().collect();
         let span = msg.span();
         if name == "reduce" {
             let f = &m.args[0];
@@ -113,18 +122,24 @@ impl Iters<'_> {
             let value = finish(self, chosen);
             let start =
                 quote_spanned!(span=> #lo + #rt::first_index((#hi).saturating_sub(#lo), #msg));
-            return Some(parse_quote!({
-                #(#prelude)*
+            let fold: Vec<syn::Stmt> = parse_quote! {
                 let #at = #start;
                 let mut #acc = #first;
                 for #j in (#at + 1)..#hi { #acc = #next; }
-                #value
-            }));
+            };
+            let present = parse_quote!(#lo < #hi);
+            return Some(taken_as.assemble(prelude, Vec::new(), present, fold, value));
         }
         // The position selected: by a comparison (or a predicate) of the items at positions,
-        // as a closure over them, or by counting.
+        // as a closure over them, or by counting. Unless unwrapped, it is found only where
+        // the chain has it (`present`), and `find`'s search is itself the test.
         let (a, b) = (self.fresh.name("a"), self.fresh.name("b"));
-        let select = match name.as_str() {
+        let at = self.fresh.name("at");
+        let unwrap = matches!(taken_as, Taken::Unwrap(_));
+        let nonempty: Expr = parse_quote!(#lo < #hi);
+        let (before, present, select): (Vec<syn::Stmt>, Expr, Option<TokenStream>) = match name
+            .as_str()
+        {
             "max_by" | "min_by" => {
                 let f = &m.args[0];
                 let args = vec![
@@ -140,22 +155,33 @@ impl Iters<'_> {
                     },
                     m.method.span(),
                 );
-                quote_spanned!(span=> #rt::#which(#lo, #hi, #msg, |#a: usize, #b: usize| #order))
+                let select = quote_spanned!(span=> #rt::#which(#lo, #hi, #msg, |#a: usize, #b: usize| #order));
+                (Vec::new(), nonempty, Some(select))
             }
             "find" => {
                 let f = &m.args[0];
                 let found = self.apply(f, vec![borrow_for(f, 0, item(self, &a))]);
-                quote_spanned!(span=> #rt::find_position(#lo, #hi, #msg, |#a: usize| #found))
+                if unwrap {
+                    let select = quote_spanned!(span=> #rt::find_position(#lo, #hi, #msg, |#a: usize| #found));
+                    (Vec::new(), nonempty, Some(select))
+                } else {
+                    let search = quote_spanned!(span=> #rt::find_position_or_end(#lo, #hi, |#a: usize| #found));
+                    let before = vec![parse_quote!(let #at = #search;)];
+                    (before, parse_quote!(#at < #hi), None)
+                }
             }
             "nth" => {
-                let n = &m.args[0];
-                quote_spanned!(span=> #rt::nth_position(#lo, #hi, #n, #msg))
+                let (n, k) = (self.fresh.name("nth"), &m.args[0]);
+                let select = quote_spanned!(span=> #rt::nth_position(#lo, #hi, #n, #msg));
+                let before = vec![parse_quote!(let #n = #k;)];
+                let present = parse_quote!(#n < (#hi).saturating_sub(#lo));
+                (before, present, Some(select))
             }
             _ => {
-                quote_spanned!(span=> #rt::nth_position(#lo, #hi, (#hi).saturating_sub(#lo).saturating_sub(1), #msg))
+                let select = quote_spanned!(span=> #rt::nth_position(#lo, #hi, (#hi).saturating_sub(#lo).saturating_sub(1), #msg));
+                (Vec::new(), nonempty, Some(select))
             }
         };
-        let at = self.fresh.name("at");
         let chosen = match (item(self, &at), by) {
             (Elem::Ref(p) | Elem::Mut(p), By::Ref) => Elem::Ref(p),
             (Elem::Ref(p) | Elem::Mut(p), By::Copy) => Elem::Val(p),
@@ -163,10 +189,83 @@ impl Iters<'_> {
             (other, _) => other,
         };
         let value = finish(self, chosen);
-        Some(parse_quote!({
+        let position = select
+            .map(|select| parse_quote!(let #at = #select;))
+            .into_iter()
+            .collect();
+        Some(taken_as.assemble(prelude, before, present, position, value))
+    }
+}
+
+/// How a selection's `Option` is taken apart.
+enum Taken {
+    /// `.unwrap()` or `.expect(msg)`: an empty chain panics with the message.
+    Unwrap(Expr),
+    /// `.unwrap_or(d)`.
+    Or(Expr),
+    /// `if let Some(p) = sel { a } else { b }` or `match sel { Some(p) => a, None => b }`.
+    Branch(Box<(Pat, Expr, Expr)>),
+}
+
+/// `e` as an `Option` taken apart at once: the `Option`, and how.
+fn consumer(e: &Expr) -> Option<(&Expr, Taken)> {
+    if let Some((opt, msg)) = unwrapped(e) {
+        return Some((opt, Taken::Unwrap(msg)));
+    }
+    if let Some((pat, opt, then, other)) = some_or_none(e) {
+        return Some((opt, Taken::Branch(Box::new((pat.clone(), then, other)))));
+    }
+    match strip(e) {
+        Expr::MethodCall(m) if m.method == "unwrap_or" && m.args.len() == 1 => {
+            Some((&m.receiver, Taken::Or(m.args[0].clone())))
+        }
+        _ => None,
+    }
+}
+
+impl Taken {
+    /// The block that computes the selection: the prelude and `before`, then for an unwrap
+    /// `position` (the statements that find the item) and `value`; otherwise, where
+    /// `present` holds, those and the `Some` arm, and else the `None` arm.
+    fn assemble(
+        self,
+        prelude: Vec<syn::Stmt>,
+        before: Vec<syn::Stmt>,
+        present: Expr,
+        position: Vec<syn::Stmt>,
+        value: Expr,
+    ) -> Expr {
+        let (some, none): (Expr, Expr) = match self {
+            Taken::Unwrap(_) => {
+                return parse_quote!({
+                    #(#prelude)*
+                    #(#before)*
+                    #(#position)*
+                    #value
+                });
+            }
+            Taken::Or(d) => (value, d),
+            Taken::Branch(arms) => {
+                let (p, then, other) = *arms;
+                // `Some(&v)` of a reference binds what it refers to.
+                let bind: syn::Stmt = match (&p, strip(&value)) {
+                    (Pat::Reference(r), Expr::Reference(e)) => {
+                        let (inner, e) = (&r.pat, &e.expr);
+                        parse_quote!(let #inner = #e;)
+                    }
+                    (Pat::Reference(r), _) => {
+                        let inner = &r.pat;
+                        parse_quote!(let #inner = *#value;)
+                    }
+                    _ => parse_quote!(let #p = #value;),
+                };
+                (parse_quote!({ #bind #then }), other)
+            }
+        };
+        parse_quote!({
             #(#prelude)*
-            let #at = #select;
-            #value
-        }))
+            #(#before)*
+            if #present { #(#position)* #some } else { #none }
+        })
     }
 }
