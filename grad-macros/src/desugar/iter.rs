@@ -23,6 +23,9 @@ use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Ident, Pat, Type, parse_quote};
 
 mod select;
+mod steps;
+
+use steps::{STEPS, Step};
 
 /// The marker a view of a slice stands as until the chain that iterates it is read (or,
 /// if nothing iterates it, until it becomes the slice itself).
@@ -133,40 +136,6 @@ enum Node {
     Map(Box<Seq>, Expr),
     Copied(Box<Seq>, bool),
 }
-
-/// What the iteration does to an item after the positional part: `filter`, `take_while`,
-/// `skip_while`, and `map` once one of those has come.
-enum Step {
-    Filter(Expr),
-    /// `take_while(p)`: items are taken while the flag (a local the chain's prelude sets)
-    /// says `p` has held for every item so far. The iteration runs on past the first item
-    /// `p` refuses, doing nothing, as a `break` would make it an exit, which an expression
-    /// whose value is used (`s + chain.sum()`) may not hold.
-    TakeWhile(Expr, Ident),
-    /// `skip_while(p)`: items are left out while `p` holds and the flag (a local the
-    /// chain's prelude sets) says none has failed it yet.
-    SkipWhile(Expr, Ident),
-    Map(Expr),
-    /// `copied()` / `cloned()`.
-    Deref(bool),
-}
-
-impl Step {
-    /// The adaptor the step was written as.
-    fn name(&self) -> &'static str {
-        match self {
-            Step::Filter(_) => "filter",
-            Step::TakeWhile(..) => "take_while",
-            Step::SkipWhile(..) => "skip_while",
-            Step::Map(_) => "map",
-            Step::Deref(_) => "copied",
-        }
-    }
-}
-
-/// The adaptors that make a step: what follows one is a step too (`map`, `copied`) or
-/// another of these.
-const STEPS: &[&str] = &["filter", "take_while", "skip_while"];
 
 /// A whole chain: the locals it needs first, its positions, and its steps.
 struct Chain {
@@ -564,19 +533,8 @@ impl Iters<'_> {
             let arg = m.args[0].clone();
             chain.steps.push(match name.as_str() {
                 "filter" => Step::Filter(arg),
-                "take_while" | "skip_while" => {
-                    let flag = self.fresh.name(if name == "take_while" {
-                        "taking"
-                    } else {
-                        "skipping"
-                    });
-                    pre.push(parse_quote!(let mut #flag = true;));
-                    if name == "take_while" {
-                        Step::TakeWhile(arg, flag)
-                    } else {
-                        Step::SkipWhile(arg, flag)
-                    }
-                }
+                "take_while" => Step::TakeWhile(arg, self.flag("taking", pre)),
+                "skip_while" => Step::SkipWhile(arg, self.flag("skipping", pre)),
                 _ => Step::Map(arg),
             });
             return Read::Yes(chain);
@@ -792,76 +750,6 @@ impl Iters<'_> {
             }
             Some((_, len)) => (parse_quote!(0), parse_quote!(::core::cmp::min(#n, #len))),
             None => (parse_quote!(0), n.clone()),
-        }
-    }
-
-    fn steps(
-        &mut self,
-        steps: &[Step],
-        item: Elem,
-        finish: impl FnOnce(&mut Self, Elem) -> Vec<syn::Stmt>,
-    ) -> Vec<syn::Stmt> {
-        let Some((first, rest)) = steps.split_first() else {
-            return finish(self, item);
-        };
-        match first {
-            Step::Map(f) => {
-                let v = self.apply(f, vec![item]);
-                self.steps(rest, Elem::Val(v), finish)
-            }
-            Step::Deref(clone) => self.steps(rest, deref(item, *clone), finish),
-            Step::Filter(f) => {
-                let mut stmts = Vec::new();
-                let item = self.materialize(item, &mut stmts);
-                let cond = self.apply(f, vec![borrow_for(f, 0, item.clone())]);
-                let inner = self.steps(rest, item, finish);
-                stmts.push(syn::Stmt::Expr(parse_quote!(if #cond { #(#inner)* }), None));
-                stmts
-            }
-            Step::TakeWhile(f, flag) => {
-                let mut stmts = Vec::new();
-                let item = self.materialize(item, &mut stmts);
-                let cond = self.apply(f, vec![borrow_for(f, 0, item.clone())]);
-                let inner = self.steps(rest, item, finish);
-                let taken = syn::Stmt::Expr(
-                    parse_quote!(if #cond { #(#inner)* } else { #flag = false; }),
-                    None,
-                );
-                vec![syn::Stmt::Expr(
-                    parse_quote!(if #flag { #(#stmts)* #taken }),
-                    None,
-                )]
-            }
-            Step::SkipWhile(f, flag) => {
-                let mut stmts = Vec::new();
-                let item = self.materialize(item, &mut stmts);
-                let cond = self.apply(f, vec![borrow_for(f, 0, item.clone())]);
-                let inner = self.steps(rest, item, finish);
-                stmts.push(syn::Stmt::Expr(
-                    parse_quote!(if !(#flag && #cond) { #flag = false; #(#inner)* }),
-                    None,
-                ));
-                stmts
-            }
-        }
-    }
-
-    /// The item with each computed part bound to a local, so that a `filter` and the rest of
-    /// the iteration read it without computing it twice.
-    fn materialize(&mut self, item: Elem, stmts: &mut Vec<syn::Stmt>) -> Elem {
-        match item {
-            Elem::Val(e) if !is_place(&e) => {
-                let t = self.fresh.name("item");
-                stmts.push(parse_quote!(let #t = #e;));
-                Elem::Val(parse_quote!(#t))
-            }
-            Elem::Tuple(items) => Elem::Tuple(
-                items
-                    .into_iter()
-                    .map(|i| self.materialize(i, stmts))
-                    .collect(),
-            ),
-            other => other,
         }
     }
 
