@@ -110,15 +110,9 @@ pub fn find(
         // iteration, not only in a branch (`if i + 1 < n { .. x[i + 1] .. }` reaches no
         // element past the end, where a window's last flush would).
         let read_always = |c: i64| {
-            body.stmts.iter().any(|s| match s {
-                Stmt::Let {
-                    op: Op::Project { base: b, path, .. },
-                    ..
-                } if *b == base => matches!(
-                    path.as_slice(),
-                    [Proj::Index(Operand::Var(o)), ..] if offsets.get(o) == Some(&c)
-                ),
-                _ => false,
+            body.stmts.iter().any(|s| {
+                matches!(s, Stmt::Let { op: Op::Project { base: b, path, .. }, .. }
+                    if *b == base && offset(path, &offsets) == Some(c))
             })
         };
         if !read_always(min) || !read_always(max) {
@@ -205,6 +199,15 @@ fn strip(e: &syn::Expr) -> &syn::Expr {
     }
 }
 
+/// The offset from the index of the element a projection `path` starts at, if it starts at
+/// one (`x[i + c]...`).
+fn offset(path: &[Proj], offsets: &HashMap<VarId, i64>) -> Option<i64> {
+    match path {
+        [Proj::Index(Operand::Var(o)), ..] => offsets.get(o).copied(),
+        _ => None,
+    }
+}
+
 /// Every adjoint contribution in a block, nested blocks included: an element read at a
 /// known offset as `(base, Some(c))`, anything else as `(target, None)`.
 fn contributions(
@@ -219,11 +222,7 @@ fn contributions(
                 op: Op::Project { base, path, .. },
                 var,
             } if an.func.vars[*var].active => {
-                let c = match path.as_slice() {
-                    [Proj::Index(Operand::Var(o)), ..] => offsets.get(o).copied(),
-                    _ => None,
-                };
-                out.push((*base, c));
+                out.push((*base, offset(path, offsets)));
             }
             Stmt::Let { .. } | Stmt::Effect { .. } => {
                 let mut t = Vec::new();

@@ -131,6 +131,23 @@ fn none(pat: &syn::Pat) -> bool {
     }
 }
 
+/// `let p = value;` for the pattern `p` of a `Some(p)`: a `&v` binds what `value` refers to
+/// (`let v = e;` for a `value` of `&e`, else `let v = *value;`), since a `let` pattern is a
+/// name or a tuple of names.
+fn bind_some(pat: &syn::Pat, value: syn::Expr) -> syn::Stmt {
+    match (pat, strip(&value)) {
+        (syn::Pat::Reference(r), syn::Expr::Reference(e)) => {
+            let (inner, e) = (&r.pat, &e.expr);
+            syn::parse_quote!(let #inner = #e;)
+        }
+        (syn::Pat::Reference(r), _) => {
+            let inner = &r.pat;
+            syn::parse_quote!(let #inner = *#value;)
+        }
+        _ => syn::parse_quote!(let #pat = #value;),
+    }
+}
+
 /// `if let Some(p) = o { a } else { b }` or `match o { Some(p) => a, None => b }` (either
 /// arm first, `_` for `None`, no guards): `p`, `o`, `a` and `b` (`{}` for a missing `else`).
 fn some_or_none(e: &syn::Expr) -> Option<(&syn::Pat, &syn::Expr, syn::Expr, syn::Expr)> {

@@ -23,7 +23,7 @@
 //! reading one value, and `i` is evaluated once. A `get` of a range or of a reference (a
 //! map's key) is left as written.
 
-use super::{By, Fresh, call0, is_place, some, some_or_none, strip, taken, unwrapped};
+use super::{By, Fresh, bind_some, call0, is_place, some, some_or_none, strip, taken, unwrapped};
 use crate::names;
 use quote::format_ident;
 use syn::visit_mut::{self, VisitMut};
@@ -121,7 +121,7 @@ impl Read<'_> {
         let rest: Expr = match self.at {
             At::SplitFirst => parse_quote!(&#x[1..]),
             At::SplitLast => parse_quote!(&#x[..#x.len() - 1]),
-            _ => return Some(vec![bind_one(self.by, pat, place)]),
+            _ => return Some(vec![bind_some(pat, self.by.apply(place))]),
         };
         let Pat::Tuple(t) = pat else { return None };
         let [a, r] = [t.elems.first()?, t.elems.get(1)?];
@@ -129,23 +129,9 @@ impl Read<'_> {
             return None;
         }
         Some(vec![
-            bind_one(By::Ref, a, place),
+            bind_some(a, By::Ref.apply(place)),
             parse_quote!(let #r = #rest;),
         ])
-    }
-}
-
-/// `let p = item;` for an item at `place`, taken `by`.
-fn bind_one(by: By, pat: &Pat, place: Expr) -> Stmt {
-    match (by, pat) {
-        (By::Ref, Pat::Reference(r)) => {
-            let inner = &r.pat;
-            parse_quote!(let #inner = #place;)
-        }
-        (by, pat) => {
-            let item = by.apply(place);
-            parse_quote!(let #pat = #item;)
-        }
     }
 }
 

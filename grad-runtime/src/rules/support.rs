@@ -482,16 +482,12 @@ pub fn min_position(
 /// assert_eq!(find_position(1, 4, "none", |i| x[i] < 1.0), 2);
 /// ```
 #[track_caller]
-pub fn find_position(
-    lo: usize,
-    hi: usize,
-    msg: &str,
-    mut found: impl FnMut(usize) -> bool,
-) -> usize {
-    match (lo..hi).find(|&i| found(i)) {
-        Some(i) => i,
-        None => panic!("{msg}"),
+pub fn find_position(lo: usize, hi: usize, msg: &str, found: impl FnMut(usize) -> bool) -> usize {
+    let at = find_position_or_end(lo, hi, found);
+    if at == hi {
+        panic!("{msg}");
     }
+    at
 }
 
 /// The position `chain.find(pred)` selects among `lo..hi` where its `Option` is not

@@ -6,7 +6,7 @@
 //! is itself the test), and the `None` arm runs otherwise.
 
 use super::{By, Elem, Iters, Read, borrow_for, elem_expr, is_zero, taken, unwrapped};
-use crate::desugar::{some_or_none, strip};
+use crate::desugar::{bind_some, some_or_none, strip};
 use crate::diag;
 use proc_macro2::TokenStream;
 use quote::quote_spanned;
@@ -247,18 +247,7 @@ impl Taken {
             Taken::Or(d) => (value, d),
             Taken::Branch(arms) => {
                 let (p, then, other) = *arms;
-                // `Some(&v)` of a reference binds what it refers to.
-                let bind: syn::Stmt = match (&p, strip(&value)) {
-                    (Pat::Reference(r), Expr::Reference(e)) => {
-                        let (inner, e) = (&r.pat, &e.expr);
-                        parse_quote!(let #inner = #e;)
-                    }
-                    (Pat::Reference(r), _) => {
-                        let inner = &r.pat;
-                        parse_quote!(let #inner = *#value;)
-                    }
-                    _ => parse_quote!(let #p = #value;),
-                };
+                let bind = bind_some(&p, value);
                 (parse_quote!({ #bind #then }), other)
             }
         };
