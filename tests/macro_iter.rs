@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{Rng, check, check_hvp, close, close_all, fd, fd_slice};
+use common::{Rng, check, check_second_order, close, close_all, fd, fd_slice};
 use grad::{Differentiable, differentiable};
 
 /// A few points of each length, away from kinks.
@@ -815,9 +815,7 @@ fn writes_through_iter_mut_and_for_each() {
             }
             // H·v against central differences of the gradient.
             let v: Vec<f64> = (0..n).map(|i| 1.0 - 0.3 * i as f64).collect();
-            let (value, g, hv) = cubed_in_place_hvp(&x, &v);
-            assert_eq!((value, g.clone()), cubed_in_place_grad(&x));
-            check_hvp(&x, &v, &hv, |y| cubed_in_place_grad(y).1);
+            check_second_order(&x, &v, cubed_in_place_grad, cubed_in_place_hvp);
         }
     }
 }
@@ -921,9 +919,7 @@ fn selections_with_a_default_or_two_arms() {
                 selections_or_else_jvp,
             );
             let v: Vec<f64> = (0..n).map(|i| 0.4 - 0.15 * i as f64).collect();
-            let (value, g, hv) = selections_or_else_hvp(&x, &v);
-            assert_eq!((value, g), selections_or_else_grad(&x));
-            check_hvp(&x, &v, &hv, |y| selections_or_else_grad(y).1);
+            check_second_order(&x, &v, selections_or_else_grad, selections_or_else_hvp);
         }
     }
     // Nothing to select: every `None` arm, and a zero gradient.
@@ -997,9 +993,7 @@ fn take_while_and_skip_while() {
             assert_eq!(while_chains(&x), while_chains_by_hand(&x), "{x:?}");
             check(&x, while_chains, while_chains_grad, while_chains_jvp);
             let v: Vec<f64> = (0..n).map(|i| 0.3 - 0.1 * i as f64).collect();
-            let (value, g, hv) = while_chains_hvp(&x, &v);
-            assert_eq!((value, g), while_chains_grad(&x));
-            check_hvp(&x, &v, &hv, |y| while_chains_grad(y).1);
+            check_second_order(&x, &v, while_chains_grad, while_chains_hvp);
         }
     }
     // Every branch taken: a prefix cut at 2.1, a suffix from -1.2 and from 0.8.
@@ -1077,15 +1071,11 @@ fn max_by_min_by_and_reduce_select_and_differentiate() {
                 shifted_logsumexp_jvp,
             );
             let v: Vec<f64> = (0..n).map(|i| 0.5 - 0.2 * i as f64).collect();
-            let (value, g, hv) = shifted_logsumexp_hvp(&x, &v);
-            assert_eq!((value, g), shifted_logsumexp_grad(&x));
-            check_hvp(&x, &v, &hv, |y| shifted_logsumexp_grad(y).1);
+            check_second_order(&x, &v, shifted_logsumexp_grad, shifted_logsumexp_hvp);
             check(&x, logsumexp, logsumexp_grad, logsumexp_jvp);
             if n > 1 && x.iter().any(|v| v.abs() > 0.3) {
                 check(&x, found, found_grad, found_jvp);
-                let (value, g, hv) = found_hvp(&x, &v);
-                assert_eq!((value, g), found_grad(&x));
-                check_hvp(&x, &v, &hv, |y| found_grad(y).1);
+                check_second_order(&x, &v, found_grad, found_hvp);
             }
             if n > 1 {
                 check(&x, selections, selections_grad, selections_jvp);

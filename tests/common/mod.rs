@@ -84,6 +84,19 @@ pub fn check_hvp(x: &[f64], v: &[f64], hv: &[f64], grad: impl Fn(&[f64]) -> Vec<
     }
 }
 
+/// `f_hvp` (here `hvp`) at `x` along `v`: its value and gradient are `f_grad`'s (`grad`)
+/// bit for bit, and its H v agrees with central differences of the gradient along `v`.
+pub fn check_second_order(
+    x: &[f64],
+    v: &[f64],
+    grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    hvp: impl Fn(&[f64], &[f64]) -> (f64, Vec<f64>, Vec<f64>),
+) {
+    let (value, g, hv) = hvp(x, v);
+    assert_eq!((value, g), grad(x), "_hvp's value and gradient are _grad's");
+    check_hvp(x, v, &hv, |y| grad(y).1);
+}
+
 /// A small seeded generator (xorshift64*), so tests are reproducible.
 pub struct Rng(u64);
 
