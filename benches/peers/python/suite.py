@@ -320,7 +320,8 @@ def check(np, entry, primal_value, value, grads):
 
 
 def measure(fn, seconds):
-    """Per-call time of fn in ns: the median over samples of batch_time / k."""
+    """Per-call time of fn in ns (the median over samples of batch_time / k), k, the number
+    of samples, and the cores kept busy (process CPU time over wall time while sampling)."""
     clock = time.perf_counter_ns
     # Warm-up: at least 3 calls and 0.2 s (JAX compiles in the first call, before this).
     start = clock()
@@ -340,6 +341,7 @@ def measure(fn, seconds):
     # Samples of one batch each until 20 samples and `seconds` are reached, or 200 samples.
     samples = []
     start = clock()
+    cpu = time.process_time_ns()
     while len(samples) < MAX_SAMPLES:
         t0 = clock()
         for _ in range(k):
@@ -347,7 +349,8 @@ def measure(fn, seconds):
         samples.append((clock() - t0) / k)
         if len(samples) >= MIN_SAMPLES and clock() - start >= seconds * 1e9:
             break
-    return statistics.median(samples), k, len(samples)
+    cores = (time.process_time_ns() - cpu) / (clock() - start)
+    return statistics.median(samples), k, len(samples), cores
 
 
 # ---------------------------------------------------------------------------------------
@@ -389,6 +392,13 @@ def set_thread_env(n, system):
             flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
             old = os.environ.get("XLA_FLAGS", "").strip()
             os.environ["XLA_FLAGS"] = f"{old} {flags}".strip()
+    # The variables and flags above are requests: JAX 0.10's XLA ignores its flags and ran
+    # "1 thread" on every core (1.8 cores busy on T3's product). Pinning the process to n
+    # CPUs is what holds every library to n cores.
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < n:
+        raise SystemExit(f"suite.py: --threads {n} but only {len(cpus)} CPUs are available")
+    os.sched_setaffinity(0, cpus[:n])
 
 
 def main(argv):
@@ -468,10 +478,11 @@ def main(argv):
                 "primal_ns": None, "grad_ns": None, "agree": agree, "detail": detail}
         if agree:
             with no_grad():
-                line["primal_ns"], pk, pn = measure(primal, args.seconds)
-            line["grad_ns"], gk, gn = measure(gradient, args.seconds)
+                line["primal_ns"], pk, pn, _ = measure(primal, args.seconds)
+            line["grad_ns"], gk, gn, line["grad_cores"] = measure(gradient, args.seconds)
             log(f"{name}: primal {line['primal_ns']:.1f} ns (k={pk}, {pn} samples), "
-                f"gradient {line['grad_ns']:.1f} ns (k={gk}, {gn} samples), {detail}")
+                f"gradient {line['grad_ns']:.1f} ns (k={gk}, {gn} samples, "
+                f"{line['grad_cores']:.2f} cores busy), {detail}")
         else:
             log(f"{name}: DISAGREES with grad: {detail}")
         out.write(json.dumps(line) + "\n")

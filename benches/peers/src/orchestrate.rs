@@ -24,6 +24,8 @@ struct Row {
     threads: usize,
     primal_ns: Option<f64>,
     grad_ns: Option<f64>,
+    /// CPU time over wall time while the gradient was timed: the cores it kept busy.
+    grad_cores: Option<f64>,
     agree: bool,
     detail: String,
 }
@@ -38,6 +40,7 @@ impl Row {
             threads: v["threads"].as_u64().ok_or("no threads")? as usize,
             primal_ns: v["primal_ns"].as_f64(),
             grad_ns: v["grad_ns"].as_f64(),
+            grad_cores: v["grad_cores"].as_f64(),
             agree: v["agree"].as_bool().ok_or("no agree")?,
             detail: text("detail").unwrap_or_default(),
         })
@@ -218,8 +221,9 @@ fn render(mut rows: Vec<Row>, missing: &[String], failures: &[String]) -> String
         "gradient",
         "gradient/primal",
         "gradient vs grad",
+        "cores busy",
     ];
-    let mut cells: Vec<[String; 7]> = Vec::new();
+    let mut cells: Vec<[String; 8]> = Vec::new();
     for r in &rows {
         let (primal, gradient, ratio, vs) = match (r.agree, r.primal_ns, r.grad_ns) {
             (true, Some(p), Some(g)) => (
@@ -243,6 +247,7 @@ fn render(mut rows: Vec<Row>, missing: &[String], failures: &[String]) -> String
             gradient,
             ratio,
             vs,
+            r.grad_cores.map_or(String::new(), |c| format!("{c:.2}")),
         ]);
     }
     let mut width = header.map(|h| h.chars().count());

@@ -49,11 +49,11 @@ impl Runner {
         let line = match check(&got, &case.expected, &case.wrt) {
             Ok(err) => {
                 eprintln!("{} {}: agrees ({err:.1e}), timing", self.system, case.name);
-                let primal_ns = measure::time(primal, self.seconds);
-                let grad_ns = measure::time(gradient, self.seconds);
+                let (primal_ns, _) = measure::time(primal, self.seconds);
+                let (grad_ns, grad_cores) = measure::time(gradient, self.seconds);
                 json!({
                     "case": case.name, "system": self.system, "threads": self.threads,
-                    "primal_ns": primal_ns, "grad_ns": grad_ns,
+                    "primal_ns": primal_ns, "grad_ns": grad_ns, "grad_cores": grad_cores,
                     "agree": true, "detail": format!("max rel err {err:.0e}"),
                 })
             }
