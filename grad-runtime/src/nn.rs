@@ -27,6 +27,7 @@
 //! ```
 
 use crate::differentiable::NoTangent;
+use crate::fuse;
 use crate::real::Real;
 use crate::tensor::Tensor;
 
@@ -189,14 +190,28 @@ pub fn mse_jvp<T: Real>(
 /// If the shapes of `logits` and `targets` differ.
 pub fn binary_cross_entropy_with_logits<T: Real>(logits: &Tensor<T>, targets: &Tensor<T>) -> T {
     check_same("binary_cross_entropy_with_logits", logits, targets);
-    let total = logits
-        .as_slice()
-        .iter()
-        .zip(targets.as_slice())
-        .fold(T::ZERO, |acc, (&z, &t)| {
-            acc + z.relu() - z * t + (-z.abs()).exp().ln_1p()
-        });
-    total / T::from_f64(logits.len() as f64)
+    fuse::fwd_mean(&Bce, "binary_cross_entropy_with_logits", (logits, targets))
+}
+
+/// The loss of one logit `z` and target `t`, and its adjoint, as one vectorized loop each
+/// (`std`'s `exp` and `ln_1p` per element, in a chain through the sum, took 15 ns an
+/// element: three quarters of T2's primal).
+struct Bce;
+
+impl fuse::Kernel<2> for Bce {
+    #[inline(always)]
+    fn fwd<L: fuse::Lane>(&self, [z, t]: [L; 2]) -> L {
+        let e = (-z.map(Real::abs)).exp();
+        // ln(1 + e) for e in [0, 1]: ln u with u = 1 + e, less the rounding of u
+        // (u - 1 - e, exact) to first order, so that e below u's ulp still counts.
+        let u = L::konst(1.0) + e;
+        let ln_1p = u.ln() - ((u - L::konst(1.0)) - e) / u;
+        z.map(Real::relu) - z * t + ln_1p
+    }
+    #[inline(always)]
+    fn bwd<L: fuse::Lane>(&self, [z, t]: [L; 2], dy: L) -> [L; 2] {
+        [(z.sigmoid() - t) * dy, -(z * dy)]
+    }
 }
 
 /// Value and pullback of [`binary_cross_entropy_with_logits`]:
@@ -208,10 +223,7 @@ pub fn binary_cross_entropy_with_logits_vjp<T: Real>(
     let loss = binary_cross_entropy_with_logits(logits, targets);
     let (z, t) = (logits.clone(), targets.clone());
     (loss, move |dy: T| {
-        let k = dy / T::from_f64(z.len() as f64);
-        let dz = (z.sigmoid() - &t) * k;
-        let dt = z * (-k);
-        (dz, dt)
+        fuse::bwd_mean(&Bce, "binary_cross_entropy_with_logits", (&z, &t), dy)
     })
 }
 

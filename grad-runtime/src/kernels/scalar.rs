@@ -216,35 +216,76 @@ pub fn dot<T: Real, const FMA: bool>(a: &[T], b: &[T]) -> T {
 /// `y[i] = Σ_l a[i·rs + l]·x[l]`, plus `beta·y[i]` unless `beta` is 0, for each row `i`
 /// of a row-major matrix: one short dot product per row, in 16 accumulators (the blocked
 /// [`dot`] reduces 64 accumulators per call, which costs more than the products of a row
-/// of a few hundred).
+/// of a few hundred). Four rows at a time, each with its own accumulators, so that four
+/// chains of multiply-adds overlap: one row at a time waited on its chain (T2's 1024 × 100
+/// took 20 µs, now 16; 32 × 100 in L1 went from 15.7 to 9.3 ns a row). Every row adds in
+/// the same order either way.
 #[inline(always)]
 pub fn gemv_rows<T: Real, const FMA: bool>(a: &[T], rs: usize, x: &[T], beta: T, y: &mut [T]) {
-    const R: usize = 16;
     let k = x.len();
-    for (i, yi) in y.iter_mut().enumerate() {
-        let row = &a[i * rs..i * rs + k];
-        let mut acc = [T::ZERO; R];
-        let (ra, rx) = (row.chunks_exact(R), x.chunks_exact(R));
-        let (ta, tx) = (ra.remainder(), rx.remainder());
-        for (ca, cx) in ra.zip(rx) {
-            for j in 0..R {
-                acc[j] = madd::<T, FMA>(ca[j], cx[j], acc[j]);
+    let row = |i: usize| &a[i * rs..i * rs + k];
+    let full = k / GEMV_ACC * GEMV_ACC;
+    let (tx, quads) = (&x[full..], y.len() / 4 * 4);
+    for (q, yq) in y[..quads].chunks_exact_mut(4).enumerate() {
+        let (r0, r1, r2, r3) = (row(4 * q), row(4 * q + 1), row(4 * q + 2), row(4 * q + 3));
+        let mut a0 = [T::ZERO; GEMV_ACC];
+        let mut a1 = [T::ZERO; GEMV_ACC];
+        let mut a2 = [T::ZERO; GEMV_ACC];
+        let mut a3 = [T::ZERO; GEMV_ACC];
+        for c in (0..full).step_by(GEMV_ACC) {
+            let xc = &x[c..c + GEMV_ACC];
+            let (c0, c1) = (&r0[c..c + GEMV_ACC], &r1[c..c + GEMV_ACC]);
+            let (c2, c3) = (&r2[c..c + GEMV_ACC], &r3[c..c + GEMV_ACC]);
+            for j in 0..GEMV_ACC {
+                a0[j] = madd::<T, FMA>(c0[j], xc[j], a0[j]);
+                a1[j] = madd::<T, FMA>(c1[j], xc[j], a1[j]);
+                a2[j] = madd::<T, FMA>(c2[j], xc[j], a2[j]);
+                a3[j] = madd::<T, FMA>(c3[j], xc[j], a3[j]);
             }
         }
-        let mut tail = T::ZERO;
-        for (&p, &q) in ta.iter().zip(tx) {
-            tail = madd::<T, FMA>(p, q, tail);
-        }
-        let mut w = R;
-        while w > 1 {
-            w /= 2;
-            for j in 0..w {
-                acc[j] += acc[j + w];
-            }
-        }
-        let d = acc[0] + tail;
-        *yi = if beta == T::ZERO { d } else { d + beta * *yi };
+        yq[0] = finish_row::<T, FMA>(a0, &r0[full..], tx, beta, yq[0]);
+        yq[1] = finish_row::<T, FMA>(a1, &r1[full..], tx, beta, yq[1]);
+        yq[2] = finish_row::<T, FMA>(a2, &r2[full..], tx, beta, yq[2]);
+        yq[3] = finish_row::<T, FMA>(a3, &r3[full..], tx, beta, yq[3]);
     }
+    for (i, yi) in y.iter_mut().enumerate().skip(quads) {
+        let r = row(i);
+        let mut acc = [T::ZERO; GEMV_ACC];
+        for c in (0..full).step_by(GEMV_ACC) {
+            for j in 0..GEMV_ACC {
+                acc[j] = madd::<T, FMA>(r[c + j], x[c + j], acc[j]);
+            }
+        }
+        *yi = finish_row::<T, FMA>(acc, &r[full..], tx, beta, *yi);
+    }
+}
+
+/// The accumulators of one row of [`gemv_rows`].
+const GEMV_ACC: usize = 16;
+
+/// One row of [`gemv_rows`] from its accumulators: the tail's products in a chain, the
+/// accumulators added pairwise, then `beta·y`.
+#[inline(always)]
+fn finish_row<T: Real, const FMA: bool>(
+    mut acc: [T; GEMV_ACC],
+    ta: &[T],
+    tx: &[T],
+    beta: T,
+    y: T,
+) -> T {
+    let mut tail = T::ZERO;
+    for (&p, &q) in ta.iter().zip(tx) {
+        tail = madd::<T, FMA>(p, q, tail);
+    }
+    let mut w = GEMV_ACC;
+    while w > 1 {
+        w /= 2;
+        for j in 0..w {
+            acc[j] += acc[j + w];
+        }
+    }
+    let d = acc[0] + tail;
+    if beta == T::ZERO { d } else { d + beta * y }
 }
 
 /// `y[i] += Σ_l x[l]·a[l·cs + i]`: a matrix stored transposed (column `l` is the stored
