@@ -142,6 +142,9 @@ pub const REDUCE_PAR_THRESHOLD: usize = 1 << 24;
 const PAR_CHUNK: usize = 1 << 15;
 
 /// Elements per rayon task for `n` elements: one task per thread, at least [`PAR_CHUNK`].
+/// Asked only once a kernel is to split: outside rayon's pool, `current_num_threads` goes
+/// through the global registry's initialization check each time (a tenth of a one-element
+/// tensor's gradient when every kernel asked first).
 pub(crate) fn chunk_for(n: usize) -> usize {
     n.div_ceil(rayon::current_num_threads()).max(PAR_CHUNK)
 }
@@ -316,10 +319,10 @@ where
 {
     assert_eq!(x.len(), out.len(), "map1: lengths differ");
     let isa = Isa::active();
-    let chunk = chunk_for(x.len());
     if x.len() < PAR_THRESHOLD {
         return dispatch!(isa, map1(x, out, &f));
     }
+    let chunk = chunk_for(x.len());
     out.par_chunks_mut(chunk)
         .zip(x.par_chunks(chunk))
         .for_each(|(o, x)| dispatch!(isa, map1(x, o, &f)));
@@ -386,10 +389,10 @@ where
     F: Fn(T) -> T + Sync + Send,
 {
     let isa = Isa::active();
-    let chunk = chunk_for(x.len());
     if x.len() < PAR_THRESHOLD {
         return dispatch!(isa, map1_in_place(x, &f));
     }
+    let chunk = chunk_for(x.len());
     x.par_chunks_mut(chunk)
         .for_each(|x| dispatch!(isa, map1_in_place(x, &f)));
 }
@@ -408,10 +411,10 @@ where
         "map2: lengths differ"
     );
     let isa = Isa::active();
-    let chunk = chunk_for(a.len());
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, map2(a, b, out, &f));
     }
+    let chunk = chunk_for(a.len());
     out.par_chunks_mut(chunk)
         .zip(a.par_chunks(chunk).zip(b.par_chunks(chunk)))
         .for_each(|(o, (a, b))| dispatch!(isa, map2(a, b, o, &f)));
@@ -428,10 +431,10 @@ where
 {
     assert_eq!(a.len(), b.len(), "map2_in_place: lengths differ");
     let isa = Isa::active();
-    let chunk = chunk_for(a.len());
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, map2_in_place(a, b, &f));
     }
+    let chunk = chunk_for(a.len());
     a.par_chunks_mut(chunk)
         .zip(b.par_chunks(chunk))
         .for_each(|(a, b)| dispatch!(isa, map2_in_place(a, b, &f)));
@@ -451,10 +454,10 @@ where
         "map3_in_place: lengths differ"
     );
     let isa = Isa::active();
-    let chunk = chunk_for(a.len());
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, map3_in_place(a, b, c, &f));
     }
+    let chunk = chunk_for(a.len());
     a.par_chunks_mut(chunk)
         .zip(b.par_chunks(chunk).zip(c.par_chunks(chunk)))
         .for_each(|(a, (b, c))| dispatch!(isa, map3_in_place(a, b, c, &f)));
@@ -474,10 +477,10 @@ where
         "map4_in_place: lengths differ"
     );
     let isa = Isa::active();
-    let chunk = chunk_for(a.len());
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, map4_in_place(a, b, c, d, &f));
     }
+    let chunk = chunk_for(a.len());
     a.par_chunks_mut(chunk)
         .zip(
             b.par_chunks(chunk)
@@ -490,10 +493,10 @@ where
 /// grows like `O(log n)` ulp rather than `O(n)`.
 pub fn sum<T: Real>(x: &[T]) -> T {
     let isa = Isa::active();
-    let chunk = chunk_for(x.len());
     if x.len() < REDUCE_PAR_THRESHOLD {
         return dispatch!(isa, sum(x));
     }
+    let chunk = chunk_for(x.len());
     let parts: Vec<T> = x
         .par_chunks(chunk)
         .map(|c| dispatch!(isa, sum(c)))
@@ -508,10 +511,10 @@ pub fn sum<T: Real>(x: &[T]) -> T {
 pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     assert_eq!(a.len(), b.len(), "dot: lengths differ");
     let isa = Isa::active();
-    let chunk = chunk_for(a.len());
     if a.len() < REDUCE_PAR_THRESHOLD {
         return dispatch!(isa, dot(a, b));
     }
+    let chunk = chunk_for(a.len());
     let parts: Vec<T> = a
         .par_chunks(chunk)
         .zip(b.par_chunks(chunk))
@@ -523,10 +526,10 @@ pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 /// The largest element, NaN if any is NaN, `-inf` for an empty slice.
 pub fn max<T: Real>(x: &[T]) -> T {
     let isa = Isa::active();
-    let chunk = chunk_for(x.len());
     if x.len() < REDUCE_PAR_THRESHOLD {
         return dispatch!(isa, max(x));
     }
+    let chunk = chunk_for(x.len());
     let parts: Vec<T> = x
         .par_chunks(chunk)
         .map(|c| dispatch!(isa, max(c)))
@@ -537,10 +540,10 @@ pub fn max<T: Real>(x: &[T]) -> T {
 /// Applies the vectorized function `f` ([`math`]) to every element in place.
 pub fn math_in_place<T: VecMath>(f: MathFn, x: &mut [T]) {
     let isa = Isa::active();
-    let chunk = chunk_for(x.len());
     if x.len() < PAR_THRESHOLD / 4 {
         return dispatch!(isa, math_in_place(f, x));
     }
+    let chunk = chunk_for(x.len());
     x.par_chunks_mut(chunk)
         .for_each(|x| dispatch!(isa, math_in_place(f, x)));
 }
