@@ -195,7 +195,7 @@ pub fn binary_cross_entropy_with_logits<T: Real>(logits: &Tensor<T>, targets: &T
 
 /// The loss of one logit `z` and target `t`, and its adjoint, as one vectorized loop each
 /// (`std`'s `exp` and `ln_1p` per element, in a chain through the sum, took 15 ns an
-/// element: three quarters of T2's primal).
+/// element: 15 of T2's 33 µs primal).
 struct Bce;
 
 impl fuse::Kernel<2> for Bce {

@@ -121,7 +121,7 @@ pub fn pairwise<T: Real>(x: &[T]) -> T {
 pub(crate) fn block_sum<T: Real>(x: &[T]) -> T {
     if x.len() < ACC {
         // The accumulators would all be +0, whose pairwise sum is +0: the same bits
-        // without 63 additions (a third of the time of a one-element tensor's gradient).
+        // without 63 additions (a quarter of a one-element tensor's primal and gradient).
         return T::ZERO + pairwise(x);
     }
     let mut acc = [T::ZERO; ACC];
