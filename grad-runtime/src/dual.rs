@@ -687,11 +687,11 @@ impl<F: Real> ToDuals for Tensor<F> {
         // Every call's duals in a recycled buffer: fresh pages for a data tensor of 10⁵
         // elements cost more than the whole conversion.
         let data = pool::mapped(self.as_slice(), |x| Dual::new(*x, *v.next().unwrap_or(x)));
-        Tensor::from_parts(data, self.dims().clone())
+        Tensor::from_parts(data, self.dims_owned())
     }
     fn constant_duals(&self) -> Tensor<Dual<F>> {
         let data = pool::mapped(self.as_slice(), |x| Dual::constant(*x));
-        Tensor::from_parts(data, self.dims().clone())
+        Tensor::from_parts(data, self.dims_owned())
     }
 }
 
@@ -769,11 +769,11 @@ impl<F: Real> DualParts for Tensor<Dual<F>> {
     type Part = Tensor<F>;
     fn values(&self) -> Tensor<F> {
         let data = pool::mapped(self.as_slice(), |d| d.re);
-        Tensor::from_parts(data, self.dims().clone())
+        Tensor::from_parts(data, self.dims_owned())
     }
     fn tangents(&self) -> Tensor<F> {
         let data = pool::mapped(self.as_slice(), |d| d.eps);
-        Tensor::from_parts(data, self.dims().clone())
+        Tensor::from_parts(data, self.dims_owned())
     }
 }
 

@@ -881,7 +881,7 @@ impl<T: Real, const N: usize> Layout<T, N> {
         for s in srcs {
             if let Src::Tensor(t) = s {
                 dims = Some(match dims {
-                    None => t.dims().clone(),
+                    None => t.dims_owned(),
                     Some(d) => broadcast_or_panic(name, &d, t.shape()),
                 });
             }
@@ -1288,7 +1288,7 @@ fn finish<T: Real, const N: usize>(
         }
         match (srcs[j], buf) {
             (Src::Tensor(t), Some(b)) => Grad::Tensor(unbroadcast(
-                Tensor::from_parts(b, layout.dims.clone()),
+                Tensor::from_parts(b, Dims::from_slice(&layout.dims)),
                 t.shape(),
             )),
             (Src::Tensor(t), None) => Grad::Tensor(Tensor::full(t.shape(), sums[j])),

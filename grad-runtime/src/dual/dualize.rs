@@ -212,16 +212,16 @@ macro_rules! dualize_containers {
                 let data = pool::mapped(self.as_slice(), |x| {
                     x.duals_along::<F>(v.next().unwrap_or(x), name)
                 });
-                Tensor::from_parts(data, self.dims().clone())
+                Tensor::from_parts(data, self.dims_owned())
             }
             fn constant_duals<F: Real>(&self) -> Tensor<Dual<F>> {
                 let data = pool::mapped(self.as_slice(), |x| x.constant_duals::<F>());
-                Tensor::from_parts(data, self.dims().clone())
+                Tensor::from_parts(data, self.dims_owned())
             }
             fn dual_parts<F: Real>(g: &Tensor<Dual<F>>) -> (Tensor<$f>, Tensor<$f>) {
                 let part = |f: fn(&Dual<F>) -> F| {
                     let data = pool::mapped(g.as_slice(), |d| f(d).to_f64() as $f);
-                    Tensor::from_parts(data, g.dims().clone())
+                    Tensor::from_parts(data, g.dims_owned())
                 };
                 (part(|d| d.re), part(|d| d.eps))
             }

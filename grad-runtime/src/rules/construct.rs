@@ -42,7 +42,7 @@ pub fn tensor_from_vec_vjp<T: Real>(
     impl FnOnce(Tensor<T>) -> (Vec<T>, NoTangent, NoTangent) + use<T>,
 ) {
     let y = tensor_from_vec(data, shape, what);
-    let dims = y.dims().clone();
+    let dims = y.dims_owned();
     (y, move |dy: Tensor<T>| {
         check_shape("from_vec backward", "cotangent", &dims, dy.shape());
         (dy.into_vec(), NoTangent, NoTangent)
@@ -63,7 +63,7 @@ pub fn tensor_from_vec_jvp<T: Real>(
 ) -> (Tensor<T>, Tensor<T>) {
     same_length("from_vec tangent", data.len(), ddata.len());
     let y = tensor_from_vec(data, shape, what);
-    let dy = Tensor::from_parts(ddata, y.dims().clone());
+    let dy = Tensor::from_parts(ddata, y.dims_owned());
     (y, dy)
 }
 
@@ -88,7 +88,7 @@ pub fn tensor_from_slice_vjp<T: Real>(
     impl FnOnce(Tensor<T>) -> (Vec<T>, NoTangent, NoTangent) + use<T>,
 ) {
     let y = tensor_from_slice(data, shape, what);
-    let dims = y.dims().clone();
+    let dims = y.dims_owned();
     (y, move |dy: Tensor<T>| {
         check_shape("from_slice backward", "cotangent", &dims, dy.shape());
         (dy.into_vec(), NoTangent, NoTangent)
@@ -109,7 +109,7 @@ pub fn tensor_from_slice_jvp<T: Real>(
 ) -> (Tensor<T>, Tensor<T>) {
     same_length("from_slice tangent", data.len(), ddata.len());
     let y = tensor_from_slice(data, shape, what);
-    let dy = Tensor::from_parts(ddata.to_vec(), y.dims().clone());
+    let dy = Tensor::from_parts(ddata.to_vec(), y.dims_owned());
     (y, dy)
 }
 

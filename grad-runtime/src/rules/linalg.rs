@@ -90,7 +90,7 @@ impl<T: Real> Binary<Matmul, Tensor<T>> for Tensor<T> {
             MatRef::row_major(dy.as_slice(), p.n),
             MatRef::transposed(b.as_slice(), p.n),
         );
-        Tensor::from_parts(da, a.dims().clone())
+        Tensor::from_parts(da, a.dims_owned())
     }
     fn bwd_1(_: &Matmul, a: &Tensor<T>, b: &Tensor<T>, _: &Tensor<T>, dy: Tensor<T>) -> Tensor<T> {
         let p = product("matmul", a.shape(), b.shape());
@@ -103,7 +103,7 @@ impl<T: Real> Binary<Matmul, Tensor<T>> for Tensor<T> {
             MatRef::transposed(a.as_slice(), p.k),
             MatRef::row_major(dy.as_slice(), p.n),
         );
-        Tensor::from_parts(db, b.dims().clone())
+        Tensor::from_parts(db, b.dims_owned())
     }
     fn jvp_0(
         op: &Matmul,

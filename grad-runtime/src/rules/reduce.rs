@@ -213,6 +213,6 @@ impl<T: Real> UnaryOut<MaxAxis> for Tensor<T> {
             .enumerate()
             .map(|(j, &k)| d[(j / inner * n + k) * inner + j % inner])
             .collect();
-        Tensor::from_parts(out, y.dims().clone())
+        Tensor::from_parts(out, y.dims_owned())
     }
 }

@@ -338,7 +338,7 @@ impl<T: Real> Tensor<T> {
     ) {
         let layout = cat_layout("cat", &shapes_of(tensors), axis);
         let y = join(tensors, &layout);
-        let shapes: Vec<Dims> = tensors.iter().map(|t| t.dims().clone()).collect();
+        let shapes: Vec<Dims> = tensors.iter().map(|t| t.dims_owned()).collect();
         (y, move |dy: Tensor<T>| {
             check_shape("cat backward", "cotangent", &layout.out, dy.shape());
             (split(&dy, &layout, shapes), NoTangent)
@@ -413,7 +413,7 @@ impl<T: Real> Tensor<T> {
     ) {
         let layout = stack_layout("stack", &shapes_of(tensors), axis);
         let y = join(tensors, &layout);
-        let shapes: Vec<Dims> = tensors.iter().map(|t| t.dims().clone()).collect();
+        let shapes: Vec<Dims> = tensors.iter().map(|t| t.dims_owned()).collect();
         (y, move |dy: Tensor<T>| {
             check_shape("stack backward", "cotangent", &layout.out, dy.shape());
             (split(&dy, &layout, shapes), NoTangent)

@@ -126,7 +126,7 @@ fn softmax_jvp_like<T: Real>(op: &str, axis: usize, y: &Tensor<T>, d: &Tensor<T>
             out[at(k)] = ys[at(k)] * (ds[at(k)] - s);
         }
     });
-    Tensor::from_parts(out, y.dims().clone())
+    Tensor::from_parts(out, y.dims_owned())
 }
 
 /// `y = x - ln Σ_axis e^x`. Backward: `dx = dy - softmax(x) ⊙ Σ_axis dy`; tangent:
@@ -166,7 +166,7 @@ impl<T: Real> UnaryOut<LogSoftmax> for Tensor<T> {
                 out[at(k)] = ds[at(k)] - ys[at(k)].exp() * s;
             }
         });
-        Tensor::from_parts(out, y.dims().clone())
+        Tensor::from_parts(out, y.dims_owned())
     }
     fn jvp(op: &LogSoftmax, x: &Tensor<T>, y: &Tensor<T>, dx: &Tensor<T>) -> Tensor<T> {
         check_shape("log_softmax tangent", "tangent", x.shape(), dx.shape());
@@ -181,6 +181,6 @@ impl<T: Real> UnaryOut<LogSoftmax> for Tensor<T> {
                 out[at(k)] = ds[at(k)] - s;
             }
         });
-        Tensor::from_parts(out, y.dims().clone())
+        Tensor::from_parts(out, y.dims_owned())
     }
 }

@@ -34,17 +34,25 @@ use std::borrow::Cow;
 
 /// Panics unless a cotangent or tangent has the shape of the value it belongs to.
 #[track_caller]
+#[inline]
 pub(crate) fn check_shape(op: &str, what: &str, expected: &[usize], got: &[usize]) {
-    assert!(
-        expected == got,
-        "{op}: the {what} has shape {got:?} but the value has shape {expected:?}"
-    );
+    // Compared in line: `==` on slices calls `bcmp`, a call that costs more than the
+    // comparison of the few dimensions a shape has.
+    if expected.len() != got.len() || expected.iter().zip(got).any(|(e, g)| e != g) {
+        shape_mismatch(op, what, expected, got);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn shape_mismatch(op: &str, what: &str, expected: &[usize], got: &[usize]) -> ! {
+    panic!("{op}: the {what} has shape {got:?} but the value has shape {expected:?}")
 }
 
 impl<T: Real> Shaped for Tensor<T> {
     type Shape = Dims;
     fn shape_of(&self) -> Dims {
-        self.dims().clone()
+        self.dims_owned()
     }
 }
 
@@ -68,7 +76,7 @@ impl<T: Real> Differentiable for Tensor<T> {
         name: &mut String,
         f: &mut dyn FnMut(&str, &[usize], FlatMut<'_>),
     ) {
-        let shape = self.dims().clone();
+        let shape = self.dims_owned();
         f(name, &shape, T::flat_mut(self.as_mut_slice()));
     }
 }
@@ -117,7 +125,7 @@ impl<T: Real, O: ScalarUnary<T> + Sync> Unary<O> for Tensor<T> {
             }
             None => {
                 let y = kernels::map1_new(x.as_slice(), |v| op.f(v));
-                Tensor::from_parts(y, x.dims().clone())
+                Tensor::from_parts(y, x.dims_owned())
             }
         }
     }
@@ -228,7 +236,7 @@ impl<T: Real> Binary<$O, T> for Tensor<T> {
     fn fwd(op: &$O, a: &Tensor<T>, b: &T) -> Tensor<T> {
         let b = *b;
         let y = kernels::map1_new(a.as_slice(), |a| op.f(a, b));
-        Tensor::from_parts(y, a.dims().clone())
+        Tensor::from_parts(y, a.dims_owned())
     }
     fn bwd_0(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, dy: Tensor<T>) -> Tensor<T> {
         check_shape("binary backward", "cotangent", y.shape(), dy.shape());
@@ -248,7 +256,7 @@ impl<T: Real> Binary<$O, T> for Tensor<T> {
     fn jvp_1(op: &$O, a: &Tensor<T>, b: &T, y: &Tensor<T>, db: &T) -> Tensor<T> {
         let (b, db) = (*b, *db);
         let out = kernels::map2_new(a.as_slice(), y.as_slice(), |a, y| op.d1(a, b, y) * db);
-        Tensor::from_parts(out, y.dims().clone())
+        Tensor::from_parts(out, y.dims_owned())
     }
 }
 
@@ -258,7 +266,7 @@ impl<T: Real> Binary<$O, Tensor<T>> for T {
     fn fwd(op: &$O, a: &T, b: &Tensor<T>) -> Tensor<T> {
         let a = *a;
         let y = kernels::map1_new(b.as_slice(), |b| op.f(a, b));
-        Tensor::from_parts(y, b.dims().clone())
+        Tensor::from_parts(y, b.dims_owned())
     }
     fn bwd_0(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, dy: Tensor<T>) -> T {
         check_shape("binary backward", "cotangent", y.shape(), dy.shape());
@@ -273,7 +281,7 @@ impl<T: Real> Binary<$O, Tensor<T>> for T {
     fn jvp_0(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, da: &T) -> Tensor<T> {
         let (a, da) = (*a, *da);
         let out = kernels::map2_new(b.as_slice(), y.as_slice(), |b, y| op.d0(a, b, y) * da);
-        Tensor::from_parts(out, y.dims().clone())
+        Tensor::from_parts(out, y.dims_owned())
     }
     fn jvp_1(op: &$O, a: &T, b: &Tensor<T>, y: &Tensor<T>, db: &Tensor<T>) -> Tensor<T> {
         check_shape("binary tangent", "tangent", b.shape(), db.shape());

@@ -99,7 +99,7 @@ tuple_layout! {
 impl<T: Real> Layout for Tensor<T> {
     type Layout = Dims;
     fn layout(&self) -> Dims {
-        self.dims().clone()
+        self.dims_owned()
     }
     fn zeros(layout: &Dims) -> Tensor<T> {
         Tensor::zeros(layout)

@@ -96,7 +96,7 @@ impl<T: Real> Tensor<T> {
     pub fn zeros_like(other: &Tensor<T>) -> Self {
         Tensor {
             data: pool::filled(other.len(), T::ZERO),
-            shape: other.dims().clone(),
+            shape: other.dims_owned(),
         }
     }
 

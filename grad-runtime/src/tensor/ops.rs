@@ -51,7 +51,7 @@ macro_rules! tensor_ops {
             type Output = Tensor<T>;
             fn $op(self, $b: T) -> Tensor<T> {
                 let out = kernels::map1_new(self.as_slice(), |$a: T| $f);
-                Tensor::from_parts(out, self.dims().clone())
+                Tensor::from_parts(out, self.dims_owned())
             }
         }
         impl<T: Real> $OpAssign<&Tensor<T>> for Tensor<T> {
@@ -85,7 +85,7 @@ macro_rules! tensor_ops {
             fn $op(self, rhs: &Tensor<$t>) -> Tensor<$t> {
                 let $a = self;
                 let out = kernels::map1_new(rhs.as_slice(), |$b: $t| $f);
-                Tensor::from_parts(out, rhs.dims().clone())
+                Tensor::from_parts(out, rhs.dims_owned())
             }
         }
     )*};

@@ -119,7 +119,7 @@ where
 {
     if a.shape() == b.shape() {
         let out = kernels::map2_new(a.as_slice(), b.as_slice(), f);
-        return Tensor::from_parts(out, a.dims().clone());
+        return Tensor::from_parts(out, a.dims_owned());
     }
     let shape = broadcast_or_panic(op, a.shape(), b.shape());
     let (x, y) = (a.as_slice(), b.as_slice());
@@ -179,7 +179,7 @@ where
         return kernels::map1_in_place(a.as_mut_slice(), |v| f(v, s));
     }
     let inner = shape.last().copied().unwrap_or(1);
-    let ashape = a.dims().clone();
+    let ashape = a.dims_owned();
     let x = a.as_mut_slice();
     for_each_row(&shape, &ashape, b.shape(), |r, _, rb| {
         let o = &mut x[r * inner..(r + 1) * inner];
@@ -214,7 +214,7 @@ pub(crate) fn unbroadcast<T: Real>(dy: Tensor<T>, shape: &[usize]) -> Tensor<T> 
     if n == 1 {
         return Tensor::from_parts(vec![kernels::sum(dy.as_slice())], Dims::from_slice(shape));
     }
-    let out_shape = dy.dims().clone();
+    let out_shape = dy.dims_owned();
     let mut out = pool::filled(n, T::ZERO);
     let inner = out_shape.last().copied().unwrap_or(1);
     let d = dy.as_slice();
