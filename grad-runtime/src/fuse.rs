@@ -23,7 +23,7 @@ use crate::kernels::{self, Isa, scalar};
 use crate::real::Real;
 use crate::rules::op;
 use crate::rules::pointwise::sign_or_zero;
-use crate::tensor::shape::{broadcast_or_panic, broadcast_to, unbroadcast};
+use crate::tensor::shape::{broadcast_or_panic, broadcast_to, same_shape, unbroadcast};
 use crate::tensor::{Dims, Tensor, pool};
 use core::mem::MaybeUninit;
 use core::ops::{Add, Div, Mul, Neg, Sub};
@@ -889,7 +889,7 @@ impl<T: Real, const N: usize> Layout<T, N> {
         let dims = dims.unwrap_or_default();
         let n = dims.iter().product();
         let expanded = core::array::from_fn(|j| match srcs[j] {
-            Src::Tensor(t) if t.len() != 1 && t.shape() != &dims[..] => {
+            Src::Tensor(t) if t.len() != 1 && !same_shape(t.shape(), &dims) => {
                 Some(broadcast_to(t, &dims))
             }
             _ => None,
@@ -1116,7 +1116,7 @@ pub fn bwd<const N: usize, K: Kernel<N>, A: Args<N>>(
     let dy_in = match dy_src {
         Src::Scalar(v) => In::Splat(v),
         Src::Tensor(t) if t.len() == 1 && layout.n != 1 => In::Splat(t.as_slice()[0]),
-        Src::Tensor(t) if t.shape() == &layout.dims[..] => In::Full(t.as_slice()),
+        Src::Tensor(t) if same_shape(t.shape(), &layout.dims) => In::Full(t.as_slice()),
         Src::Tensor(t) => {
             let b = broadcast_or_panic(name, t.shape(), &layout.dims);
             assert!(

@@ -30,6 +30,7 @@ use crate::differentiable::NoTangent;
 use crate::fuse;
 use crate::real::Real;
 use crate::tensor::Tensor;
+use crate::tensor::shape::same_shape;
 
 /// `(rows, classes)` of logits for `cross_entropy`, checking the labels.
 fn rows_and_classes<T: Real>(logits: &Tensor<T>, labels: &[usize]) -> (usize, usize) {
@@ -105,7 +106,7 @@ pub fn cross_entropy_jvp<T: Real>(
     _: NoTangent,
 ) -> (T, T) {
     assert!(
-        dlogits.shape() == logits.shape(),
+        same_shape(dlogits.shape(), logits.shape()),
         "cross_entropy_jvp: tangent of shape {:?} for logits of shape {:?}",
         dlogits.shape(),
         logits.shape()
@@ -127,7 +128,7 @@ pub fn cross_entropy_jvp<T: Real>(
 
 fn check_same<T: Real>(op: &str, a: &Tensor<T>, b: &Tensor<T>) {
     assert!(
-        a.shape() == b.shape(),
+        same_shape(a.shape(), b.shape()),
         "{op}: shapes {:?} and {:?} differ",
         a.shape(),
         b.shape()

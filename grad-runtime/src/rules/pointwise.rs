@@ -136,13 +136,11 @@ impl<T: Real> ScalarUnary<T> for Powi {
     fn f(&self, x: T) -> T {
         x.powi(self.0)
     }
-    /// `n x^(n-1)`, and `0` for `n = 0`.
+    /// `n x^(n-1)`, and `0` for `n = 0`: [`scale`](ScalarUnary::scale) of one (`1 · n`
+    /// is exact, so the bits are those of `n x^(n-1)`).
     #[inline(always)]
-    fn df(&self, x: T, _y: T) -> T {
-        match self.0 {
-            0 => T::ZERO,
-            n => T::from_f64(f64::from(n)) * x.powi(n - 1),
-        }
+    fn df(&self, x: T, y: T) -> T {
+        self.scale(x, y, T::ONE)
     }
     /// `(s n) x^(n-1)`: with `s` a constant the compiler folds `s n` into one. For
     /// `(b).powi(2)` under a weight of 100 that is `200 b`, one multiplication where

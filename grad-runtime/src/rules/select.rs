@@ -251,7 +251,7 @@ fn join<T: Real>(parts: &[&Tensor<T>], layout: &Join) -> Tensor<T> {
             y.extend_from_slice(&t.as_slice()[o * b..(o + 1) * b]);
         }
     }
-    Tensor::from_parts(y, layout.out.clone())
+    Tensor::from_parts(y, Dims::from_slice(&layout.out))
 }
 
 /// The transpose of [`join`]: `dy` cut back into one tensor per input, of the given shapes.

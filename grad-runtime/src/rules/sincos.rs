@@ -49,10 +49,9 @@ impl<T: Real> SinCos for T {
 impl<T: Real> SinCos for Tensor<T> {
     fn sin_cos_fwd(&self) -> (Tensor<T>, Tensor<T>) {
         let (sin, cos): (Vec<T>, Vec<T>) = self.as_slice().iter().map(|x| x.sin_cos()).unzip();
-        let dims = self.dims_owned();
         (
-            Tensor::from_parts(sin, dims.clone()),
-            Tensor::from_parts(cos, dims),
+            Tensor::from_parts(sin, self.dims_owned()),
+            Tensor::from_parts(cos, self.dims_owned()),
         )
     }
     fn sin_bwd_by_cos(cos: &Tensor<T>, mut dy: Tensor<T>) -> Tensor<T> {

@@ -27,7 +27,9 @@ use super::{Bilinear, Binary, Linear, LinearBinary, Shaped, SquareBwd, TangentOf
 use crate::differentiable::{Differentiable, Flat, FlatMut, Tangent};
 use crate::kernels;
 use crate::real::Real;
-use crate::tensor::shape::{broadcast_or_panic, broadcast_to, broadcast_zip, unbroadcast};
+use crate::tensor::shape::{
+    broadcast_or_panic, broadcast_to, broadcast_zip, same_shape, unbroadcast,
+};
 use crate::tensor::{Dims, Tensor};
 use core::marker::PhantomData;
 use std::borrow::Cow;
@@ -36,15 +38,14 @@ use std::borrow::Cow;
 #[track_caller]
 #[inline]
 pub(crate) fn check_shape(op: &str, what: &str, expected: &[usize], got: &[usize]) {
-    // Compared in line: `==` on slices calls `bcmp`, a call that costs more than the
-    // comparison of the few dimensions a shape has.
-    if expected.len() != got.len() || expected.iter().zip(got).any(|(e, g)| e != g) {
+    if !same_shape(expected, got) {
         shape_mismatch(op, what, expected, got);
     }
 }
 
 #[cold]
 #[inline(never)]
+#[track_caller]
 fn shape_mismatch(op: &str, what: &str, expected: &[usize], got: &[usize]) -> ! {
     panic!("{op}: the {what} has shape {got:?} but the value has shape {expected:?}")
 }
@@ -166,14 +167,14 @@ fn partial_times<T: Real, O: ScalarBinary<T> + Sync>(
     // Operands already of the output's shape (the common case) are read in place.
     let stretch = |x: &Tensor<T>| -> Tensor<T> { broadcast_to(x, y.shape()) };
     let a_full;
-    let a = if a.shape() == y.shape() {
+    let a = if same_shape(a.shape(), y.shape()) {
         a
     } else {
         a_full = stretch(a);
         &a_full
     };
     let b_full;
-    let b = if b.shape() == y.shape() {
+    let b = if same_shape(b.shape(), y.shape()) {
         b
     } else {
         b_full = stretch(b);
@@ -299,7 +300,7 @@ binary_tensor!(Mul Div Powf Max Min Atan2 Hypot);
 fn times_other<T: Real>(mut dy: Tensor<T>, other: &[usize], x: &Tensor<T>) -> Tensor<T> {
     let y = broadcast_or_panic("product backward", other, x.shape());
     check_shape("product backward", "cotangent", &y, dy.shape());
-    if dy.shape() == x.shape() {
+    if same_shape(dy.shape(), x.shape()) {
         kernels::map2_in_place(dy.as_mut_slice(), x.as_slice(), |d, x| d * x);
         dy
     } else {
