@@ -10,7 +10,9 @@
 //! A reverse sweep whose iterations are independent (a new row written element by element
 //! from an old one) runs with its index rising, its contributions carried in delay lines
 //! (`window::rise`): tested at widths 2 to 5, with gaps, with offsets all above the index,
-//! with saved values, and bit for bit against the same loop in the falling form.
+//! with saved values, and against the same loop in the falling form (to rounding: a linear
+//! stencil like `heat` is gathered, `grad-macros/src/gather.rs`, and `tests/macro_gather.rs`
+//! checks the delay lines bit for bit on a nonlinear one).
 
 mod common;
 
@@ -249,14 +251,13 @@ fn independent_iterations_run_rising_at_every_length() {
 }
 
 #[test]
-fn rising_and_falling_reverse_sweeps_agree_bit_for_bit() {
+fn rising_and_falling_reverse_sweeps_agree() {
     for n in [3, 4, 9, 64] {
         let x = point(n, 600 + n as u64);
         let (v, g) = heat_grad(&x, 0.23, 7);
         let (vf, gf) = heat_falling_grad(&x, 0.23, 7);
         assert_eq!(v.to_bits(), vf.to_bits());
-        let bits = |g: &[f64]| g.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&g), bits(&gf), "n = {n}");
+        close_all(&g, &gf, 1e-13);
     }
 }
 

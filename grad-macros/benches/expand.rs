@@ -43,6 +43,8 @@ mod fallback;
 mod forward;
 #[path = "../src/fuse.rs"]
 mod fuse;
+#[path = "../src/gather.rs"]
+mod gather;
 #[path = "../src/impls.rs"]
 mod impls;
 #[path = "../src/ir.rs"]

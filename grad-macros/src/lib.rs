@@ -16,6 +16,7 @@ mod expand;
 mod fallback;
 mod forward;
 mod fuse;
+mod gather;
 mod impls;
 mod ir;
 mod jacobian;

@@ -4,6 +4,7 @@
 use crate::activity::{Analysis, Form, Needs, op_inputs, stmt_reads};
 use crate::ast;
 use crate::emit::{Emit, arm_arities};
+use crate::gather;
 use crate::ir::*;
 use crate::names;
 use crate::revolve;
@@ -41,6 +42,13 @@ pub struct Rev<'a> {
     /// Values kept whole on a loop's stack or in a branch's record, at the end of their
     /// block: a write of one copies it instead of moving it into the new version.
     kept: Vec<bool>,
+    /// Per loop (by the written array's carried value): the indices its starting value was
+    /// written at before the loop, back to a value whose adjoint is dropped (see
+    /// `gather::chain`).
+    chains: HashMap<VarId, Vec<Operand>>,
+    /// The loop body being emitted is a gathered reverse's: an element write reads its
+    /// cotangent as a seed instead of taking it (see `gather`).
+    gather: bool,
     fresh: usize,
 }
 
@@ -64,6 +72,8 @@ impl<'a> Rev<'a> {
             whole: HashMap::new(),
             windows: Vec::new(),
             kept: vec![false; func.vars.len()],
+            chains: HashMap::new(),
+            gather: false,
             fresh: 0,
             e,
         };
@@ -72,7 +82,7 @@ impl<'a> Rev<'a> {
     }
 
     fn plan_loops(&mut self, b: &Block, in_loop: bool) {
-        for s in &b.stmts {
+        for (at, s) in b.stmts.iter().enumerate() {
             match s {
                 Stmt::For {
                     index,
@@ -81,6 +91,12 @@ impl<'a> Rev<'a> {
                     stack,
                     range,
                 } => {
+                    for c in carried {
+                        let active = |v: VarId| self.e.active(v);
+                        if let Some(ch) = gather::chain(&b.stmts[..at], &c.init, &active) {
+                            self.chains.insert(c.inner, ch);
+                        }
+                    }
                     let plan = self.an.loop_saved(body, *index, carried);
                     self.keep(&plan.0);
                     self.loops.insert(*stack, plan);
@@ -809,6 +825,16 @@ impl<'a> Rev<'a> {
                         let mut #rest = #dv;
                         let #piece = #rt::pop_piece(&mut #rest);
                     });
+                } else if self.gather {
+                    // Read, not taken: each offset's copy of the body reads it again.
+                    let p = self.e.path(path);
+                    out.extend(quote! {
+                        let mut #rest = #dv;
+                        let (#piece, __grad_factor) = {
+                            use #rt::{ByPiece as _, ByUnit as _};
+                            (&#rt::SeedOf(&#rest #p)).seed()
+                        };
+                    });
                 } else {
                     let p = self.e.path(path);
                     out.extend(quote! {
@@ -979,6 +1005,8 @@ impl<'a> Rev<'a> {
         stack: VarId,
         out: &mut TokenStream,
     ) {
+        // Which adjoints exist before the loop: one made for it is zero where it starts.
+        let existed: Vec<bool> = self.adj.iter().map(Option::is_some).collect();
         if !self.enter(s, out) {
             return;
         }
@@ -1012,6 +1040,11 @@ impl<'a> Rev<'a> {
             }
             _ => None,
         };
+        // An independent loop whose reverse is linear with loop-invariant partials runs it
+        // one element of the window at a time.
+        let gathered = rising
+            .as_ref()
+            .and_then(|_| gather::plan(body, carried, &windows, (&saved, &recompute)));
         let before = self.adj.clone();
         let shapes_before = (self.shapes.len(), self.layouts.len());
         let mut b = TokenStream::new();
@@ -1044,7 +1077,9 @@ impl<'a> Rev<'a> {
                 Operand::Const(_) => {}
             }
         }
+        self.gather = gathered.is_some();
         self.rev_block(body, &mut b);
+        self.gather = false;
         for c in &live {
             let dc = self.carried_adj(c);
             match self.adj[c.inner].clone() {
@@ -1059,7 +1094,14 @@ impl<'a> Rev<'a> {
         self.shapes.truncate(shapes_before.0);
         self.layouts.truncate(shapes_before.1);
         self.windows.truncate(windows_before);
-        let wrapped = self.wrap_windows(&windows, counted, (true, rising), head, b);
+        let wrapped = match (&gathered, counted, &rising) {
+            (Some(g), Some((Some(index), range)), Some(tape)) => {
+                let fresh = !existed[windows[0].base];
+                let at = (index, range);
+                self.gathered(g, (&windows[0], fresh), at, tape.as_ref(), carried, &b)
+            }
+            _ => self.wrap_windows(&windows, counted, (true, rising), head, b),
+        };
         out.extend(wrapped);
         for c in &live {
             if let Operand::Var(i) = c.init {
@@ -1077,6 +1119,40 @@ impl<'a> Rev<'a> {
             .into_iter()
             .filter(|w| self.adj[w.base].is_some())
             .collect()
+    }
+
+    /// A gathered reverse (see `gather`): the loop over the window's elements, and the
+    /// written elements zeroed after it where a later step could read them.
+    fn gathered(
+        &self,
+        g: &gather::Gather,
+        (w, fresh): (&Window, bool),
+        (index, range): (VarId, &RangeSpec),
+        tape: Option<&TokenStream>,
+        carried: &[Carried],
+        body: &TokenStream,
+    ) -> TokenStream {
+        let d = self.adj[w.base]
+            .as_ref()
+            .map(|d| d.to_token_stream())
+            .unwrap_or_default();
+        let counted = window::Counted {
+            lo: self.e.val(&range.lo),
+            hi: self.e.val(&range.hi),
+            index: self.e.name(index).to_token_stream(),
+            falling: true,
+            rising: None,
+        };
+        let written = carried.iter().find(|c| c.inner == g.inner);
+        let dead = gather::zeroing_dead(
+            self.chains.get(&g.inner).map(Vec::as_slice),
+            range,
+            g.offset,
+        );
+        let zero = written
+            .filter(|_| !dead)
+            .map(|c| (self.carried_adj(c).to_token_stream(), g.offset));
+        gather::emit(w, (d, fresh), &self.e.rt, &counted, tape, zero, body)
     }
 
     /// `head { body }`, with the windows loaded before it and stepped after each body.

@@ -1129,3 +1129,40 @@ fn regions_fuse_only_where_operands_are_known_scalars_or_tensors() {
         0
     );
 }
+
+#[test]
+fn linear_rows_are_gathered_and_zeroed_only_where_read_again() {
+    let heat = |init: &str| {
+        format!(
+            "fn f(u0: &[f64], k: f64) -> f64 {{ let n = u0.len(); {init} \
+             for i in 1..n - 1 {{ next[i] = u0[i] + k * (u0[i - 1] - 2.0 * u0[i] + u0[i + 1]); }} \
+             let mut s = 0.0; for i in 0..n {{ s += next[i] * next[i]; }} s }}"
+        )
+    };
+    let gathered = |item: &str| {
+        let out = check("wrt(u0)", item).unwrap_or_default();
+        assert!(!out.contains("compile_error"), "{out}");
+        let grad = &out[out.find("fn f_grad").expect(&out)..];
+        let grad = &grad[..grad.find("fn f_jvp").unwrap_or(grad.len())];
+        // The written elements' zeroing (not the positive zero a fresh row's sums start from).
+        let zeroed = grad
+            .matches("set_zero (& mut")
+            .count()
+            .saturating_sub(grad.matches("set_zero (& mut __grad_gather_fresh)").count());
+        (grad.contains("SeedOf"), zeroed > 0)
+    };
+    // A fresh row whose other writes lie outside the loop's range: no zeroing.
+    let fresh = "let mut next = vec![0.0; n]; next[0] = u0[0]; next[n - 1] = u0[n - 1];";
+    assert_eq!(gathered(&heat(fresh)), (true, false));
+    // A row whose earlier write falls inside the range, or that starts as a copy of an
+    // active value: the written elements are zeroed after the loop.
+    let inside = "let mut next = vec![0.0; n]; next[1] = u0[1];";
+    assert_eq!(gathered(&heat(inside)), (true, true));
+    let copy = "let mut next = u0.to_vec();";
+    assert_eq!(gathered(&heat(copy)), (true, true));
+    // Partials that change per iteration (a product of reads): delay lines, no gather.
+    let nonlinear = "fn f(u0: &[f64]) -> f64 { let n = u0.len(); let mut next = vec![0.0; n]; \
+        for i in 1..n - 1 { next[i] = u0[i - 1] * u0[i + 1]; } \
+        let mut s = 0.0; for i in 0..n { s += next[i] * next[i]; } s }";
+    assert_eq!(gathered(nonlinear), (false, false));
+}

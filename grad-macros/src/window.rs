@@ -15,6 +15,8 @@
 //! - A reverse sweep that must run falling keeps the window `dc[i - 1 ..= i + 1]` in
 //!   locals that shift by one place per iteration ([`fall`]): the element no later
 //!   iteration reaches is stored, the others shift, the next one is loaded.
+//! - An independent reverse sweep that is linear with partials the same in every
+//!   iteration (a linear stencil) runs element by element instead: see `gather`.
 //!
 //! This is a change of where the adjoint lives, not of what is added: each element's
 //! contributions are added in the order the loop makes them (a reverse sweep run rising

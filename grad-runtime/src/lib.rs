@@ -78,6 +78,7 @@ pub mod __private {
         Like, Mappable, MappedAs, rebuilt, rebuilt_jvp, rebuilt_vjp, shape_like,
     };
     pub use crate::rules::op;
+    pub use crate::rules::seed::{ByPiece, ByUnit, Factor, SeedOf};
     pub use crate::rules::sincos::{
         cos_bwd_by_sin, cos_jvp_by_sin, sin_bwd_by_cos, sin_cos, sin_jvp_by_cos,
     };

@@ -69,6 +69,8 @@ pub mod nalgebra;
 pub mod op;
 pub mod pointwise;
 pub mod reduce;
+#[doc(hidden)] // support of generated code, named through `__private`
+pub mod seed;
 pub mod select;
 #[doc(hidden)] // support of generated code, named through `__private`
 pub mod sincos;
