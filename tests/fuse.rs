@@ -13,7 +13,9 @@ fn t4(x: &Tensor<f64>) -> f64 {
 
 #[test]
 fn t4_matches_its_analytic_gradient() {
-    for n in [0usize, 1, 7, 8, 9, 15, 16, 17, 255, 256, 257, 1000, 70_001] {
+    for n in [
+        0usize, 1, 7, 8, 9, 15, 16, 17, 255, 256, 257, 1000, 4095, 4096, 4097, 70_001,
+    ] {
         let data: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 2.0).collect();
         let x = Tensor::from_vec(data.clone(), &[n]).unwrap();
         let (v, g) = t4_grad(&x);
@@ -367,8 +369,9 @@ fn f32_regions_use_their_own_block_width() {
 // (`fuse::fwd_bwd_sum`); `_vjp` runs one loop forward and one in the pullback. The two
 // agree: values to the bit (both add in the unfused sum's order), a tensor's gradient to
 // the bit (the same element code), a scalar's (a sum over elements, split differently) to
-// rounding. Lengths cross the inner block (256), the sum's block (4096) and the split over
-// threads (2^16); the scalar input and the row broadcast over a matrix take the other sinks.
+// rounding. Lengths cross the inner block (256), the sum's block (4096, the one-block path
+// up to it) and the split over threads (2^16); the scalar input and the row broadcast over
+// a matrix take the other sinks.
 #[differentiable]
 fn row_scaled(x: &T64, b: &T64, s: f64) -> f64 {
     ((x + b).tanh() * s + x.exp() / s).sum()
@@ -394,7 +397,7 @@ fn one_loop_grad_equals_the_two_loop_pullback() {
         ("sum", row_scaled, row_scaled_grad, sum_pb),
         ("mean", row_scaled_mean, row_scaled_mean_grad, mean_pb),
     ];
-    for rows in [0usize, 1, 3, 17, 129, 1025] {
+    for rows in [0usize, 1, 3, 17, 64, 65, 129, 1025] {
         for (what, f, grad, pullback) in cases {
             let (x, b, s) = (data(&[rows, 64], 21), data(&[64], 22), 1.3);
             let (v, (gx, gb, gs)) = grad(&x, &b, s);

@@ -552,11 +552,9 @@ fn add_block_sums<T: Real, const N: usize>(
 ) {
     for j in 0..N {
         if let Sink::Acc = sinks[j] {
-            let row: *const [MaybeUninit<T>] = &scratch[j][..len];
             // SAFETY: for a `Sink::Acc` input `block_dsts` gave the loop `scratch[j][..len]`,
-            // and the loop wrote every one of its `len` elements before this call;
-            // `MaybeUninit<T>` has `T`'s layout.
-            let row = unsafe { &*(row as *const [T]) };
+            // and the loop wrote every one of its `len` elements before this call.
+            let row = unsafe { written(&scratch[j][..len]) };
             sums[j] += block_total(row);
         }
     }
@@ -608,10 +606,10 @@ fn splat_bufs<T: Real, const N: usize>(ins: &[In<'_, T>; N]) -> [[T; B]; N] {
 
 /// `out[i] = k.fwd(x[i])` over one inner block.
 #[inline(always)]
-fn fwd_inner<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
+fn fwd_inner<K: Kernel<N>, T: Real, S: Slot<T>, const N: usize, const FMA: bool>(
     k: &K,
     x: &[&[T]; N],
-    out: &mut [T],
+    out: &mut [S],
 ) {
     let len = out.len();
     let mut xs: [&[T]; N] = [&[]; N];
@@ -623,8 +621,39 @@ fn fwd_inner<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
         for j in 0..N {
             e[j] = V([xs[j][i]]);
         }
-        out[i] = k.fwd(e).0[0];
+        out[i].put(k.fwd(e).0[0]);
     }
+}
+
+/// A place a loop writes one value to: an element of an output, or of a block buffer left
+/// uninitialized because every element is written before it is read.
+trait Slot<T> {
+    fn put(&mut self, v: T);
+}
+
+impl<T> Slot<T> for T {
+    #[inline(always)]
+    fn put(&mut self, v: T) {
+        *self = v;
+    }
+}
+
+impl<T> Slot<T> for MaybeUninit<T> {
+    #[inline(always)]
+    fn put(&mut self, v: T) {
+        self.write(v);
+    }
+}
+
+/// The values of a block buffer that a loop has written.
+///
+/// # Safety
+/// Every element of `buf` has been written.
+#[inline(always)]
+unsafe fn written<T>(buf: &[MaybeUninit<T>]) -> &[T] {
+    let buf: *const [MaybeUninit<T>] = buf;
+    // SAFETY: the caller wrote every element; `MaybeUninit<T>` has `T`'s layout.
+    unsafe { &*(buf as *const [T]) }
 }
 
 /// The sum of a block, with independent accumulators.
@@ -653,7 +682,7 @@ fn fwd_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
     let splats = splat_bufs(ins);
     for (b, o) in out.chunks_mut(B).enumerate() {
         let x = block_srcs(ins, &splats, b * B, o.len());
-        fwd_inner::<K, T, N, FMA>(k, &x, o);
+        fwd_inner::<K, T, T, N, FMA>(k, &x, o);
     }
 }
 
@@ -667,7 +696,8 @@ fn sum_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
     out: &mut Vec<T>,
 ) {
     let splats = splat_bufs(ins);
-    let mut tmp = [T::ZERO; SUM_BLOCK];
+    // Not zeroed: a call over a few elements would spend most of its time zeroing 32 KB.
+    let mut tmp = [MaybeUninit::<T>::uninit(); SUM_BLOCK];
     let mut at = 0;
     while at < n {
         let blen = SUM_BLOCK.min(n - at);
@@ -675,10 +705,12 @@ fn sum_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
         while o < blen {
             let len = B.min(blen - o);
             let x = block_srcs(ins, &splats, at + o, len);
-            fwd_inner::<K, T, N, FMA>(k, &x, &mut tmp[o..o + len]);
+            fwd_inner::<K, T, _, N, FMA>(k, &x, &mut tmp[o..o + len]);
             o += len;
         }
-        out.push(scalar::block_sum(&tmp[..blen]));
+        // SAFETY: the loop above wrote `tmp[o..o + len]` for consecutive `o` from 0 to
+        // `blen`, that is every element of `tmp[..blen]`.
+        out.push(scalar::block_sum(unsafe { written(&tmp[..blen]) }));
         at += blen;
     }
 }
@@ -746,7 +778,8 @@ fn both_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
 ) -> [T; N] {
     let splats = splat_bufs(ins);
     let d = V::<T, 1, FMA>([dy]);
-    let mut vals = [T::ZERO; SUM_BLOCK];
+    // Not zeroed, as in `sum_body`.
+    let mut vals = [MaybeUninit::<T>::uninit(); SUM_BLOCK];
     let mut scratch = [[MaybeUninit::uninit(); B]; N];
     let mut sums = [T::ZERO; N];
     let mut at = 0;
@@ -772,7 +805,7 @@ fn both_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
                 }
                 let (y, dx) = k.both(e, d);
                 // SAFETY: as above.
-                unsafe { *v.get_unchecked_mut(i) = y.0[0] };
+                unsafe { v.get_unchecked_mut(i).write(y.0[0]) };
                 for j in 0..N {
                     // SAFETY: as above.
                     unsafe { dst[j].get_unchecked_mut(i).write(dx[j].0[0]) };
@@ -781,7 +814,9 @@ fn both_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
             add_block_sums(sinks, &scratch, len, &mut sums);
             o += len;
         }
-        out.push(scalar::block_sum(&vals[..blen]));
+        // SAFETY: the loop above wrote `vals[o..o + len]` for consecutive `o` from 0 to
+        // `blen`, every element of `vals[..blen]`.
+        out.push(scalar::block_sum(unsafe { written(&vals[..blen]) }));
         at += blen;
     }
     sums
@@ -1347,6 +1382,33 @@ fn fwd_bwd_fold<const N: usize, K: Kernel<N>, A: Args<N>>(
     };
     let active = &A::ACTIVE;
     let mut bufs = GradBufs::new(&ins, n, active);
+    let isa = Isa::active();
+    // One block: one item, one segment, and its sum is the total (as `fold_total` finds),
+    // without the bookkeeping's allocations, which a small region would spend most of
+    // its time in.
+    if (1..=SUM_BLOCK).contains(&n) {
+        let mut rest = bufs.parts();
+        let mut sinks: [Sink<'_, A::Elem>; N] = core::array::from_fn(|j| match rest[j].take() {
+            Some(r) => Sink::Buf(r),
+            None if active[j] => Sink::Acc,
+            None => Sink::Skip,
+        });
+        let mut v = Vec::with_capacity(1);
+        let item = on_isa!(isa, both(k, &ins, each, &mut sinks, n, &mut v));
+        // Added to zeros as the items' sums are below (`0.0 + -0.0` is `0.0`).
+        let mut acc = [A::Elem::ZERO; N];
+        for j in 0..N {
+            acc[j] += item[j];
+        }
+        let value = if mean {
+            v[0] / A::Elem::from_f64(n as f64)
+        } else {
+            v[0]
+        };
+        // SAFETY: `both_body` wrote every element of every sink, each all of `0..n`.
+        let bufs = unsafe { bufs.written() };
+        return (value, A::grads(finish(&srcs, &layout, bufs, acc, active)));
+    }
     // `sum_of`'s pieces, each with its part of the cotangent buffers.
     let mut rest = bufs.parts();
     let items: Vec<_> = fold_items(n)
@@ -1364,7 +1426,6 @@ fn fwd_bwd_fold<const N: usize, K: Kernel<N>, A: Args<N>>(
             (s, lo, l, sinks)
         })
         .collect();
-    let isa = Isa::active();
     let run = |(s, lo, l, mut sinks): (usize, usize, usize, [Sink<'_, A::Elem>; N])| {
         let part = ins.map(|i| i.part(lo, l));
         let mut v = Vec::with_capacity(l.div_ceil(SUM_BLOCK));
