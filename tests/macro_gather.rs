@@ -1,64 +1,19 @@
 //! Gathered reverses (`grad-macros/src/gather.rs`): a loop that writes a new row element by
 //! element from an old one, with partials that do not depend on the iteration, has its
 //! reverse run one element of the old row's adjoint at a time, each offset's copy of the
-//! body on a unit cotangent scaled by the real one. Tested at every length from one cell
+//! body on a unit cotangent scaled by the real one. (The benchmark's heat equation, a fresh
+//! row per step, is tested in `tests/macro_window.rs`.) Tested at every length from one cell
 //! (the interior, where every offset's iteration runs, empty or not), with the written
 //! elements' adjoints read again before the loop (so they must be zeroed after it) and not,
 //! with the old row's adjoint made for the loop or reached before it,
 //! with the row written at an offset, in `f32`, with arrays as elements (not scaled: the
-//! body runs on the real cotangent), against central differences and forward mode; and
-//! against the same sums run falling, to rounding.
+//! body runs on the real cotangent), against central differences and forward mode; and a
+//! nonlinear stencil, which keeps the delay lines, bit for bit against its falling form.
 
 mod common;
 
 use common::{Rng, check, close_all, fd_slice};
 use grad::differentiable;
-
-/// The benchmark's heat equation: a fresh row each step, its end cells written before the
-/// loop at indices outside it, so the written elements need no zeroing.
-#[differentiable(wrt(u0))]
-fn heat(u0: &[f64], k: f64, steps: usize) -> f64 {
-    let n = u0.len();
-    let mut c = u0.to_vec();
-    for _ in 0..steps {
-        let mut next = vec![0.0; n];
-        next[0] = c[0];
-        next[n - 1] = c[n - 1];
-        for i in 1..n - 1 {
-            next[i] = c[i] + k * (c[i - 1] - 2.0 * c[i] + c[i + 1]);
-        }
-        c = next;
-    }
-    let mut s = 0.0;
-    for i in 0..n {
-        s += (i as f64 + 1.0) * c[i] * c[i];
-    }
-    s
-}
-
-/// `heat` with each new cell written in a branch: the body is not straight-line code, so
-/// its reverse runs falling with its registers shifting, not gathered.
-#[differentiable(wrt(u0))]
-fn heat_falling(u0: &[f64], k: f64, steps: usize) -> f64 {
-    let n = u0.len();
-    let mut c = u0.to_vec();
-    for _ in 0..steps {
-        let mut next = vec![0.0; n];
-        next[0] = c[0];
-        next[n - 1] = c[n - 1];
-        for i in 1..n - 1 {
-            if k < 1.0e300 {
-                next[i] = c[i] + k * (c[i - 1] - 2.0 * c[i] + c[i + 1]);
-            }
-        }
-        c = next;
-    }
-    let mut s = 0.0;
-    for i in 0..n {
-        s += (i as f64 + 1.0) * c[i] * c[i];
-    }
-    s
-}
 
 /// The new row starts as a copy of the old: the copy's pullback reads the whole adjoint,
 /// so the written elements must be zeroed after the gathered loop.
@@ -210,12 +165,6 @@ fn gathered_rows_at_every_length() {
             let x = point(n, 800 + n as u64);
             check(
                 &x,
-                |u| heat(u, 0.21, steps),
-                |u| heat_grad(u, 0.21, steps),
-                |u, d| heat_jvp(u, 0.21, steps, d, grad::NoTangent, grad::NoTangent),
-            );
-            check(
-                &x,
                 |u| heat_from_copy(u, 0.3, steps),
                 |u| heat_from_copy_grad(u, 0.3, steps),
                 |u, d| heat_from_copy_jvp(u, 0.3, steps, d, grad::NoTangent, grad::NoTangent),
@@ -253,13 +202,21 @@ fn gathered_in_f32_and_with_array_elements() {
     for n in 1..12 {
         let x = point(n, 1000 + n as u64);
         let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        // The f32 gradient against the f64 one of the same point (f32's rounding, 5 steps).
-        let (v32, g32) = heat_f32_grad(&x32, 0.2, 5);
-        let x64: Vec<f64> = x32.iter().map(|&v| v as f64).collect();
-        let (v64, g64) = heat_grad(&x64, 0.2f32 as f64, 5);
-        assert!((v32 as f64 - v64).abs() <= 1e-5 * v64.abs().max(1.0));
-        let g32: Vec<f64> = g32.iter().map(|&v| v as f64).collect();
-        close_all(&g32, &g64, 1e-5);
+        // Reverse against forward mode, both in f32 (f32's rounding over 5 steps).
+        let (v, g) = heat_f32_grad(&x32, 0.2, 5);
+        assert_eq!(v, heat_f32(&x32, 0.2, 5));
+        let dir: Vec<f32> = point(n, 1050 + n as u64)
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        let (v2, d) = heat_f32_jvp(&x32, 0.2, 5, &dir, grad::NoTangent, grad::NoTangent);
+        assert_eq!(v2, v);
+        let want: f64 = g.iter().zip(&dir).map(|(&a, &b)| a as f64 * b as f64).sum();
+        let scale = g.iter().map(|&a| (a as f64).abs()).sum::<f64>().max(1.0);
+        assert!(
+            (d as f64 - want).abs() <= 1e-5 * scale,
+            "n = {n}: {d} vs {want}"
+        );
 
         let flat = point(2 * n, 1100 + n as u64);
         let m: Vec<[f64; 2]> = flat.chunks(2).map(|c| [c[0], c[1]]).collect();
@@ -275,17 +232,9 @@ fn gathered_in_f32_and_with_array_elements() {
 }
 
 #[test]
-fn gathered_and_falling_sweeps_agree() {
-    // The unit seed moves where the cotangent enters each product: rounding, not more.
-    for n in [3, 4, 9, 64] {
-        let x = point(n, 1200 + n as u64);
-        let (v, g) = heat_grad(&x, 0.23, 7);
-        let (vf, gf) = heat_falling_grad(&x, 0.23, 7);
-        assert_eq!(v.to_bits(), vf.to_bits());
-        close_all(&g, &gf, 1e-13);
-    }
-    // Delay lines (not gathered: the partials change per iteration) add in the falling
-    // loop's order, bit for bit.
+fn delay_lines_add_in_the_falling_order_bit_for_bit() {
+    // Not gathered (the partials change per iteration): delay lines, which add in the
+    // falling loop's order.
     let bits = |g: &[f64]| g.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     for n in [3, 4, 9, 64] {
         let x = point(n, 1300 + n as u64);

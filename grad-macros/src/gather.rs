@@ -29,7 +29,7 @@
 
 use crate::activity::{Form, Needs};
 use crate::ir::*;
-use crate::window::{Counted, Window};
+use crate::window::{Counted, Window, at};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -139,16 +139,6 @@ pub fn zeroing_dead(chain: Option<&[Operand]>, range: &RangeSpec, offset: i64) -
             offset <= 0 && matches!((j, &range.hi), (Operand::Var(a), Operand::Var(b)) if a == b);
         below || above_literal || at_end
     })
-}
-
-/// `base + c` (or `- c`) as an index expression.
-fn at(base: TokenStream, c: i64) -> TokenStream {
-    let k = c.unsigned_abs() as usize;
-    match c {
-        0 => base,
-        c if c > 0 => quote!((#base + #k)),
-        _ => quote!((#base - #k)),
-    }
 }
 
 /// The gathered loop. `d` is the windowed adjoint, `fresh` where it was made zero for this

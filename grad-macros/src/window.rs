@@ -283,7 +283,7 @@ fn others(an: &Analysis<'_>, s: &Stmt, out: &mut Vec<(VarId, Option<i64>)>) {
 }
 
 /// `base + c` (or `- c`) as an index expression.
-fn at(base: TokenStream, c: i64) -> TokenStream {
+pub(crate) fn at(base: TokenStream, c: i64) -> TokenStream {
     let k = c.unsigned_abs() as usize;
     match c {
         0 => base,
