@@ -34,9 +34,9 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 /// What a gathered reverse needs to know about its loop's one write.
-pub struct Gather {
-    /// The written array's carried value (its version at the start of an iteration).
-    pub inner: VarId,
+pub struct Gather<'a> {
+    /// The written array's carried value.
+    pub written: &'a Carried,
     /// The written element's offset from the index.
     pub offset: i64,
 }
@@ -44,12 +44,12 @@ pub struct Gather {
 /// Whether a windowed loop whose reverse may run rising is run as a gather: one window,
 /// one element written (at an offset from the index), nothing saved but shapes and
 /// nothing recomputed but index arithmetic.
-pub fn plan(
+pub fn plan<'a>(
     body: &Block,
-    carried: &[Carried],
+    carried: &'a [Carried],
     windows: &[Window],
     (saved, recompute): (&Needs, &[VarId]),
-) -> Option<Gather> {
+) -> Option<Gather<'a>> {
     let [w] = windows else { return None };
     if saved.0.iter().any(|(_, f)| *f != Form::Shape) {
         return None;
@@ -74,10 +74,10 @@ pub fn plan(
         return None;
     };
     let offset = *w.offsets.get(o)?;
-    carried.iter().find(|c| c.inner == base).map(|c| Gather {
-        inner: c.inner,
-        offset,
-    })
+    carried
+        .iter()
+        .find(|c| c.inner == base)
+        .map(|written| Gather { written, offset })
 }
 
 /// The indices at which a carried array's starting value was written in its block before

@@ -1098,7 +1098,7 @@ impl<'a> Rev<'a> {
             (Some(g), Some((Some(index), range)), Some(tape)) => {
                 let fresh = !existed[windows[0].base];
                 let at = (index, range);
-                self.gathered(g, (&windows[0], fresh), at, tape.as_ref(), carried, &b)
+                self.gathered(g, (&windows[0], fresh), at, tape.as_ref(), &b)
             }
             _ => self.wrap_windows(&windows, counted, (true, rising), head, b),
         };
@@ -1125,11 +1125,10 @@ impl<'a> Rev<'a> {
     /// written elements zeroed after it where a later step could read them.
     fn gathered(
         &self,
-        g: &gather::Gather,
+        g: &gather::Gather<'_>,
         (w, fresh): (&Window, bool),
         (index, range): (VarId, &RangeSpec),
         tape: Option<&TokenStream>,
-        carried: &[Carried],
         body: &TokenStream,
     ) -> TokenStream {
         let d = self.adj[w.base]
@@ -1143,15 +1142,9 @@ impl<'a> Rev<'a> {
             falling: true,
             rising: None,
         };
-        let written = carried.iter().find(|c| c.inner == g.inner);
-        let dead = gather::zeroing_dead(
-            self.chains.get(&g.inner).map(Vec::as_slice),
-            range,
-            g.offset,
-        );
-        let zero = written
-            .filter(|_| !dead)
-            .map(|c| (self.carried_adj(c).to_token_stream(), g.offset));
+        let chain = self.chains.get(&g.written.inner).map(Vec::as_slice);
+        let zero = (!gather::zeroing_dead(chain, range, g.offset))
+            .then(|| (self.carried_adj(g.written).to_token_stream(), g.offset));
         gather::emit(w, (d, fresh), &self.e.rt, &counted, tape, zero, body)
     }
 

@@ -1383,69 +1383,37 @@ fn fwd_bwd_fold<const N: usize, K: Kernel<N>, A: Args<N>>(
     let active = &A::ACTIVE;
     let mut bufs = GradBufs::new(&ins, n, active);
     let isa = Isa::active();
-    // One block: one item, one segment, and its sum is the total (as `fold_total` finds),
-    // without the bookkeeping's allocations, which a small region would spend most of
-    // its time in.
-    if (1..=SUM_BLOCK).contains(&n) {
-        let mut rest = bufs.parts();
-        let mut sinks: [Sink<'_, A::Elem>; N] = core::array::from_fn(|j| match rest[j].take() {
-            Some(r) => Sink::Buf(r),
-            None if active[j] => Sink::Acc,
-            None => Sink::Skip,
-        });
-        let mut v = Vec::with_capacity(1);
-        let item = on_isa!(isa, both(k, &ins, each, &mut sinks, n, &mut v));
-        // Added to zeros as the items' sums are below (`0.0 + -0.0` is `0.0`).
-        let mut acc = [A::Elem::ZERO; N];
-        for j in 0..N {
-            acc[j] += item[j];
-        }
-        let value = if mean {
-            v[0] / A::Elem::from_f64(n as f64)
-        } else {
-            v[0]
-        };
-        // SAFETY: `both_body` wrote every element of every sink, each all of `0..n`.
-        let bufs = unsafe { bufs.written() };
-        return (value, A::grads(finish(&srcs, &layout, bufs, acc, active)));
-    }
-    // `sum_of`'s pieces, each with its part of the cotangent buffers.
     let mut rest = bufs.parts();
-    let items: Vec<_> = fold_items(n)
-        .into_iter()
-        .map(|(s, lo, l)| {
-            let sinks: [Sink<'_, A::Elem>; N] = core::array::from_fn(|j| match rest[j].take() {
-                Some(r) => {
-                    let (here, after) = r.split_at_mut(l);
-                    rest[j] = Some(after);
-                    Sink::Buf(here)
-                }
-                None if active[j] => Sink::Acc,
-                None => Sink::Skip,
-            });
-            (s, lo, l, sinks)
-        })
-        .collect();
-    let run = |(s, lo, l, mut sinks): (usize, usize, usize, [Sink<'_, A::Elem>; N])| {
-        let part = ins.map(|i| i.part(lo, l));
-        let mut v = Vec::with_capacity(l.div_ceil(SUM_BLOCK));
-        let acc = on_isa!(isa, both(k, &part, each, &mut sinks, l, &mut v));
-        (s, v, acc)
-    };
-    // Per item: its segment, its blocks' sums, its sums of scalar inputs' cotangents.
-    type Done<T, const N: usize> = (usize, Vec<T>, [T; N]);
-    let done: Vec<Done<A::Elem, N>> = if n >= PAR_MIN {
-        items.into_par_iter().map(run).collect()
+    let (total, acc) = if (1..=SUM_BLOCK).contains(&n) {
+        // One block: one item, one segment, and its sum is the total (as `fold_total`
+        // finds), without the bookkeeping's allocations, which a small region would spend
+        // most of its time in.
+        let mut sinks = next_sinks(&mut rest, n, active);
+        let mut v = Vec::with_capacity(1);
+        let acc = on_isa!(isa, both(k, &ins, each, &mut sinks, n, &mut v));
+        (v[0], summed([acc]))
     } else {
-        items.into_iter().map(run).collect()
+        // `sum_of`'s pieces, each with its part of the cotangent buffers.
+        let items: Vec<_> = fold_items(n)
+            .into_iter()
+            .map(|(s, lo, l)| (s, lo, l, next_sinks(&mut rest, l, active)))
+            .collect();
+        let run = |(s, lo, l, mut sinks): (usize, usize, usize, [Sink<'_, A::Elem>; N])| {
+            let part = ins.map(|i| i.part(lo, l));
+            let mut v = Vec::with_capacity(l.div_ceil(SUM_BLOCK));
+            let acc = on_isa!(isa, both(k, &part, each, &mut sinks, l, &mut v));
+            (s, v, acc)
+        };
+        // Per item: its segment, its blocks' sums, its sums of scalar inputs' cotangents.
+        type Done<T, const N: usize> = (usize, Vec<T>, [T; N]);
+        let done: Vec<Done<A::Elem, N>> = if n >= PAR_MIN {
+            items.into_par_iter().map(run).collect()
+        } else {
+            items.into_iter().map(run).collect()
+        };
+        let total = fold_total(n, done.iter().map(|(s, v, _)| (*s, &v[..])));
+        (total, summed(done.iter().map(|(_, _, a)| *a)))
     };
-    let mut acc = [A::Elem::ZERO; N];
-    for (_, _, a) in &done {
-        for j in 0..N {
-            acc[j] += a[j];
-        }
-    }
-    let total = fold_total(n, done.iter().map(|(s, v, _)| (*s, &v[..])));
     let value = if mean {
         total / A::Elem::from_f64(n as f64)
     } else {
@@ -1456,4 +1424,34 @@ fn fwd_bwd_fold<const N: usize, K: Kernel<N>, A: Args<N>>(
     let bufs = unsafe { bufs.written() };
     let grads = finish(&srcs, &layout, bufs, acc, active);
     (value, A::grads(grads))
+}
+
+/// The sinks of the next `l` elements: each cotangent buffer's next `l`, split off `rest`;
+/// an active input without a buffer sums its cotangents.
+fn next_sinks<'a, T, const N: usize>(
+    rest: &mut [Option<&'a mut [MaybeUninit<T>]>; N],
+    l: usize,
+    active: &[bool; N],
+) -> [Sink<'a, T>; N] {
+    core::array::from_fn(|j| match rest[j].take() {
+        Some(r) => {
+            let (here, after) = r.split_at_mut(l);
+            rest[j] = Some(after);
+            Sink::Buf(here)
+        }
+        None if active[j] => Sink::Acc,
+        None => Sink::Skip,
+    })
+}
+
+/// The items' sums of scalar inputs' cotangents, added in order to zeros (so a lone
+/// `-0.0` comes out `0.0`, whatever the number of items).
+fn summed<T: Real, const N: usize>(items: impl IntoIterator<Item = [T; N]>) -> [T; N] {
+    let mut acc = [T::ZERO; N];
+    for a in items {
+        for j in 0..N {
+            acc[j] += a[j];
+        }
+    }
+    acc
 }
