@@ -61,6 +61,8 @@ mod pairs;
 mod prims;
 #[path = "../src/recursion.rs"]
 mod recursion;
+#[path = "../src/recycle.rs"]
+mod recycle;
 #[path = "../src/reverse.rs"]
 mod reverse;
 #[path = "../src/revolve.rs"]

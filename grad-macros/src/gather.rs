@@ -173,9 +173,8 @@ pub fn emit(
         let mut out = TokenStream::new();
         for (k, reg) in regs.iter().enumerate() {
             let i = at(quote!(__grad_j), -(k as i64));
-            let saved = tape.map(|_| {
-                quote!(let __grad_saved = ::core::clone::Clone::clone(&__grad_tape[#index - #lo]);)
-            });
+            let saved =
+                tape.map(|_| quote!(let __grad_saved = #rt::saved_at(&__grad_tape, #index - #lo);));
             let copy = quote! {{
                 let #index = #i;
                 #saved
@@ -195,20 +194,15 @@ pub fn emit(
     };
     // The element's sum is kept in a local: stores into the adjoint would keep the compiler
     // from holding the other arrays' elements in registers. An adjoint made zero for this
-    // loop is not read: the sum starts from a positive zero, as the element would (`0.0 +
-    // x` has the bits of the element's `0.0` plus `x`, `-0.0` included).
+    // loop is not read: the sum starts from `-0.0`, which adding folds away, so the element
+    // is its contributions' sum. That is the bits of adding them into the zero element but
+    // for the sign of a zero sum: `-0.0` where every contribution is `-0.0`, not `0.0`.
     let e = at(quote!(__grad_j), w.min);
     let start = if fresh {
-        quote!(__grad_gather_fresh)
+        zero_reg.clone()
     } else {
         quote!(#d[#e])
     };
-    if fresh {
-        before.extend(quote! {
-            let mut __grad_gather_fresh = ::core::clone::Clone::clone(&#zero_reg);
-            #rt::set_zero(&mut __grad_gather_fresh);
-        });
-    }
     let (edges, interior) = (copies(true), copies(false));
     let (edges, interior) = [edges, interior]
         .map(|copies| {

@@ -25,6 +25,7 @@ mod names;
 mod pairs;
 mod prims;
 mod recursion;
+mod recycle;
 mod reverse;
 mod revolve;
 mod second;

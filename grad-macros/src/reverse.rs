@@ -7,6 +7,7 @@ use crate::emit::{Emit, arm_arities};
 use crate::gather;
 use crate::ir::*;
 use crate::names;
+use crate::recycle;
 use crate::revolve;
 use crate::window::{self, Window};
 use proc_macro2::TokenStream;
@@ -49,7 +50,19 @@ pub struct Rev<'a> {
     /// The loop body being emitted is a gathered reverse's: an element write reads its
     /// cotangent as a seed instead of taking it (see `gather`).
     gather: bool,
+    /// The slots of the loops being emitted that recycle an adjoint row (see `recycle`).
+    spares: Vec<Spare>,
     fresh: usize,
+}
+
+/// A slot for the adjoint a loop's iteration lets go of, which the next makes its zero in.
+struct Spare {
+    slot: Ident,
+    /// The carried value whose zero adjoint is made in the slot.
+    zero: VarId,
+    /// The value (a write's inactive base) whose adjoint is put there.
+    dropped: VarId,
+    used: bool,
 }
 
 impl<'a> Rev<'a> {
@@ -74,6 +87,7 @@ impl<'a> Rev<'a> {
             kept: vec![false; func.vars.len()],
             chains: HashMap::new(),
             gather: false,
+            spares: Vec::new(),
             fresh: 0,
             e,
         };
@@ -588,15 +602,41 @@ impl<'a> Rev<'a> {
         }
     }
 
-    /// A zero adjoint for `v`: from its kept layout inside a loop's reverse, else from it.
-    fn zeros(&self, v: VarId) -> TokenStream {
+    /// A zero adjoint for `v`: from its kept layout inside a loop's reverse, else from it;
+    /// in a recycled adjoint where a loop being emitted keeps one for `v`.
+    fn zeros(&mut self, v: VarId) -> TokenStream {
         let rt = &self.e.rt;
-        if self.layouts.contains(&v) {
-            let l = names::layout(self.e.info(v), v);
-            return quote!(#rt::zeros_from(&#l));
-        }
+        let kept = self
+            .layouts
+            .contains(&v)
+            .then(|| names::layout(self.e.info(v), v));
         let r = self.e.var_ref(v);
-        quote!(#rt::zero_tangent(#r))
+        if let Some(spare) = self.spares.iter_mut().find(|s| s.zero == v) {
+            spare.used = true;
+            let slot = &spare.slot;
+            let kept = match kept {
+                Some(l) => l.to_token_stream(),
+                None => quote!({
+                    use #rt::{ByLayout as _, ByZeros as _};
+                    (&#rt::KeepZeros(#r)).keep()
+                }),
+            };
+            return quote!(#rt::zeros_reusing(&#kept, &mut #slot));
+        }
+        match kept {
+            Some(l) => quote!(#rt::zeros_from(&#l)),
+            None => quote!(#rt::zero_tangent(#r)),
+        }
+    }
+
+    /// Keeps the adjoint `d`, handed to the inactive `v`, where a loop being emitted makes
+    /// its zeros in it.
+    fn recycle(&mut self, v: VarId, d: &Ident, out: &mut TokenStream) {
+        if let Some(spare) = self.spares.iter_mut().find(|s| s.dropped == v) {
+            spare.used = true;
+            let (rt, slot) = (&self.e.rt, &spare.slot);
+            out.extend(quote!(#rt::recycle(&mut #slot, #d);));
+        }
     }
 
     /// Initializes `v`'s adjoint to zero if nothing has reached it yet.
@@ -846,6 +886,7 @@ impl<'a> Rev<'a> {
                     self.contribute(*x, piece.to_token_stream(), out);
                 }
                 self.contribute(*base, rest.to_token_stream(), out);
+                self.recycle(*base, &rest, out);
             }
             Op::Call { callee, args, span } => {
                 let parts: Vec<Ident> = (0..args.len()).map(|_| self.aux("ct")).collect();
@@ -1017,6 +1058,19 @@ impl<'a> Rev<'a> {
         let windows_before = self.windows.len();
         self.windows.extend(windows.iter().cloned());
         let live: Vec<&Carried> = carried.iter().filter(|c| self.e.active(c.out)).collect();
+        let spares_before = self.spares.len();
+        for c in &live {
+            let active = |v: VarId| self.e.active(v);
+            if let Some(dropped) = recycle::dropped(body, c, &active) {
+                let slot = self.aux("spare");
+                self.spares.push(Spare {
+                    slot,
+                    zero: c.inner,
+                    dropped,
+                    used: false,
+                });
+            }
+        }
         for c in &live {
             let dc = self.carried_adj(c);
             let init = match self.adj[c.out].take() {
@@ -1102,11 +1156,23 @@ impl<'a> Rev<'a> {
             }
             _ => self.wrap_windows(&windows, counted, (true, rising), head, b),
         };
+        // Each slot lives over the loop's reverse only: a row it still holds is freed after.
+        let slots: Vec<Ident> = self
+            .spares
+            .drain(spares_before..)
+            .filter(|s| s.used)
+            .map(|s| s.slot)
+            .collect();
+        out.extend(quote!(#(let mut #slots = ::core::option::Option::None;)*));
         out.extend(wrapped);
+        out.extend(quote!(#(::core::mem::drop(#slots);)*));
         for c in &live {
             if let Operand::Var(i) = c.init {
                 let dc = self.carried_adj(c);
                 self.contribute(i, dc.to_token_stream(), out);
+                if !self.e.active(i) {
+                    self.recycle(i, &dc, out);
+                }
             }
         }
     }

@@ -83,7 +83,9 @@ pub mod __private {
         cos_bwd_by_sin, cos_jvp_by_sin, sin_bwd_by_cos, sin_cos, sin_jvp_by_cos,
     };
     pub use crate::rules::support::*;
-    pub use crate::rules::zeros::{ByLayout, ByZeros, KeepZeros, zeros_from};
+    pub use crate::rules::zeros::{
+        ByLayout, ByZeros, KeepZeros, recycle, zeros_from, zeros_reusing,
+    };
     pub use crate::rules::{
         Binary, Linear, LinearBinary, ShapeOf, Shaped, TangentOf, Unary, UnaryOut,
     };

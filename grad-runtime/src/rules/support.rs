@@ -51,19 +51,19 @@ pub fn accumulate<T: Accumulate<C> + ?Sized, C>(dst: &mut T, contribution: C) {
 /// `stack.push(x)` for a loop's saved values. Where they take no space (every shape a
 /// scalar's), only the length moves: no call that could grow the stack stays in the loop,
 /// so the optimizer keeps the length in a register instead of storing and reloading it
-/// every iteration (a loop-carried trip through memory).
+/// every iteration (a loop-carried trip through memory). Nor does a branch to a panic: the
+/// length wraps where it would pass `usize::MAX` (2^64 pushes, centuries of iterations), as
+/// a branch out of the loop keeps the optimizer from interleaving it.
 #[inline(always)]
 pub fn stack_push<T>(stack: &mut Vec<T>, x: T) {
     if size_of::<T>() == 0 {
-        let n = stack
-            .len()
-            .checked_add(1)
-            .expect("a loop's saved-value stack overflowed usize");
+        let n = stack.len().wrapping_add(1);
         core::mem::forget(x);
         // SAFETY: a `Vec` of a zero-sized type has capacity `usize::MAX` (so `n` is within
         // it) and no storage to initialize; `x`, forgotten above, is the value the new slot
         // holds, exactly as `Vec::push` would have moved it there, and `Vec::pop` reads it
-        // back with `ptr::read` of zero bytes.
+        // back with `ptr::read` of zero bytes. Where `n` wrapped to 0 the values are
+        // forgotten, which leaks at most (a zero-sized value owns nothing to free).
         unsafe { stack.set_len(n) };
     } else {
         stack.push(x);
@@ -76,6 +76,24 @@ pub fn stack_reserve<T>(stack: &mut Vec<T>, n: usize) {
     if size_of::<T>() != 0 {
         stack.reserve(n);
     }
+}
+
+/// The values iteration `k` saved, from a loop's tape (see [`stack_tail`]). Values that
+/// take no space are all alike, so those are the first one's: the one check that the tape
+/// is not empty is the same in every iteration, and the optimizer takes it out of the loop
+/// instead of a bounds check per iteration, each of which makes the loop dearer to
+/// vectorize and unroll.
+///
+/// # Panics
+/// Where `k` is past the tape's end (a bug in the generated code).
+#[inline(always)]
+pub fn saved_at<T: Clone>(tape: &[T], k: usize) -> T {
+    if size_of::<T>() == 0
+        && let Some(first) = tape.first()
+    {
+        return first.clone();
+    }
+    tape[k].clone()
 }
 
 /// The last `n` values a loop saved, in the order they were pushed, taken off the stack:

@@ -7,6 +7,11 @@
 //! not allocate), dims for a tensor. Types without a [`Layout`] (a hand-written
 //! `Differentiable` struct) keep their zero tangent instead; generated code picks between
 //! the two with [`KeepZeros`] at compile time.
+//!
+//! A loop that builds a new row each iteration (`let mut next = vec![0.0; n]; ...; c =
+//! next;`) lets go of one row's adjoint per reverse iteration and makes another's zero:
+//! generated code keeps the first ([`recycle`]) and zeroes it in place for the second
+//! ([`zeros_reusing`]) where it can, instead of a free and an allocation.
 
 use crate::differentiable::Differentiable;
 use crate::real::Real;
@@ -20,6 +25,14 @@ pub trait Layout: Differentiable {
     fn layout(&self) -> Self::Layout;
     /// The zero tangent of any value with this layout.
     fn zeros(layout: &Self::Layout) -> Self::Tangent;
+
+    /// Makes `t` the zero tangent of this layout in place, keeping its buffers, where it
+    /// can (a tensor of the layout's shape, a `Vec` of any length); `false`, with `t` left
+    /// in any state, where it cannot. The default makes nothing in place.
+    fn zero_in(layout: &Self::Layout, t: &mut Self::Tangent) -> bool {
+        let _ = (layout, t);
+        false
+    }
 }
 
 macro_rules! scalar_layout {
@@ -31,6 +44,11 @@ macro_rules! scalar_layout {
             #[inline(always)]
             fn zeros(_: &()) -> Self::Tangent {
                 <$t as Differentiable>::zero_tangent(&Default::default())
+            }
+            #[inline(always)]
+            fn zero_in(layout: &(), t: &mut Self::Tangent) -> bool {
+                *t = Self::zeros(layout);
+                true
             }
         }
     )*};
@@ -62,6 +80,20 @@ impl<T: Layout> Layout for Vec<T> {
     fn zeros(layout: &Vec<T::Layout>) -> Self::Tangent {
         layout.iter().map(T::zeros).collect()
     }
+    /// Any `Vec` will do: it is cut or extended to the layout's length, its elements zeroed
+    /// in place where they fit and replaced where not, so its buffer is kept.
+    #[inline]
+    fn zero_in(layout: &Vec<T::Layout>, t: &mut Self::Tangent) -> bool {
+        t.truncate(layout.len());
+        for (t, l) in t.iter_mut().zip(layout) {
+            if !T::zero_in(l, t) {
+                *t = T::zeros(l);
+            }
+        }
+        let kept = t.len();
+        t.extend(layout[kept..].iter().map(T::zeros));
+        true
+    }
 }
 
 impl<T: Layout, const N: usize> Layout for [T; N] {
@@ -71,6 +103,9 @@ impl<T: Layout, const N: usize> Layout for [T; N] {
     }
     fn zeros(layout: &[T::Layout; N]) -> Self::Tangent {
         std::array::from_fn(|i| T::zeros(&layout[i]))
+    }
+    fn zero_in(layout: &[T::Layout; N], t: &mut Self::Tangent) -> bool {
+        t.iter_mut().zip(layout).all(|(t, l)| T::zero_in(l, t))
     }
 }
 
@@ -83,6 +118,9 @@ macro_rules! tuple_layout {
             }
             fn zeros(layout: &Self::Layout) -> Self::Tangent {
                 ($($t::zeros(&layout.$i),)+)
+            }
+            fn zero_in(layout: &Self::Layout, t: &mut Self::Tangent) -> bool {
+                $($t::zero_in(&layout.$i, &mut t.$i))&&+
             }
         }
     )*};
@@ -103,6 +141,13 @@ impl<T: Real> Layout for Tensor<T> {
     }
     fn zeros(layout: &Dims) -> Tensor<T> {
         Tensor::zeros(layout)
+    }
+    fn zero_in(layout: &Dims, t: &mut Tensor<T>) -> bool {
+        if t.shape() != &layout[..] {
+            return false;
+        }
+        t.as_mut_slice().fill(T::ZERO);
+        true
     }
 }
 
@@ -161,6 +206,12 @@ pub trait KeptZeros {
     type Tangent;
     /// A fresh zero tangent.
     fn zeros(&self) -> Self::Tangent;
+
+    /// Makes `t` this zero tangent in place where it has the shape (see [`Layout::zero_in`]).
+    fn zero_in(&self, t: &mut Self::Tangent) -> bool {
+        let _ = t;
+        false
+    }
 }
 
 impl<T: Layout> KeptZeros for ZerosOf<T> {
@@ -168,6 +219,10 @@ impl<T: Layout> KeptZeros for ZerosOf<T> {
     #[inline(always)]
     fn zeros(&self) -> T::Tangent {
         T::zeros(&self.0)
+    }
+    #[inline(always)]
+    fn zero_in(&self, t: &mut T::Tangent) -> bool {
+        T::zero_in(&self.0, t)
     }
 }
 
@@ -183,6 +238,25 @@ impl<G: Clone> KeptZeros for ZeroTangent<G> {
 #[inline(always)]
 pub fn zeros_from<K: KeptZeros>(kept: &K) -> K::Tangent {
     kept.zeros()
+}
+
+/// A zero tangent from what [`KeepZeros`] kept, made in the adjoint `spare` holds where
+/// that can take it (its buffers zeroed, not freed and allocated again), else fresh.
+/// `spare` is left empty.
+#[inline(always)]
+pub fn zeros_reusing<K: KeptZeros>(kept: &K, spare: &mut Option<K::Tangent>) -> K::Tangent {
+    if let Some(mut t) = spare.take()
+        && kept.zero_in(&mut t)
+    {
+        return t;
+    }
+    kept.zeros()
+}
+
+/// Keeps an adjoint that the reverse sweep lets go of for [`zeros_reusing`].
+#[inline(always)]
+pub fn recycle<T>(spare: &mut Option<T>, dead: T) {
+    *spare = Some(dead);
 }
 
 // `(&KeepZeros(&v)).keep()` is written as generated code writes it: the extra `&` is what
@@ -211,6 +285,53 @@ mod tests {
         let kept = (&KeepZeros(&v)).keep();
         assert_eq!(std::mem::size_of_val(&kept.0[..]), 0);
         assert_eq!(zeros_from(&kept), vec![0.0; 1000]);
+    }
+
+    #[test]
+    fn a_spare_of_the_same_shape_is_zeroed_in_place() {
+        let v = vec![1.0_f64; 5];
+        let kept = (&KeepZeros(&v)).keep();
+        let mut spare = None;
+        recycle(&mut spare, vec![3.0_f64; 5]);
+        let at = spare.as_ref().map(|s: &Vec<f64>| s.as_ptr());
+        let z = zeros_reusing(&kept, &mut spare);
+        assert_eq!(z, vec![0.0; 5]);
+        assert_eq!(Some(z.as_ptr()), at, "the spare's buffer is reused");
+        assert!(spare.is_none());
+        // Other lengths: cut or extended in place.
+        for len in [0, 4, 9] {
+            recycle(&mut spare, vec![3.0_f64; len]);
+            assert_eq!(zeros_reusing(&kept, &mut spare), vec![0.0; 5], "from {len}");
+            assert!(spare.is_none());
+        }
+        // Nothing kept: fresh.
+        assert_eq!(zeros_reusing(&kept, &mut None), vec![0.0; 5]);
+    }
+
+    #[test]
+    fn nested_spares_are_zeroed_only_where_every_part_fits() {
+        let v = (vec![[1.0_f64, 2.0]; 3], 4.0_f32);
+        let kept = (&KeepZeros(&v)).keep();
+        let mut spare = Some((vec![[5.0, -0.0], [f64::NAN, 1.0], [2.0, 3.0]], 7.0_f32));
+        assert_eq!(zeros_reusing(&kept, &mut spare), (vec![[0.0; 2]; 3], 0.0));
+        let z = zeros_reusing(&kept, &mut Some((vec![[5.0, 6.0]; 2], 7.0)));
+        assert_eq!(z, (vec![[0.0; 2]; 3], 0.0));
+        // Rows of rows: an inner row of another length is replaced.
+        let v = vec![vec![1.0_f64; 2], vec![2.0; 3]];
+        let kept = (&KeepZeros(&v)).keep();
+        let z = zeros_reusing(
+            &kept,
+            &mut Some(vec![vec![4.0; 3], vec![5.0; 3], vec![6.0]]),
+        );
+        assert_eq!(z, vec![vec![0.0; 2], vec![0.0; 3]]);
+        let t = Tensor::from_vec(vec![1.0_f64; 6], &[2, 3]).unwrap();
+        let kept = (&KeepZeros(&t)).keep();
+        let spare = Tensor::from_vec(vec![9.0_f64; 6], &[2, 3]).unwrap();
+        let z = zeros_reusing(&kept, &mut Some(spare));
+        assert_eq!((z.shape(), z.as_slice()), (&[2, 3][..], &[0.0; 6][..]));
+        let spare = Tensor::from_vec(vec![9.0_f64; 6], &[3, 2]).unwrap();
+        let z = zeros_reusing(&kept, &mut Some(spare));
+        assert_eq!((z.shape(), z.as_slice()), (&[2, 3][..], &[0.0; 6][..]));
     }
 
     /// A type with no layout keeps its zero tangent.
@@ -242,5 +363,6 @@ mod tests {
         let ZeroTangent(z) = &kept;
         assert_eq!(*z, 0.0);
         assert_eq!(zeros_from(&kept), 0.0);
+        assert_eq!(zeros_reusing(&kept, &mut Some(2.0)), 0.0);
     }
 }
