@@ -1,6 +1,7 @@
 //! The SIMD kernels through the facade: every instruction-set path this CPU supports against
-//! plain f64 references (lengths 0, 1, around the vector widths, thousands, unaligned
-//! sub-slices, and above the threading threshold), and the vectorized math's ulp error.
+//! plain f64 references (lengths 0, 1, around the vector widths and `INLINE_MAX`, thousands,
+//! unaligned sub-slices, and above the threading threshold), and the vectorized math's ulp
+//! error.
 //!
 //! `GRAD_ULP_SWEEP` sets the number of points of the dense ulp sweeps (default 2^20);
 //! `GRAD_KERNEL_LARGE=1` adds a length above `REDUCE_PAR_THRESHOLD` (threaded reductions).
@@ -8,13 +9,14 @@
 use grad::kernels::math::MathFn;
 use grad::kernels::{self, Isa};
 
-/// Lengths around every vector width (4, 8, 16 lanes; 64-lane accumulators), thousands,
-/// and one above `PAR_THRESHOLD` so the threaded split runs too.
+/// Lengths around every vector width (4, 8, 16 lanes; 64-lane accumulators), the inline
+/// maps' limit, thousands, and one above `PAR_THRESHOLD` so the threaded split runs too.
 fn lengths() -> Vec<usize> {
     let mut v = vec![0, 1, 2, 3];
     for w in [4, 8, 16, 32, 64, 128, 4096] {
         v.extend([w - 1, w, w + 1]);
     }
+    v.extend([kernels::INLINE_MAX, kernels::INLINE_MAX + 1]);
     v.extend([3001, 10_007, kernels::PAR_THRESHOLD + 1001]);
     if std::env::var("GRAD_KERNEL_LARGE").is_ok() {
         // The threaded reductions: slow in debug builds, so opt-in.
@@ -80,6 +82,22 @@ fn elementwise_kernels_match_reference_on_every_path() {
                 kernels::map3_in_place(&mut c, a, b, |d, x, y| d * x - y);
                 for i in 0..n {
                     assert_eq!(c[i], a[i] * a[i] - b[i], "{isa:?} n={n}");
+                }
+                // The one- and two-input maps and the four-input one (inline up to
+                // `INLINE_MAX` elements, on the path above it).
+                let mut m = vec![0.0f32; n];
+                kernels::map1(a, &mut m, |x| x * 3.0 - 1.0);
+                assert_eq!(m, fresh, "{isa:?} map1 n={n}");
+                let mut m = a.to_vec();
+                kernels::map1_in_place(&mut m, |x| x * 3.0 - 1.0);
+                assert_eq!(m, fresh, "{isa:?} map1_in_place n={n}");
+                let mut m = a.to_vec();
+                kernels::map2_in_place(&mut m, b, |x, y| x * y + x / y);
+                assert_eq!(m, o, "{isa:?} map2_in_place n={n}");
+                let mut m = a.to_vec();
+                kernels::map4_in_place(&mut m, a, b, b, |d, x, y, z| d * x - y / z);
+                for i in 0..n {
+                    assert_eq!(m[i], a[i] * a[i] - b[i] / b[i], "{isa:?} map4 n={n}");
                 }
             }
         }

@@ -125,6 +125,12 @@ pub fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Lengths up to which the element-wise maps run inline, on no particular instruction set:
+/// for a few elements, finding the instruction set and calling into its function costs
+/// more than the loop (a one-element tensor's product or its backward). The loop is the
+/// same closure on the same elements, so the bits are those of any path.
+pub const INLINE_MAX: usize = 8;
+
 /// Elements per call below which work stays on the calling thread. Measured with
 /// `cargo bench -- kernels/threshold` (an `f32` add, serial vs split in 32 Ki-element
 /// tasks on two threads) on a 2-core AMD EPYC (Zen 5) shared with a compiling neighbour:
@@ -318,6 +324,9 @@ where
     F: Fn(T) -> T + Sync + Send,
 {
     assert_eq!(x.len(), out.len(), "map1: lengths differ");
+    if x.len() <= INLINE_MAX {
+        return scalar::map1(x, out, f);
+    }
     let isa = Isa::active();
     if x.len() < PAR_THRESHOLD {
         return dispatch!(isa, map1(x, out, &f));
@@ -338,7 +347,9 @@ where
     let mut out = crate::tensor::pool::take(n);
     let spare = &mut out.spare_capacity_mut()[..n];
     let isa = Isa::active();
-    if n < PAR_THRESHOLD {
+    if n <= INLINE_MAX {
+        scalar::map1_uninit(x, spare, &f);
+    } else if n < PAR_THRESHOLD {
         dispatch!(isa, map1_uninit(x, spare, &f));
     } else {
         let chunk = chunk_for(n);
@@ -367,7 +378,9 @@ where
     let mut out = crate::tensor::pool::take(n);
     let spare = &mut out.spare_capacity_mut()[..n];
     let isa = Isa::active();
-    if n < PAR_THRESHOLD {
+    if n <= INLINE_MAX {
+        scalar::map2_uninit(a, b, spare, &f);
+    } else if n < PAR_THRESHOLD {
         dispatch!(isa, map2_uninit(a, b, spare, &f));
     } else {
         let chunk = chunk_for(n);
@@ -388,6 +401,9 @@ where
     T: Copy + Send + Sync,
     F: Fn(T) -> T + Sync + Send,
 {
+    if x.len() <= INLINE_MAX {
+        return scalar::map1_in_place(x, f);
+    }
     let isa = Isa::active();
     if x.len() < PAR_THRESHOLD {
         return dispatch!(isa, map1_in_place(x, &f));
@@ -410,6 +426,9 @@ where
         a.len() == out.len() && b.len() == out.len(),
         "map2: lengths differ"
     );
+    if a.len() <= INLINE_MAX {
+        return scalar::map2(a, b, out, f);
+    }
     let isa = Isa::active();
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, map2(a, b, out, &f));
@@ -430,6 +449,9 @@ where
     F: Fn(T, T) -> T + Sync + Send,
 {
     assert_eq!(a.len(), b.len(), "map2_in_place: lengths differ");
+    if a.len() <= INLINE_MAX {
+        return scalar::map2_in_place(a, b, f);
+    }
     let isa = Isa::active();
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, map2_in_place(a, b, &f));
@@ -453,6 +475,9 @@ where
         a.len() == b.len() && a.len() == c.len(),
         "map3_in_place: lengths differ"
     );
+    if a.len() <= INLINE_MAX {
+        return scalar::map3_in_place(a, b, c, f);
+    }
     let isa = Isa::active();
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, map3_in_place(a, b, c, &f));
@@ -476,6 +501,9 @@ where
         a.len() == b.len() && a.len() == c.len() && a.len() == d.len(),
         "map4_in_place: lengths differ"
     );
+    if a.len() <= INLINE_MAX {
+        return scalar::map4_in_place(a, b, c, d, f);
+    }
     let isa = Isa::active();
     if a.len() < PAR_THRESHOLD {
         return dispatch!(isa, map4_in_place(a, b, c, d, &f));
