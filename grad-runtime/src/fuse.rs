@@ -579,29 +579,56 @@ const B: usize = 256;
 #[inline(always)]
 fn block_srcs<'a, T: Real, const N: usize>(
     ins: &[In<'a, T>; N],
-    splats: &'a [[T; B]; N],
+    splats: &'a Splats<T, N>,
     at: usize,
     len: usize,
 ) -> [&'a [T]; N] {
     let mut out: [&[T]; N] = [&[]; N];
     for j in 0..N {
         out[j] = match ins[j] {
-            In::Splat(_) => &splats[j][..len],
+            In::Splat(_) => splats.row(j, len),
             In::Full(s) => &s[at..at + len],
         };
     }
     out
 }
 
-#[inline(always)]
-fn splat_bufs<T: Real, const N: usize>(ins: &[In<'_, T>; N]) -> [[T; B]; N] {
-    let mut out = [[T::ZERO; B]; N];
-    for j in 0..N {
-        if let In::Splat(v) = ins[j] {
-            out[j] = [v; B];
+/// Each splat input's value repeated over as much of an inner block as the region reads:
+/// the loops read every input as a row. The rows are written only for splat inputs, and
+/// only `min(n, B)` long: a region of a few elements would spend most of its time filling
+/// (or zeroing) `B` elements per input.
+struct Splats<T, const N: usize> {
+    rows: [[MaybeUninit<T>; B]; N],
+    filled: usize,
+}
+
+impl<T: Real, const N: usize> Splats<T, N> {
+    /// The splat rows of `ins` for a region of `n` elements.
+    #[inline(always)]
+    fn new(ins: &[In<'_, T>; N], n: usize) -> Self {
+        let filled = n.min(B);
+        let mut rows = [[MaybeUninit::uninit(); B]; N];
+        for j in 0..N {
+            if let In::Splat(v) = ins[j] {
+                for e in &mut rows[j][..filled] {
+                    e.write(v);
+                }
+            }
         }
+        Splats { rows, filled }
     }
-    out
+
+    /// The first `len` elements of splat input `j`'s row.
+    ///
+    /// # Panics
+    /// Past the filled part (a block longer than the region, a bug here).
+    #[inline(always)]
+    fn row(&self, j: usize, len: usize) -> &[T] {
+        assert!(len <= self.filled, "a block past the region's splat rows");
+        // SAFETY: `new` wrote the first `filled` elements of the row of every splat input,
+        // and only splat inputs' rows are read (`block_srcs`).
+        unsafe { written(&self.rows[j][..len]) }
+    }
 }
 
 /// `out[i] = k.fwd(x[i])` over one inner block.
@@ -627,6 +654,27 @@ fn fwd_inner<K: Kernel<N>, T: Real, S: Slot<T>, const N: usize, const FMA: bool>
 
 /// A place a loop writes one value to: an element of an output, or of a block buffer left
 /// uninitialized because every element is written before it is read.
+/// Where a folded loop puts its blocks' sums: a `Vec`, or the one slot of a region that is
+/// one block (a `Vec` there would be an allocation for one value).
+trait BlockSums<T> {
+    fn push_sum(&mut self, sum: T);
+}
+
+impl<T> BlockSums<T> for Vec<T> {
+    #[inline(always)]
+    fn push_sum(&mut self, sum: T) {
+        self.push(sum);
+    }
+}
+
+impl<T> BlockSums<T> for Option<T> {
+    #[inline(always)]
+    fn push_sum(&mut self, sum: T) {
+        debug_assert!(self.is_none(), "one block, one sum");
+        *self = Some(sum);
+    }
+}
+
 trait Slot<T> {
     fn put(&mut self, v: T);
 }
@@ -679,7 +727,7 @@ fn fwd_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
     ins: &[In<'_, T>; N],
     out: &mut [T],
 ) {
-    let splats = splat_bufs(ins);
+    let splats = Splats::new(ins, out.len());
     for (b, o) in out.chunks_mut(B).enumerate() {
         let x = block_srcs(ins, &splats, b * B, o.len());
         fwd_inner::<K, T, T, N, FMA>(k, &x, o);
@@ -695,7 +743,7 @@ fn sum_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
     n: usize,
     out: &mut Vec<T>,
 ) {
-    let splats = splat_bufs(ins);
+    let splats = Splats::new(ins, n);
     // Not zeroed: a call over a few elements would spend most of its time zeroing 32 KB.
     let mut tmp = [MaybeUninit::<T>::uninit(); SUM_BLOCK];
     let mut at = 0;
@@ -723,11 +771,8 @@ fn bwd_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
     sinks: &mut [Sink<'_, T>; N],
     n: usize,
 ) -> [T; N] {
-    let splats = splat_bufs(ins);
-    let dy_splat = match dy {
-        In::Splat(v) => [v; B],
-        In::Full(_) => [T::ZERO; B],
-    };
+    let splats = Splats::new(ins, n);
+    let dy_splat = Splats::new(&[dy], n);
     let mut scratch = [[MaybeUninit::uninit(); B]; N];
     let mut sums = [T::ZERO; N];
     let mut at = 0;
@@ -738,10 +783,7 @@ fn bwd_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
         for j in 0..N {
             xs[j] = &x[j][..len];
         }
-        let d = match dy {
-            In::Splat(_) => &dy_splat[..len],
-            In::Full(s) => &s[at..at + len],
-        };
+        let [d] = block_srcs(&[dy], &dy_splat, at, len);
         let dst = block_dsts(sinks, &mut scratch, at, len);
         rows_are_len(&xs, &dst, len);
         assert_eq!(d.len(), len);
@@ -774,9 +816,9 @@ fn both_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
     dy: T,
     sinks: &mut [Sink<'_, T>; N],
     n: usize,
-    out: &mut Vec<T>,
+    out: &mut impl BlockSums<T>,
 ) -> [T; N] {
-    let splats = splat_bufs(ins);
+    let splats = Splats::new(ins, n);
     let d = V::<T, 1, FMA>([dy]);
     // Not zeroed, as in `sum_body`.
     let mut vals = [MaybeUninit::<T>::uninit(); SUM_BLOCK];
@@ -816,7 +858,7 @@ fn both_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
         }
         // SAFETY: the loop above wrote `vals[o..o + len]` for consecutive `o` from 0 to
         // `blen`, every element of `vals[..blen]`.
-        out.push(scalar::block_sum(unsafe { written(&vals[..blen]) }));
+        out.push_sum(scalar::block_sum(unsafe { written(&vals[..blen]) }));
         at += blen;
     }
     sums
@@ -865,7 +907,7 @@ macro_rules! isa_loops {
                 dy: T,
                 sinks: &mut [Sink<'_, T>; N],
                 n: usize,
-                out: &mut Vec<T>,
+                out: &mut impl BlockSums<T>,
             ) -> [T; N] {
                 both_body::<K, T, N, $fma>(k, ins, dy, sinks, n, out)
             }
@@ -1389,9 +1431,9 @@ fn fwd_bwd_fold<const N: usize, K: Kernel<N>, A: Args<N>>(
         // finds), without the bookkeeping's allocations, which a small region would spend
         // most of its time in.
         let mut sinks = next_sinks(&mut rest, n, active);
-        let mut v = Vec::with_capacity(1);
+        let mut v = None;
         let acc = on_isa!(isa, both(k, &ins, each, &mut sinks, n, &mut v));
-        (v[0], summed([acc]))
+        (v.expect("a block's sum"), summed([acc]))
     } else {
         // `sum_of`'s pieces, each with its part of the cotangent buffers.
         let items: Vec<_> = fold_items(n)
