@@ -1130,6 +1130,14 @@ fn regions_fuse_only_where_operands_are_known_scalars_or_tensors() {
     );
 }
 
+/// The `f_grad` that `#[differentiable(wrt(u0))]` writes for `item`, a function `f`.
+fn grad_of_f(item: &str) -> String {
+    let out = check("wrt(u0)", item).unwrap_or_default();
+    assert!(!out.contains("compile_error"), "{out}");
+    let grad = &out[out.find("fn f_grad").expect(&out)..];
+    grad[..grad.find("fn f_jvp").unwrap_or(grad.len())].to_string()
+}
+
 #[test]
 fn linear_rows_are_gathered_and_zeroed_only_where_read_again() {
     let heat = |init: &str| {
@@ -1140,10 +1148,7 @@ fn linear_rows_are_gathered_and_zeroed_only_where_read_again() {
         )
     };
     let gathered = |item: &str| {
-        let out = check("wrt(u0)", item).unwrap_or_default();
-        assert!(!out.contains("compile_error"), "{out}");
-        let grad = &out[out.find("fn f_grad").expect(&out)..];
-        let grad = &grad[..grad.find("fn f_jvp").unwrap_or(grad.len())];
+        let grad = grad_of_f(item);
         // The written elements' zeroing.
         (grad.contains("SeedOf"), grad.contains("set_zero (& mut"))
     };
@@ -1174,10 +1179,7 @@ fn rows_built_per_iteration_recycle_their_adjoint() {
         )
     };
     let recycled = |item: &str| {
-        let out = check("wrt(u0)", item).unwrap_or_default();
-        assert!(!out.contains("compile_error"), "{out}");
-        let grad = &out[out.find("fn f_grad").expect(&out)..];
-        let grad = &grad[..grad.find("fn f_jvp").unwrap_or(grad.len())];
+        let grad = grad_of_f(item);
         (grad.contains("recycle ("), grad.contains("zeros_reusing ("))
     };
     let written = "next[i] = c[i] + k * (c[i - 1] - 2.0 * c[i] + c[i + 1]);";
