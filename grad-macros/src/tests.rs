@@ -1193,4 +1193,9 @@ fn rows_built_per_iteration_recycle_their_adjoint() {
     // A row that starts as a copy of the active one: its adjoint flows back into `c`'s.
     let copy = "let mut next = c.clone();";
     assert_eq!(recycled(&steps(copy, written)), (false, false));
+    // A checkpointed step loop: its reverse is the plain loop's, run per restored step.
+    let checkpointed = "fn f(u0: &[f64], k: f64, steps: usize) -> f64 { let mut c = u0.to_vec(); \
+        for _ in grad::checkpoint(0..steps, 3) { let mut next = vec![0.0; 2]; \
+        next[0] = c[0] * c[1]; next[1] = k * c[1]; c = next; } c[0] + c[1] }";
+    assert_eq!(recycled(checkpointed), (true, true));
 }
