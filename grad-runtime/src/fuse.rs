@@ -652,8 +652,6 @@ fn fwd_inner<K: Kernel<N>, T: Real, S: Slot<T>, const N: usize, const FMA: bool>
     }
 }
 
-/// A place a loop writes one value to: an element of an output, or of a block buffer left
-/// uninitialized because every element is written before it is read.
 /// Where a folded loop puts its blocks' sums: a `Vec`, or the one slot of a region that is
 /// one block (a `Vec` there would be an allocation for one value).
 trait BlockSums<T> {
@@ -675,6 +673,8 @@ impl<T> BlockSums<T> for Option<T> {
     }
 }
 
+/// A place a loop writes one value to: an element of an output, or of a block buffer left
+/// uninitialized because every element is written before it is read.
 trait Slot<T> {
     fn put(&mut self, v: T);
 }

@@ -346,12 +346,12 @@ where
     let n = x.len();
     let mut out = crate::tensor::pool::take(n);
     let spare = &mut out.spare_capacity_mut()[..n];
-    let isa = Isa::active();
     if n <= INLINE_MAX {
         scalar::map1_uninit(x, spare, &f);
     } else if n < PAR_THRESHOLD {
-        dispatch!(isa, map1_uninit(x, spare, &f));
+        dispatch!(Isa::active(), map1_uninit(x, spare, &f));
     } else {
+        let isa = Isa::active();
         let chunk = chunk_for(n);
         spare
             .par_chunks_mut(chunk)
@@ -377,12 +377,12 @@ where
     let n = a.len();
     let mut out = crate::tensor::pool::take(n);
     let spare = &mut out.spare_capacity_mut()[..n];
-    let isa = Isa::active();
     if n <= INLINE_MAX {
         scalar::map2_uninit(a, b, spare, &f);
     } else if n < PAR_THRESHOLD {
-        dispatch!(isa, map2_uninit(a, b, spare, &f));
+        dispatch!(Isa::active(), map2_uninit(a, b, spare, &f));
     } else {
+        let isa = Isa::active();
         let chunk = chunk_for(n);
         spare
             .par_chunks_mut(chunk)

@@ -207,7 +207,7 @@ pub trait KeptZeros {
     /// A fresh zero tangent.
     fn zeros(&self) -> Self::Tangent;
 
-    /// Makes `t` this zero tangent in place where it has the shape (see [`Layout::zero_in`]).
+    /// Makes `t` this zero tangent in place where it can (see [`Layout::zero_in`]).
     fn zero_in(&self, t: &mut Self::Tangent) -> bool {
         let _ = t;
         false
