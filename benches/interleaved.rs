@@ -1,6 +1,7 @@
-//! Issue #12's forms and #11's S7, timed interleaved: every round times each function once,
-//! one after the other, and each entry's median over the rounds is reported beside its
-//! case's hand-written gradient and primal.
+//! Every scalar case's generated gradient (issue #12's forms of S3, S4 and S5 among them),
+//! timed interleaved: every round times each function once, one after the other, and each
+//! entry's median over the rounds is reported beside its case's hand-written gradient and
+//! primal.
 //!
 //! Criterion measures one function for seconds before the next, so a burst of load from
 //! elsewhere lands on some entries and not others; on this project's shared 2-core
@@ -47,6 +48,18 @@ struct Case {
     reps: usize,
 }
 
+/// An entry calling `f` (through a pointer the optimizer cannot see through) by `call`; its
+/// name is the role it plays in its case (the first two of a case are the hand-written
+/// gradient and the primal).
+fn entry<F: Copy + 'static>(f: F, call: impl Fn(F) -> f64 + 'static) -> Entry {
+    named("", f, call)
+}
+
+fn named<F: Copy + 'static>(name: &'static str, f: F, call: impl Fn(F) -> f64 + 'static) -> Entry {
+    let f = black_box(f);
+    (name, Box::new(move || call(f)))
+}
+
 fn main() {
     let rounds = std::env::var("GRAD_BENCH_ROUNDS")
         .ok()
@@ -56,6 +69,62 @@ fn main() {
     let s4 = cases::s4_input();
     let th = cases::s5_input();
     let (u0, k, steps) = cases::s7_input();
+
+    let a1 = cases::s1_input();
+    let s1 = vec![
+        entry(
+            cases::s1_scale_handwritten as fn(f64) -> (f64, f64),
+            move |f| f(black_box(a1)).1,
+        ),
+        entry(cases::s1_scale as fn(f64) -> f64, move |f| f(black_box(a1))),
+        named(
+            "generated",
+            cases::s1_scale_grad as fn(f64) -> (f64, f64),
+            move |f| f(black_box(a1)).1,
+        ),
+    ];
+    type S2Grad = fn(f64, f64) -> (f64, (f64, f64));
+    let (x2, y2) = cases::s2_input();
+    let s2 = vec![
+        entry(cases::s2_rosenbrock_handwritten as S2Grad, move |f| {
+            f(black_box(x2), black_box(y2)).1.0
+        }),
+        entry(cases::s2_rosenbrock as fn(f64, f64) -> f64, move |f| {
+            f(black_box(x2), black_box(y2))
+        }),
+        named("generated", cases::s2_rosenbrock_grad as S2Grad, move |f| {
+            f(black_box(x2), black_box(y2)).1.0
+        }),
+    ];
+    type S6Grad = fn(&[f64], &[f64], f64) -> (f64, Vec<f64>);
+    let (w6, x6, y6) = cases::s6_input();
+    let s6 = vec![
+        entry(cases::s6_dot_loss_handwritten as S6Grad, {
+            let (w, x) = (w6.clone(), x6.clone());
+            move |f| f(black_box(&w), &x, y6).1[3]
+        }),
+        entry(cases::s6_dot_loss as fn(&[f64], &[f64], f64) -> f64, {
+            let (w, x) = (w6.clone(), x6.clone());
+            move |f| f(black_box(&w), &x, y6)
+        }),
+        named("generated", cases::s6_dot_loss_grad as S6Grad, move |f| {
+            f(black_box(&w6), &x6, y6).1[3]
+        }),
+    ];
+    type S8Grad = fn(f64, f64, usize) -> (f64, (f64, f64));
+    let (k8, c8, n8) = cases::s8_input();
+    let s8 = vec![
+        entry(cases::s8_oscillator_handwritten as S8Grad, move |f| {
+            f(black_box(k8), c8, n8).1.0
+        }),
+        entry(
+            cases::s8_oscillator as fn(f64, f64, usize) -> f64,
+            move |f| f(black_box(k8), c8, n8),
+        ),
+        named("generated", cases::s8_oscillator_grad as S8Grad, move |f| {
+            f(black_box(k8), c8, n8).1.0
+        }),
+    ];
 
     let mut s3: Vec<Entry> = Vec::new();
     let (hand, primal) = (
@@ -129,6 +198,16 @@ fn main() {
 
     let cases = [
         Case {
+            name: "S1",
+            entries: s1,
+            reps: 1_000_000,
+        },
+        Case {
+            name: "S2",
+            entries: s2,
+            reps: 1_000_000,
+        },
+        Case {
             name: "S3",
             entries: s3,
             reps: 2000,
@@ -144,9 +223,19 @@ fn main() {
             reps: 200_000,
         },
         Case {
+            name: "S6",
+            entries: s6,
+            reps: 2000,
+        },
+        Case {
             name: "S7",
             entries: s7,
             reps: 40,
+        },
+        Case {
+            name: "S8",
+            entries: s8,
+            reps: 1,
         },
     ];
     let mut times: Vec<Vec<Vec<f64>>> = cases

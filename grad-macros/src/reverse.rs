@@ -362,20 +362,24 @@ impl<'a> Rev<'a> {
                 let idx = self.index_pat(*index);
                 let range_fwd = self.e.range(range);
                 let (decl, take, give, finish) = self.carried_parts(carried, body);
-                let push = self.push(*stack);
                 let fixed = self.fixed.contains_key(stack);
-                let reserve = match (&self.loops[stack].0.0.is_empty(), &range.ops.is_empty()) {
-                    (false, true) if !fixed => {
-                        let s = names::value(self.e.info(*stack), *stack);
-                        let rt = &self.e.rt;
-                        let (lo, hi, inc) = (
-                            self.e.val(&range.lo),
-                            self.e.val(&range.hi),
-                            range.inclusive,
-                        );
-                        quote!(#rt::stack_reserve(&mut #s, #rt::range_len(#lo, #hi, #inc));)
-                    }
-                    _ => quote!(),
+                let reserved = !self.loops[stack].0.0.is_empty() && range.ops.is_empty() && !fixed;
+                let push = if reserved {
+                    self.push_reserved(*stack)
+                } else {
+                    self.push(*stack)
+                };
+                let reserve = if reserved {
+                    let s = names::value(self.e.info(*stack), *stack);
+                    let rt = &self.e.rt;
+                    let (lo, hi, inc) = (
+                        self.e.val(&range.lo),
+                        self.e.val(&range.hi),
+                        range.inclusive,
+                    );
+                    quote!(#rt::stack_reserve(&mut #s, #rt::range_len(#lo, #hi, #inc));)
+                } else {
+                    quote!()
                 };
                 let mut b = TokenStream::new();
                 self.fwd_block(body, &mut b);
@@ -445,6 +449,16 @@ impl<'a> Rev<'a> {
         }
         let rt = &self.e.rt;
         quote!(#rt::stack_push(&mut #s, #t);)
+    }
+
+    /// [`Self::push`] into a stack a `for` loop reserved room for before it (one push per
+    /// iteration at most): no call that could grow it stays in the loop.
+    fn push_reserved(&self, stack: VarId) -> TokenStream {
+        let (saved, _) = &self.loops[&stack];
+        let s = names::value(self.e.info(stack), stack);
+        let t = self.saved_tuple(saved);
+        let rt = &self.e.rt;
+        quote!(#rt::stack_push_reserved(&mut #s, #t);)
     }
 
     fn pop(&self, stack: VarId) -> TokenStream {

@@ -1199,3 +1199,27 @@ fn rows_built_per_iteration_recycle_their_adjoint() {
         next[0] = c[0] * c[1]; next[1] = k * c[1]; c = next; } c[0] + c[1] }";
     assert_eq!(recycled(checkpointed), (true, true));
 }
+
+/// A `for` over a plain range reserves its trip count before it, so its pushes cannot grow
+/// the stack and take the reserved push (no call in the loop); a `while` loop, whose trip
+/// count is not known, pushes as `Vec::push` does.
+#[test]
+fn range_loops_push_into_the_room_they_reserved() {
+    let pushes = |item: &str| {
+        let grad = grad_of_f(item);
+        (
+            grad.contains("stack_reserve ("),
+            grad.contains("stack_push_reserved ("),
+            grad.contains("stack_push ("),
+        )
+    };
+    let ranged = "fn f(u0: f64, n: usize) -> f64 { let mut s = u0; \
+        for _ in 0..n { s = s * u0 + s.sin(); } s }";
+    assert_eq!(pushes(ranged), (true, true, false));
+    let inclusive = "fn f(u0: f64, n: usize) -> f64 { let mut s = u0; \
+        for _ in 1..=n { s = s * u0 + s.sin(); } s }";
+    assert_eq!(pushes(inclusive), (true, true, false));
+    let whiled = "fn f(u0: f64, n: usize) -> f64 { let mut s = u0; let mut i = 0; \
+        while i < n { s = s * u0 + s.sin(); i += 1; } s }";
+    assert_eq!(pushes(whiled), (false, false, true));
+}

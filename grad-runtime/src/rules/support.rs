@@ -70,6 +70,30 @@ pub fn stack_push<T>(stack: &mut Vec<T>, x: T) {
     }
 }
 
+/// [`stack_push`] in a loop whose room [`stack_reserve`] made before it: a `for` over a
+/// range, pushing once per iteration at most. No call that could grow the stack stays in
+/// the loop. Such a call, though never taken, makes the optimizer keep the loop's carried
+/// values in memory across it (every vector register is the caller's to save), which puts
+/// a store and a reload on each iteration's dependency chain; the branch to a panic that
+/// replaces it returns nowhere, so nothing need survive it.
+///
+/// # Panics
+/// Where the stack is full: the loop pushed more than it reserved (a bug in the generated
+/// code).
+#[inline(always)]
+pub fn stack_push_reserved<T>(stack: &mut Vec<T>, x: T) {
+    if size_of::<T>() != 0 && stack.len() == stack.capacity() {
+        overran_reservation();
+    }
+    stack_push(stack, x);
+}
+
+#[cold]
+#[inline(never)]
+fn overran_reservation() -> ! {
+    panic!("grad: a loop saved more values than it reserved room for (a bug in grad)")
+}
+
 /// `stack.reserve(n)`, a no-op (and no call) for values that take no space.
 #[inline(always)]
 pub fn stack_reserve<T>(stack: &mut Vec<T>, n: usize) {
@@ -949,6 +973,32 @@ mod tests {
             }
             assert_eq!(s.pop(), None);
         }
+    }
+
+    /// A reserved push is a push while the reservation holds, for sized and zero-sized
+    /// values, on a stack that already holds values (a loop run again inside another), and
+    /// refuses (rather than grows) past it.
+    #[test]
+    fn reserved_pushes_fill_what_was_reserved() {
+        for n in [0, 1, 3, 4, 5, 100] {
+            let mut s = vec![-1.0f64; n % 3];
+            let before = s.len();
+            stack_reserve(&mut s, n);
+            (0..n).for_each(|i| stack_push_reserved(&mut s, i as f64));
+            assert_eq!(s.len(), before + n);
+            assert!(s[before..].iter().copied().eq((0..n).map(|i| i as f64)));
+            let mut z: Vec<()> = Vec::new();
+            (0..n).for_each(|_| stack_push_reserved(&mut z, ()));
+            assert_eq!(z.len(), n);
+        }
+        let mut full = Vec::with_capacity(2);
+        full.extend([1.0f64, 2.0]);
+        let overran = std::panic::catch_unwind(move || stack_push_reserved(&mut full, 3.0));
+        let message = *overran.unwrap_err().downcast::<&str>().unwrap();
+        assert!(
+            message.contains("more values than it reserved"),
+            "{message}"
+        );
     }
 
     /// A window register starts at `-0.0` in every component, whatever the adjoint's form:
