@@ -735,13 +735,13 @@ fn fwd_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
 }
 
 /// The sums of the region's values over the blocks of [`SUM_BLOCK`] elements of `0..n`,
-/// pushed onto `out`: the blocks and the accumulators of the unfused `sum`.
+/// put in `out` in order: the blocks and the accumulators of the unfused `sum`.
 #[inline(always)]
 fn sum_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
     k: &K,
     ins: &[In<'_, T>; N],
     n: usize,
-    out: &mut Vec<T>,
+    out: &mut impl BlockSums<T>,
 ) {
     let splats = Splats::new(ins, n);
     // Not zeroed: a call over a few elements would spend most of its time zeroing 32 KB.
@@ -758,7 +758,7 @@ fn sum_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
         }
         // SAFETY: the loop above wrote `tmp[o..o + len]` for consecutive `o` from 0 to
         // `blen`, that is every element of `tmp[..blen]`.
-        out.push(scalar::block_sum(unsafe { written(&tmp[..blen]) }));
+        out.push_sum(scalar::block_sum(unsafe { written(&tmp[..blen]) }));
         at += blen;
     }
 }
@@ -884,7 +884,7 @@ macro_rules! isa_loops {
                 k: &K,
                 ins: &[In<'_, T>; N],
                 n: usize,
-                out: &mut Vec<T>,
+                out: &mut impl BlockSums<T>,
             ) {
                 sum_body::<K, T, N, $fma>(k, ins, n, out)
             }
@@ -1086,6 +1086,13 @@ fn fwd_fold<const N: usize, K: Kernel<N>, A: Args<N>>(
 /// blocks' sums are computed on rayon's threads, and combined in order.
 fn sum_of<const N: usize, K: Kernel<N>, T: Real>(k: &K, ins: &[In<'_, T>; N], n: usize) -> T {
     let isa = Isa::active();
+    if (1..=SUM_BLOCK).contains(&n) {
+        // One block: its sum is the total (as `fold_total` finds), without the
+        // bookkeeping's allocations (as the gradient's one-block path).
+        let mut v = None;
+        on_isa!(isa, sum(k, ins, n, &mut v));
+        return v.expect("a block's sum");
+    }
     let run = |&(s, lo, l): &(usize, usize, usize)| {
         let part = ins.map(|i| i.part(lo, l));
         let mut v = Vec::with_capacity(l.div_ceil(SUM_BLOCK));
