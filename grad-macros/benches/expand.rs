@@ -69,6 +69,8 @@ mod reverse;
 mod revolve;
 #[path = "../src/second.rs"]
 mod second;
+#[path = "../src/stores.rs"]
+mod stores;
 #[path = "../src/window.rs"]
 mod window;
 

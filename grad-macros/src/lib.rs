@@ -30,6 +30,7 @@ mod reverse;
 mod revolve;
 mod second;
 mod site;
+mod stores;
 #[cfg(test)]
 mod tests;
 mod window;

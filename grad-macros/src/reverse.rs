@@ -9,6 +9,7 @@ use crate::ir::*;
 use crate::names;
 use crate::recycle;
 use crate::revolve;
+use crate::stores;
 use crate::window::{self, Window};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
@@ -50,6 +51,10 @@ pub struct Rev<'a> {
     /// The loop body being emitted is a gathered reverse's: an element write reads its
     /// cotangent as a seed instead of taking it (see `gather`).
     gather: bool,
+    /// The element reads whose cotangent is stored, not added (see `stores`), in the loop
+    /// body being emitted; and how many loops' reverses enclose it.
+    stores: Vec<VarId>,
+    depth: usize,
     /// The slots of the loops being emitted that recycle an adjoint row (see `recycle`).
     spares: Vec<Spare>,
     fresh: usize,
@@ -87,6 +92,8 @@ impl<'a> Rev<'a> {
             kept: vec![false; func.vars.len()],
             chains: HashMap::new(),
             gather: false,
+            stores: Vec::new(),
+            depth: 0,
             spares: Vec::new(),
             fresh: 0,
             e,
@@ -807,7 +814,9 @@ impl<'a> Rev<'a> {
                 }
                 let d = self.ensure_adj(*base, out);
                 let p = self.e.path(path);
-                if let Some(Proj::Field(syn::Member::Named(_))) = path.last() {
+                if self.stores.contains(&var) {
+                    out.extend(quote!(#d #p = #dv;));
+                } else if let Some(Proj::Field(syn::Member::Named(_))) = path.last() {
                     // A `#[no_grad]` field's adjoint is `()` and takes nothing (`fields.rs`
                     // in the runtime).
                     out.extend(quote!({
@@ -1145,9 +1154,20 @@ impl<'a> Rev<'a> {
                 Operand::Const(_) => {}
             }
         }
+        let stores = match counted {
+            Some((Some(index), _)) if self.depth == 0 => {
+                let fresh = |v: VarId| !existed[v] && self.whole.contains_key(&v);
+                stores::stored(body, index, &fresh)
+            }
+            _ => Vec::new(),
+        };
+        let stores_before = std::mem::replace(&mut self.stores, stores);
         self.gather = gathered.is_some();
+        self.depth += 1;
         self.rev_block(body, &mut b);
+        self.depth -= 1;
         self.gather = false;
+        self.stores = stores_before;
         for c in &live {
             let dc = self.carried_adj(c);
             match self.adj[c.inner].clone() {
@@ -1351,7 +1371,9 @@ impl<'a> Rev<'a> {
                 self.adj[*n] = Some(dn);
             }
         }
+        self.depth += 1;
         self.rev_block(body, &mut b);
+        self.depth -= 1;
         self.adj = before;
         self.windows.truncate(windows_before);
         let head = quote!(for #idx in #range_fwd);

@@ -1223,3 +1223,28 @@ fn range_loops_push_into_the_room_they_reserved() {
         while i < n { s = s * u0 + s.sin(); i += 1; } s }";
     assert_eq!(pushes(whiled), (false, false, true));
 }
+
+/// A loop whose only read of a slice parameter is at its own index stores each cotangent
+/// in the parameter's fresh adjoint row; a row that another read adds to, in the body or
+/// after the loop, keeps the addition.
+#[test]
+fn element_cotangents_are_stored_where_each_element_has_one() {
+    let stored = |item: &str| {
+        let grad = grad_of_f(item);
+        let adds = grad.contains("accumulate (& mut __grad_d_u0");
+        let stores = grad.contains("] = __grad_d_");
+        (stores, adds)
+    };
+    let zip = "fn f(u0: &[f64], x: &[f64]) -> f64 { \
+        let d = u0.iter().zip(x).map(|(a, b)| a * b).sum::<f64>(); d * d }";
+    assert_eq!(stored(zip), (true, false));
+    let indexed = "fn f(u0: &[f64]) -> f64 { let mut s = 0.0; \
+        for i in 0..u0.len() { s += u0[i].sin() * s; } s }";
+    assert_eq!(stored(indexed), (true, false));
+    let after = "fn f(u0: &[f64]) -> f64 { let mut s = 0.0; \
+        for i in 0..u0.len() { s += u0[i].sin() * s; } s + u0[0] }";
+    assert_eq!(stored(after), (false, true));
+    let twice = "fn f(u0: &[f64]) -> f64 { let mut s = 0.0; \
+        for i in 0..u0.len() { s += u0[i] * u0[0]; } s }";
+    assert_eq!(stored(twice), (false, true));
+}
