@@ -19,7 +19,9 @@
 //! Large inputs are split over rayon's threads in blocks of a fixed size, and partial sums
 //! are added in block order: the result has the same bits on any number of threads.
 
-use crate::kernels::{self, Isa, scalar};
+mod fold;
+
+use crate::kernels::{Isa, scalar};
 use crate::real::Real;
 use crate::rules::op;
 use crate::rules::pointwise::sign_or_zero;
@@ -27,6 +29,7 @@ use crate::tensor::shape::{broadcast_or_panic, broadcast_to, same_shape, unbroad
 use crate::tensor::{Dims, Tensor, pool};
 use core::mem::MaybeUninit;
 use core::ops::{Add, Div, Mul, Neg, Sub};
+use fold::{BlockSums, fold_items, fold_total};
 use rayon::prelude::*;
 
 /// Values a kernel computes with: a scalar, or a block of elements in SIMD registers.
@@ -652,27 +655,6 @@ fn fwd_inner<K: Kernel<N>, T: Real, S: Slot<T>, const N: usize, const FMA: bool>
     }
 }
 
-/// Where a folded loop puts its blocks' sums: a `Vec`, or the one slot of a region that is
-/// one block (a `Vec` there would be an allocation for one value).
-trait BlockSums<T> {
-    fn push_sum(&mut self, sum: T);
-}
-
-impl<T> BlockSums<T> for Vec<T> {
-    #[inline(always)]
-    fn push_sum(&mut self, sum: T) {
-        self.push(sum);
-    }
-}
-
-impl<T> BlockSums<T> for Option<T> {
-    #[inline(always)]
-    fn push_sum(&mut self, sum: T) {
-        debug_assert!(self.is_none(), "one block, one sum");
-        *self = Some(sum);
-    }
-}
-
 /// A place a loop writes one value to: an element of an output, or of a block buffer left
 /// uninitialized because every element is written before it is read.
 trait Slot<T> {
@@ -1106,70 +1088,6 @@ fn sum_of<const N: usize, K: Kernel<N>, T: Real>(k: &K, ins: &[In<'_, T>; N], n:
         items.iter().map(run).collect()
     };
     fold_total(n, done.iter().map(|(s, v)| (*s, &v[..])))
-}
-
-/// The pieces a folded loop runs in, as `(segment, start, length)`: the unfused `sum`'s
-/// segments of `0..n` (see [`segments`]), those of [`PAR_MIN`] elements or more split into
-/// blocks of [`BLOCK`] for rayon's threads.
-fn fold_items(n: usize) -> Vec<(usize, usize, usize)> {
-    let (seg, _) = segments(n);
-    let mut items = Vec::new();
-    for (s, start) in (0..n).step_by(seg).enumerate() {
-        let len = seg.min(n - start);
-        let step = if len >= PAR_MIN { BLOCK } else { len };
-        for lo in (start..start + len).step_by(step) {
-            items.push((s, lo, step.min(start + len - lo)));
-        }
-    }
-    items
-}
-
-/// The sum of `0..n` from the sums of blocks of [`SUM_BLOCK`] each item of [`fold_items`]
-/// produced, items in order: per segment a cascade, then the segments combined, as the
-/// unfused `sum` adds.
-fn fold_total<'a, T: Real>(n: usize, done: impl IntoIterator<Item = (usize, &'a [T])>) -> T {
-    let (seg, whole) = segments(n);
-    let mut totals = Vec::new();
-    let mut sums = Vec::new();
-    let mut done = done.into_iter().peekable();
-    while let Some((s, v)) = done.next() {
-        sums.extend_from_slice(v);
-        if done.peek().is_none_or(|next| next.0 != s) {
-            totals.push(segment_total(&sums, seg.min(n - s * seg)));
-            sums.clear();
-        }
-    }
-    combine(&totals, whole)
-}
-
-/// The unfused `sum`'s segments of `0..n`: their length, and whether there is one
-/// (below `REDUCE_PAR_THRESHOLD` elements); segments longer than that are added pairwise.
-fn segments(n: usize) -> (usize, bool) {
-    if n < kernels::REDUCE_PAR_THRESHOLD {
-        (n.max(1), true)
-    } else {
-        (kernels::chunk_for(n), false)
-    }
-}
-
-/// A segment's total from the sums of its blocks of [`SUM_BLOCK`], in the unfused order.
-fn segment_total<T: Real>(sums: &[T], len: usize) -> T {
-    if len <= SUM_BLOCK {
-        sums.first().copied().unwrap_or(T::ZERO)
-    } else {
-        let mut c = scalar::Cascade::new();
-        sums.iter().for_each(|&s| c.push(s));
-        c.total()
-    }
-}
-
-/// The whole sum from the segments' totals.
-fn combine<T: Real>(totals: &[T], whole: bool) -> T {
-    match totals {
-        [] => scalar::block_sum(&[]),
-        [t] if whole => *t,
-        _ => scalar::pairwise(totals),
-    }
 }
 
 /// The mean of the region's value over its elements (NaN for none), in one loop.
