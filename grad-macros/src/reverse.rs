@@ -371,11 +371,7 @@ impl<'a> Rev<'a> {
                 let (decl, take, give, finish) = self.carried_parts(carried, body);
                 let fixed = self.fixed.contains_key(stack);
                 let reserved = !self.loops[stack].0.0.is_empty() && range.ops.is_empty() && !fixed;
-                let push = if reserved {
-                    self.push_reserved(*stack)
-                } else {
-                    self.push(*stack)
-                };
+                let push = self.push(*stack, reserved);
                 let reserve = if reserved {
                     let s = names::value(self.e.info(*stack), *stack);
                     let rt = &self.e.rt;
@@ -413,7 +409,7 @@ impl<'a> Rev<'a> {
                 let (decl, take, give, finish) = self.carried_parts(carried, body);
                 let restore = self.carried_restore(carried);
                 let n = self.e.name(*record);
-                let push = self.push(*stack);
+                let push = self.push(*stack, false);
                 let mut cb = TokenStream::new();
                 self.fwd_block(cond_block, &mut cb);
                 let c = self.e.val(cond);
@@ -440,7 +436,10 @@ impl<'a> Rev<'a> {
         }
     }
 
-    pub(crate) fn push(&self, stack: VarId) -> TokenStream {
+    /// The push of a loop's saved values; `reserved` where the loop reserved room for them
+    /// before it (a `for` over a range: one push per iteration at most), so that no call
+    /// that could grow the stack stays in the loop.
+    pub(crate) fn push(&self, stack: VarId, reserved: bool) -> TokenStream {
         let (saved, _) = &self.loops[&stack];
         if saved.0.is_empty() {
             return quote!();
@@ -455,17 +454,11 @@ impl<'a> Rev<'a> {
             };
         }
         let rt = &self.e.rt;
-        quote!(#rt::stack_push(&mut #s, #t);)
-    }
-
-    /// [`Self::push`] into a stack a `for` loop reserved room for before it (one push per
-    /// iteration at most): no call that could grow it stays in the loop.
-    fn push_reserved(&self, stack: VarId) -> TokenStream {
-        let (saved, _) = &self.loops[&stack];
-        let s = names::value(self.e.info(stack), stack);
-        let t = self.saved_tuple(saved);
-        let rt = &self.e.rt;
-        quote!(#rt::stack_push_reserved(&mut #s, #t);)
+        if reserved {
+            quote!(#rt::stack_push_reserved(&mut #s, #t);)
+        } else {
+            quote!(#rt::stack_push(&mut #s, #t);)
+        }
     }
 
     fn pop(&self, stack: VarId) -> TokenStream {

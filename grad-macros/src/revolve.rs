@@ -144,7 +144,7 @@ pub(crate) fn rev(rev: &mut Rev<'_>, s: &Stmt, out: &mut TokenStream) {
     plain_block(rev, body, &mut plain);
     let mut taped = TokenStream::new();
     rev.fwd_block(body, &mut taped);
-    let push = rev.push(*stack);
+    let push = rev.push(*stack, false);
     let local = |n: &str| names::local(format!("__grad_revolve_{n}"), Span::call_site());
     let (a, f, k) = (local("action"), local("found"), local("k"));
     let (from, to) = (local("from"), local("to"));
