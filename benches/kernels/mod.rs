@@ -11,6 +11,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput};
 use grad::Tensor;
 use grad::kernels::gemm::{MatRef, gemm};
+use grad::kernels::{Isa, with_isa};
 use std::hint::black_box;
 
 fn pool(threads: usize) -> rayon::ThreadPool {
@@ -130,6 +131,20 @@ fn bench_gemm<T: grad::Real + MmGemm>(c: &mut Criterion, dtype: &str) {
                 })
             })
         });
+        if n <= 16 {
+            // The `gemm` crate's packed product, which the narrow kernels replace here (the
+            // portable path declines them; the crate picks its own instruction set).
+            group.bench_function(BenchmarkId::new(&id, "gemm_crate"), |bch| {
+                one.install(|| {
+                    with_isa(Isa::Scalar, || {
+                        bch.iter(|| {
+                            gemm(m, k, n, av, bv, T::ZERO, &mut out);
+                            black_box(&out);
+                        })
+                    })
+                })
+            });
+        }
         group.bench_function(BenchmarkId::new(&id, "matrixmultiply"), |bch| {
             bch.iter(|| {
                 T::mm(m, k, n, av, bv, &mut out);

@@ -1,5 +1,8 @@
 //! The matrix product `C = A·B (+ βC)` on strided operands, from the `gemm` crate's packed
-//! micro-kernels (AVX-512 where the CPU has it), on rayon's threads when large.
+//! micro-kernels (AVX-512 where the CPU has it), on rayon's threads when large. Products of
+//! at most 16 columns whose `B` has contiguous rows take unpacked AVX-512 or AVX2 kernels of
+//! grad's own instead (`narrow.rs`), where a packed tile of 8 or 16 columns is mostly
+//! padding.
 //!
 //! Operands are described by a slice and row/column strides, so the transposed products
 //! the backward pass needs (`A·Bᵀ`, `Aᵀ·B`) read the stored matrix with swapped strides
@@ -17,7 +20,7 @@
 
 #[cfg(target_arch = "aarch64")]
 use super::aarch64;
-use super::{Isa, PAR_THRESHOLD, dispatch, scalar};
+use super::{Isa, PAR_THRESHOLD, dispatch, narrow, scalar};
 #[cfg(target_arch = "x86_64")]
 use super::{x86_v3, x86_v4};
 use crate::real::Real;
@@ -116,10 +119,14 @@ pub trait Gemm: Copy + Send + Sync + 'static {
     }
 }
 
-/// `C = A·B + beta·C` by the `gemm` crate, on `threads` of the current rayon pool (1: this
-/// thread only). The crate picks its blocking from `m`, `n` and `k` alone and splits the
-/// blocks of `C` over threads, so every element is summed in the same order whatever the
-/// thread count, and the result does not depend on it.
+/// A product by [`narrow`]'s kernels, or `false` where they do not apply.
+type Narrow<T> = fn(usize, usize, usize, MatRef<T>, MatRef<T>, T, &mut [T], usize) -> bool;
+
+/// `C = A·B + beta·C` on `threads` of the current rayon pool (1: this thread only): by the
+/// `narrow` kernels for a product of few columns, else by the `gemm` crate. Both take their
+/// blocking from `m`, `n` and `k` alone and split whole blocks of `C` over threads, so
+/// every element is summed in the same order whatever the thread count, and the result
+/// does not depend on it.
 ///
 /// # Panics
 /// If a view does not fit its storage.
@@ -133,12 +140,13 @@ fn crate_gemm<T: Real>(
     beta: T,
     c: &mut [T],
     threads: usize,
+    narrow: Narrow<T>,
 ) {
     assert!(
         a.fits(m, k) && b.fits(k, n) && c.len() >= m * n,
         "gemm: view out of bounds"
     );
-    if m == 0 || n == 0 {
+    if m == 0 || n == 0 || narrow(m, k, n, a, b, beta, c, threads) {
         return;
     }
     let ((a_rs, a_cs), (b_rs, b_cs)) = (a.strides(m, k), b.strides(k, n));
@@ -190,7 +198,7 @@ impl Gemm for f32 {
         beta: f32,
         c: &mut [f32],
     ) {
-        crate_gemm(m, k, n, a, b, beta, c, 1);
+        crate_gemm(m, k, n, a, b, beta, c, 1, narrow::product_f32);
     }
     fn gemm_threads(
         m: usize,
@@ -202,7 +210,7 @@ impl Gemm for f32 {
         c: &mut [f32],
         threads: usize,
     ) {
-        crate_gemm(m, k, n, a, b, beta, c, threads);
+        crate_gemm(m, k, n, a, b, beta, c, threads, narrow::product_f32);
     }
 }
 
@@ -216,7 +224,7 @@ impl Gemm for f64 {
         beta: f64,
         c: &mut [f64],
     ) {
-        crate_gemm(m, k, n, a, b, beta, c, 1);
+        crate_gemm(m, k, n, a, b, beta, c, 1, narrow::product_f64);
     }
     fn gemm_threads(
         m: usize,
@@ -228,7 +236,7 @@ impl Gemm for f64 {
         c: &mut [f64],
         threads: usize,
     ) {
-        crate_gemm(m, k, n, a, b, beta, c, threads);
+        crate_gemm(m, k, n, a, b, beta, c, threads, narrow::product_f64);
     }
 }
 

@@ -11,6 +11,10 @@
 //! a wrapper; every public function here reads the instruction set once, then splits work
 //! above [`PAR_THRESHOLD`] elements over rayon's threads.
 //!
+//! The one exception is the matrix product with few columns (`narrow.rs`, behind
+//! [`gemm::gemm`]): its micro-kernels are written with `core::arch` intrinsics per
+//! instruction set, since auto-vectorized forms of its loops were not dependable.
+//!
 //! Tests and benchmarks force a path with [`with_isa`].
 //!
 //! ```
@@ -30,6 +34,7 @@
 pub mod aarch64;
 pub mod gemm;
 pub mod math;
+mod narrow;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_v3;
