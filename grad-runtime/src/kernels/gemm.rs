@@ -25,6 +25,7 @@ use super::{Isa, PAR_THRESHOLD, dispatch, narrow, scalar};
 use super::{x86_v3, x86_v4};
 use crate::real::Real;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// A read-only strided matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy, Debug)]
@@ -117,10 +118,45 @@ pub trait Gemm: Copy + Send + Sync + 'static {
         let _ = threads;
         Self::gemm_serial(m, k, n, a, b, beta, c);
     }
+
+    /// `C = A·B` on up to `threads` threads into `c`, uninitialized, writing each of its
+    /// first `m·n` elements; returns `false`, writing nothing, where the type has no such
+    /// path (the default), and [`gemm_uninit`] fills `c` with zeros for
+    /// [`Self::gemm_threads`] instead. `f32` and `f64` write the product straight into `c`.
+    ///
+    /// # Panics
+    /// If a view does not fit its storage.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_uninit_threads(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: MatRef<Self>,
+        b: MatRef<Self>,
+        c: &mut [MaybeUninit<Self>],
+        threads: usize,
+    ) -> bool {
+        let _ = (m, k, n, a, b, c, threads);
+        false
+    }
 }
 
-/// A product by [`narrow`]'s kernels, or `false` where they do not apply.
-type Narrow<T> = fn(usize, usize, usize, MatRef<T>, MatRef<T>, T, &mut [T], usize) -> bool;
+/// `c` as a slice of possibly uninitialized elements, for the product functions that take
+/// one.
+///
+/// # Safety
+/// Nothing written through the result may be uninitialized: `c` is read as `T` afterwards.
+unsafe fn as_uninit<T>(c: &mut [T]) -> &mut [MaybeUninit<T>] {
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout, and the caller writes only initialized
+    // values.
+    unsafe { &mut *(c as *mut [T] as *mut [MaybeUninit<T>]) }
+}
+
+/// A product by [`narrow`]'s kernels, or `false` where they do not apply; unsafe for its
+/// `C`, which must be initialized where `beta != 0`.
+type Narrow<T> =
+    unsafe fn(usize, usize, usize, MatRef<T>, MatRef<T>, T, &mut [MaybeUninit<T>], usize) -> bool;
 
 /// `C = A·B + beta·C` on `threads` of the current rayon pool (1: this thread only): by the
 /// `narrow` kernels for a product of few columns, else by the `gemm` crate. Both take their
@@ -128,17 +164,21 @@ type Narrow<T> = fn(usize, usize, usize, MatRef<T>, MatRef<T>, T, &mut [T], usiz
 /// every element is summed in the same order whatever the thread count, and the result
 /// does not depend on it.
 ///
+/// # Safety
+/// Where `beta != 0`, `c`'s first `m·n` elements are initialized (with `beta == 0` none
+/// is read, and every one is written).
+///
 /// # Panics
 /// If a view does not fit its storage.
 #[allow(clippy::too_many_arguments)]
-fn crate_gemm<T: Real>(
+unsafe fn crate_gemm<T: Real>(
     m: usize,
     k: usize,
     n: usize,
     a: MatRef<T>,
     b: MatRef<T>,
     beta: T,
-    c: &mut [T],
+    c: &mut [MaybeUninit<T>],
     threads: usize,
     narrow: Narrow<T>,
 ) {
@@ -146,7 +186,9 @@ fn crate_gemm<T: Real>(
         a.fits(m, k) && b.fits(k, n) && c.len() >= m * n,
         "gemm: view out of bounds"
     );
-    if m == 0 || n == 0 || narrow(m, k, n, a, b, beta, c, threads) {
+    // SAFETY: the views fit (checked above) and `c` is initialized where `beta != 0` (the
+    // caller's contract).
+    if m == 0 || n == 0 || unsafe { narrow(m, k, n, a, b, beta, c, threads) } {
         return;
     }
     let ((a_rs, a_cs), (b_rs, b_cs)) = (a.strides(m, k), b.strides(k, n));
@@ -159,7 +201,8 @@ fn crate_gemm<T: Real>(
     // `i < rows, j < cols`, is inside `a.data` and `b.data`, and `c` holds the `m × n`
     // row-major output (row stride `n`, which fits `isize` as `c.len()` does); `strides`
     // gives the same offsets for those indices. `c` is exclusively borrowed and the shared
-    // operands are not written. The crate dispatches on `T`'s type id (`f32`, `f64`, and a
+    // operands are not written; it is read only where `beta != 0`, where it is
+    // initialized (this function's contract). The crate dispatches on `T`'s type id (`f32`, `f64`, and a
     // panic for any other type, never a reinterpretation). With `read_dst` false
     // (`beta == 0`) the crate writes `C` without reading it; otherwise it computes
     // `beta·C + 1·A·B`.
@@ -168,7 +211,7 @@ fn crate_gemm<T: Real>(
             m,
             n,
             k,
-            c.as_mut_ptr(),
+            c.as_mut_ptr().cast::<T>(),
             1,
             n as isize,
             beta != T::ZERO,
@@ -198,7 +241,8 @@ impl Gemm for f32 {
         beta: f32,
         c: &mut [f32],
     ) {
-        crate_gemm(m, k, n, a, b, beta, c, 1, narrow::product_f32);
+        // SAFETY: `c` is initialized, and the product writes only values into it.
+        unsafe { crate_gemm(m, k, n, a, b, beta, as_uninit(c), 1, narrow::product_f32) };
     }
     fn gemm_threads(
         m: usize,
@@ -210,7 +254,33 @@ impl Gemm for f32 {
         c: &mut [f32],
         threads: usize,
     ) {
-        crate_gemm(m, k, n, a, b, beta, c, threads, narrow::product_f32);
+        // SAFETY: as in `gemm_serial`.
+        unsafe {
+            crate_gemm(
+                m,
+                k,
+                n,
+                a,
+                b,
+                beta,
+                as_uninit(c),
+                threads,
+                narrow::product_f32,
+            )
+        };
+    }
+    fn gemm_uninit_threads(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: MatRef<f32>,
+        b: MatRef<f32>,
+        c: &mut [MaybeUninit<f32>],
+        threads: usize,
+    ) -> bool {
+        // SAFETY: with `beta == 0`, `c` is only written.
+        unsafe { crate_gemm(m, k, n, a, b, 0.0, c, threads, narrow::product_f32) };
+        true
     }
 }
 
@@ -224,7 +294,8 @@ impl Gemm for f64 {
         beta: f64,
         c: &mut [f64],
     ) {
-        crate_gemm(m, k, n, a, b, beta, c, 1, narrow::product_f64);
+        // SAFETY: `c` is initialized, and the product writes only values into it.
+        unsafe { crate_gemm(m, k, n, a, b, beta, as_uninit(c), 1, narrow::product_f64) };
     }
     fn gemm_threads(
         m: usize,
@@ -236,7 +307,33 @@ impl Gemm for f64 {
         c: &mut [f64],
         threads: usize,
     ) {
-        crate_gemm(m, k, n, a, b, beta, c, threads, narrow::product_f64);
+        // SAFETY: as in `gemm_serial`.
+        unsafe {
+            crate_gemm(
+                m,
+                k,
+                n,
+                a,
+                b,
+                beta,
+                as_uninit(c),
+                threads,
+                narrow::product_f64,
+            )
+        };
+    }
+    fn gemm_uninit_threads(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: MatRef<f64>,
+        b: MatRef<f64>,
+        c: &mut [MaybeUninit<f64>],
+        threads: usize,
+    ) -> bool {
+        // SAFETY: with `beta == 0`, `c` is only written.
+        unsafe { crate_gemm(m, k, n, a, b, 0.0, c, threads, narrow::product_f64) };
+        true
     }
 }
 
@@ -272,14 +369,57 @@ pub fn gemm<T: Real>(
         };
         return gemv(n, k, bt, &a.data[..k.min(a.data.len())], beta, &mut c[..n]);
     }
-    let threads = rayon::current_num_threads();
-    let work = m.saturating_mul(n).saturating_mul(k);
-    let threads = if work < GEMM_PAR_THRESHOLD {
+    T::gemm_threads(m, k, n, a, b, beta, c, threads_for(m, k, n));
+}
+
+/// The threads a product of `m·n·k` multiply-adds runs on: all of the current pool's from
+/// [`GEMM_PAR_THRESHOLD`] on, else one.
+fn threads_for(m: usize, k: usize, n: usize) -> usize {
+    if m.saturating_mul(n).saturating_mul(k) < GEMM_PAR_THRESHOLD {
         1
     } else {
-        threads
-    };
-    T::gemm_threads(m, k, n, a, b, beta, c, threads);
+        rayon::current_num_threads()
+    }
+}
+
+/// `C = A·B` into `c`, whose first `m·n` elements need not be initialized and are all
+/// written: the output of a product straight into a fresh buffer, with no zero-fill first
+/// (for `f32` and `f64`; other types, and the vector products [`gemm`] hands to [`gemv`],
+/// fill `c` with zeros first). Threads as [`gemm`].
+///
+/// ```
+/// use grad::kernels::gemm::{MatRef, gemm_uninit};
+///
+/// let (a, b) = ([1.0f64, 2.0, 3.0, 4.0], [1.0, 0.0, 1.0, 1.0]);
+/// let mut c = Vec::with_capacity(4);
+/// gemm_uninit(2, 2, 2, MatRef::row_major(&a, 2), MatRef::row_major(&b, 2), &mut c.spare_capacity_mut()[..4]);
+/// // SAFETY: `gemm_uninit` wrote all 4 elements.
+/// unsafe { c.set_len(4) };
+/// assert_eq!(c, [3.0, 2.0, 7.0, 4.0]);
+/// ```
+///
+/// # Panics
+/// If a view does not fit its storage or `c` is shorter than `m·n`.
+pub fn gemm_uninit<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    c: &mut [MaybeUninit<T>],
+) {
+    assert!(
+        a.fits(m, k) && b.fits(k, n) && c.len() >= m * n,
+        "gemm: view out of bounds"
+    );
+    let c = &mut c[..m * n];
+    let vector = (n == 1 && (k <= 1 || b.rs == 1)) || (m == 1 && (k <= 1 || a.cs == 1));
+    if vector || !T::gemm_uninit_threads(m, k, n, a, b, c, threads_for(m, k, n)) {
+        c.iter_mut().for_each(|x| _ = x.write(T::ZERO));
+        // SAFETY: every element was just written.
+        let c = unsafe { &mut *(c as *mut [MaybeUninit<T>] as *mut [T]) };
+        gemm(m, k, n, a, b, T::ZERO, c);
+    }
 }
 
 /// Multiply-adds (`rows·k`) from which [`gemv`] splits rows over rayon's threads.
@@ -502,6 +642,50 @@ mod tests {
     fn matrix_products_match_the_definition_at_edge_shapes_f64() {
         // f64: 8 lanes in AVX-512, 4 in AVX2, 2 in SSE/NEON.
         products_match_the_definition::<f64>(&[0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33]);
+    }
+
+    #[test]
+    fn a_product_into_an_uninitialized_buffer_is_the_product() {
+        // The buffer's old contents are NaN: a path that read them would show it. Shapes
+        // for each path: vector products (one column, one row), narrow (10 columns, rows
+        // by and past a tile), packed (17 and 40 columns), and the empty ones.
+        fn check<T: Real>() {
+            let shapes = [
+                (5, 7, 1),
+                (1, 7, 5),
+                (16, 9, 10),
+                (37, 300, 10),
+                (20, 9, 17),
+            ];
+            let more = [(33, 40, 40), (0, 3, 4), (4, 0, 4), (4, 3, 0)];
+            for (m, k, n) in shapes.into_iter().chain(more) {
+                let a: Vec<T> = values(m * k, 1.0).into_iter().map(T::from_f64).collect();
+                let b: Vec<T> = values(k * n, 2.0).into_iter().map(T::from_f64).collect();
+                for av in [MatRef::row_major(&a, k), MatRef::transposed(&a, m)] {
+                    let bv = MatRef::row_major(&b, n);
+                    let mut want = vec![T::ZERO; m * n];
+                    gemm(m, k, n, av, bv, T::ZERO, &mut want);
+                    let mut c = vec![T::NAN; m * n];
+                    c.clear();
+                    gemm_uninit(m, k, n, av, bv, &mut c.spare_capacity_mut()[..m * n]);
+                    // SAFETY: `gemm_uninit` wrote all `m·n` elements.
+                    unsafe { c.set_len(m * n) };
+                    let same = c.iter().zip(&want);
+                    assert!(
+                        same.clone()
+                            .all(|(x, y)| x.to_f64().to_bits() == y.to_f64().to_bits()),
+                        "{m}x{k}x{n} (A rs={}, cs={}): {:?} vs {:?}",
+                        av.rs,
+                        av.cs,
+                        &c[..c.len().min(4)],
+                        &want[..want.len().min(4)]
+                    );
+                }
+            }
+        }
+        check::<f32>();
+        check::<f64>();
+        check::<crate::Dual<f64>>();
     }
 
     #[test]

@@ -23,6 +23,7 @@ use super::Isa;
 use super::gemm::MatRef;
 use crate::real::Real;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// The most columns a product may have to take the narrow kernels: two AVX-512 vectors of
 /// `f64`, one of `f32`. From 16 columns on a packed micro-kernel fills its tiles.
@@ -163,7 +164,8 @@ mod x86 {
     ///
     /// # Safety
     /// The CPU has `L`'s instruction set; the `R × depth` elements of `A`, the `depth × n`
-    /// of `B` and the `(R - skip) × n` of `C` are valid (`C` for writes);
+    /// of `B` and the `(R - skip) × n` of `C` are valid (`C` for writes, and initialized
+    /// where `factor != 0`);
     /// `(NV - 1)·W < n ≤ NV·W`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
@@ -226,7 +228,8 @@ mod x86 {
     ///
     /// # Safety
     /// The CPU has `L`'s instruction set; `a` and `b` fit `m × k` and `k × n` with
-    /// `b.cs == 1` (or `n == 1`); `c` holds `m × n`; `(NV - 1)·W < n ≤ NV·W`; `m ≥ R`.
+    /// `b.cs == 1` (or `n == 1`); `c` holds `m × n`, initialized where `beta != 0`;
+    /// `(NV - 1)·W < n ≤ NV·W`; `m ≥ R`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn blocks<L: Lanes, const R: usize, const NV: usize>(
@@ -236,20 +239,25 @@ mod x86 {
         a: MatRef<L::T>,
         b: MatRef<L::T>,
         beta: L::T,
-        c: &mut [L::T],
+        c: &mut [MaybeUninit<L::T>],
     ) {
         if k == 0 {
             // No depth: C = beta·C, with beta == 0 ignoring C.
             for x in &mut c[..m * n] {
-                *x = if beta == L::T::ZERO {
+                x.write(if beta == L::T::ZERO {
                     L::T::ZERO
                 } else {
-                    beta * *x
-                };
+                    // SAFETY: `c` is initialized where `beta != 0`.
+                    beta * unsafe { x.assume_init() }
+                });
             }
             return;
         }
-        let (ap, bp, cp) = (a.data.as_ptr(), b.data.as_ptr(), c.as_mut_ptr());
+        let (ap, bp, cp) = (
+            a.data.as_ptr(),
+            b.data.as_ptr(),
+            c.as_mut_ptr().cast::<L::T>(),
+        );
         let mut k0 = 0;
         while k0 < k {
             let depth = KC.min(k - k0);
@@ -316,7 +324,7 @@ mod x86 {
                     a: MatRef<T>,
                     b: MatRef<T>,
                     beta: T,
-                    c: &mut [T],
+                    c: &mut [MaybeUninit<T>],
                 ) {
                     match n.div_ceil(<$l>::W) {
                         // SAFETY: the caller's contract, with this tile shape.
@@ -342,15 +350,18 @@ mod x86 {
     /// The narrow product for one element type, on the AVX-512 and AVX2 modules given.
     macro_rules! typed {
         ($fname:ident, $t:ty, $v4:ident, $v3:ident) => {
+            /// # Safety
+            /// Where `beta != 0`, `c`'s first `m·n` elements are initialized; the views fit
+            /// their storage and `c` holds `m × n` (the caller checked).
             #[allow(clippy::too_many_arguments)]
-            pub(crate) fn $fname(
+            pub(crate) unsafe fn $fname(
                 m: usize,
                 k: usize,
                 n: usize,
                 a: MatRef<$t>,
                 b: MatRef<$t>,
                 beta: $t,
-                c: &mut [$t],
+                c: &mut [MaybeUninit<$t>],
                 threads: usize,
             ) -> bool {
                 let by_rows_or_columns = a.cs == 1 || a.rs == 1;
@@ -358,7 +369,15 @@ mod x86 {
                     return false;
                 }
                 let isa = Isa::active();
-                type Run = unsafe fn(usize, usize, usize, MatRef<$t>, MatRef<$t>, $t, &mut [$t]);
+                type Run = unsafe fn(
+                    usize,
+                    usize,
+                    usize,
+                    MatRef<$t>,
+                    MatRef<$t>,
+                    $t,
+                    &mut [MaybeUninit<$t>],
+                );
                 let run: Run = match isa {
                     Isa::Avx512 => $v4::run,
                     Isa::Avx2Fma => $v3::run,
@@ -376,9 +395,9 @@ mod x86 {
                 let c = &mut c[..m * n];
                 if parts == 1 {
                     // SAFETY: `isa` is active, so the CPU has it (`Isa::active`); the
-                    // caller checked that `a`, `b` and `c` fit the product, and the
-                    // tests above give `b.cs == 1` (or one column), `n` within the
-                    // tile and `m ≥ rows`.
+                    // caller checked that `a`, `b` and `c` fit the product and vouches
+                    // that `c` is initialized where `beta != 0`; the tests above give
+                    // `b.cs == 1` (or one column), `n` within the tile and `m ≥ rows`.
                     unsafe { run(m, k, n, a, b, beta, c) };
                     return true;
                 }
@@ -413,7 +432,36 @@ mod tests {
     use super::*;
     use crate::kernels::with_isa;
 
-    type Product<T> = fn(usize, usize, usize, MatRef<T>, MatRef<T>, T, &mut [T], usize) -> bool;
+    type Product<T> = unsafe fn(
+        usize,
+        usize,
+        usize,
+        MatRef<T>,
+        MatRef<T>,
+        T,
+        &mut [MaybeUninit<T>],
+        usize,
+    ) -> bool;
+
+    /// `product` into an initialized `c`, on views the tests made to fit.
+    #[allow(clippy::too_many_arguments)]
+    fn call<T: Real>(
+        product: Product<T>,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: MatRef<T>,
+        b: MatRef<T>,
+        beta: T,
+        c: &mut [T],
+        threads: usize,
+    ) -> bool {
+        assert!(c.len() >= m * n);
+        let c = c as *mut [T] as *mut [MaybeUninit<T>];
+        // SAFETY: `c` is initialized and the product writes only values into it; every
+        // test's views fit their storage.
+        unsafe { product(m, k, n, a, b, beta, &mut *c, threads) }
+    }
 
     fn values(n: usize, seed: f64) -> Vec<f64> {
         (0..n).map(|i| ((i as f64 + seed) * 0.61).sin()).collect()
@@ -481,7 +529,8 @@ mod tests {
                                 let c0 = c.clone();
                                 let beta_t = T::from_f64(beta);
                                 let out = &mut c[1..m * n + 1];
-                                if !with_isa(isa, || product(m, k, n, av, bv, beta_t, out, 1)) {
+                                if !with_isa(isa, || call(product, m, k, n, av, bv, beta_t, out, 1))
+                                {
                                     continue;
                                 }
                                 ran += 1;
@@ -552,11 +601,13 @@ mod tests {
         ];
         for isa in Isa::supported() {
             for (what, m, n, av, bv) in cases {
-                let ran = with_isa(isa, || product_f64(m, 16, n, av, bv, 0.0, &mut c, 1));
+                let ran = with_isa(isa, || call(product_f64, m, 16, n, av, bv, 0.0, &mut c, 1));
                 assert!(!ran, "{isa:?}: {what} took the narrow kernels");
             }
             // 8 columns: one AVX-512 vector of `f64`, two of AVX2.
-            let ran = with_isa(isa, || product_f64(32, 16, 8, row, row, 0.0, &mut c, 1));
+            let ran = with_isa(isa, || {
+                call(product_f64, 32, 16, 8, row, row, 0.0, &mut c, 1)
+            });
             let vector = matches!(isa, Isa::Avx512 | Isa::Avx2Fma);
             assert_eq!(ran, vector && cfg!(target_arch = "x86_64"), "{isa:?}");
         }
@@ -579,7 +630,7 @@ mod tests {
                 .num_threads(2)
                 .build()
                 .expect("a pool");
-            pool.install(|| product(m, k, n, av, bv, T::ZERO, &mut c, threads));
+            pool.install(|| call(product, m, k, n, av, bv, T::ZERO, &mut c, threads));
             c
         }
         fn check<T: Real>(product: Product<T>) {

@@ -17,7 +17,7 @@ use super::op::{Dot, Matmul, Reshape, Transpose};
 use super::tensor::check_shape;
 use super::{Binary, Linear};
 use crate::kernels;
-use crate::kernels::gemm::{MatRef, gemm};
+use crate::kernels::gemm::{MatRef, gemm_uninit};
 use crate::real::Real;
 use crate::tensor::{Dims, Tensor, pool};
 
@@ -55,10 +55,13 @@ fn product(op: &str, a: &[usize], b: &[usize]) -> Product {
     Product { m, k: ka, n, out }
 }
 
-/// `C = A·B` for row-major `A` (`m × k`) and `B` (`k × n`) given as views.
+/// `C = A·B` for row-major `A` (`m × k`) and `B` (`k × n`) given as views, into a buffer the
+/// product writes without zeroing it first.
 fn matmul_into<T: Real>(m: usize, k: usize, n: usize, a: MatRef<T>, b: MatRef<T>) -> Vec<T> {
-    let mut c = pool::filled(m * n, T::ZERO);
-    gemm(m, k, n, a, b, T::ZERO, &mut c);
+    let mut c = pool::take(m * n);
+    gemm_uninit(m, k, n, a, b, &mut c.spare_capacity_mut()[..m * n]);
+    // SAFETY: `gemm_uninit` wrote all `m·n` elements (`take` gave room for them).
+    unsafe { c.set_len(m * n) };
     c
 }
 
