@@ -703,16 +703,18 @@ fn block_total<T: Real>(x: &[T]) -> T {
     ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) + tail
 }
 
+/// The region's value into every element of `out` (left uninitialized by the caller: each
+/// is written once).
 #[inline(always)]
 fn fwd_body<K: Kernel<N>, T: Real, const N: usize, const FMA: bool>(
     k: &K,
     ins: &[In<'_, T>; N],
-    out: &mut [T],
+    out: &mut [MaybeUninit<T>],
 ) {
     let splats = Splats::new(ins, out.len());
     for (b, o) in out.chunks_mut(B).enumerate() {
         let x = block_srcs(ins, &splats, b * B, o.len());
-        fwd_inner::<K, T, T, N, FMA>(k, &x, o);
+        fwd_inner::<K, T, _, N, FMA>(k, &x, o);
     }
 }
 
@@ -856,7 +858,7 @@ macro_rules! isa_loops {
             pub(super) fn fwd<K: Kernel<N>, T: Real, const N: usize>(
                 k: &K,
                 ins: &[In<'_, T>; N],
-                out: &mut [T],
+                out: &mut [MaybeUninit<T>],
             ) {
                 fwd_body::<K, T, N, $fma>(k, ins, out)
             }
@@ -1018,16 +1020,22 @@ pub fn fwd<const N: usize, K: Kernel<N>, A: Args<N>>(
     let layout = Layout::new(&srcs, name);
     let ins = layout.ins(&srcs);
     let n = layout.n;
-    let mut out = pool::filled(n, A::Elem::ZERO);
+    // Not zeroed first: the loop writes every element.
+    let mut out = pool::take(n);
+    let spare = &mut out.spare_capacity_mut()[..n];
     let isa = Isa::active();
     if n >= PAR_MIN {
-        out.par_chunks_mut(BLOCK).enumerate().for_each(|(b, o)| {
+        spare.par_chunks_mut(BLOCK).enumerate().for_each(|(b, o)| {
             let part = ins.map(|i| i.part(b * BLOCK, o.len()));
             on_isa!(isa, fwd(k, &part, o));
         });
     } else {
-        on_isa!(isa, fwd(k, &ins, &mut out));
+        on_isa!(isa, fwd(k, &ins, spare));
     }
+    // SAFETY: `take(n)` gave room for `n` elements and the loops above wrote every one
+    // (`fwd_body` writes each element of the slice it is given, and the blocks cover
+    // `0..n`).
+    unsafe { out.set_len(n) };
     <A::Kind as Kind>::make(out, layout.dims)
 }
 
