@@ -126,6 +126,9 @@ pub trait Gemm: Copy + Send + Sync + 'static {
     ///
     /// # Panics
     /// If a view does not fit its storage.
+    ///
+    /// Only this crate can override it (its last parameter's type cannot be named outside
+    /// it), since [`gemm_uninit`] trusts `true` to mean every element was written.
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     fn gemm_uninit_threads(
@@ -136,10 +139,18 @@ pub trait Gemm: Copy + Send + Sync + 'static {
         b: MatRef<Self>,
         c: &mut [MaybeUninit<Self>],
         threads: usize,
+        _: sealed::Only,
     ) -> bool {
         let _ = (m, k, n, a, b, c, threads);
         false
     }
+}
+
+mod sealed {
+    /// A token only this crate can make or name: a trait method that takes it can be
+    /// overridden here and nowhere else.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Only;
 }
 
 /// `c` as a slice of possibly uninitialized elements, for the product functions that take
@@ -183,7 +194,7 @@ unsafe fn crate_gemm<T: Real>(
     narrow: Narrow<T>,
 ) {
     assert!(
-        a.fits(m, k) && b.fits(k, n) && c.len() >= m * n,
+        a.fits(m, k) && b.fits(k, n) && holds(c.len(), m, n),
         "gemm: view out of bounds"
     );
     // SAFETY: the views fit (checked above) and `c` is initialized where `beta != 0` (the
@@ -277,6 +288,7 @@ impl Gemm for f32 {
         b: MatRef<f32>,
         c: &mut [MaybeUninit<f32>],
         threads: usize,
+        _: sealed::Only,
     ) -> bool {
         // SAFETY: with `beta == 0`, `c` is only written.
         unsafe { crate_gemm(m, k, n, a, b, 0.0, c, threads, narrow::product_f32) };
@@ -330,6 +342,7 @@ impl Gemm for f64 {
         b: MatRef<f64>,
         c: &mut [MaybeUninit<f64>],
         threads: usize,
+        _: sealed::Only,
     ) -> bool {
         // SAFETY: with `beta == 0`, `c` is only written.
         unsafe { crate_gemm(m, k, n, a, b, 0.0, c, threads, narrow::product_f64) };
@@ -354,7 +367,7 @@ pub fn gemm<T: Real>(
     c: &mut [T],
 ) {
     assert!(
-        a.fits(m, k) && b.fits(k, n) && c.len() >= m * n,
+        a.fits(m, k) && b.fits(k, n) && holds(c.len(), m, n),
         "gemm: view out of bounds"
     );
     if n == 1 && (k <= 1 || b.rs == 1) {
@@ -370,6 +383,12 @@ pub fn gemm<T: Real>(
         return gemv(n, k, bt, &a.data[..k.min(a.data.len())], beta, &mut c[..n]);
     }
     T::gemm_threads(m, k, n, a, b, beta, c, threads_for(m, k, n));
+}
+
+/// Whether a `C` of `len` elements holds `m × n` (false where `m·n` overflows: a view with
+/// a zero stride fits any `m`).
+fn holds(len: usize, m: usize, n: usize) -> bool {
+    m.checked_mul(n).is_some_and(|mn| len >= mn)
 }
 
 /// The threads a product of `m·n·k` multiply-adds runs on: all of the current pool's from
@@ -409,12 +428,12 @@ pub fn gemm_uninit<T: Real>(
     c: &mut [MaybeUninit<T>],
 ) {
     assert!(
-        a.fits(m, k) && b.fits(k, n) && c.len() >= m * n,
+        a.fits(m, k) && b.fits(k, n) && holds(c.len(), m, n),
         "gemm: view out of bounds"
     );
     let c = &mut c[..m * n];
     let vector = (n == 1 && (k <= 1 || b.rs == 1)) || (m == 1 && (k <= 1 || a.cs == 1));
-    if vector || !T::gemm_uninit_threads(m, k, n, a, b, c, threads_for(m, k, n)) {
+    if vector || !T::gemm_uninit_threads(m, k, n, a, b, c, threads_for(m, k, n), sealed::Only) {
         c.iter_mut().for_each(|x| _ = x.write(T::ZERO));
         // SAFETY: every element was just written.
         let c = unsafe { &mut *(c as *mut [MaybeUninit<T>] as *mut [T]) };
@@ -655,6 +674,8 @@ mod tests {
                 (1, 7, 5),
                 (16, 9, 10),
                 (37, 300, 10),
+                (16, 0, 10),
+                (20, 1, 10),
                 (20, 9, 17),
             ];
             let more = [(33, 40, 40), (0, 3, 4), (4, 0, 4), (4, 3, 0)];
@@ -730,6 +751,21 @@ mod tests {
         }
         check::<f32>();
         check::<f64>();
+    }
+
+    #[test]
+    #[should_panic(expected = "view out of bounds")]
+    fn a_result_whose_size_overflows_is_out_of_bounds() {
+        // A zero row stride fits any number of rows; 2^62·4 wraps to 0 in usize, which an
+        // unchecked `c.len() >= m·n` would accept.
+        let a = [1.0f64];
+        let b = [1.0f64; 4];
+        let tall = MatRef {
+            data: &a,
+            rs: 0,
+            cs: 1,
+        };
+        f64::gemm_serial(1 << 62, 1, 4, tall, MatRef::row_major(&b, 4), 0.0, &mut []);
     }
 
     #[test]

@@ -40,9 +40,18 @@ pub(super) use x86::{product_f32, product_f64};
 #[cfg(not(target_arch = "x86_64"))]
 macro_rules! none {
     ($($fname:ident: $t:ty),*) => {$(
+        /// # Safety
+        /// None needed (nothing is done); unsafe to match the x86-64 function.
         #[allow(clippy::too_many_arguments)]
-        pub(super) fn $fname(
-            _: usize, _: usize, _: usize, _: MatRef<$t>, _: MatRef<$t>, _: $t, _: &mut [$t], _: usize,
+        pub(super) unsafe fn $fname(
+            _: usize,
+            _: usize,
+            _: usize,
+            _: MatRef<$t>,
+            _: MatRef<$t>,
+            _: $t,
+            _: &mut [MaybeUninit<$t>],
+            _: usize,
         ) -> bool {
             false
         }
@@ -228,8 +237,8 @@ mod x86 {
     ///
     /// # Safety
     /// The CPU has `L`'s instruction set; `a` and `b` fit `m × k` and `k × n` with
-    /// `b.cs == 1` (or `n == 1`); `c` holds `m × n`, initialized where `beta != 0`;
-    /// `(NV - 1)·W < n ≤ NV·W`; `m ≥ R`.
+    /// `a.cs == 1` or `a.rs == 1`, and `b.cs == 1` (or `n == 1`); `c` holds `m × n`,
+    /// initialized where `beta != 0`; `(NV - 1)·W < n ≤ NV·W`; `m ≥ R`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn blocks<L: Lanes, const R: usize, const NV: usize>(
@@ -272,9 +281,13 @@ mod x86 {
                     (m - R, i0 + R - m)
                 };
                 // SAFETY: rows `start..start + R ≤ m` of A and depth `k0..k0 + depth ≤ k`
-                // lie inside `a.data` (it fits `m × k`); rows `k0..` of B inside `b.data`
-                // with `n` contiguous elements each; rows `start + skip..start + R` of C
-                // inside `c`, which holds `m × n`; the caller vouches for the rest.
+                // lie inside `a.data` (it fits `m × k`, and `m ≥ R` bounds `a.rs`; a stride
+                // along a depth of one is only ever multiplied by 0); rows `k0..` of B
+                // inside `b.data` with `n` contiguous elements each (one element where
+                // `n == 1`, whatever `b.cs`); rows `start + skip..start + R` of C inside
+                // `c`, which holds `m × n`, and a depth block after the first reads only
+                // elements the first wrote (the same tiles); the caller vouches for the
+                // rest.
                 unsafe {
                     let tile_a = ap.add(start * a.rs + k0 * a.cs);
                     let tile_b = bp.add(k0 * b.rs);
@@ -406,8 +419,9 @@ mod x86 {
                 for p in 0..parts {
                     let rows_p = (m - i0) / (parts - p);
                     let (head, tail) = rest.split_at_mut(rows_p * n);
+                    // With no depth A is never read (and its storage may be empty).
                     let a_p = MatRef {
-                        data: &a.data[i0 * a.rs..],
+                        data: a.data.get(i0 * a.rs..).unwrap_or(&[]),
                         ..a
                     };
                     pieces.push((rows_p, a_p, head));
@@ -529,8 +543,20 @@ mod tests {
                                 let c0 = c.clone();
                                 let beta_t = T::from_f64(beta);
                                 let out = &mut c[1..m * n + 1];
-                                if !with_isa(isa, || call(product, m, k, n, av, bv, beta_t, out, 1))
-                                {
+                                let took = with_isa(isa, || {
+                                    call(product, m, k, n, av, bv, beta_t, out, 1)
+                                });
+                                if m == 27 {
+                                    // Past every tile's height: taken wherever the tables
+                                    // have a tile for `n` columns.
+                                    let wide_avx2_f64 =
+                                        isa == Isa::Avx2Fma && size_of::<T>() == 8 && n > 8;
+                                    let vector = matches!(isa, Isa::Avx512 | Isa::Avx2Fma);
+                                    let expected =
+                                        vector && !wide_avx2_f64 && cfg!(target_arch = "x86_64");
+                                    assert_eq!(took, expected, "{isa:?} {m}x{k}x{n}");
+                                }
+                                if !took {
                                     continue;
                                 }
                                 ran += 1;
@@ -616,50 +642,133 @@ mod tests {
     #[test]
     fn threads_split_rows_with_the_same_bits() {
         // 301 rows over 2 threads: parts of 150 and 151 rows, each ending in an
-        // overlapping tile; a depth of two blocks.
-        let (m, k, n) = (301, 2 * KC + 3, 10);
+        // overlapping tile; a depth of two blocks; 10 columns (8 on AVX2 `f64`), on every
+        // vector path.
+        const M: usize = 301;
+        const K: usize = 2 * KC + 3;
         fn on<T: Real>(
             product: Product<T>,
+            isa: Isa,
             threads: usize,
-            av: MatRef<T>,
-            bv: MatRef<T>,
+            (n, av, bv): (usize, MatRef<T>, MatRef<T>),
         ) -> Vec<T> {
-            let (m, k, n) = (301, 2 * KC + 3, 10);
-            let mut c = vec![T::ZERO; m * n];
+            let mut c = vec![T::ZERO; M * n];
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(2)
                 .build()
                 .expect("a pool");
-            pool.install(|| call(product, m, k, n, av, bv, T::ZERO, &mut c, threads));
+            let took = pool.install(|| {
+                with_isa(isa, || {
+                    call(product, M, K, n, av, bv, T::ZERO, &mut c, threads)
+                })
+            });
+            assert!(took, "{isa:?}: the narrow kernels declined {M}x{K}x{n}");
             c
         }
         fn check<T: Real>(product: Product<T>) {
-            let (m, k, n) = (301, 2 * KC + 3, 10);
-            let a: Vec<T> = values(m * k, 4.0).into_iter().map(T::from_f64).collect();
-            let b: Vec<T> = values(k * n, 5.0).into_iter().map(T::from_f64).collect();
-            let bv = MatRef::row_major(&b, n);
-            for av in [MatRef::row_major(&a, k), MatRef::transposed(&a, m)] {
-                let (one, two) = (on(product, 1, av, bv), on(product, 2, av, bv));
-                let same = one
-                    .iter()
-                    .zip(&two)
-                    .all(|(x, y)| x.to_f64().to_bits() == y.to_f64().to_bits());
-                assert!(
-                    same,
-                    "1 and 2 threads differ (A rs={}, cs={})",
-                    av.rs, av.cs
-                );
-                let (sum, _) = reference(m, k, n, av, bv);
-                let err = one
-                    .iter()
-                    .zip(&sum)
-                    .map(|(x, y)| (x.to_f64() - y).abs())
-                    .fold(0.0, f64::max);
-                assert!(err < 1e-3, "max error {err}");
+            for isa in Isa::supported() {
+                if !matches!(isa, Isa::Avx512 | Isa::Avx2Fma) || !cfg!(target_arch = "x86_64") {
+                    continue;
+                }
+                let n = if isa == Isa::Avx2Fma && size_of::<T>() == 8 {
+                    8
+                } else {
+                    10
+                };
+                let a: Vec<T> = values(M * K, 4.0).into_iter().map(T::from_f64).collect();
+                let b: Vec<T> = values(K * n, 5.0).into_iter().map(T::from_f64).collect();
+                let bv = MatRef::row_major(&b, n);
+                for av in [MatRef::row_major(&a, K), MatRef::transposed(&a, M)] {
+                    let one = on(product, isa, 1, (n, av, bv));
+                    let two = on(product, isa, 2, (n, av, bv));
+                    let same = one
+                        .iter()
+                        .zip(&two)
+                        .all(|(x, y)| x.to_f64().to_bits() == y.to_f64().to_bits());
+                    assert!(
+                        same,
+                        "{isa:?}: 1 and 2 threads differ (A rs={}, cs={})",
+                        av.rs, av.cs
+                    );
+                    let (sum, bound) = reference(M, K, n, av, bv);
+                    let eps = if size_of::<T>() == 4 {
+                        f32::EPSILON as f64
+                    } else {
+                        f64::EPSILON
+                    };
+                    for i in 0..M * n {
+                        let tol = (K as f64 + 2.0) * eps * bound[i];
+                        assert!((one[i].to_f64() - sum[i]).abs() <= tol, "{isa:?} [{i}]");
+                    }
+                }
             }
         }
-        let _ = (m, k, n);
         check::<f32>(product_f32);
         check::<f64>(product_f64);
+    }
+
+    #[test]
+    fn views_with_odd_strides_match_the_definition() {
+        // One column of B with any column stride; A of depth one with a huge column
+        // stride (never multiplied by more than 0); A whose strides are both 1 (element
+        // (i, l) at i + l).
+        let data = values(4096, 6.0);
+        let (m, n) = (20, 1);
+        let cases: [(&str, usize, MatRef<f64>, MatRef<f64>); 3] = [
+            (
+                "n = 1, B's column stride 1000",
+                7,
+                MatRef::row_major(&data, 7),
+                MatRef {
+                    data: &data,
+                    rs: 1,
+                    cs: 1000,
+                },
+            ),
+            (
+                "k = 1, A's column stride 2^40",
+                1,
+                MatRef {
+                    data: &data,
+                    rs: 1,
+                    cs: 1 << 40,
+                },
+                MatRef::row_major(&data, n),
+            ),
+            (
+                "A's strides both 1",
+                9,
+                MatRef {
+                    data: &data,
+                    rs: 1,
+                    cs: 1,
+                },
+                MatRef::row_major(&data[100..], n),
+            ),
+        ];
+        for isa in Isa::supported() {
+            for (what, k, av, bv) in cases {
+                let mut c = vec![f64::NAN; m * n];
+                let took = with_isa(isa, || call(product_f64, m, k, n, av, bv, 0.0, &mut c, 1));
+                let vector = matches!(isa, Isa::Avx512 | Isa::Avx2Fma);
+                assert_eq!(
+                    took,
+                    vector && cfg!(target_arch = "x86_64"),
+                    "{isa:?} {what}"
+                );
+                if !took {
+                    continue;
+                }
+                let (sum, _) = reference(m, k, n, av, bv);
+                for i in 0..m * n {
+                    assert!(
+                        (c[i] - sum[i]).abs() <= 1e-14,
+                        "{isa:?} {what} [{i}]: {} vs {}",
+                        c[i],
+                        sum[i]
+                    );
+                }
+            }
+        }
     }
 }
