@@ -1,5 +1,6 @@
-//! Group `kernels`: GEMM GFLOP/s (grad's products are the `gemm` crate's) beside
-//! matrixmultiply on the same strided views (numpy's OpenBLAS on the same shapes via
+//! Group `kernels`: GEMM GFLOP/s (grad's products are the `gemm` crate's, or grad's own
+//! narrow kernels at most 16 columns wide, with the crate beside them as `gemm_crate`)
+//! beside matrixmultiply on the same strided views (numpy's OpenBLAS on the same shapes via
 //! `numpy_gemm.py`), at 1024³ and the T3 MLP's forward and backward shapes; elementwise
 //! and reduction GB/s beside a plain copy, vectorized math beside a loop of std's
 //! functions, and the threading threshold.
