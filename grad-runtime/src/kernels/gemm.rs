@@ -403,8 +403,8 @@ fn threads_for(m: usize, k: usize, n: usize) -> usize {
 
 /// `C = A·B` into `c`, whose first `m·n` elements need not be initialized and are all
 /// written: the output of a product straight into a fresh buffer, with no zero-fill first
-/// (for `f32` and `f64`; other types, and the vector products [`gemm`] hands to [`gemv`],
-/// fill `c` with zeros first). Threads as [`gemm`].
+/// (for `f32` and `f64`; other types, and the vector products [`gemm()`] hands to [`gemv`],
+/// fill `c` with zeros first). Threads as [`gemm()`].
 ///
 /// ```
 /// use grad::kernels::gemm::{MatRef, gemm_uninit};
