@@ -123,12 +123,11 @@ pub trait Gemm: Copy + Send + Sync + 'static {
     /// first `m·n` elements; returns `false`, writing nothing, where the type has no such
     /// path (the default), and [`gemm_uninit`] fills `c` with zeros for
     /// [`Self::gemm_threads`] instead. `f32` and `f64` write the product straight into `c`.
+    /// Only this crate can override it (its last parameter's type cannot be named outside
+    /// it), since [`gemm_uninit`] trusts `true` to mean every element was written.
     ///
     /// # Panics
     /// If a view does not fit its storage.
-    ///
-    /// Only this crate can override it (its last parameter's type cannot be named outside
-    /// it), since [`gemm_uninit`] trusts `true` to mean every element was written.
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     fn gemm_uninit_threads(
@@ -164,11 +163,6 @@ unsafe fn as_uninit<T>(c: &mut [T]) -> &mut [MaybeUninit<T>] {
     unsafe { &mut *(c as *mut [T] as *mut [MaybeUninit<T>]) }
 }
 
-/// A product by [`narrow`]'s kernels, or `false` where they do not apply; unsafe for its
-/// `C`, which must be initialized where `beta != 0`.
-type Narrow<T> =
-    unsafe fn(usize, usize, usize, MatRef<T>, MatRef<T>, T, &mut [MaybeUninit<T>], usize) -> bool;
-
 /// `C = A·B + beta·C` on `threads` of the current rayon pool (1: this thread only): by the
 /// `narrow` kernels for a product of few columns, else by the `gemm` crate. Both take their
 /// blocking from `m`, `n` and `k` alone and split whole blocks of `C` over threads, so
@@ -191,7 +185,7 @@ unsafe fn crate_gemm<T: Real>(
     beta: T,
     c: &mut [MaybeUninit<T>],
     threads: usize,
-    narrow: Narrow<T>,
+    narrow: narrow::Product<T>,
 ) {
     assert!(
         a.fits(m, k) && b.fits(k, n) && holds(c.len(), m, n),
@@ -212,9 +206,9 @@ unsafe fn crate_gemm<T: Real>(
     // `i < rows, j < cols`, is inside `a.data` and `b.data`, and `c` holds the `m × n`
     // row-major output (row stride `n`, which fits `isize` as `c.len()` does); `strides`
     // gives the same offsets for those indices. `c` is exclusively borrowed and the shared
-    // operands are not written; it is read only where `beta != 0`, where it is
-    // initialized (this function's contract). The crate dispatches on `T`'s type id (`f32`, `f64`, and a
-    // panic for any other type, never a reinterpretation). With `read_dst` false
+    // operands are not written; it is read only where `beta != 0`, where it is initialized
+    // (this function's contract). The crate dispatches on `T`'s type id (`f32`, `f64`, and
+    // a panic for any other type, never a reinterpretation). With `read_dst` false
     // (`beta == 0`) the crate writes `C` without reading it; otherwise it computes
     // `beta·C + 1·A·B`.
     unsafe {
@@ -242,113 +236,53 @@ unsafe fn crate_gemm<T: Real>(
     }
 }
 
-impl Gemm for f32 {
-    fn gemm_serial(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: MatRef<f32>,
-        b: MatRef<f32>,
-        beta: f32,
-        c: &mut [f32],
-    ) {
-        // SAFETY: `c` is initialized, and the product writes only values into it.
-        unsafe { crate_gemm(m, k, n, a, b, beta, as_uninit(c), 1, narrow::product_f32) };
-    }
-    fn gemm_threads(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: MatRef<f32>,
-        b: MatRef<f32>,
-        beta: f32,
-        c: &mut [f32],
-        threads: usize,
-    ) {
-        // SAFETY: as in `gemm_serial`.
-        unsafe {
-            crate_gemm(
-                m,
-                k,
-                n,
-                a,
-                b,
-                beta,
-                as_uninit(c),
-                threads,
-                narrow::product_f32,
-            )
-        };
-    }
-    fn gemm_uninit_threads(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: MatRef<f32>,
-        b: MatRef<f32>,
-        c: &mut [MaybeUninit<f32>],
-        threads: usize,
-        _: sealed::Only,
-    ) -> bool {
-        // SAFETY: with `beta == 0`, `c` is only written.
-        unsafe { crate_gemm(m, k, n, a, b, 0.0, c, threads, narrow::product_f32) };
-        true
-    }
+/// The `Gemm` of `f32` and `f64`: [`crate_gemm`] with the type's narrow kernels.
+macro_rules! float_gemm {
+    ($($t:ty: $narrow:path),*) => {$(
+        impl Gemm for $t {
+            fn gemm_serial(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: MatRef<$t>,
+                b: MatRef<$t>,
+                beta: $t,
+                c: &mut [$t],
+            ) {
+                Self::gemm_threads(m, k, n, a, b, beta, c, 1);
+            }
+            fn gemm_threads(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: MatRef<$t>,
+                b: MatRef<$t>,
+                beta: $t,
+                c: &mut [$t],
+                threads: usize,
+            ) {
+                // SAFETY: `c` is initialized, and the product writes only values into it.
+                unsafe { crate_gemm(m, k, n, a, b, beta, as_uninit(c), threads, $narrow) };
+            }
+            fn gemm_uninit_threads(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: MatRef<$t>,
+                b: MatRef<$t>,
+                c: &mut [MaybeUninit<$t>],
+                threads: usize,
+                _: sealed::Only,
+            ) -> bool {
+                // SAFETY: with `beta == 0`, `c` is only written.
+                unsafe { crate_gemm(m, k, n, a, b, 0.0, c, threads, $narrow) };
+                true
+            }
+        }
+    )*};
 }
 
-impl Gemm for f64 {
-    fn gemm_serial(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: MatRef<f64>,
-        b: MatRef<f64>,
-        beta: f64,
-        c: &mut [f64],
-    ) {
-        // SAFETY: `c` is initialized, and the product writes only values into it.
-        unsafe { crate_gemm(m, k, n, a, b, beta, as_uninit(c), 1, narrow::product_f64) };
-    }
-    fn gemm_threads(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: MatRef<f64>,
-        b: MatRef<f64>,
-        beta: f64,
-        c: &mut [f64],
-        threads: usize,
-    ) {
-        // SAFETY: as in `gemm_serial`.
-        unsafe {
-            crate_gemm(
-                m,
-                k,
-                n,
-                a,
-                b,
-                beta,
-                as_uninit(c),
-                threads,
-                narrow::product_f64,
-            )
-        };
-    }
-    fn gemm_uninit_threads(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: MatRef<f64>,
-        b: MatRef<f64>,
-        c: &mut [MaybeUninit<f64>],
-        threads: usize,
-        _: sealed::Only,
-    ) -> bool {
-        // SAFETY: with `beta == 0`, `c` is only written.
-        unsafe { crate_gemm(m, k, n, a, b, 0.0, c, threads, narrow::product_f64) };
-        true
-    }
-}
+float_gemm!(f32: narrow::product_f32, f64: narrow::product_f64);
 
 /// `C = A·B + beta·C` with `A` `m × k`, `B` `k × n`, `C` row-major `m × n`, on all of the
 /// current rayon pool's threads when the product has at least [`GEMM_PAR_THRESHOLD`]
@@ -370,10 +304,10 @@ pub fn gemm<T: Real>(
         a.fits(m, k) && b.fits(k, n) && holds(c.len(), m, n),
         "gemm: view out of bounds"
     );
-    if n == 1 && (k <= 1 || b.rs == 1) {
+    if column_gemv(k, n, b) {
         return gemv(m, k, a, &b.data[..k.min(b.data.len())], beta, &mut c[..m]);
     }
-    if m == 1 && (k <= 1 || a.cs == 1) {
+    if row_gemv(m, k, a) {
         // Cᵀ = Bᵀ·Aᵀ, with Aᵀ the column.
         let bt = MatRef {
             data: b.data,
@@ -383,6 +317,17 @@ pub fn gemm<T: Real>(
         return gemv(n, k, bt, &a.data[..k.min(a.data.len())], beta, &mut c[..n]);
     }
     T::gemm_threads(m, k, n, a, b, beta, c, threads_for(m, k, n));
+}
+
+/// Whether [`gemm()`] hands a product of one column to [`gemv`]: its vector `B` contiguous.
+fn column_gemv<T>(k: usize, n: usize, b: MatRef<T>) -> bool {
+    n == 1 && (k <= 1 || b.rs == 1)
+}
+
+/// Whether [`gemm()`] hands a product of one row to [`gemv`] (as `Cᵀ = Bᵀ·Aᵀ`): its vector
+/// `A` contiguous.
+fn row_gemv<T>(m: usize, k: usize, a: MatRef<T>) -> bool {
+    m == 1 && (k <= 1 || a.cs == 1)
 }
 
 /// Whether a `C` of `len` elements holds `m × n` (false where `m·n` overflows: a view with
@@ -432,7 +377,7 @@ pub fn gemm_uninit<T: Real>(
         "gemm: view out of bounds"
     );
     let c = &mut c[..m * n];
-    let vector = (n == 1 && (k <= 1 || b.rs == 1)) || (m == 1 && (k <= 1 || a.cs == 1));
+    let vector = column_gemv(k, n, b) || row_gemv(m, k, a);
     if vector || !T::gemm_uninit_threads(m, k, n, a, b, c, threads_for(m, k, n), sealed::Only) {
         c.iter_mut().for_each(|x| _ = x.write(T::ZERO));
         // SAFETY: every element was just written.

@@ -17,7 +17,8 @@
 //! set and element type inside a `#[target_feature]` function.
 //!
 //! Each element of `C` is summed in the order of the depth, in blocks of [`KC`] added into
-//! `C` in turn, whatever the thread count (threads take whole tiles of rows).
+//! `C` in turn, whatever the thread count (threads take contiguous parts of the rows, and a
+//! row's sums do not depend on the tile it falls in).
 
 use super::Isa;
 use super::gemm::MatRef;
@@ -32,6 +33,15 @@ pub const NARROW_MAX: usize = 16;
 /// The depth of one block: `KC` rows of `B` (at most 16 KiB of `f32` or 32 KiB of `f64`)
 /// stay in the L1 cache while every tile of rows passes over them.
 const KC: usize = 256;
+
+/// A narrow product, `product_f32` or `product_f64`: `C = A·B + beta·C` on up to the
+/// given threads, or `false`, touching nothing, where the kernels do not apply.
+///
+/// Unsafe for `C`: where `beta != 0` its first `m·n` elements must be initialized (with
+/// `beta == 0` none is read and every one is written); the caller has checked that the
+/// views fit their storage and `C` holds `m × n`.
+pub(super) type Product<T> =
+    unsafe fn(usize, usize, usize, MatRef<T>, MatRef<T>, T, &mut [MaybeUninit<T>], usize) -> bool;
 
 #[cfg(target_arch = "x86_64")]
 pub(super) use x86::{product_f32, product_f64};
@@ -363,9 +373,10 @@ mod x86 {
     /// The narrow product for one element type, on the AVX-512 and AVX2 modules given.
     macro_rules! typed {
         ($fname:ident, $t:ty, $v4:ident, $v3:ident) => {
+            /// A [`Product`] on this type.
+            ///
             /// # Safety
-            /// Where `beta != 0`, `c`'s first `m·n` elements are initialized; the views fit
-            /// their storage and `c` holds `m × n` (the caller checked).
+            /// As [`Product`].
             #[allow(clippy::too_many_arguments)]
             pub(crate) unsafe fn $fname(
                 m: usize,
@@ -381,7 +392,6 @@ mod x86 {
                 if n == 0 || n > NARROW_MAX || (n > 1 && b.cs != 1) || !by_rows_or_columns {
                     return false;
                 }
-                let isa = Isa::active();
                 type Run = unsafe fn(
                     usize,
                     usize,
@@ -391,14 +401,10 @@ mod x86 {
                     $t,
                     &mut [MaybeUninit<$t>],
                 );
-                let run: Run = match isa {
-                    Isa::Avx512 => $v4::run,
-                    Isa::Avx2Fma => $v3::run,
+                let (run, rows): (Run, _) = match Isa::active() {
+                    Isa::Avx512 => ($v4::run, $v4::rows(n.div_ceil(<$v4::L as Lanes>::W))),
+                    Isa::Avx2Fma => ($v3::run, $v3::rows(n.div_ceil(<$v3::L as Lanes>::W))),
                     _ => return false,
-                };
-                let rows = match isa {
-                    Isa::Avx512 => $v4::rows(n.div_ceil(<$v4::L as Lanes>::W)),
-                    _ => $v3::rows(n.div_ceil(<$v3::L as Lanes>::W)),
                 };
                 let Some(rows) = rows.filter(|&r| m >= r) else {
                     return false;
@@ -407,7 +413,7 @@ mod x86 {
                 let parts = threads.min(m / rows).max(1);
                 let c = &mut c[..m * n];
                 if parts == 1 {
-                    // SAFETY: `isa` is active, so the CPU has it (`Isa::active`); the
+                    // SAFETY: the path is active, so the CPU has it (`Isa::active`); the
                     // caller checked that `a`, `b` and `c` fit the product and vouches
                     // that `c` is initialized where `beta != 0`; the tests above give
                     // `b.cs == 1` (or one column), `n` within the tile and `m ≥ rows`.
@@ -445,17 +451,6 @@ mod x86 {
 mod tests {
     use super::*;
     use crate::kernels::with_isa;
-
-    type Product<T> = unsafe fn(
-        usize,
-        usize,
-        usize,
-        MatRef<T>,
-        MatRef<T>,
-        T,
-        &mut [MaybeUninit<T>],
-        usize,
-    ) -> bool;
 
     /// `product` into an initialized `c`, on views the tests made to fit.
     #[allow(clippy::too_many_arguments)]
