@@ -1,13 +1,21 @@
 //! The tensor bench cases T1-T4: generated, hand-written and tape gradients agree with each
 //! other, and with central finite differences where those are affordable.
 
+#[path = "../benches/alloc.rs"]
+#[allow(dead_code, reason = "`peak_of` is the memory table's, unused here")]
+mod alloc;
 #[path = "../benches/tensor/cases.rs"]
 mod cases;
 #[path = "../benches/tensor/tape.rs"]
 mod tape;
 
+use alloc::{Allocations, allocations_of};
 use cases::*;
 use grad::check::gradcheck;
+
+/// Counts the allocations of each thread, for `t1_generated_allocates_less_than_handwritten`.
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 #[track_caller]
 fn close(what: &str, a: &[f64], b: &[f64]) {
@@ -17,6 +25,30 @@ fn close(what: &str, a: &[f64], b: &[f64]) {
         let scale = x.abs().max(y.abs()).max(1e-3);
         assert!((x - y).abs() <= 1e-10 * scale, "{what}[{i}]: {x} vs {y}");
     }
+}
+
+/// The quick start's gradient allocates `a * 5` and makes the cotangent in its buffer
+/// (the sum's reverse is handed the dead temporary); the hand-written gradient drops the
+/// product and allocates `Tensor::full`.
+#[test]
+fn t1_generated_allocates_less_than_handwritten() {
+    let a = t1_input();
+    let _ = (t1_quickstart_grad(&a), t1_handwritten(&a));
+    let generated = allocations_of(|| t1_quickstart_grad(&a));
+    let handwritten = allocations_of(|| t1_handwritten(&a));
+    let one = Allocations {
+        count: 1,
+        bytes: size_of::<f64>(),
+    };
+    assert_eq!(generated, one, "generated");
+    assert_eq!(
+        handwritten,
+        Allocations {
+            count: 2,
+            bytes: 2 * size_of::<f64>()
+        },
+        "handwritten"
+    );
 }
 
 #[test]

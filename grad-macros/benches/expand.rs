@@ -33,6 +33,8 @@ mod ctxt;
 mod desugar;
 #[path = "../src/diag.rs"]
 mod diag;
+#[path = "../src/donate.rs"]
+mod donate;
 #[path = "../src/emit.rs"]
 mod emit;
 #[path = "../src/expand.rs"]

@@ -11,6 +11,7 @@ mod ctxt;
 mod derive;
 mod desugar;
 mod diag;
+mod donate;
 mod emit;
 mod expand;
 mod fallback;

@@ -3,6 +3,7 @@
 
 use crate::activity::{Analysis, Form, Needs, op_inputs, stmt_reads};
 use crate::ast;
+use crate::donate;
 use crate::emit::{Emit, arm_arities};
 use crate::gather;
 use crate::ir::*;
@@ -57,6 +58,8 @@ pub struct Rev<'a> {
     depth: usize,
     /// The slots of the loops being emitted that recycle an adjoint row (see `recycle`).
     spares: Vec<Spare>,
+    /// Reductions whose reverse is handed their input (see `donate`).
+    donors: Vec<VarId>,
     fresh: usize,
 }
 
@@ -95,9 +98,11 @@ impl<'a> Rev<'a> {
             stores: Vec::new(),
             depth: 0,
             spares: Vec::new(),
+            donors: Vec::new(),
             fresh: 0,
             e,
         };
+        rev.donors = donate::donors(&rev.an);
         rev.plan_loops(&func.body, false);
         rev
     }
@@ -779,10 +784,16 @@ impl<'a> Rev<'a> {
                             let b = self.e.shape(&args[1], &self.shapes);
                             quote!(#m.bwd_1_by(#a, #b, #dy))
                         }
-                        PrimKind::Linear => {
-                            let x = self.e.shape(&args[0], &self.shapes);
-                            quote!(#m.bwd(#x, #dy))
-                        }
+                        PrimKind::Linear => match args[0] {
+                            Operand::Var(x) if self.donors.contains(&var) => {
+                                let x = self.e.name(x);
+                                quote!(#m.bwd_from(#x, #dy))
+                            }
+                            _ => {
+                                let x = self.e.shape(&args[0], &self.shapes);
+                                quote!(#m.bwd(#x, #dy))
+                            }
+                        },
                         PrimKind::LinearBinary => {
                             let a = self.e.shape(&args[0], &self.shapes);
                             let b = self.e.shape(&args[1], &self.shapes);

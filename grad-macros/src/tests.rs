@@ -1248,3 +1248,42 @@ fn element_cotangents_are_stored_where_each_element_has_one() {
         for i in 0..u0.len() { s += u0[i] * u0[0]; } s }";
     assert_eq!(stored(twice), (false, true));
 }
+
+#[test]
+fn reductions_are_handed_their_dead_temporary() {
+    // In `f_grad` and in `f_vjp`'s pullback.
+    let handed = |item: &str| grad_of_f(item).matches("bwd_from").count();
+    // T1: `a * 5.0` is read by the sum alone, whose reverse needs only its shape.
+    assert_eq!(handed("fn f(u0: &T) -> f64 { (u0 * 5.0).sum() }"), 2);
+    assert_eq!(handed("fn f(u0: &T, b: &T) -> f64 { (u0 * b).mean() }"), 2);
+    // Read again, forward (by the product) or backward (the reverse of `softmax` reads its
+    // value): kept.
+    assert_eq!(
+        handed("fn f(u0: &T) -> f64 { let t = u0 * 5.0; t.sum() * t.mean() }"),
+        0
+    );
+    assert_eq!(
+        handed("fn f(u0: &T) -> f64 { let t = u0 * 5.0; t.sum() + t.tanh().mean() }"),
+        0
+    );
+    assert_eq!(handed("fn f(u0: &T) -> f64 { u0.softmax(1).sum() }"), 0);
+    // `matmul`'s rule takes its result too.
+    assert_eq!(
+        handed("fn f(u0: &T, b: &T) -> f64 { u0.matmul(b).mean() }"),
+        0
+    );
+    // A parameter, a borrow, and a sum inside a loop or branch are not temporaries of the
+    // top level.
+    assert_eq!(handed("fn f(u0: &T) -> f64 { u0.sum() }"), 0);
+    assert_eq!(handed("fn f(u0: T) -> f64 { u0.sum() }"), 0);
+    assert_eq!(
+        handed(
+            "fn f(u0: &T, n: usize) -> f64 { let mut s = 0.0; for _ in 0..n { s += (u0 * 2.0).sum(); } s }"
+        ),
+        0
+    );
+    assert_eq!(
+        handed("fn f(u0: &T, c: bool) -> f64 { if c { (u0 * 2.0).sum() } else { 0.0 } }"),
+        0
+    );
+}

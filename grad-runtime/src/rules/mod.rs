@@ -182,6 +182,14 @@ pub trait Linear<O>: Differentiable + Shaped + Sized {
     fn bwd(op: &O, x: &Self::Shape, dy: TangentOf<Self::Output>) -> TangentOf<Self>;
     /// `dy = op(dx)`.
     fn jvp(op: &O, x: &Self::Shape, dx: &TangentOf<Self>) -> TangentOf<Self::Output>;
+    /// The transpose given the input itself, which nothing reads afterwards: the generated
+    /// reverse sweep calls this where a temporary's last use is this rule, so that `dx` can
+    /// be made in its storage (a tensor's `Σ` and `mean` fill it) instead of a new
+    /// allocation. The default reads the shape and drops the value; an override returns
+    /// what [`bwd`](Linear::bwd) returns, bit for bit.
+    fn bwd_from(op: &O, x: Self, dy: TangentOf<Self::Output>) -> TangentOf<Self> {
+        Self::bwd(op, &x.shape_of(), dy)
+    }
 }
 
 /// A product: linear in each input separately (`a * b`), so the rule for one input reads the

@@ -266,6 +266,11 @@ macro_rules! linear_markers {
             pub fn jvp<V: Linear<Self>>(&self, x: &ShapeOf<V>, dx: &TangentOf<V>) -> TangentOf<V::Output> {
                 V::jvp(self, &x.0, dx)
             }
+            /// The transpose from the input itself, whose storage it may reuse.
+            #[inline(always)]
+            pub fn bwd_from<V: Linear<Self>>(&self, x: V, dy: TangentOf<V::Output>) -> TangentOf<V> {
+                V::bwd_from(self, x, dy)
+            }
         }
     )*};
 }

@@ -32,6 +32,10 @@ impl<T: Real> Linear<Sum> for Tensor<T> {
     fn bwd(_: &Sum, x: &Dims, dy: T) -> Tensor<T> {
         Tensor::full(x, dy)
     }
+    fn bwd_from(_: &Sum, mut x: Tensor<T>, dy: T) -> Tensor<T> {
+        x.as_mut_slice().fill(dy);
+        x
+    }
     fn jvp(_: &Sum, x: &Dims, dx: &Tensor<T>) -> T {
         check_shape("sum tangent", "tangent", x, dx.shape());
         kernels::sum(dx.as_slice())
@@ -47,6 +51,11 @@ impl<T: Real> Linear<Mean> for Tensor<T> {
     fn bwd(_: &Mean, x: &Dims, dy: T) -> Tensor<T> {
         let n: usize = x.iter().product();
         Tensor::full(x, dy / T::from_f64(n as f64))
+    }
+    fn bwd_from(_: &Mean, mut x: Tensor<T>, dy: T) -> Tensor<T> {
+        let n = T::from_f64(x.len() as f64);
+        x.as_mut_slice().fill(dy / n);
+        x
     }
     fn jvp(_: &Mean, x: &Dims, dx: &Tensor<T>) -> T {
         check_shape("mean tangent", "tangent", x, dx.shape());
