@@ -36,11 +36,7 @@ fn matrix_sum(w: &DMatrix<f64>, x: &DMatrix<f64>) -> f64 {
 }
 
 fn filled(shape: &[usize], seed: u64) -> T64 {
-    let n: usize = shape.iter().product();
-    let v = (0..n)
-        .map(|i| ((i as u64 * 2654435761 + seed) % 1000) as f64 / 500.0 - 1.0)
-        .collect();
-    Tensor::from_vec(v, shape).expect("shape matches")
+    Tensor::rand_uniform(shape, -1.0, 1.0, seed)
 }
 
 const SHAPES: [&[usize]; 7] = [&[], &[0], &[1], &[17], &[3, 0], &[3, 5], &[2, 3, 4]];

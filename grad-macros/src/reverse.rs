@@ -80,6 +80,7 @@ impl<'a> Rev<'a> {
         let func = e.func;
         let mut an = Analysis::new(func);
         an.recalled = recalled_calls(&e, &an, escape);
+        let donors = donate::donors(&an);
         let mut rev = Rev {
             an,
             adj: vec![None; func.vars.len()],
@@ -98,11 +99,10 @@ impl<'a> Rev<'a> {
             stores: Vec::new(),
             depth: 0,
             spares: Vec::new(),
-            donors: Vec::new(),
+            donors,
             fresh: 0,
             e,
         };
-        rev.donors = donate::donors(&rev.an);
         rev.plan_loops(&func.body, false);
         rev
     }
